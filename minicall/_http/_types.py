@@ -1,0 +1,217 @@
+"""Format-blind HTTP values and the one-method transport Protocols.
+
+A transport turns an :class:`HttpRequest` into an :class:`HttpResponse`. With
+``stream=False`` the body is read whole before ``send`` returns; with ``stream=True``
+it is read as the caller iterates, and the caller must close the response. Status
+codes are never raised here: mapping statuses to errors belongs to the call pipeline.
+Transports raise only :class:`~minicall.APIConnectionError` and
+:class:`~minicall.APITimeoutError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .._errors import redact_headers
+
+__all__ = [
+    "HttpRequest",
+    "HttpResponse",
+    "AsyncHttpResponse",
+    "Transport",
+    "AsyncTransport",
+    "MockTransport",
+    "lower_headers",
+]
+
+
+def lower_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Fold header pairs into a dict with lower-case names; repeats joined by ``", "``."""
+    out: dict[str, str] = {}
+    for name, value in pairs:
+        key = name.lower()
+        out[key] = f"{out[key]}, {value}" if key in out else value
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """One HTTP request: an absolute ``url`` once a client has prepared it.
+
+    ``timeout`` bounds each attempt (connect, and each read); ``None`` waits forever.
+    """
+
+    method: str
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    timeout: float | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"HttpRequest({self.method} {self.url}, headers={redact_headers(self.headers)}, "
+            f"{len(self.body)} body bytes)"
+        )
+
+
+class HttpResponse:
+    """A response whose body is either in memory or still arriving.
+
+    ``headers`` has lower-case names. ``iter_bytes()`` yields the body once;
+    ``read()`` returns it whole (reading the rest of a stream if needed).
+    """
+
+    __slots__ = ("status", "headers", "_body", "_chunks", "_close", "reason")
+
+    def __init__(
+        self,
+        status: int,
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+        *,
+        chunks: Iterator[bytes] | None = None,
+        close: Callable[[], None] | None = None,
+        reason: str = "",
+    ) -> None:
+        self.status = status
+        self.headers: dict[str, str] = {k.lower(): v for k, v in (headers or {}).items()}
+        self._body: bytes | None = None if chunks is not None else body
+        self._chunks = chunks
+        self._close = close
+        self.reason = reason
+
+    @property
+    def body(self) -> bytes:
+        """The whole body (reads a streamed body to its end first)."""
+        return self.read()
+
+    def read(self) -> bytes:
+        """Read the rest of the body and return all of it."""
+        if self._body is None:
+            assert self._chunks is not None
+            try:
+                self._body = b"".join(self._chunks)
+            finally:
+                self.close()
+        return self._body
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        """Yield the body in pieces as they arrive."""
+        if self._body is not None:
+            if self._body:
+                yield self._body
+            return
+        assert self._chunks is not None
+        try:
+            yield from self._chunks
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Release the connection (idempotent)."""
+        close, self._close = self._close, None
+        if close is not None:
+            close()
+
+    def __repr__(self) -> str:
+        return f"HttpResponse({self.status})"
+
+
+class AsyncHttpResponse:
+    """The asynchronous twin of :class:`HttpResponse`."""
+
+    __slots__ = ("status", "headers", "_body", "_chunks", "_close", "reason")
+
+    def __init__(
+        self,
+        status: int,
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+        *,
+        chunks: AsyncIterator[bytes] | None = None,
+        close: Callable[[], Awaitable[None]] | None = None,
+        reason: str = "",
+    ) -> None:
+        self.status = status
+        self.headers: dict[str, str] = {k.lower(): v for k, v in (headers or {}).items()}
+        self._body: bytes | None = None if chunks is not None else body
+        self._chunks = chunks
+        self._close = close
+        self.reason = reason
+
+    async def read(self) -> bytes:
+        """Read the rest of the body and return all of it."""
+        if self._body is None:
+            assert self._chunks is not None
+            parts: list[bytes] = []
+            try:
+                async for part in self._chunks:
+                    parts.append(part)
+            finally:
+                await self.aclose()
+            self._body = b"".join(parts)
+        return self._body
+
+    async def aiter_bytes(self) -> AsyncIterator[bytes]:
+        """Yield the body in pieces as they arrive."""
+        if self._body is not None:
+            if self._body:
+                yield self._body
+            return
+        assert self._chunks is not None
+        try:
+            async for part in self._chunks:
+                yield part
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Release the connection (idempotent)."""
+        close, self._close = self._close, None
+        if close is not None:
+            await close()
+
+    def __repr__(self) -> str:
+        return f"AsyncHttpResponse({self.status})"
+
+
+class Transport(Protocol):
+    """Sends one request; raises only connection and timeout errors."""
+
+    def send(self, request: HttpRequest, *, stream: bool = False) -> HttpResponse: ...
+
+
+class AsyncTransport(Protocol):
+    """The asyncio twin of :class:`Transport`.
+
+    The method has its own name so that one object can serve both (as
+    :class:`MockTransport` and the default transport do).
+    """
+
+    async def send_async(self, request: HttpRequest, *, stream: bool = False) -> AsyncHttpResponse: ...
+
+
+class MockTransport:
+    """A transport that answers with a plain function, for tests and offline use.
+
+    ``handler(request)`` returns an :class:`HttpResponse`; it serves sync and async
+    calls alike (async calls get the same answer wrapped).
+    """
+
+    def __init__(self, handler: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.handler = handler
+
+    def send(self, request: HttpRequest, *, stream: bool = False) -> HttpResponse:
+        return self.handler(request)
+
+    async def send_async(self, request: HttpRequest, *, stream: bool = False) -> AsyncHttpResponse:
+        response = self.handler(request)
+        chunks = response.iter_bytes()
+
+        async def agen() -> AsyncIterator[bytes]:
+            for piece in chunks:
+                yield piece
+
+        return AsyncHttpResponse(response.status, response.headers, chunks=agen())

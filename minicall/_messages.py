@@ -1,0 +1,158 @@
+"""The provider-neutral message model: ``Message`` and its content parts.
+
+Codecs translate these to and from each provider's native message dicts at the
+edge; nothing else in minicall knows a wire format.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Union
+
+__all__ = [
+    "TextPart",
+    "ImagePart",
+    "AudioPart",
+    "DocumentPart",
+    "ToolCallPart",
+    "ToolResultPart",
+    "ContentPart",
+    "Role",
+    "Message",
+    "Messages",
+    "text_of",
+]
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    """Plain text."""
+
+    text: str
+    type: Literal["text"] = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePart:
+    """An image, given as bytes (``image``) or as a URL (``url``), with its media type."""
+
+    media_type: str
+    image: bytes | None = None
+    url: str | None = None
+    detail: str | None = None
+    type: Literal["image"] = "image"
+
+    def data_url(self) -> str:
+        """The image as a ``data:`` URL, or its ``url`` when it has no bytes."""
+        if self.image is None:
+            return self.url or ""
+        return f"data:{self.media_type};base64,{base64.b64encode(self.image).decode('ascii')}"
+
+    def __repr__(self) -> str:
+        size = f"{len(self.image)} bytes" if self.image is not None else repr(self.url)
+        return f"ImagePart({self.media_type}, {size})"
+
+
+@dataclass(frozen=True, slots=True)
+class AudioPart:
+    """Audio bytes with their media type (``audio/wav``, ``audio/mp3`` ...)."""
+
+    media_type: str
+    audio: bytes
+    type: Literal["audio"] = "audio"
+
+    def __repr__(self) -> str:
+        return f"AudioPart({self.media_type}, {len(self.audio)} bytes)"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentPart:
+    """A document (PDF) as bytes with its media type."""
+
+    media_type: str
+    document: bytes
+    type: Literal["document"] = "document"
+
+    def __repr__(self) -> str:
+        return f"DocumentPart({self.media_type}, {len(self.document)} bytes)"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallPart:
+    """A tool call the assistant made: ``args`` is the decoded argument object."""
+
+    id: str
+    name: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+    type: Literal["tool_call"] = "tool_call"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResultPart:
+    """The result of a tool call, sent back to the model."""
+
+    id: str
+    name: str
+    content: str
+    is_error: bool = False
+    type: Literal["tool_result"] = "tool_result"
+
+
+ContentPart = Union[TextPart, ImagePart, AudioPart, DocumentPart, ToolCallPart, ToolResultPart]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One turn of a conversation in minicall's own terms.
+
+    ``content`` is a string or a sequence of parts (kept as a tuple).
+    """
+
+    role: Role
+    content: str | Sequence[ContentPart]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.content, str):
+            object.__setattr__(self, "content", tuple(self.content))
+
+    @property
+    def parts(self) -> tuple[ContentPart, ...]:
+        """The content as parts (a string becomes one :class:`TextPart`)."""
+        if isinstance(self.content, str):
+            return (TextPart(self.content),) if self.content else ()
+        return tuple(self.content)
+
+
+def text_of(message: Message) -> str:
+    """The concatenated text of a message's text parts."""
+    if isinstance(message.content, str):
+        return message.content
+    return "".join(p.text for p in message.content if isinstance(p, TextPart))
+
+
+class Messages:
+    """Builders for messages, as in Mirascope: ``Messages.User("hi")``."""
+
+    @staticmethod
+    def System(content: str | Sequence[ContentPart]) -> Message:  # noqa: N802
+        """A system message."""
+        return Message("system", content)
+
+    @staticmethod
+    def User(content: str | Sequence[ContentPart]) -> Message:  # noqa: N802
+        """A user message."""
+        return Message("user", content)
+
+    @staticmethod
+    def Assistant(content: str | Sequence[ContentPart]) -> Message:  # noqa: N802
+        """An assistant message."""
+        return Message("assistant", content)
+
+    @staticmethod
+    def Tool(results: Sequence[ToolResultPart]) -> Message:  # noqa: N802
+        """A message carrying tool results back to the model."""
+        return Message("tool", results)

@@ -1,0 +1,35 @@
+"""The table of providers: where each lives, loaded only when first used."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+__all__ = ["PROVIDERS", "provider_module", "check_provider"]
+
+# provider name -> client class name in ``minicall.providers.<name>``
+PROVIDERS: dict[str, str] = {
+    "openai": "OpenAIClient",
+    "anthropic": "AnthropicClient",
+    "google": "GoogleClient",
+    "groq": "GroqClient",
+    "xai": "XAIClient",
+    "mistral": "MistralClient",
+    "cohere": "CohereClient",
+    "litellm": "LiteLLMClient",
+    "azure": "AzureClient",
+    "bedrock": "BedrockClient",
+}
+
+
+def check_provider(provider: str) -> str:
+    """``provider`` if known; otherwise ``ValueError`` naming the known ones."""
+    if provider not in PROVIDERS:
+        known = ", ".join(PROVIDERS)
+        raise ValueError(f"unknown provider {provider!r}; known providers: {known}")
+    return provider
+
+
+def provider_module(provider: str) -> ModuleType:
+    """Import ``minicall.providers.<provider>`` on first use."""
+    return importlib.import_module(f"minicall.providers.{check_provider(provider)}")

@@ -1,0 +1,134 @@
+"""Two-layer decoding helpers: loose JSON in, checked values out.
+
+Codecs parse a body with :func:`loads`, then narrow each value they use with a
+:class:`Reader`; any value of the wrong shape raises ``ResponseFormatError`` naming
+the provider, the path and a snippet, never a bare ``KeyError`` or ``TypeError``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Union
+
+from ._errors import ResponseFormatError
+
+__all__ = ["JSON", "JSONObject", "Reader", "loads", "dumps", "snippet"]
+
+JSON = Union[None, bool, int, float, str, list["JSON"], dict[str, "JSON"]]
+JSONObject = dict[str, Any]
+
+
+def snippet(body: bytes | str, limit: int = 200) -> str:
+    """The start of a body as printable text, for error messages."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    return text[:limit]
+
+
+def dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON, as the official SDKs send it."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def loads(body: bytes | str, provider: str, path: str = "") -> Any:
+    """Parse JSON or raise ``ResponseFormatError`` with a snippet of what arrived."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ResponseFormatError(provider, path, f"not JSON ({exc})", snippet(body)) from None
+
+
+class Reader:
+    """Narrowing helpers bound to one provider, for error messages."""
+
+    __slots__ = ("provider",)
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+
+    def fail(self, path: str, problem: str, value: Any = None) -> ResponseFormatError:
+        """The error for a value at ``path`` that is not what it should be."""
+        try:
+            shown = json.dumps(value)[:200]
+        except (TypeError, ValueError):
+            shown = repr(value)[:200]
+        return ResponseFormatError(self.provider, path, problem, shown)
+
+    def obj(self, value: Any, path: str) -> JSONObject:
+        """``value`` as a JSON object."""
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected an object, got {_kind(value)}", value)
+        return value
+
+    def arr(self, value: Any, path: str) -> list[Any]:
+        """``value`` as a JSON array."""
+        if not isinstance(value, list):
+            raise self.fail(path, f"expected an array, got {_kind(value)}", value)
+        return value
+
+    def opt_arr(self, value: Any, path: str) -> list[Any]:
+        """``value`` as an array; ``None`` as an empty one."""
+        return [] if value is None else self.arr(value, path)
+
+    def str(self, value: Any, path: str) -> str:
+        """``value`` as a string."""
+        if not isinstance(value, str):
+            raise self.fail(path, f"expected a string, got {_kind(value)}", value)
+        return value
+
+    def opt_str(self, value: Any, path: str) -> str | None:
+        """``value`` as a string or ``None``."""
+        return None if value is None else self.str(value, path)
+
+    def int(self, value: Any, path: str) -> int:
+        """``value`` as an integer (a whole float is accepted)."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(path, f"expected an integer, got {_kind(value)}", value)
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise self.fail(path, "expected an integer, got a fraction", value)
+            return int(value)
+        return value
+
+    def opt_int(self, value: Any, path: str) -> int | None:
+        """``value`` as an integer or ``None``."""
+        return None if value is None else self.int(value, path)
+
+    def num(self, value: Any, path: str) -> float:
+        """``value`` as a number."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(path, f"expected a number, got {_kind(value)}", value)
+        return float(value)
+
+    def opt_num(self, value: Any, path: str) -> float | None:
+        """``value`` as a number or ``None``."""
+        return None if value is None else self.num(value, path)
+
+    def opt_obj(self, value: Any, path: str) -> JSONObject | None:
+        """``value`` as an object or ``None``."""
+        return None if value is None else self.obj(value, path)
+
+    def args(self, text: str, path: str) -> dict[str, Any]:
+        """Tool-call arguments given as JSON text: an object (empty text means ``{}``)."""
+        if not text.strip():
+            return {}
+        value = loads(text, self.provider, path)
+        return self.obj(value, path)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)
+
+
+def get(obj: Mapping[str, Any], key: str) -> Any:
+    """``obj[key]`` or ``None``: the loose layer, before narrowing."""
+    return obj.get(key)
