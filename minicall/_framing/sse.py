@@ -1,0 +1,189 @@
+"""Incremental server-sent events decoder (sans-IO).
+
+Implements the WHATWG HTML Standard, section 9.2.6 "Interpreting an event stream":
+bytes are decoded as UTF-8, split into lines ending in CRLF, LF or CR, and each line
+is a comment (``:``), a field (``name: value``) or blank (dispatch the event).
+
+Deliberate choices where a streaming client and the browser algorithm differ:
+
+* At :meth:`SSEDecoder.close` an unterminated final line is treated as if it were
+  terminated, and an event that has data but no trailing blank line is still
+  dispatched. (A browser drops it; an LLM stream cut right after its last ``data:``
+  line should not lose that data.)
+* Invalid UTF-8 raises :class:`~minicall.ResponseFormatError` rather than being
+  replaced with U+FFFD: a provider that sends it is broken, and silently mangled JSON
+  would fail later with a worse message.
+* A line longer than ``max_line`` characters raises, so a peer that never sends a
+  line end cannot grow the buffer without bound.
+* ``retry`` belongs to the event whose block carried it (the browser keeps it as a
+  reconnection setting); ``id`` follows the spec's "last event ID" and persists from
+  one event to the next.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+from .._errors import ResponseFormatError
+
+__all__ = ["ServerSentEvent", "SSEDecoder"]
+
+_PROVIDER = "sse"
+_LINE_END = re.compile(r"\r\n|\r|\n")
+_DEFAULT_MAX_LINE = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSentEvent:
+    """One dispatched event; ``data`` lines are joined with ``"\\n"``."""
+
+    event: str = "message"
+    data: str = ""
+    id: str | None = None
+    retry: int | None = None
+
+
+class SSEDecoder:
+    """Bytes in, :class:`ServerSentEvent` out; any split of the input gives the same events.
+
+    ``feed`` returns the events completed by the new bytes; ``close`` returns what the
+    end of the stream completes (see the module notes).
+    """
+
+    __slots__ = (
+        "_max_line",
+        "_utf8",
+        "_started",
+        "_skip_lf",
+        "_partial",
+        "_partial_len",
+        "_event",
+        "_data",
+        "_last_id",
+        "_retry",
+    )
+
+    def __init__(self, max_line: int = _DEFAULT_MAX_LINE) -> None:
+        self._max_line = max_line
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
+        self._started = False
+        # A CR ends a line at once; an LF right after it (maybe in the next feed) is
+        # the second half of a CRLF and must not end an empty line too.
+        self._skip_lf = False
+        # Pieces of an unterminated line, joined only once its end arrives, so that a
+        # long line fed in small pieces costs linear time.
+        self._partial: list[str] = []
+        self._partial_len = 0
+        self._event = ""
+        self._data: list[str] = []
+        self._last_id: str | None = None
+        self._retry: int | None = None
+
+    def feed(self, data: bytes) -> list[ServerSentEvent]:
+        """Decode ``data`` and return the events it completes."""
+        return self._text(self._decode(data, final=False))
+
+    def close(self) -> list[ServerSentEvent]:
+        """End of stream: finish the last line and dispatch a pending event with data."""
+        events = self._text(self._decode(b"", final=True))
+        if self._partial:
+            line = "".join(self._partial)
+            self._partial = []
+            self._partial_len = 0
+            self._line(line, events)
+        if self._data:
+            self._dispatch(events)
+        return events
+
+    def _decode(self, data: bytes, *, final: bool) -> str:
+        try:
+            text = self._utf8.decode(data, final)
+        except UnicodeDecodeError as exc:
+            raise ResponseFormatError(
+                _PROVIDER, "", f"invalid UTF-8 ({exc.reason})", repr(data[:60])
+            ) from None
+        if not self._started and text:
+            self._started = True
+            if text[0] == "\ufeff":
+                text = text[1:]
+        return text
+
+    def _text(self, text: str) -> list[ServerSentEvent]:
+        events: list[ServerSentEvent] = []
+        if not text:
+            return events
+        if self._skip_lf:
+            self._skip_lf = False
+            if text[0] == "\n":
+                text = text[1:]
+                if not text:
+                    return events
+        pieces = _LINE_END.split(text)
+        if len(pieces) == 1:
+            self._grow(text)
+            return events
+        if self._partial:
+            pieces[0] = "".join(self._partial) + pieces[0]
+            self._partial = []
+            self._partial_len = 0
+        self._skip_lf = text[-1] == "\r"
+        tail = pieces.pop()
+        for line in pieces:
+            self._line(line, events)
+        if tail:
+            self._grow(tail)
+        return events
+
+    def _grow(self, piece: str) -> None:
+        self._partial.append(piece)
+        self._partial_len += len(piece)
+        if self._partial_len > self._max_line:
+            self._too_long()
+
+    def _too_long(self) -> None:
+        raise ResponseFormatError(
+            _PROVIDER, "", f"line longer than {self._max_line} characters", self._partial[0][:60]
+        )
+
+    def _line(self, line: str, events: list[ServerSentEvent]) -> None:
+        if not line:
+            if self._data:
+                self._dispatch(events)
+            else:
+                self._event = ""
+                self._retry = None
+            return
+        if len(line) > self._max_line:
+            self._partial = [line]
+            self._too_long()
+        if line[0] == ":":
+            return
+        name, _, value = line.partition(":")
+        if value[:1] == " ":
+            value = value[1:]
+        # The spec's own field order; anything else is ignored.
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id":
+            if "\x00" not in value:
+                self._last_id = value
+        elif name == "retry":
+            if value.isascii() and value.isdigit():
+                self._retry = int(value)
+
+    def _dispatch(self, events: list[ServerSentEvent]) -> None:
+        events.append(
+            ServerSentEvent(
+                event=self._event or "message",
+                data="\n".join(self._data),
+                id=self._last_id,
+                retry=self._retry,
+            )
+        )
+        self._event = ""
+        self._data = []
+        self._retry = None
