@@ -1,0 +1,350 @@
+"""A sans-IO HTTP/1.1 response reader (RFC 9112) and body content decoders.
+
+Bytes go in through :meth:`ResponseParser.feed`, events come out: one :class:`Head`,
+any number of :class:`Data`, then one :class:`End`. The caller owns the socket and
+tells the parser about end of file with :meth:`ResponseParser.close`. Any split of
+the input gives the same events (modulo how :class:`Data` is cut).
+
+Errors: bytes that are not an HTTP/1.1 response (bad status line, bad header, bad
+chunk size, a body cut short by end of file) raise :class:`~minicall.APIConnectionError`,
+not ``ResponseFormatError``: the *transport* broke, the provider's format was never
+reached, and the retry layer treats it like any other broken connection. The same
+holds for :class:`BodyDecoder` on a corrupt gzip/deflate stream. Only an oversized
+body raises ``ResponseFormatError`` (see :class:`BodyDecoder`).
+
+The parser reads exactly one response. Bytes after its end are kept in
+:attr:`ResponseParser.unused` and never parsed: a server has no business sending them
+(we never pipeline), so a connection with such bytes must not be reused.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Union
+
+from .._errors import APIConnectionError, ResponseFormatError
+
+__all__ = ["Head", "Data", "End", "Event", "ResponseParser", "BodyDecoder"]
+
+# Generous bounds: a real head is a few hundred bytes; these stop a hostile peer from
+# growing our buffer without limit while we wait for a line end.
+MAX_HEAD_BYTES = 64 * 1024
+MAX_LINE_BYTES = 8 * 1024
+
+_STATUS_LINE = re.compile(rb"HTTP/(1\.[01]) ([0-9]{3})(?: ([^\r\n]*))?")
+_TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?")
+_LINE_END = re.compile(rb"\r?\n")
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+
+
+@dataclass(frozen=True)
+class Head:
+    """The status line and header fields (names lower-cased, in arrival order)."""
+
+    status: int
+    reason: str
+    headers: tuple[tuple[str, str], ...]
+    http_version: str = "1.1"
+
+
+@dataclass(frozen=True)
+class Data:
+    """A piece of the (still content-encoded) body."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
+class End:
+    """The body is complete."""
+
+
+Event = Union[Head, Data, End]
+
+
+def _broken(problem: str) -> APIConnectionError:
+    return APIConnectionError(f"malformed HTTP response: {problem}")
+
+
+class ResponseParser:
+    """Reads one HTTP/1.x response, fed in arbitrary pieces.
+
+    ``method`` is the request's method: a reply to ``HEAD`` has no body and a ``2xx``
+    reply to ``CONNECT`` opens a tunnel, so neither has a body. Interim ``1xx``
+    replies (``100 Continue``, ``103 Early Hints``) are skipped.
+    """
+
+    def __init__(self, method: str = "GET") -> None:
+        self._method = method.upper()
+        self._buf = bytearray()
+        # The state is the method that consumes the buffer next; each returns False
+        # when it needs more bytes.
+        self._state: Callable[[list[Event]], bool] = self._read_head
+        self._remaining = 0  # bytes left in the Content-Length body or the current chunk
+        self.head: Head | None = None
+        self.received_any = False
+        self.keep_alive = False
+        self.done = False
+        self.unused = b""
+
+    # -- public -----------------------------------------------------------------
+
+    def feed(self, data: bytes) -> list[Event]:
+        """Consume ``data``; return the events it completes."""
+        if self.done:
+            self.unused += data
+            return []
+        if data:
+            self.received_any = True
+        self._buf += data
+        events: list[Event] = []
+        while not self.done and self._state(events):
+            pass
+        if self.done and self._buf:
+            self.unused, self._buf = bytes(self._buf), bytearray()
+        return events
+
+    def close(self) -> list[Event]:
+        """The peer closed: end a read-until-close body, or raise if one was cut short."""
+        if self.done:
+            return []
+        if self._state == self._read_to_close:
+            events: list[Event] = []
+            self._finish(events)
+            return events
+        where = "head" if self.head is None else "body"
+        raise APIConnectionError(f"connection closed in the middle of the response {where}")
+
+    # -- head -------------------------------------------------------------------
+
+    def _read_head(self, events: list[Event]) -> bool:
+        end = _HEAD_END.search(self._buf)
+        if end is None:
+            if len(self._buf) > MAX_HEAD_BYTES:
+                raise _broken("header section too large")
+            # A status line can be judged before the head completes: fail early on junk.
+            first = _LINE_END.search(self._buf)
+            if first is not None:
+                self._parse_status(bytes(self._buf[: first.start()]))
+            elif len(self._buf) >= 5 and not self._buf.startswith(b"HTTP/"):
+                raise _broken("no status line")
+            return False
+        if end.start() > MAX_HEAD_BYTES:
+            raise _broken("header section too large")
+        lines = _LINE_END.split(bytes(self._buf[: end.start()]))
+        del self._buf[: end.end()]
+        version, status, reason = self._parse_status(lines[0])
+        headers = _parse_fields(lines[1:])
+        if 100 <= status < 200:
+            if status == 101:
+                raise _broken("unexpected 101 Switching Protocols")
+            return True  # interim reply: the real head follows
+        self.head = Head(status, reason, headers, version)
+        events.append(self.head)
+        self._choose_framing(version, status, headers, events)
+        return True
+
+    @staticmethod
+    def _parse_status(line: bytes) -> tuple[str, int, str]:
+        match = _STATUS_LINE.fullmatch(line)
+        if match is None:
+            raise _broken(f"bad status line {line[:80]!r}")
+        reason = (match.group(3) or b"").decode("latin-1")
+        return match.group(1).decode(), int(match.group(2)), reason
+
+    def _choose_framing(
+        self, version: str, status: int, headers: tuple[tuple[str, str], ...], events: list[Event]
+    ) -> None:
+        fields: dict[str, list[str]] = {}
+        for name, value in headers:
+            fields.setdefault(name, []).extend(v.strip().lower() for v in value.split(","))
+        connection = fields.get("connection", [])
+        self.keep_alive = "close" not in connection and (
+            version == "1.1" or "keep-alive" in connection
+        )
+        no_body = (
+            self._method == "HEAD"
+            or status in (204, 304)
+            or (self._method == "CONNECT" and 200 <= status < 300)
+        )
+        if no_body:
+            self._finish(events)
+        elif "transfer-encoding" in fields:
+            # RFC 9112 6.3: chunked must be last, else the body runs to end of file;
+            # Transfer-Encoding overrides any Content-Length.
+            if fields["transfer-encoding"][-1] == "chunked":
+                self._state = self._read_chunk_size
+            else:
+                self._to_close()
+        elif "content-length" in fields:
+            lengths = set(fields["content-length"])
+            if len(lengths) != 1 or not all(v.isdigit() and len(v) < 19 for v in lengths):
+                raise _broken(f"bad Content-Length {sorted(lengths)!r}")
+            self._remaining = int(lengths.pop())
+            self._state = self._read_fixed
+        else:
+            self._to_close()
+
+    def _to_close(self) -> None:
+        self.keep_alive = False
+        self._state = self._read_to_close
+
+    # -- bodies -----------------------------------------------------------------
+
+    def _take(self, limit: int, events: list[Event]) -> int:
+        piece = bytes(self._buf[:limit])
+        del self._buf[:limit]
+        if piece:
+            events.append(Data(piece))
+        return len(piece)
+
+    def _read_fixed(self, events: list[Event]) -> bool:
+        self._remaining -= self._take(self._remaining, events)
+        if self._remaining == 0:
+            self._finish(events)
+            return True
+        return False
+
+    def _read_to_close(self, events: list[Event]) -> bool:
+        self._take(len(self._buf), events)
+        return False
+
+    def _line(self) -> bytes | None:
+        end = _LINE_END.search(self._buf)
+        if end is None:
+            if len(self._buf) > MAX_LINE_BYTES:
+                raise _broken("chunk line too long")
+            return None
+        line = bytes(self._buf[: end.start()])
+        del self._buf[: end.end()]
+        return line
+
+    def _read_chunk_size(self, events: list[Event]) -> bool:
+        line = self._line()
+        if line is None:
+            return False
+        match = _CHUNK_SIZE.fullmatch(line)
+        if match is None:
+            raise _broken(f"bad chunk size line {line[:40]!r}")
+        self._remaining = int(match.group(1), 16)
+        self._state = self._read_chunk_data if self._remaining else self._read_trailers
+        return True
+
+    def _read_chunk_data(self, events: list[Event]) -> bool:
+        self._remaining -= self._take(self._remaining, events)
+        if self._remaining:
+            return False
+        self._state = self._read_chunk_end
+        return True
+
+    def _read_chunk_end(self, events: list[Event]) -> bool:
+        line = self._line()
+        if line is None:
+            return False
+        if line:
+            raise _broken("chunk data longer than its size")
+        self._state = self._read_chunk_size
+        return True
+
+    def _read_trailers(self, events: list[Event]) -> bool:
+        # Trailer fields are read and dropped: nothing we call puts meaning in them.
+        line = self._line()
+        if line is None:
+            return False
+        if not line:
+            self._finish(events)
+        elif b":" not in line:
+            raise _broken(f"bad trailer line {line[:40]!r}")
+        return True
+
+    def _finish(self, events: list[Event]) -> None:
+        self.done = True
+        events.append(End())
+
+
+def _parse_fields(lines: list[bytes]) -> tuple[tuple[str, str], ...]:
+    fields: list[tuple[str, str]] = []
+    for line in lines:
+        if line[:1] in (b" ", b"\t"):
+            # obs-fold (RFC 9112 5.2): a continuation of the previous value.
+            if not fields:
+                raise _broken("header continuation before any header")
+            prev_name, prev_value = fields[-1]
+            fields[-1] = (prev_name, f"{prev_value} {line.strip().decode('latin-1')}")
+            continue
+        name, colon, value = line.partition(b":")
+        if not colon or _TOKEN.fullmatch(name) is None:
+            raise _broken(f"bad header line {line[:40]!r}")
+        fields.append((name.decode("ascii").lower(), value.strip(b" \t").decode("latin-1")))
+    return tuple(fields)
+
+
+# Content-Encoding -> zlib wbits; 'deflate' is meant to be zlib-wrapped but some servers
+# send raw deflate, so that case is sniffed from the first byte (see BodyDecoder).
+_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+
+
+class BodyDecoder:
+    """Undoes ``Content-Encoding`` (gzip, deflate, identity) piece by piece.
+
+    At most ``limit`` decoded bytes are ever produced; one more raises
+    ``ResponseFormatError("http", "", "response body larger than ...")``, which also
+    stops a small compressed body from inflating into gigabytes.
+    """
+
+    def __init__(self, content_encoding: str, limit: int) -> None:
+        self._codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
+        self._codings = [c for c in self._codings if c != "identity"]
+        unknown = [c for c in self._codings if c not in _WBITS]
+        if unknown or len(self._codings) > 1:
+            # Pass such bodies through untouched: the caller sees what the server sent.
+            self._codings = []
+        self._zlib: zlib._Decompress | None = None
+        self._limit = limit
+        self._total = 0
+
+    def decode(self, data: bytes) -> bytes:
+        """Decode the next piece of the body."""
+        if not self._codings:
+            return self._count(data)
+        if self._zlib is None:
+            if not data:
+                return b""
+            wbits = _WBITS[self._codings[0]]
+            if wbits == zlib.MAX_WBITS and data[0] & 0x0F != 8:
+                wbits = -zlib.MAX_WBITS  # raw deflate: no zlib header
+            self._zlib = zlib.decompressobj(wbits)
+        out = bytearray()
+        try:
+            while data:
+                out += self._zlib.decompress(data, self._limit - self._total - len(out) + 1)
+                data = self._zlib.unconsumed_tail
+                self._check(len(out))
+        except zlib.error as exc:
+            raise APIConnectionError(f"corrupt compressed response body: {exc}") from None
+        return self._count(bytes(out))
+
+    def flush(self) -> bytes:
+        """The body has ended: return what the decompressor still holds."""
+        if self._zlib is None:
+            return b""
+        try:
+            tail = self._zlib.flush()
+        except zlib.error as exc:
+            raise APIConnectionError(f"corrupt compressed response body: {exc}") from None
+        if not self._zlib.eof:
+            raise APIConnectionError("compressed response body ends early")
+        return self._count(tail)
+
+    def _check(self, pending: int) -> None:
+        if self._total + pending > self._limit:
+            raise ResponseFormatError("http", "", f"response body larger than {self._limit} bytes")
+
+    def _count(self, data: bytes) -> bytes:
+        self._check(len(data))
+        self._total += len(data)
+        return data
