@@ -25,7 +25,7 @@ from ._docstrings import parse_docstring
 from ._errors import ConfigurationError
 
 __all__ = ["json_schema", "strict_openai", "gemini_schema", "Field", "record_fields",
-           "classify", "unwrap_annotated", "class_summary", "type_label", "MISSING"]
+           "classify", "record_kind", "unwrap_annotated", "class_summary", "type_label", "MISSING"]
 
 
 
@@ -92,12 +92,13 @@ def classify(tp: Any) -> str:
         return "enum"
     if is_pydantic(tp):
         return "pydantic"
-    if _record_kind(tp) is not None:
+    if record_kind(tp) is not None:
         return "record"
     raise ConfigurationError(f"minicall cannot describe the type {tp!r} as JSON Schema")
 
 
-def _record_kind(tp: Any) -> str | None:
+def record_kind(tp: Any) -> str | None:
+    """``custom`` (tools), ``dataclass``, ``typeddict``, ``namedtuple``, or ``None``."""
     if not isinstance(tp, type):
         return None
     if callable(getattr(tp, "__minicall_fields__", None)):
@@ -151,7 +152,7 @@ _FIELD_READERS: dict[str, Callable[[Any, dict[str, Any], dict[str, str]], list[F
 
 def record_fields(tp: Any) -> list[Field]:
     """The fields of a record type, descriptions from metadata or the class docstring."""
-    kind = _record_kind(tp)
+    kind = record_kind(tp)
     if kind is None:
         raise ConfigurationError(f"{tp!r} is not a record type")
     if kind == "custom":
@@ -176,14 +177,19 @@ def class_summary(tp: Any) -> str:
 
 
 def type_label(tp: Any) -> str:
-    """A short human name for ``tp``: ``int``, ``list[Book]``, ``Optional[int]``."""
+    """A short human name for ``tp``: ``int``, ``list[Book]``, ``Book | null``."""
     tp, _ = unwrap_annotated(tp)
     if tp is type(None) or tp is None:
         return "null"
-    if isinstance(tp, type) and typing.get_origin(tp) is None:
-        return tp.__name__
-    text = repr(tp).replace("typing.", "")
-    return text.replace("__main__.", "")
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (Union, types.UnionType):
+        return " | ".join(type_label(a) for a in args)
+    if origin is Literal:
+        return f"Literal[{', '.join(repr(a) for a in args)}]"
+    name = getattr(origin or tp, "__name__", None) or repr(tp)
+    if not args:
+        return str(name)
+    return f"{name}[{', '.join('...' if a is Ellipsis else type_label(a) for a in args)}]"
 
 
 def _json_default(value: Any) -> tuple[bool, Any]:
