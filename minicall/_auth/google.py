@@ -1,0 +1,260 @@
+"""OAuth2 access tokens for Vertex AI from Google credential files, sans-IO.
+
+Two kinds of ``GOOGLE_APPLICATION_CREDENTIALS`` JSON are understood:
+
+* ``service_account``: an RS256-signed JWT (RFC 7523) exchanged at ``token_uri``
+  with ``grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer``;
+* ``authorized_user`` (``gcloud auth application-default login``): a refresh token
+  exchanged with ``grant_type=refresh_token`` (RFC 6749 section 6).
+
+Both answer ``{"access_token", "expires_in", "token_type"}``. :class:`TokenSource`
+caches the token and refreshes it a minute before it expires. It does no I/O itself:
+it is handed a ``send`` function and a ``clock``, so tests need neither network nor
+sleeping. Private keys, client secrets and refresh tokens never appear in a repr or
+an error message.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Union
+from urllib.parse import urlencode
+
+from .._errors import AuthenticationError, ConfigurationError, error_for_status
+from .._http._types import HttpRequest, HttpResponse
+from .._wire import Reader, loads
+from ._rsa import RsaPrivateKey, load_private_key, sign_rs256
+
+__all__ = [
+    "CLOUD_PLATFORM_SCOPE",
+    "TOKEN_URI",
+    "rs256_jwt",
+    "service_account_assertion",
+    "token_request",
+    "parse_token_response",
+    "TokenSource",
+]
+
+CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+TOKEN_URI = "https://oauth2.googleapis.com/token"
+_JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+_PROVIDER = "google"
+_ASSERTION_LIFETIME = 3600
+_REFRESH_MARGIN = 60.0
+_DEFAULT_EXPIRES_IN = 3600.0  # RFC 6749 makes expires_in optional
+_FORM = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+_TOKEN_TIMEOUT = 30.0
+_read = Reader(_PROVIDER)
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _json_segment(value: Mapping[str, object]) -> str:
+    return _b64url(json.dumps(value, separators=(",", ":")).encode("utf-8"))
+
+
+def _jwt(claims: Mapping[str, object], key: RsaPrivateKey, key_id: str | None) -> str:
+    header: dict[str, object] = {"alg": "RS256", "typ": "JWT"}
+    if key_id:
+        header["kid"] = key_id
+    signing_input = f"{_json_segment(header)}.{_json_segment(claims)}"
+    return f"{signing_input}.{_b64url(sign_rs256(key, signing_input.encode('ascii')))}"
+
+
+def rs256_jwt(claims: Mapping[str, object], private_key_pem: str, key_id: str | None = None) -> str:
+    """A compact JWS of ``claims`` signed with RS256 (``kid`` set when given)."""
+    return _jwt(claims, load_private_key(private_key_pem), key_id)
+
+
+def _field(info: Mapping[str, object], name: str, kind: str) -> str:
+    value = info.get(name)
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(f"Google {kind} credentials have no {name!r}")
+    return value
+
+
+def _token_post(token_uri: str, form: Mapping[str, str]) -> HttpRequest:
+    body = urlencode(form).encode("ascii")
+    return HttpRequest("POST", token_uri, dict(_FORM), body, timeout=_TOKEN_TIMEOUT)
+
+
+@dataclass(frozen=True)
+class _ServiceAccount:
+    client_email: str
+    token_uri: str
+    key_id: str | None
+    key: RsaPrivateKey = field(repr=False)
+
+    @classmethod
+    def load(cls, info: Mapping[str, object]) -> _ServiceAccount:
+        key_id = info.get("private_key_id")
+        return cls(
+            client_email=_field(info, "client_email", "service account"),
+            token_uri=str(info.get("token_uri") or TOKEN_URI),
+            key_id=key_id if isinstance(key_id, str) else None,
+            key=load_private_key(_field(info, "private_key", "service account")),
+        )
+
+    def assertion(self, scopes: Iterable[str], now: int) -> str:
+        claims = {
+            "iss": self.client_email,
+            "scope": " ".join(scopes),
+            "aud": self.token_uri,
+            "iat": now,
+            "exp": now + _ASSERTION_LIFETIME,
+        }
+        return _jwt(claims, self.key, self.key_id)
+
+    def request(self, scopes: Iterable[str], now: int) -> HttpRequest:
+        form = {"grant_type": _JWT_BEARER, "assertion": self.assertion(scopes, now)}
+        return _token_post(self.token_uri, form)
+
+
+@dataclass(frozen=True)
+class _AuthorizedUser:
+    client_id: str
+    token_uri: str
+    client_secret: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+
+    @classmethod
+    def load(cls, info: Mapping[str, object]) -> _AuthorizedUser:
+        return cls(
+            client_id=_field(info, "client_id", "authorized user"),
+            token_uri=str(info.get("token_uri") or TOKEN_URI),
+            client_secret=_field(info, "client_secret", "authorized user"),
+            refresh_token=_field(info, "refresh_token", "authorized user"),
+        )
+
+    def request(self, scopes: Iterable[str], now: int) -> HttpRequest:
+        # A refresh token keeps the scopes it was granted with; none are sent.
+        form = {
+            "grant_type": "refresh_token",
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "refresh_token": self.refresh_token,
+        }
+        return _token_post(self.token_uri, form)
+
+
+_Credentials = Union[_ServiceAccount, _AuthorizedUser]
+_KINDS: dict[str, Callable[[Mapping[str, object]], _Credentials]] = {
+    "service_account": _ServiceAccount.load,
+    "authorized_user": _AuthorizedUser.load,
+}
+
+
+def _load(info: Mapping[str, object]) -> _Credentials:
+    kind = info.get("type")
+    loader = _KINDS.get(kind) if isinstance(kind, str) else None
+    if loader is None:
+        raise ConfigurationError(
+            f"unsupported Google credentials type {kind!r}; expected one of {sorted(_KINDS)}"
+        )
+    return loader(info)
+
+
+def service_account_assertion(
+    info: Mapping[str, object], *, scopes: Iterable[str] = (CLOUD_PLATFORM_SCOPE,), now: int
+) -> str:
+    """The signed JWT a service account trades for an access token (valid one hour)."""
+    return _ServiceAccount.load(info).assertion(scopes, now)
+
+
+def token_request(
+    info: Mapping[str, object], *, scopes: Iterable[str] = (CLOUD_PLATFORM_SCOPE,), now: int
+) -> HttpRequest:
+    """The POST to the credentials' token endpoint that yields an access token."""
+    return _load(info).request(scopes, now)
+
+
+def parse_token_response(body: bytes) -> tuple[str, float]:
+    """``(access_token, expires_in seconds)`` from a token endpoint's 200 reply."""
+    data = _read.obj(loads(body, _PROVIDER, "token"), "token")
+    token = data.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise _read.fail("token.access_token", "missing or not a string", type(token).__name__)
+    expires_in = data.get("expires_in", _DEFAULT_EXPIRES_IN)
+    if isinstance(expires_in, str) and expires_in.isdigit():
+        expires_in = int(expires_in)
+    if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)) or expires_in < 0:
+        raise _read.fail("token.expires_in", "not a non-negative number", expires_in)
+    return token, float(expires_in)
+
+
+def _token_error(response: HttpResponse, body: bytes) -> Exception:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        data = None
+    detail = ""
+    if isinstance(data, dict):
+        words = [data.get("error"), data.get("error_description")]
+        detail = ": ".join(w for w in words if isinstance(w, str) and w)
+    message = f"token request failed: {detail or response.reason or 'no details'}"
+    # Server trouble stays retryable; everything else means the credentials are bad.
+    kind = error_for_status(response.status)
+    if response.status < 500 and response.status != 429:
+        kind = AuthenticationError
+    return kind(
+        message, status_code=response.status, provider=_PROVIDER, body=data, headers=response.headers
+    )
+
+
+class TokenSource:
+    """Hands out a cached OAuth2 access token, refreshing it 60 s before it expires.
+
+    ``info`` is the parsed credentials JSON; ``send`` performs one HTTP request;
+    ``clock`` returns seconds since the epoch (it also dates the JWT). Safe to share
+    between threads: one refresh at a time, the others wait for its result.
+    """
+
+    def __init__(
+        self,
+        info: Mapping[str, object],
+        send: Callable[[HttpRequest], HttpResponse],
+        *,
+        clock: Callable[[], float] = time.time,
+        scopes: Iterable[str] = (CLOUD_PLATFORM_SCOPE,),
+    ) -> None:
+        self._credentials = _load(info)
+        self._send = send
+        self._clock = clock
+        self._scopes = tuple(scopes)
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._expires_at = 0.0
+
+    def token(self) -> str:
+        """A valid access token, fetched from the token endpoint when needed."""
+        with self._lock:
+            now = self._clock()
+            if self._token is None or now >= self._expires_at - _REFRESH_MARGIN:
+                self._token, expires_in = self._fetch(now)
+                self._expires_at = now + expires_in
+            return self._token
+
+    def invalidate(self) -> None:
+        """Forget the cached token (e.g. after the API answered 401)."""
+        with self._lock:
+            self._token = None
+
+    def _fetch(self, now: float) -> tuple[str, float]:
+        response = self._send(self._credentials.request(self._scopes, int(now)))
+        try:
+            body = response.read()
+        finally:
+            response.close()
+        if not 200 <= response.status < 300:
+            raise _token_error(response, body)
+        return parse_token_response(body)
+
+    def __repr__(self) -> str:
+        return f"TokenSource({self._credentials!r})"
