@@ -1,1 +1,93 @@
-"""minicall: typed Python functions become LLM API calls, on the standard library alone."""
+"""minicall: typed Python functions become LLM API calls, on the standard library alone.
+
+Example::
+
+    from minicall import llm
+
+    @llm.call(provider="openai", model="gpt-4o-mini")
+    def recommend_book(genre: str) -> str:
+        return f"Recommend a {genre} book"
+
+    print(recommend_book("fantasy").content)
+
+Providers, codecs and transports load when first used, not on import.
+"""
+
+from . import llm
+from ._config import BaseDynamicConfig
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    InternalServerError,
+    MinicallError,
+    NotFoundError,
+    PermissionDeniedError,
+    PromptError,
+    RateLimitError,
+    ResponseFormatError,
+    UnprocessableEntityError,
+    ValidationError,
+)
+from ._http._types import HttpRequest, HttpResponse, MockTransport
+from ._messages import (
+    AudioPart,
+    DocumentPart,
+    ImagePart,
+    Message,
+    Messages,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+from ._pricing import set_price
+from ._prompt import prompt_template
+from ._spec import Usage
+from ._tools import BaseTool
+
+BaseMessageParam = Message
+"""Mirascope's name for a neutral message."""
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "llm",
+    "prompt_template",
+    "Messages",
+    "Message",
+    "BaseMessageParam",
+    "TextPart",
+    "ImagePart",
+    "AudioPart",
+    "DocumentPart",
+    "ToolCallPart",
+    "ToolResultPart",
+    "BaseDynamicConfig",
+    "BaseTool",
+    "Usage",
+    "set_price",
+    "HttpRequest",
+    "HttpResponse",
+    "MockTransport",
+    "MinicallError",
+    "ConfigurationError",
+    "PromptError",
+    "APIError",
+    "BadRequestError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "ConflictError",
+    "UnprocessableEntityError",
+    "RateLimitError",
+    "InternalServerError",
+    "APIConnectionError",
+    "APITimeoutError",
+    "ResponseFormatError",
+    "ValidationError",
+    "__version__",
+]

@@ -49,7 +49,8 @@ class ResponseFormat:
     kind: Literal["json_object", "json_schema"]
     name: str = ""
     schema: Mapping[str, Any] | None = None
-    strict: bool = False
+    strict_schema: Mapping[str, Any] | None = None
+    """The schema rewritten for OpenAI-style strict mode, when it can be (else ``None``)."""
     description: str = ""
 
 
@@ -118,6 +119,8 @@ class Completion:
     audio: bytes | None = None
     audio_transcript: str | None = None
     reported_cost: float | None = None
+    raw_tool_calls: tuple[Mapping[str, Any], ...] = ()
+    """The provider's own tool-call objects, in the order of the message's tool calls."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,448 @@
+"""The provider-blind call machinery, written once for sync and async.
+
+``decorate(fn, settings)`` returns the wrapper users call. A call goes:
+bind arguments -> run the prompt function -> turn what it returned into messages ->
+merge configuration layers (decorator < override < dynamic config) -> ``CallSpec`` ->
+``codec.encode`` -> client credentials -> transport, with retries -> ``codec.decode``
+-> response -> response model or output parser. Only the send step differs between
+sync and async; preparing and finishing are shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from ._client import BaseClient
+from ._config import merge_params
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    ConfigurationError,
+    PromptError,
+    error_for_status,
+)
+from ._http._types import AsyncHttpResponse, HttpRequest, HttpResponse
+from ._messages import Message
+from ._registry import check_provider, provider_module
+from ._response import BaseCallResponse, BaseCallResponseChunk, CallContext
+from ._spec import CallSpec, ResponseFormat
+from ._stream import BaseAsyncStream, BaseStream
+from ._structured import extract, partial_models, partial_models_async
+
+if TYPE_CHECKING:
+    from ._tools import BaseTool
+
+__all__ = ["Flavor", "Settings", "decorate", "override", "default_client"]
+
+log = logging.getLogger("minicall")
+
+_CONFIG_KEYS = frozenset({"messages", "call_params", "metadata", "client", "tools", "computed_fields"})
+
+
+@dataclass(frozen=True, slots=True)
+class Flavor:
+    """The classes a decorator's results are made of (neutral ``llm`` or a provider's own)."""
+
+    response: type[BaseCallResponse[Any]]
+    stream: type[BaseStream[Any, Any]]
+    async_stream: type[BaseAsyncStream[Any, Any]]
+    chunk: type[BaseCallResponseChunk]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """One decorator's (or override's) configuration."""
+
+    provider: str
+    model: str
+    flavor: Flavor
+    stream: bool = False
+    tools: Sequence[Any] | None = None
+    response_model: Any = None
+    output_parser: Callable[[Any], Any] | None = None
+    json_mode: bool = False
+    client: Any = None
+    call_params: Mapping[str, Any] | None = None
+
+
+def _check_settings(settings: Settings) -> Settings:
+    check_provider(settings.provider)
+    if not isinstance(settings.model, str) or not settings.model:
+        raise ConfigurationError(f"a model name is required for provider {settings.provider!r}")
+    if settings.call_params is not None and not isinstance(settings.call_params, Mapping):
+        raise ConfigurationError(f"call_params must be a dict, got {type(settings.call_params).__name__}")
+    if settings.client is not None and not isinstance(settings.client, BaseClient):
+        raise ConfigurationError(f"client must be a minicall client, got {type(settings.client).__name__}")
+    if settings.output_parser is not None and settings.response_model is not None:
+        raise ConfigurationError("use either response_model or output_parser, not both")
+    if settings.output_parser is not None and settings.stream:
+        raise ConfigurationError("output_parser cannot be combined with stream=True")
+    return settings
+
+
+# -- clients ------------------------------------------------------------------------
+
+_DEFAULT_CLIENTS: dict[str, BaseClient] = {}
+_CLIENT_LOCK = threading.Lock()
+
+
+def default_client(provider: str) -> BaseClient:
+    """The client built from the environment for ``provider``, reused across calls."""
+    client = _DEFAULT_CLIENTS.get(provider)
+    if client is None:
+        with _CLIENT_LOCK:
+            client = _DEFAULT_CLIENTS.get(provider)
+            if client is None:
+                module = provider_module(provider)
+                client = getattr(module, module.CLIENT_CLASS)()
+                _DEFAULT_CLIENTS[provider] = client
+    return client
+
+
+# -- preparing a call ---------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Prepared:
+    settings: Settings
+    client: BaseClient
+    context: CallContext
+
+
+def _messages_from(result: Any, template: str | None, fn_args: Mapping[str, Any], fn_name: str) -> tuple[
+    list[Message | Mapping[str, Any]], dict[str, Any] | None
+]:
+    config: dict[str, Any] | None = None
+    if isinstance(result, Mapping):
+        unknown = set(result) - _CONFIG_KEYS
+        if unknown:
+            raise PromptError(f"{fn_name} returned a dynamic config with unknown keys: {sorted(unknown)}")
+        config = dict(result)
+    if isinstance(result, str):
+        return [Message("user", result)], None
+    if isinstance(result, (list, tuple)):
+        return _check_messages(result, fn_name), None
+    if config is not None and "messages" in config:
+        return _check_messages(config["messages"], fn_name), config
+    if result is not None and config is None:
+        raise PromptError(
+            f"{fn_name} returned {type(result).__name__}; a prompt function returns a str, "
+            "a list of messages, a dynamic config dict, or None under @prompt_template"
+        )
+    if template is None:
+        raise PromptError(f"{fn_name} returned no messages and has no @prompt_template")
+    from ._prompt import format_template
+
+    computed = (config or {}).get("computed_fields") or {}
+    if not isinstance(computed, Mapping):
+        raise PromptError(f"{fn_name}: computed_fields must be a dict")
+    return list(format_template(template, {**fn_args, **computed})), config
+
+
+def _check_messages(messages: Any, fn_name: str) -> list[Message | Mapping[str, Any]]:
+    if not isinstance(messages, (list, tuple)):
+        raise PromptError(f"{fn_name}: messages must be a list, got {type(messages).__name__}")
+    for i, message in enumerate(messages):
+        if not isinstance(message, (Message, Mapping)):
+            raise PromptError(
+                f"{fn_name}: messages[{i}] is a {type(message).__name__}; expected a Message or a message dict"
+            )
+    return list(messages)
+
+
+def _json_instruction(schema: Mapping[str, Any] | None) -> str:
+    if schema is None:
+        return "Respond only with a valid JSON object, with no other text."
+    return (
+        "Respond only with a JSON object, with no other text, that matches this JSON Schema:\n"
+        + json.dumps(schema)
+    )
+
+
+def _structure(settings: Settings, tool_types: tuple[type[BaseTool], ...]) -> tuple[
+    tuple[type[BaseTool], ...], str | None, ResponseFormat | None, str | None
+]:
+    """Tools, forced tool, native response format and instruction for structured output."""
+    model = settings.response_model
+    if model is None:
+        if settings.json_mode:
+            return tool_types, None, ResponseFormat("json_object"), _json_instruction(None)
+        return tool_types, None, None, None
+    from ._schema import json_schema, strict_openai
+    from ._tools import response_model_tool
+
+    if settings.json_mode:
+        schema = json_schema(model)
+        name = getattr(model, "__name__", "response")
+        fmt = ResponseFormat("json_schema", name=name, schema=schema, strict_schema=strict_openai(schema))
+        return tool_types, None, fmt, _json_instruction(schema)
+    tool = response_model_tool(model)
+    return (*tool_types, tool), tool._name(), None, None
+
+
+def _prepare(
+    fn: Callable[..., Any],
+    signature: inspect.Signature,
+    settings: Settings,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    result: Any,
+    start: float,
+) -> _Prepared:
+    bound = signature.bind(*args, **kwargs)
+    bound.apply_defaults()
+    fn_args = dict(bound.arguments)
+    template: str | None = getattr(fn, "__minicall_prompt_template__", None)
+    messages, config = _messages_from(result, template, fn_args, fn.__name__)
+    config = config or None
+    dynamic_params = (config or {}).get("call_params")
+    if dynamic_params is not None and not isinstance(dynamic_params, Mapping):
+        raise PromptError(f"{fn.__name__}: call_params must be a dict, got {type(dynamic_params).__name__}")
+    client = (config or {}).get("client") or settings.client or default_client(settings.provider)
+    if not isinstance(client, BaseClient):
+        raise ConfigurationError(f"client must be a minicall client, got {type(client).__name__}")
+    if client.provider != settings.provider:
+        raise ConfigurationError(
+            f"a {type(client).__name__} cannot serve provider {settings.provider!r}"
+        )
+    raw_tools = (config or {}).get("tools", settings.tools) or ()
+    from ._tools import convert_tools
+
+    tool_types = convert_tools(raw_tools) if raw_tools else ()
+    tool_types, forced, fmt, instruction = _structure(settings, tool_types)
+    from ._tools import tool_spec
+
+    spec = CallSpec(
+        model=settings.model,
+        messages=tuple(messages),
+        call_params=merge_params(settings.call_params, dynamic_params),
+        tools=tuple(tool_spec(t) for t in tool_types),
+        forced_tool=forced,
+        response_format=fmt,
+        json_instruction=instruction,
+        stream=settings.stream,
+    )
+    codec = client.codec
+    try:
+        request = codec.encode(spec, client.endpoint())
+    except (TypeError, ValueError) as exc:
+        raise PromptError(f"{fn.__name__}: the request cannot be encoded as JSON: {exc}") from None
+    context = CallContext(
+        provider=settings.provider,
+        model=settings.model,
+        spec=spec,
+        codec=codec,
+        request=request,
+        fn_args=fn_args,
+        prompt_template=template,
+        dynamic_config=config,
+        tool_types=tool_types,
+        start_time=start,
+    )
+    return _Prepared(settings, client, context)
+
+
+# -- sending ------------------------------------------------------------------------
+
+
+def _api_error(prepared: _Prepared, status: int, headers: Mapping[str, str], body: bytes, attempts: int) -> APIError:
+    codec = prepared.context.codec
+    message = codec.error_message(body) or f"HTTP {status} with no error message"
+    try:
+        parsed: Any = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        parsed = body[:2000].decode("utf-8", "replace")
+    request_id = headers.get("x-request-id") or headers.get("request-id") or headers.get("x-amzn-requestid")
+    return error_for_status(status)(
+        message,
+        status_code=status,
+        provider=prepared.settings.provider,
+        body=parsed,
+        request_id=request_id,
+        headers=headers,
+        attempts=attempts,
+    )
+
+
+def _retry_plan(prepared: _Prepared, attempt: int, status: int | None, headers: Mapping[str, str], body: bytes) -> float | None:
+    """Seconds to wait before the next attempt, or ``None`` to give up."""
+    from ._http._retry import retry_delay, should_retry
+
+    if attempt >= prepared.client.max_retries:
+        return None
+    if status is not None and not should_retry(status, headers, body):
+        return None
+    return retry_delay(attempt, headers)
+
+
+def _send_sync(prepared: _Prepared, request: HttpRequest) -> HttpResponse:
+    transport = prepared.client.transport
+    stream = prepared.context.spec.stream
+    attempt = 0
+    while True:
+        log.debug("minicall %s %s attempt %d", prepared.settings.provider, prepared.settings.model, attempt + 1)
+        try:
+            response = transport.send(request, stream=stream)
+        except APIConnectionError as exc:
+            delay = _retry_plan(prepared, attempt, None, {}, b"")
+            if delay is None:
+                exc.attempts = attempt + 1
+                raise
+        else:
+            if 200 <= response.status < 300:
+                return response
+            body = response.read()
+            delay = _retry_plan(prepared, attempt, response.status, response.headers, body)
+            if delay is None:
+                raise _api_error(prepared, response.status, response.headers, body, attempt + 1)
+        time.sleep(delay)
+        attempt += 1
+
+
+async def _send_async(prepared: _Prepared, request: HttpRequest) -> AsyncHttpResponse:
+    transport = prepared.client.transport
+    send = getattr(transport, "send_async", None)
+    if send is None:
+        from ._http._default import default_transport
+
+        send = default_transport().send_async
+    stream = prepared.context.spec.stream
+    attempt = 0
+    while True:
+        log.debug("minicall %s %s attempt %d", prepared.settings.provider, prepared.settings.model, attempt + 1)
+        try:
+            response: AsyncHttpResponse = await send(request, stream=stream)
+        except APIConnectionError as exc:
+            delay = _retry_plan(prepared, attempt, None, {}, b"")
+            if delay is None:
+                exc.attempts = attempt + 1
+                raise
+        else:
+            if 200 <= response.status < 300:
+                return response
+            body = await response.read()
+            delay = _retry_plan(prepared, attempt, response.status, response.headers, body)
+            if delay is None:
+                raise _api_error(prepared, response.status, response.headers, body, attempt + 1)
+        await asyncio.sleep(delay)
+        attempt += 1
+
+
+# -- finishing ----------------------------------------------------------------------
+
+
+def _finish(prepared: _Prepared, body: bytes, headers: Mapping[str, str]) -> Any:
+    context = prepared.context
+    completion = context.codec.decode(body, headers, context.spec)
+    response = prepared.settings.flavor.response(completion, context, time.time() * 1000)
+    return _shape(prepared.settings, response)
+
+
+def _shape(settings: Settings, response: BaseCallResponse[Any]) -> Any:
+    if settings.response_model is not None:
+        return extract(settings.response_model, response, json_mode=settings.json_mode)
+    if settings.output_parser is not None:
+        return settings.output_parser(response)
+    return response
+
+
+def _stream_result(prepared: _Prepared, stream: Any) -> Any:
+    model = prepared.settings.response_model
+    if model is None:
+        return stream
+    if isinstance(stream, BaseAsyncStream):
+        return partial_models_async(model, stream, json_mode=prepared.settings.json_mode)
+    return partial_models(model, stream, json_mode=prepared.settings.json_mode)
+
+
+# -- the wrapper --------------------------------------------------------------------
+
+
+def decorate(fn: Callable[..., Any], settings: Settings) -> Callable[..., Any]:
+    """Wrap ``fn`` so that calling it makes the LLM call ``settings`` describe."""
+    settings = _check_settings(settings)
+    signature = inspect.signature(fn)
+    flavor = settings.flavor
+
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.time() * 1000
+            result = await fn(*args, **kwargs)
+            prepared = _prepare(fn, signature, settings, args, kwargs, result, start)
+            request = await prepared.client.authorize_async(prepared.context.request)
+            if settings.stream:
+
+                async def open_() -> AsyncHttpResponse:
+                    return await _send_async(prepared, request)
+
+                stream = flavor.async_stream(prepared.context, flavor.response, flavor.chunk, open_)
+                return _stream_result(prepared, stream)
+            response = await _send_async(prepared, request)
+            return _finish(prepared, await response.read(), response.headers)
+
+        wrapper: Callable[..., Any] = async_wrapper
+    else:
+
+        @functools.wraps(fn)
+        def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.time() * 1000
+            result = fn(*args, **kwargs)
+            prepared = _prepare(fn, signature, settings, args, kwargs, result, start)
+            if settings.stream:
+
+                def open_() -> HttpResponse:
+                    return _send_sync(prepared, prepared.client.authorize(prepared.context.request))
+
+                stream = flavor.stream(prepared.context, flavor.response, flavor.chunk, open_)
+                return _stream_result(prepared, stream)
+            response = _send_sync(prepared, prepared.client.authorize(prepared.context.request))
+            return _finish(prepared, response.read(), response.headers)
+
+        wrapper = sync_wrapper
+    # The original function and settings ride on the wrapper so llm.override can rebuild it.
+    setattr(wrapper, "__minicall_call__", (fn, settings))
+    return wrapper
+
+
+def override(
+    fn: Callable[..., Any],
+    *,
+    provider: str | None = None,
+    model: str | None = None,
+    call_params: Mapping[str, Any] | None = None,
+    client: Any = None,
+    neutral: Flavor | None = None,
+) -> Callable[..., Any]:
+    """A new callable like ``fn`` with some settings replaced (see ``llm.override``)."""
+    found = getattr(fn, "__minicall_call__", None)
+    if found is None:
+        raise ConfigurationError(f"{getattr(fn, '__name__', fn)!r} is not a minicall-decorated function")
+    original, settings = found
+    if provider is not None and model is None:
+        raise ValueError("llm.override: a provider needs a model too (pass model=...)")
+    changes: dict[str, Any] = {}
+    if provider is not None:
+        changes["provider"] = check_provider(provider)
+        if provider != settings.provider:
+            changes["client"] = None
+            if neutral is not None:
+                changes["flavor"] = neutral
+    if model is not None:
+        changes["model"] = model
+    if call_params is not None:
+        changes["call_params"] = merge_params(settings.call_params, call_params)
+    if client is not None:
+        changes["client"] = client
+    return decorate(original, replace(settings, **changes))
+

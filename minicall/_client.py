@@ -1,0 +1,138 @@
+"""The client base: credentials, base URL, timeout, retries, transport.
+
+A client is configuration plus a codec; it holds no connection state of its own (the
+transport pools connections). Unset arguments come from the environment variables the
+provider's official SDK reads. Credentials live in private attributes and never reach
+a ``repr``, an error or a log line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ._errors import ConfigurationError
+from ._http._types import HttpRequest
+from ._spec import Codec, Endpoint
+
+if TYPE_CHECKING:
+    from ._http._types import AsyncTransport, Transport
+
+__all__ = ["BaseClient", "env_first", "DEFAULT_TIMEOUT"]
+
+DEFAULT_TIMEOUT = 600.0
+"""Seconds each attempt may take, as the official SDKs default (10 minutes)."""
+
+
+def env_first(*names: str) -> str | None:
+    """The value of the first of ``names`` set (non-empty) in the environment."""
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
+def _check_header(name: str, value: str) -> None:
+    if any(c in name or c in value for c in "\r\n\x00"):
+        raise ConfigurationError(f"header {name!r} contains a line break or NUL; refusing to send it")
+
+
+class BaseClient:
+    """Shared behaviour of every provider client (API.md section 5).
+
+    Subclasses set the class variables and, where the provider needs it, override
+    :meth:`auth_headers`, :meth:`endpoint` or :meth:`authorize`.
+    """
+
+    provider: ClassVar[str] = ""
+    api_key_env: ClassVar[tuple[str, ...]] = ()
+    """Environment variables holding the API key, first wins."""
+    base_url_env: ClassVar[tuple[str, ...]] = ()
+    default_base_url: ClassVar[str] = ""
+    requires_api_key: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int = 2,
+        headers: Mapping[str, str] | None = None,
+        transport: Transport | AsyncTransport | None = None,
+    ) -> None:
+        self._api_key = api_key if api_key is not None else env_first(*self.api_key_env)
+        if self._api_key is None and self.requires_api_key:
+            self._missing_credential()
+        url = base_url or env_first(*self.base_url_env) or self.default_base_url
+        if not url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"{self.provider} base_url must start with http:// or https://, got {url!r}"
+            )
+        self.base_url = url.rstrip("/")
+        if timeout is not None and timeout <= 0:
+            raise ConfigurationError(f"timeout must be positive seconds, got {timeout!r}")
+        self.timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
+        if max_retries < 0:
+            raise ConfigurationError(f"max_retries must be >= 0, got {max_retries!r}")
+        self.max_retries = max_retries
+        self.headers: dict[str, str] = dict(headers or {})
+        for name, value in self.headers.items():
+            _check_header(name, value)
+        self._transport = transport
+
+    def _missing_credential(self) -> None:
+        names = " or ".join(self.api_key_env) or "api_key"
+        raise ConfigurationError(
+            f"no API key for {self.provider}: pass api_key= to {type(self).__name__} or set {names}"
+        )
+
+    @classmethod
+    def environment(cls) -> dict[str, tuple[str, ...]]:
+        """The environment variables this client reads, by purpose (for ``providers``)."""
+        return {"api key": cls.api_key_env, "base url": cls.base_url_env}
+
+    @classmethod
+    def is_configured(cls) -> bool:
+        """Whether the environment holds what a default client needs."""
+        return not cls.requires_api_key or env_first(*cls.api_key_env) is not None
+
+    # -- what the pipeline asks of a client ---------------------------------------
+
+    @property
+    def codec(self) -> Codec:
+        """The codec that speaks this client's wire format."""
+        raise NotImplementedError
+
+    def endpoint(self) -> Endpoint:
+        """Where requests go, and the non-secret headers they carry."""
+        return Endpoint(base_url=self.base_url, headers=self.headers, timeout=self.timeout)
+
+    def auth_headers(self) -> dict[str, str]:
+        """The credential headers (overridden per provider)."""
+        return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+
+    def authorize(self, request: HttpRequest) -> HttpRequest:
+        """``request`` with credentials added (Bedrock signs, Vertex fetches a token)."""
+        merged = dict(request.headers)
+        merged.update(self.auth_headers())
+        return HttpRequest(request.method, request.url, merged, request.body, request.timeout)
+
+    async def authorize_async(self, request: HttpRequest) -> HttpRequest:
+        """The asynchronous twin of :meth:`authorize`."""
+        return self.authorize(request)
+
+    @property
+    def transport(self) -> Any:
+        """The transport requests go through (the process-wide default unless given)."""
+        if self._transport is None:
+            from ._http._default import default_transport
+
+            return default_transport()
+        return self._transport
+
+    def __repr__(self) -> str:
+        # Never the key: not even a prefix of it.
+        return f"{type(self).__name__}(base_url={self.base_url!r}, api_key=[redacted])"

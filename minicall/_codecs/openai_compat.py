@@ -1,0 +1,445 @@
+"""OpenAI Chat Completions, and every provider that speaks it with small differences.
+
+API reference: https://platform.openai.com/docs/api-reference/chat (``POST
+{base}/chat/completions``). Non-streamed replies are one JSON object; streamed ones
+are server-sent events whose ``data`` is a ``chat.completion.chunk`` object, ending
+with ``data: [DONE]``. Usage arrives in a last chunk with ``choices: []`` when the
+request asked for it with ``stream_options.include_usage``.
+
+Groq, xAI, Mistral, LiteLLM and Azure differ only in the facts a :class:`Dialect`
+holds: path, parameter renames, parameters they reject, how structured output is
+asked for, where a reported cost lives.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from .._errors import APIError
+from .._framing.sse import SSEDecoder
+from .._http._types import HttpRequest
+from .._messages import (
+    AudioPart,
+    ContentPart,
+    DocumentPart,
+    ImagePart,
+    Message,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+from .._spec import CallSpec, Chunk, Completion, Endpoint, ToolDelta, Usage
+from .._wire import Reader, dumps, loads
+
+__all__ = ["Dialect", "OpenAICompatCodec", "OPENAI"]
+
+_FINISH = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "content_filter": "content_filter",
+    # Mistral's spellings
+    "model_length": "length",
+    "error": "stop",
+}
+
+# Audio formats by media type, for ``input_audio`` parts.
+_AUDIO_FORMATS = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/mpeg": "mp3", "audio/mp3": "mp3"}
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """What one OpenAI-compatible provider does differently.
+
+    ``path`` may contain ``{model}``; ``renames`` map OpenAI parameter names to the
+    provider's; ``drops`` are parameters the provider rejects (silently omitted);
+    ``required_choice`` is how it spells "must call a tool"; ``strict_schema`` says
+    whether ``response_format`` ``json_schema`` with ``strict`` is accepted;
+    ``cost_usage_key``/``cost_scale`` and ``cost_header`` locate a provider-reported cost.
+    """
+
+    provider: str
+    path: str = "/chat/completions"
+    renames: Mapping[str, str] = field(default_factory=dict)
+    drops: frozenset[str] = frozenset()
+    required_choice: str = "required"
+    stream_usage: bool = True
+    strict_schema: bool = True
+    cost_usage_key: str | None = None
+    cost_scale: float = 1.0
+    cost_header: str | None = None
+
+
+OPENAI = Dialect("openai")
+
+
+class OpenAICompatCodec:
+    """Encodes :class:`CallSpec` s to Chat Completions requests and decodes the replies."""
+
+    finish_map: Mapping[str, str] = _FINISH
+
+    def __init__(self, dialect: Dialect = OPENAI) -> None:
+        self.dialect = dialect
+        self.provider = dialect.provider
+        self._read = Reader(dialect.provider)
+
+    # -- request ------------------------------------------------------------------
+
+    def encode(self, spec: CallSpec, endpoint: Endpoint) -> HttpRequest:
+        """The Chat Completions request for ``spec``."""
+        d = self.dialect
+        body: dict[str, Any] = {"model": spec.model, "messages": self.to_native(spec.messages)}
+        if spec.tools:
+            body["tools"] = [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": t.name,
+                        "description": t.description,
+                        "parameters": dict(t.parameters),
+                        **({"strict": True} if t.strict else {}),
+                    },
+                }
+                for t in spec.tools
+            ]
+        if spec.forced_tool is not None:
+            body["tool_choice"] = d.required_choice
+        fmt = spec.response_format
+        if fmt is not None:
+            if fmt.kind == "json_schema" and fmt.schema is not None and d.strict_schema:
+                schema: dict[str, Any] = {"name": fmt.name or "response"}
+                if fmt.strict_schema is not None:
+                    schema["schema"] = dict(fmt.strict_schema)
+                    schema["strict"] = True
+                else:
+                    schema["schema"] = dict(fmt.schema)
+                if fmt.description:
+                    schema["description"] = fmt.description
+                body["response_format"] = {"type": "json_schema", "json_schema": schema}
+            else:
+                body["response_format"] = {"type": "json_object"}
+        for key, value in spec.call_params.items():
+            if key in d.drops:
+                continue
+            body[d.renames.get(key, key)] = value
+        if spec.stream:
+            body["stream"] = True
+            if d.stream_usage and "stream_options" not in body:
+                body["stream_options"] = {"include_usage": True}
+        path = endpoint.options.get("path", d.path).format(model=quote(spec.model, safe=""))
+        url = endpoint.base_url + path
+        if endpoint.options.get("api_version"):
+            url += "?" + urlencode({"api-version": endpoint.options["api_version"]})
+        headers = {"Content-Type": "application/json", "Accept": "application/json", **endpoint.headers}
+        if spec.stream:
+            headers["Accept"] = "text/event-stream"
+        return HttpRequest("POST", url, headers, dumps(body), endpoint.timeout)
+
+    def to_native(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Neutral messages as Chat Completions message dicts; native dicts pass through."""
+        out: list[dict[str, Any]] = []
+        for message in messages:
+            if not isinstance(message, Message):
+                out.append(dict(message))
+                continue
+            if message.role == "assistant":
+                out.append(self.native_assistant(message))
+                continue
+            results = [p for p in message.parts if isinstance(p, ToolResultPart)]
+            out.extend(
+                {"role": "tool", "tool_call_id": r.id, "content": r.content} for r in results
+            )
+            others = [p for p in message.parts if not isinstance(p, ToolResultPart)]
+            if message.role == "tool" or (results and not others):
+                continue
+            if isinstance(message.content, str):
+                out.append({"role": message.role, "content": message.content})
+            elif message.role == "system":
+                out.append({"role": "system", "content": "".join(_texts(others))})
+            else:
+                out.append({"role": message.role, "content": [_part(p) for p in others]})
+        return out
+
+    def native_assistant(self, message: Message) -> dict[str, Any]:
+        """An assistant message as a Chat Completions message dict."""
+        text = "".join(_texts(message.parts))
+        calls = [p for p in message.parts if isinstance(p, ToolCallPart)]
+        native: dict[str, Any] = {"role": "assistant", "content": text if text or not calls else None}
+        if calls:
+            native["tool_calls"] = [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": json.dumps(dict(c.args))},
+                }
+                for c in calls
+            ]
+        return native
+
+    # -- response -----------------------------------------------------------------
+
+    def decode(self, body: bytes, headers: Mapping[str, str], spec: CallSpec) -> Completion:
+        """The completion in a Chat Completions reply."""
+        r = self._read
+        raw = r.obj(loads(body, self.provider), "")
+        choices = r.arr(raw.get("choices"), "choices")
+        texts: list[str] = []
+        calls: list[ToolCallPart] = []
+        raw_calls: list[dict[str, Any]] = []
+        finish: list[str] = []
+        audio: bytes | None = None
+        transcript: str | None = None
+        audio_id: str | None = None
+        for i, choice_value in enumerate(choices):
+            at = f"choices[{i}]"
+            choice = r.obj(choice_value, at)
+            msg = r.obj(choice.get("message"), f"{at}.message")
+            reason = r.opt_str(choice.get("finish_reason"), f"{at}.finish_reason")
+            if reason is not None:
+                finish.append(reason)
+            if i:
+                continue  # the first choice is the answer; others only report finish reasons
+            content = msg.get("content")
+            if isinstance(content, list):  # Mistral may answer with content chunks
+                texts.extend(
+                    r.str(r.obj(c, f"{at}.message.content").get("text", ""), f"{at}.message.content")
+                    for c in content
+                )
+            else:
+                texts.append(r.opt_str(content, f"{at}.message.content") or "")
+            for j, call_value in enumerate(r.opt_arr(msg.get("tool_calls"), f"{at}.message.tool_calls")):
+                cat = f"{at}.message.tool_calls[{j}]"
+                call = r.obj(call_value, cat)
+                fn = r.obj(call.get("function"), f"{cat}.function")
+                arguments = fn.get("arguments")
+                args = (
+                    dict(arguments)
+                    if isinstance(arguments, dict)
+                    else r.args(r.opt_str(arguments, f"{cat}.function.arguments") or "", f"{cat}.function.arguments")
+                )
+                calls.append(
+                    ToolCallPart(
+                        r.opt_str(call.get("id"), f"{cat}.id") or f"call_{j}",
+                        r.str(fn.get("name"), f"{cat}.function.name"),
+                        args,
+                    )
+                )
+                raw_calls.append(call)
+            audio_value = r.opt_obj(msg.get("audio"), f"{at}.message.audio")
+            if audio_value is not None:
+                audio_id = r.opt_str(audio_value.get("id"), f"{at}.message.audio.id")
+                data = r.opt_str(audio_value.get("data"), f"{at}.message.audio.data")
+                audio = _b64(data or "", self.provider, f"{at}.message.audio.data")
+                transcript = r.opt_str(audio_value.get("transcript"), f"{at}.message.audio.transcript")
+        content = "".join(texts)
+        parts: list[ContentPart] = [TextPart(content)] if content else []
+        parts.extend(calls)
+        message = Message("assistant", parts)
+        native = self.native_assistant(message)
+        if audio_id is not None:
+            native["audio"] = {"id": audio_id}
+        return Completion(
+            content=content,
+            message=message,
+            native_message=native,
+            raw=raw,
+            finish_reasons=tuple(finish) if finish else None,
+            model=r.opt_str(raw.get("model"), "model"),
+            id=r.opt_str(raw.get("id"), "id"),
+            usage=self._usage(raw.get("usage")),
+            audio=audio,
+            audio_transcript=transcript,
+            reported_cost=self._cost(raw, headers),
+            raw_tool_calls=tuple(raw_calls),
+        )
+
+    def _usage(self, value: Any) -> Usage | None:
+        r = self._read
+        usage = r.opt_obj(value, "usage")
+        if usage is None:
+            return None
+        details = r.opt_obj(usage.get("prompt_tokens_details"), "usage.prompt_tokens_details") or {}
+        inp = r.opt_int(usage.get("prompt_tokens"), "usage.prompt_tokens") or 0
+        out = r.opt_int(usage.get("completion_tokens"), "usage.completion_tokens") or 0
+        total = r.opt_int(usage.get("total_tokens"), "usage.total_tokens")
+        return Usage(
+            input_tokens=inp,
+            output_tokens=out,
+            cached_tokens=r.opt_int(details.get("cached_tokens"), "usage.prompt_tokens_details.cached_tokens") or 0,
+            total_tokens=inp + out if total is None else total,
+        )
+
+    def _cost(self, raw: Mapping[str, Any], headers: Mapping[str, str]) -> float | None:
+        d = self.dialect
+        if d.cost_header and d.cost_header in headers:
+            try:
+                return float(headers[d.cost_header])
+            except ValueError:
+                return None
+        usage = raw.get("usage")
+        if d.cost_usage_key and isinstance(usage, dict):
+            value = usage.get(d.cost_usage_key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return value * d.cost_scale
+        return None
+
+    def error_message(self, body: bytes) -> str | None:
+        """The provider's words in an error body (``error.message`` and its variants)."""
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return None
+        return _error_text(data)
+
+    # -- stream -------------------------------------------------------------------
+
+    def stream_decoder(self, spec: CallSpec) -> _StreamDecoder:
+        """A decoder for one ``text/event-stream`` reply."""
+        return _StreamDecoder(self)
+
+    def decode_chunk(self, data: Any, headers: Mapping[str, str] | None = None) -> Chunk:
+        """One ``chat.completion.chunk`` object as a neutral :class:`Chunk`."""
+        r = self._read
+        raw = r.obj(data, "chunk")
+        if "error" in raw and raw.get("error"):
+            message = _error_text(raw) or "error event in stream"
+            raise APIError(message, provider=self.provider, body=raw)
+        content: list[str] = []
+        deltas: list[ToolDelta] = []
+        finish: list[str] = []
+        audio = b""
+        transcript = ""
+        audio_id: str | None = None
+        for i, choice_value in enumerate(r.opt_arr(raw.get("choices"), "chunk.choices")):
+            at = f"chunk.choices[{i}]"
+            choice = r.obj(choice_value, at)
+            reason = r.opt_str(choice.get("finish_reason"), f"{at}.finish_reason")
+            if reason is not None:
+                finish.append(reason)
+            delta = r.opt_obj(choice.get("delta"), f"{at}.delta") or {}
+            if i:
+                continue
+            piece = delta.get("content")
+            if isinstance(piece, list):
+                content.extend(str(c.get("text", "")) for c in piece if isinstance(c, dict))
+            else:
+                content.append(r.opt_str(piece, f"{at}.delta.content") or "")
+            for j, tc_value in enumerate(r.opt_arr(delta.get("tool_calls"), f"{at}.delta.tool_calls")):
+                tat = f"{at}.delta.tool_calls[{j}]"
+                tc = r.obj(tc_value, tat)
+                fn = r.opt_obj(tc.get("function"), f"{tat}.function") or {}
+                args = fn.get("arguments")
+                deltas.append(
+                    ToolDelta(
+                        index=r.opt_int(tc.get("index"), f"{tat}.index") or 0,
+                        id=r.opt_str(tc.get("id"), f"{tat}.id"),
+                        name=r.opt_str(fn.get("name"), f"{tat}.function.name"),
+                        arguments=json.dumps(args) if isinstance(args, dict) else (r.opt_str(args, f"{tat}.function.arguments") or ""),
+                    )
+                )
+            audio_value = r.opt_obj(delta.get("audio"), f"{at}.delta.audio")
+            if audio_value is not None:
+                audio_id = r.opt_str(audio_value.get("id"), f"{at}.delta.audio.id")
+                audio = _b64(r.opt_str(audio_value.get("data"), f"{at}.delta.audio.data") or "", self.provider, f"{at}.delta.audio.data")
+                transcript = r.opt_str(audio_value.get("transcript"), f"{at}.delta.audio.transcript") or ""
+        return Chunk(
+            content="".join(content),
+            tool_deltas=tuple(deltas),
+            finish_reasons=tuple(finish) if finish else None,
+            usage=self._usage(raw.get("usage")),
+            model=r.opt_str(raw.get("model"), "chunk.model"),
+            id=r.opt_str(raw.get("id"), "chunk.id"),
+            audio=audio,
+            audio_transcript=transcript,
+            audio_id=audio_id,
+            reported_cost=self._cost(raw, headers or {}),
+            raw=raw,
+        )
+
+
+class _StreamDecoder:
+    """SSE bytes in, chunks out; stops at ``[DONE]``."""
+
+    def __init__(self, codec: OpenAICompatCodec) -> None:
+        self._codec = codec
+        self._sse = SSEDecoder()
+        self._done = False
+
+    def _events(self, events: Sequence[Any]) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        for event in events:
+            if self._done:
+                break
+            data = event.data
+            if data.strip() == "[DONE]":
+                self._done = True
+                break
+            chunks.append(self._codec.decode_chunk(loads(data, self._codec.provider, "chunk")))
+        return chunks
+
+    def feed(self, data: bytes) -> list[Chunk]:
+        return self._events(self._sse.feed(data))
+
+    def close(self) -> list[Chunk]:
+        return self._events(self._sse.close())
+
+
+def _texts(parts: Sequence[ContentPart]) -> list[str]:
+    return [p.text for p in parts if isinstance(p, TextPart)]
+
+
+def _part(part: ContentPart) -> dict[str, Any]:
+    if isinstance(part, TextPart):
+        return {"type": "text", "text": part.text}
+    if isinstance(part, ImagePart):
+        image: dict[str, Any] = {"url": part.data_url()}
+        if part.detail:
+            image["detail"] = part.detail
+        return {"type": "image_url", "image_url": image}
+    if isinstance(part, AudioPart):
+        fmt = _AUDIO_FORMATS.get(part.media_type, part.media_type.rsplit("/", 1)[-1])
+        data = base64.b64encode(part.audio).decode("ascii")
+        return {"type": "input_audio", "input_audio": {"data": data, "format": fmt}}
+    if isinstance(part, DocumentPart):
+        data = base64.b64encode(part.document).decode("ascii")
+        return {
+            "type": "file",
+            "file": {"filename": "document.pdf", "file_data": f"data:{part.media_type};base64,{data}"},
+        }
+    if isinstance(part, ToolCallPart):  # a tool call in a user turn cannot be sent; say what it was
+        return {"type": "text", "text": f"[tool call {part.name}({json.dumps(dict(part.args))})]"}
+    return {"type": "text", "text": part.content}
+
+
+def _b64(data: str, provider: str, path: str) -> bytes:
+    try:
+        return base64.b64decode(data, validate=False)
+    except (binascii.Error, ValueError):
+        raise Reader(provider).fail(path, "expected base64 data", data[:40]) from None
+
+
+def _error_text(data: Any) -> str | None:
+    """``error.message`` and the spellings compatible providers use instead."""
+    if not isinstance(data, dict):
+        return None
+    err = data.get("error")
+    if isinstance(err, dict):
+        msg = err.get("message")
+        if isinstance(msg, str):
+            return msg
+    if isinstance(err, str):
+        return err
+    for key in ("message", "detail"):
+        value = data.get(key)
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list) and value:
+            return json.dumps(value)[:500]
+    return None

@@ -1,0 +1,69 @@
+"""The process-wide default transport: one object serving sync and async calls.
+
+The sync half (``http.client``) and the async half (asyncio streams) are imported
+only when first used, so ``import minicall`` pays for neither.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from ._types import AsyncHttpResponse, HttpRequest, HttpResponse
+
+if TYPE_CHECKING:
+    from ._async import AsyncioTransport
+    from ._sync import SyncTransport
+
+__all__ = ["DefaultTransport", "default_transport"]
+
+
+class DefaultTransport:
+    """Pairs a pooled ``http.client`` transport with a pooled asyncio transport."""
+
+    def __init__(self) -> None:
+        self._sync: SyncTransport | None = None
+        self._async: AsyncioTransport | None = None
+        self._lock = threading.Lock()
+
+    def sync(self) -> SyncTransport:
+        """The sync half, created on first use."""
+        if self._sync is None:
+            with self._lock:
+                if self._sync is None:
+                    from ._sync import SyncTransport
+
+                    self._sync = SyncTransport()
+        return self._sync
+
+    def asyncio(self) -> AsyncioTransport:
+        """The async half, created on first use."""
+        if self._async is None:
+            with self._lock:
+                if self._async is None:
+                    from ._async import AsyncioTransport
+
+                    self._async = AsyncioTransport()
+        return self._async
+
+    def send(self, request: HttpRequest, *, stream: bool = False) -> HttpResponse:
+        """Send over ``http.client``."""
+        return self.sync().send(request, stream=stream)
+
+    async def send_async(self, request: HttpRequest, *, stream: bool = False) -> AsyncHttpResponse:
+        """Send over asyncio streams."""
+        return await self.asyncio().send_async(request, stream=stream)
+
+
+_DEFAULT: DefaultTransport | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_transport() -> DefaultTransport:
+    """The shared default transport (created on first use)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        with _DEFAULT_LOCK:
+            if _DEFAULT is None:
+                _DEFAULT = DefaultTransport()
+    return _DEFAULT

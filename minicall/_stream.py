@@ -1,0 +1,319 @@
+"""Streams: lazy iterables of ``(chunk, tool)`` that remember what arrived.
+
+:class:`StreamState` folds neutral :class:`Chunk` s into the text, tool calls, usage
+and finish reasons so far; the sync and async stream classes share it and differ
+only in how they pull bytes. Nothing is sent until iteration starts. An error that
+breaks the stream carries the text received so far as ``error.partial``, and the
+stream's ``content`` keeps it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from ._errors import MinicallError
+from ._http._types import AsyncHttpResponse, HttpResponse
+from ._messages import ContentPart, Message, TextPart, ToolCallPart
+from ._pricing import cost as _cost
+from ._response import BaseCallResponse, BaseCallResponseChunk, CallContext, build_tools
+from ._spec import Chunk, Completion, ToolDelta, Usage
+from ._wire import Reader
+
+if TYPE_CHECKING:
+    from ._tools import BaseTool
+
+__all__ = ["StreamState", "BaseStream", "BaseAsyncStream"]
+
+ResponseT = TypeVar("ResponseT", bound=BaseCallResponse[Any])
+ChunkT = TypeVar("ChunkT", bound=BaseCallResponseChunk)
+
+
+class _ToolBuffer:
+    __slots__ = ("id", "name", "args", "done")
+
+    def __init__(self) -> None:
+        self.id = ""
+        self.name = ""
+        self.args: list[str] = []
+        self.done = False
+
+
+class StreamState:
+    """What a stream has delivered so far, in neutral terms."""
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.texts: list[str] = []
+        self._tools: dict[int, _ToolBuffer] = {}
+        self.calls: list[ToolCallPart] = []
+        self.usage: Usage | None = None
+        self.finish_reasons: tuple[str, ...] | None = None
+        self.model: str | None = None
+        self.id: str | None = None
+        self.audio = bytearray()
+        self.transcript: list[str] = []
+        self.audio_id: str | None = None
+        self.reported_cost: float | None = None
+        self.last_raw: Any = {}
+
+    @property
+    def content(self) -> str:
+        """The text so far."""
+        return "".join(self.texts)
+
+    def first_tool_arguments(self) -> str:
+        """The argument JSON text of the first tool call so far (for partial models)."""
+        if not self._tools:
+            return ""
+        return "".join(self._tools[min(self._tools)].args)
+
+    def absorb(self, chunk: Chunk) -> list[ToolCallPart]:
+        """Fold ``chunk`` in; return the tool calls it completed."""
+        if chunk.content:
+            self.texts.append(chunk.content)
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        if chunk.finish_reasons is not None:
+            self.finish_reasons = chunk.finish_reasons
+        self.model = chunk.model or self.model
+        self.id = chunk.id or self.id
+        if chunk.audio:
+            self.audio += chunk.audio
+        if chunk.audio_transcript:
+            self.transcript.append(chunk.audio_transcript)
+        self.audio_id = chunk.audio_id or self.audio_id
+        if chunk.reported_cost is not None:
+            self.reported_cost = chunk.reported_cost
+        self.last_raw = chunk.raw
+        done = [self._tool_delta(d) for d in chunk.tool_deltas]
+        completed = [c for c in done if c is not None]
+        if chunk.finish_reasons is not None:
+            completed.extend(self.finish())
+        return completed
+
+    def _tool_delta(self, delta: ToolDelta) -> ToolCallPart | None:
+        buf = self._tools.get(delta.index)
+        if buf is None:
+            buf = self._tools[delta.index] = _ToolBuffer()
+        if delta.id:
+            buf.id = delta.id
+        if delta.name:
+            buf.name = delta.name
+        if delta.arguments:
+            buf.args.append(delta.arguments)
+        return self._complete(delta.index, buf) if delta.done else None
+
+    def _complete(self, index: int, buf: _ToolBuffer) -> ToolCallPart | None:
+        if buf.done:
+            return None
+        buf.done = True
+        path = f"tool_calls[{index}].arguments"
+        call = ToolCallPart(buf.id or f"call_{index}", buf.name, Reader(self.provider).args("".join(buf.args), path))
+        self.calls.append(call)
+        return call
+
+    def finish(self) -> list[ToolCallPart]:
+        """Complete every tool call still open (end of stream or finish reason)."""
+        out = []
+        for index in sorted(self._tools):
+            call = self._complete(index, self._tools[index])
+            if call is not None:
+                out.append(call)
+        return out
+
+    def message(self) -> Message:
+        """The assistant turn so far as a neutral message."""
+        parts: list[ContentPart] = [TextPart(self.content)] if self.texts else []
+        parts.extend(self.calls)
+        return Message("assistant", parts)
+
+    def completion(self, native: dict[str, Any]) -> Completion:
+        """Everything so far as a :class:`Completion` (what a non-streamed call gives)."""
+        if self.audio_id is not None:
+            native = {**native, "audio": {"id": self.audio_id}}
+        return Completion(
+            content=self.content,
+            message=self.message(),
+            native_message=native,
+            raw=self.last_raw,
+            finish_reasons=self.finish_reasons,
+            model=self.model,
+            id=self.id,
+            usage=self.usage,
+            audio=bytes(self.audio) if self.audio else None,
+            audio_transcript="".join(self.transcript) or None,
+            reported_cost=self.reported_cost,
+        )
+
+
+class _StreamBase(Generic[ResponseT, ChunkT]):
+    """What sync and async streams share: state, properties, the final response."""
+
+    response_type: type[ResponseT]
+    chunk_type: type[ChunkT]
+
+    def __init__(
+        self,
+        context: CallContext,
+        response_type: type[ResponseT],
+        chunk_type: type[ChunkT],
+    ) -> None:
+        self._context = context
+        self.response_type = response_type
+        self.chunk_type = chunk_type
+        self._state = StreamState(context.provider)
+        self._decoder = context.codec.stream_decoder(context.spec)
+        self._tool_types: Sequence[type[BaseTool]] = context.tool_types
+        self.end_time: float = 0.0
+
+    def _pairs(self, chunks: list[Chunk]) -> list[tuple[ChunkT, BaseTool | None]]:
+        out: list[tuple[ChunkT, BaseTool | None]] = []
+        for chunk in chunks:
+            wrapped = self.chunk_type(chunk, self._context.codec)
+            completed = self._state.absorb(chunk)
+            tools = build_tools(self._tool_types, completed, ()) if completed else []
+            if not tools:
+                out.append((wrapped, None))
+            for i, tool in enumerate(tools):
+                out.append((wrapped if i == 0 else self.chunk_type(Chunk(), self._context.codec), tool))
+        return out
+
+    def _finish(self) -> list[tuple[ChunkT, BaseTool | None]]:
+        out = self._pairs(self._decoder.close())
+        tools = build_tools(self._tool_types, self._state.finish(), ())
+        out.extend((self.chunk_type(Chunk(), self._context.codec), t) for t in tools)
+        self.end_time = time.time() * 1000
+        return out
+
+    def _broken(self, error: MinicallError) -> MinicallError:
+        error.partial = self._state.content
+        return error
+
+    # -- what a stream knows --------------------------------------------------------
+
+    @property
+    def content(self) -> str:
+        """The text received so far."""
+        return self._state.content
+
+    @property
+    def usage(self) -> Usage | None:
+        """Usage, once the provider sent it."""
+        return self._state.usage
+
+    @property
+    def input_tokens(self) -> int | None:
+        """Prompt tokens, once known."""
+        return None if self._state.usage is None else self._state.usage.input_tokens
+
+    @property
+    def output_tokens(self) -> int | None:
+        """Generated tokens, once known."""
+        return None if self._state.usage is None else self._state.usage.output_tokens
+
+    @property
+    def finish_reasons(self) -> list[str] | None:
+        """Finish reasons, once received."""
+        return self.construct_call_response().finish_reasons
+
+    @property
+    def model(self) -> str | None:
+        """The model, as reported in the stream."""
+        return self._state.model or self._context.model
+
+    @property
+    def id(self) -> str | None:
+        """The response id, as reported in the stream."""
+        return self._state.id
+
+    @property
+    def cost(self) -> float | None:
+        """USD for what was streamed."""
+        if self._state.reported_cost is not None:
+            return self._state.reported_cost
+        return _cost(self._context.provider, self._context.model, self._state.usage)
+
+    @property
+    def message_param(self) -> Any:
+        """The assistant turn streamed so far, ready to append to a history."""
+        return self.construct_call_response().message_param
+
+    def tool_message_params(self, tools_and_outputs: Sequence[tuple[BaseTool, Any]]) -> list[Any]:
+        """The messages that carry tool results back to the model."""
+        return self.construct_call_response().tool_message_params(tools_and_outputs)
+
+    def construct_call_response(self) -> ResponseT:
+        """The response a non-streamed call would have given for what was streamed."""
+        native = self._context.codec.native_assistant(self._state.message())
+        return self.response_type(
+            self._state.completion(native), self._context, self.end_time or time.time() * 1000
+        )
+
+
+class BaseStream(_StreamBase[ResponseT, ChunkT]):
+    """A lazy stream: ``for chunk, tool in stream:``."""
+
+    def __init__(
+        self,
+        context: CallContext,
+        response_type: type[ResponseT],
+        chunk_type: type[ChunkT],
+        open_: Callable[[], HttpResponse],
+    ) -> None:
+        super().__init__(context, response_type, chunk_type)
+        self._open = open_
+        self._started = False
+
+    def __iter__(self) -> Iterator[tuple[ChunkT, BaseTool | None]]:
+        if self._started:
+            raise RuntimeError("a stream can be iterated only once")
+        self._started = True
+        response: HttpResponse | None = None
+        try:
+            response = self._open()
+            for piece in response.iter_bytes():
+                yield from self._pairs(self._decoder.feed(piece))
+            yield from self._finish()
+        except MinicallError as error:
+            raise self._broken(error) from None
+        finally:
+            if response is not None:
+                response.close()
+
+
+class BaseAsyncStream(_StreamBase[ResponseT, ChunkT]):
+    """A lazy async stream: ``async for chunk, tool in stream:``."""
+
+    def __init__(
+        self,
+        context: CallContext,
+        response_type: type[ResponseT],
+        chunk_type: type[ChunkT],
+        open_: Callable[[], Awaitable[AsyncHttpResponse]],
+    ) -> None:
+        super().__init__(context, response_type, chunk_type)
+        self._open = open_
+        self._started = False
+
+    def __aiter__(self) -> AsyncIterator[tuple[ChunkT, BaseTool | None]]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[tuple[ChunkT, BaseTool | None]]:
+        if self._started:
+            raise RuntimeError("a stream can be iterated only once")
+        self._started = True
+        response: AsyncHttpResponse | None = None
+        try:
+            response = await self._open()
+            async for piece in response.aiter_bytes():
+                for pair in self._pairs(self._decoder.feed(piece)):
+                    yield pair
+            for pair in self._finish():
+                yield pair
+        except MinicallError as error:
+            raise self._broken(error) from None
+        finally:
+            if response is not None:
+                await response.aclose()

@@ -1,0 +1,205 @@
+"""Provider-agnostic calls: ``llm.call``, ``llm.override`` and the neutral response types.
+
+Example::
+
+    from minicall import llm
+
+    @llm.call(provider="openai", model="gpt-4o-mini")
+    def recommend_book(genre: str) -> str:
+        return f"Recommend a {genre} book"
+
+    response: llm.CallResponse = recommend_book("fantasy")
+    print(response.content)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from typing import Any, ClassVar, Literal, TypedDict, TypeVar, cast, overload
+
+from ._call import Flavor, Settings
+from ._call import override as _override
+from ._decorators import CallDecorator, ToolsArg, make_decorator
+from ._messages import Message
+from ._response import BaseCallResponse, BaseCallResponseChunk
+from ._stream import BaseAsyncStream, BaseStream
+
+__all__ = [
+    "call",
+    "override",
+    "CallResponse",
+    "CallResponseChunk",
+    "Stream",
+    "AsyncStream",
+    "Provider",
+    "CommonCallParams",
+]
+
+Provider = Literal[
+    "openai", "anthropic", "google", "groq", "xai", "mistral", "cohere", "litellm", "azure", "bedrock"
+]
+
+
+class CommonCallParams(TypedDict, total=False):
+    """Parameters every provider understands; each codec renames them to its own."""
+
+    temperature: float
+    max_tokens: int
+    top_p: float
+    frequency_penalty: float
+    presence_penalty: float
+    seed: int
+    stop: str | list[str]
+
+
+class CallResponse(BaseCallResponse[Message]):
+    """A response in neutral terms: ``Message`` s and normalized finish reasons."""
+
+    _native: ClassVar[bool] = False
+
+
+class CallResponseChunk(BaseCallResponseChunk):
+    """A stream chunk with normalized finish reasons."""
+
+    _native: ClassVar[bool] = False
+
+
+class Stream(BaseStream[CallResponse, CallResponseChunk]):
+    """A neutral stream: ``for chunk, tool in stream``."""
+
+
+class AsyncStream(BaseAsyncStream[CallResponse, CallResponseChunk]):
+    """A neutral async stream: ``async for chunk, tool in stream``."""
+
+
+NEUTRAL = Flavor(CallResponse, Stream, AsyncStream, CallResponseChunk)
+
+T = TypeVar("T")
+O = TypeVar("O")  # noqa: E741
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@overload
+def call(
+    provider: Provider,
+    model: str,
+    *,
+    stream: Literal[False] = False,
+    tools: ToolsArg | None = None,
+    response_model: None = None,
+    output_parser: None = None,
+    json_mode: bool = False,
+    client: Any = None,
+    call_params: CommonCallParams | Mapping[str, Any] | None = None,
+) -> CallDecorator[CallResponse, CallResponse]: ...
+
+
+@overload
+def call(
+    provider: Provider,
+    model: str,
+    *,
+    stream: Literal[False] = False,
+    tools: ToolsArg | None = None,
+    response_model: None = None,
+    output_parser: Callable[[CallResponse], O],
+    json_mode: bool = False,
+    client: Any = None,
+    call_params: CommonCallParams | Mapping[str, Any] | None = None,
+) -> CallDecorator[O, O]: ...
+
+
+@overload
+def call(
+    provider: Provider,
+    model: str,
+    *,
+    stream: Literal[True],
+    tools: ToolsArg | None = None,
+    response_model: None = None,
+    output_parser: None = None,
+    json_mode: bool = False,
+    client: Any = None,
+    call_params: CommonCallParams | Mapping[str, Any] | None = None,
+) -> CallDecorator[Stream, AsyncStream]: ...
+
+
+@overload
+def call(
+    provider: Provider,
+    model: str,
+    *,
+    stream: Literal[False] = False,
+    tools: ToolsArg | None = None,
+    response_model: type[T],
+    output_parser: None = None,
+    json_mode: bool = False,
+    client: Any = None,
+    call_params: CommonCallParams | Mapping[str, Any] | None = None,
+) -> CallDecorator[T, T]: ...
+
+
+@overload
+def call(
+    provider: Provider,
+    model: str,
+    *,
+    stream: Literal[True],
+    tools: ToolsArg | None = None,
+    response_model: type[T],
+    output_parser: None = None,
+    json_mode: bool = False,
+    client: Any = None,
+    call_params: CommonCallParams | Mapping[str, Any] | None = None,
+) -> CallDecorator[Iterable[T], AsyncIterable[T]]: ...
+
+
+def call(
+    provider: Provider,
+    model: str,
+    *,
+    stream: bool = False,
+    tools: ToolsArg | None = None,
+    response_model: Any = None,
+    output_parser: Callable[[Any], Any] | None = None,
+    json_mode: bool = False,
+    client: Any = None,
+    call_params: Any = None,
+) -> Any:
+    """Decorate a prompt function so that calling it calls ``model`` at ``provider``.
+
+    An unknown provider raises ``ValueError`` here, at decoration time.
+    """
+    return make_decorator(
+        Settings(
+            provider=provider,
+            model=model,
+            flavor=NEUTRAL,
+            stream=stream,
+            tools=tools,
+            response_model=response_model,
+            output_parser=output_parser,
+            json_mode=json_mode,
+            client=client,
+            call_params=call_params,
+        )
+    )
+
+
+def override(
+    fn: F,
+    *,
+    provider: Provider | None = None,
+    model: str | None = None,
+    call_params: CommonCallParams | Mapping[str, Any] | None = None,
+    client: Any = None,
+) -> F:
+    """A new callable like ``fn`` (same signature) with provider, model, params or client replaced.
+
+    ``call_params`` merge over the decorator's key by key. A provider without a model
+    raises ``ValueError``.
+    """
+    return cast(
+        F,
+        _override(fn, provider=provider, model=model, call_params=call_params, client=client, neutral=NEUTRAL),
+    )

@@ -1,0 +1,17 @@
+"""One thin module per provider: ``from minicall.providers import openai``.
+
+Each module is imported only when used, so ``import minicall`` loads none of them.
+"""
+
+__all__ = [
+    "openai",
+    "anthropic",
+    "google",
+    "groq",
+    "xai",
+    "mistral",
+    "cohere",
+    "litellm",
+    "azure",
+    "bedrock",
+]

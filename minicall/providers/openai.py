@@ -1,0 +1,168 @@
+"""OpenAI Chat Completions.
+
+Environment: ``OPENAI_API_KEY`` (required), ``OPENAI_BASE_URL`` (includes ``/v1``),
+``OPENAI_ORG_ID``, ``OPENAI_PROJECT_ID``. Works against any OpenAI-compatible server
+(vLLM, llama.cpp, Ollama) through ``base_url``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Literal, TypedDict
+
+from .._call import Flavor
+from .._client import BaseClient, env_first
+from .._codecs.openai_compat import OPENAI, OpenAICompatCodec
+from .._codecs.openai_types import (
+    AssistantMessageParam,
+    DeveloperMessageParam,
+    MessageParam,
+    SystemMessageParam,
+    ToolMessageParam,
+    UserMessageParam,
+)
+from .._decorators import ProviderCall
+from .._errors import *  # noqa: F403  (provider modules re-export the error tree)
+from .._errors import __all__ as _errors_all
+from .._http._types import AsyncTransport, Transport
+from .._response import BaseCallResponse, BaseCallResponseChunk
+from .._spec import Codec
+from .._stream import BaseAsyncStream, BaseStream
+from .._tools import BaseTool
+
+__all__ = [
+    "call",
+    "OpenAIClient",
+    "OpenAICallResponse",
+    "OpenAICallResponseChunk",
+    "OpenAIStream",
+    "OpenAIAsyncStream",
+    "OpenAIDynamicConfig",
+    "OpenAICallParams",
+    "OpenAITool",
+    "OpenAIMessageParam",
+    "ChatCompletionSystemMessageParam",
+    "ChatCompletionDeveloperMessageParam",
+    "ChatCompletionUserMessageParam",
+    "ChatCompletionAssistantMessageParam",
+    "ChatCompletionToolMessageParam",
+    *_errors_all,
+]
+
+CLIENT_CLASS = "OpenAIClient"
+
+OpenAIMessageParam = MessageParam
+ChatCompletionSystemMessageParam = SystemMessageParam
+ChatCompletionDeveloperMessageParam = DeveloperMessageParam
+ChatCompletionUserMessageParam = UserMessageParam
+ChatCompletionAssistantMessageParam = AssistantMessageParam
+ChatCompletionToolMessageParam = ToolMessageParam
+
+_CODEC = OpenAICompatCodec(OPENAI)
+
+
+class OpenAICallParams(TypedDict, total=False):
+    """The documented Chat Completions parameters."""
+
+    audio: dict[str, Any]
+    modalities: list[Literal["text", "audio"]]
+    frequency_penalty: float
+    logit_bias: dict[str, int]
+    logprobs: bool
+    top_logprobs: int
+    max_completion_tokens: int
+    max_tokens: int
+    metadata: dict[str, str]
+    n: int
+    parallel_tool_calls: bool
+    prediction: dict[str, Any]
+    presence_penalty: float
+    reasoning_effort: Literal["minimal", "low", "medium", "high"]
+    response_format: dict[str, Any]
+    seed: int
+    service_tier: str
+    stop: str | list[str]
+    store: bool
+    stream_options: dict[str, Any]
+    temperature: float
+    tool_choice: str | dict[str, Any]
+    top_p: float
+    user: str
+    web_search_options: dict[str, Any]
+
+
+class OpenAIClient(BaseClient):
+    """Connection settings for OpenAI (or any OpenAI-compatible server)."""
+
+    provider: ClassVar[str] = "openai"
+    api_key_env: ClassVar[tuple[str, ...]] = ("OPENAI_API_KEY",)
+    base_url_env: ClassVar[tuple[str, ...]] = ("OPENAI_BASE_URL",)
+    default_base_url: ClassVar[str] = "https://api.openai.com/v1"
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int = 2,
+        headers: Mapping[str, str] | None = None,
+        transport: Transport | AsyncTransport | None = None,
+        organization: str | None = None,
+        project: str | None = None,
+    ) -> None:
+        super().__init__(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            headers=headers,
+            transport=transport,
+        )
+        self.organization = organization or env_first("OPENAI_ORG_ID")
+        self.project = project or env_first("OPENAI_PROJECT_ID")
+        if self.organization:
+            self.headers["OpenAI-Organization"] = self.organization
+        if self.project:
+            self.headers["OpenAI-Project"] = self.project
+
+    @property
+    def codec(self) -> Codec:
+        return _CODEC
+
+
+class OpenAITool(BaseTool):
+    """A tool for OpenAI calls (any ``BaseTool`` works; this name mirrors Mirascope)."""
+
+
+class OpenAICallResponse(BaseCallResponse[OpenAIMessageParam]):
+    """A Chat Completions response: native message dicts and finish reasons."""
+
+
+class OpenAICallResponseChunk(BaseCallResponseChunk):
+    """One ``chat.completion.chunk``."""
+
+
+class OpenAIStream(BaseStream[OpenAICallResponse, OpenAICallResponseChunk]):
+    """A streamed Chat Completions reply."""
+
+
+class OpenAIAsyncStream(BaseAsyncStream[OpenAICallResponse, OpenAICallResponseChunk]):
+    """A streamed Chat Completions reply, async."""
+
+
+class OpenAIDynamicConfig(TypedDict, total=False):
+    """What an OpenAI prompt function may return."""
+
+    messages: Sequence[OpenAIMessageParam | Any]
+    call_params: OpenAICallParams
+    metadata: Mapping[str, Any]
+    client: OpenAIClient
+    tools: Sequence[Any]
+    computed_fields: Mapping[str, Any]
+
+
+call = ProviderCall[
+    OpenAICallResponse, OpenAIStream, OpenAIAsyncStream, OpenAICallParams, OpenAIClient
+]("openai", Flavor(OpenAICallResponse, OpenAIStream, OpenAIAsyncStream, OpenAICallResponseChunk))
+"""``@openai.call("gpt-4o-mini")``: see :func:`minicall.llm.call`."""
