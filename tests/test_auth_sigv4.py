@@ -111,9 +111,11 @@ def test_suite_canonical_requests_for_query_order_and_header_trim():
         {"X-Amz-Date": "20150830T123600Z"},
     )
     assert canonical_request(request) == (
-        "GET\n/\n%E1%88%B4=Value1&Param=Value2&Param-3=Value3\n"
-        "host:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\n"
-        f"host;x-amz-date\n{EMPTY_SHA}",
+        (
+            "GET\n/\n%E1%88%B4=Value1&Param=Value2&Param-3=Value3\n"
+            "host:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\n"
+            f"host;x-amz-date\n{EMPTY_SHA}"
+        ),
         "host;x-amz-date",
     )
     trimmed = HttpRequest(
@@ -182,21 +184,28 @@ def test_non_default_port_is_part_of_the_signed_host():
     request = HttpRequest("GET", "http://127.0.0.1:8123/model/x/converse")
     text = canonical_request(request)[0]
     assert "host:127.0.0.1:8123\n" in text
-    assert "host:example.com\n" in canonical_request(HttpRequest("GET", "https://example.com:443/"))[0]
+    assert (
+        "host:example.com\n" in canonical_request(HttpRequest("GET", "https://example.com:443/"))[0]
+    )
 
 
 def test_naive_and_aware_times_sign_alike():
     request = HttpRequest("GET", BEDROCK_URL)
-    aware = datetime.datetime(2015, 8, 30, 14, 36, tzinfo=datetime.timezone(datetime.timedelta(hours=2)))
+    aware = datetime.datetime(
+        2015, 8, 30, 14, 36, tzinfo=datetime.timezone(datetime.timedelta(hours=2))
+    )
     naive = datetime.datetime(2015, 8, 30, 12, 36)
     kw = {"region": "us-east-1", "service": "bedrock"}
-    assert sign(request, SUITE_CREDS, now=aware, **kw).headers == sign(
-        request, SUITE_CREDS, now=naive, **kw
-    ).headers
+    assert (
+        sign(request, SUITE_CREDS, now=aware, **kw).headers
+        == sign(request, SUITE_CREDS, now=naive, **kw).headers
+    )
 
 
 def test_credentials_repr_hides_secret_and_token():
-    creds = AwsCredentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "SESSIONTOKEN")
+    creds = AwsCredentials(
+        "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "SESSIONTOKEN"
+    )
     shown = repr(creds) + str(creds)
     assert "AKIDEXAMPLE" in shown
     assert "wJalr" not in shown

@@ -86,7 +86,9 @@ def test_fixed_size_header_types_decode_to_python_values():
 
 def test_frames_with_exceptions_and_empty_payloads_in_sequence():
     frames = [
-        encode_message({":message-type": "event", ":event-type": "messageStart"}, b'{"role":"assistant"}'),
+        encode_message(
+            {":message-type": "event", ":event-type": "messageStart"}, b'{"role":"assistant"}'
+        ),
         encode_message({":message-type": "event", ":event-type": "messageStop"}, b""),
         encode_message(
             {":message-type": "exception", ":exception-type": "throttlingException"},

@@ -194,14 +194,14 @@ def test_long_line_fed_in_small_pieces():
 
 OPENAI_LIKE = (
     b'data: {"id":"1","choices":[{"delta":{"content":"Hel"}}]}\n\n'
-    b"data: {\"id\":\"1\",\"choices\":[{\"delta\":{\"content\":\"lo \xc3\xa9\"}}]}\n\n"
+    b'data: {"id":"1","choices":[{"delta":{"content":"lo \xc3\xa9"}}]}\n\n'
     b": keep-alive\n\n"
     b"data: [DONE]\n\n"
 )
 ANTHROPIC_LIKE = (
-    b"event: message_start\r\ndata: {\"type\":\"message_start\"}\r\n\r\n"
-    b"event: ping\r\ndata: {\"type\": \"ping\"}\r\n\r\n"
-    b"event: content_block_delta\r\ndata: {\"delta\":{\"text\":\"\xe2\x82\xac\"}}\r\n\r\n"
+    b'event: message_start\r\ndata: {"type":"message_start"}\r\n\r\n'
+    b'event: ping\r\ndata: {"type": "ping"}\r\n\r\n'
+    b'event: content_block_delta\r\ndata: {"delta":{"text":"\xe2\x82\xac"}}\r\n\r\n'
 )
 
 

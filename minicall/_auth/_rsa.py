@@ -23,9 +23,7 @@ from .._errors import ConfigurationError
 
 __all__ = ["RsaPrivateKey", "load_private_key", "sign_rs256"]
 
-_PEM = re.compile(
-    r"-----BEGIN (RSA PRIVATE KEY|PRIVATE KEY)-----(.*?)-----END \1-----", re.DOTALL
-)
+_PEM = re.compile(r"-----BEGIN (RSA PRIVATE KEY|PRIVATE KEY)-----(.*?)-----END \1-----", re.DOTALL)
 _SEQUENCE, _INTEGER, _OCTET_STRING, _OID, _NULL = 0x30, 0x02, 0x04, 0x06, 0x05
 _RSA_ENCRYPTION = bytes.fromhex("2a864886f70d010101")  # OID 1.2.840.113549.1.1.1
 # DER of DigestInfo{AlgorithmIdentifier sha256, NULL}, OCTET STRING (32 bytes) header.
@@ -35,7 +33,7 @@ _SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
 class RsaPrivateKey:
     """An RSA private key with its CRT parameters; its repr shows only the size."""
 
-    __slots__ = ("n", "e", "d", "p", "q", "dp", "dq", "qinv")
+    __slots__ = ("d", "dp", "dq", "e", "n", "p", "q", "qinv")
 
     def __init__(self, n: int, e: int, d: int, p: int, q: int, dp: int, dq: int, qinv: int) -> None:
         self.n, self.e, self.d = n, e, d

@@ -22,7 +22,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Union
 from urllib.parse import urlencode
 
 from .._errors import AuthenticationError, ConfigurationError, error_for_status
@@ -33,11 +32,11 @@ from ._rsa import RsaPrivateKey, load_private_key, sign_rs256
 __all__ = [
     "CLOUD_PLATFORM_SCOPE",
     "TOKEN_URI",
+    "TokenSource",
+    "parse_token_response",
     "rs256_jwt",
     "service_account_assertion",
     "token_request",
-    "parse_token_response",
-    "TokenSource",
 ]
 
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -144,7 +143,7 @@ class _AuthorizedUser:
         return _token_post(self.token_uri, form)
 
 
-_Credentials = Union[_ServiceAccount, _AuthorizedUser]
+_Credentials = _ServiceAccount | _AuthorizedUser
 _KINDS: dict[str, Callable[[Mapping[str, object]], _Credentials]] = {
     "service_account": _ServiceAccount.load,
     "authorized_user": _AuthorizedUser.load,
@@ -200,11 +199,10 @@ def _token_error(response: HttpResponse, body: bytes) -> Exception:
         detail = ": ".join(w for w in words if isinstance(w, str) and w)
     message = f"token request failed: {detail or response.reason or 'no details'}"
     # Server trouble stays retryable; everything else means the credentials are bad.
-    kind = error_for_status(response.status)
-    if response.status < 500 and response.status != 429:
-        kind = AuthenticationError
+    status = response.status
+    kind = error_for_status(status) if status >= 500 or status == 429 else AuthenticationError
     return kind(
-        message, status_code=response.status, provider=_PROVIDER, body=data, headers=response.headers
+        message, status_code=status, provider=_PROVIDER, body=data, headers=response.headers
     )
 
 

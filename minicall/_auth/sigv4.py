@@ -24,11 +24,13 @@ from urllib.parse import quote, unquote, urlsplit
 
 from .._http._types import HttpRequest
 
-__all__ = ["AwsCredentials", "sign", "encode_model_id", "canonical_request", "string_to_sign"]
+__all__ = ["AwsCredentials", "canonical_request", "encode_model_id", "sign", "string_to_sign"]
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 # Headers that proxies or the transport may add or rewrite after signing.
-_UNSIGNED = frozenset({"user-agent", "expect", "connection", "transfer-encoding", "x-amzn-trace-id"})
+_UNSIGNED = frozenset(
+    {"user-agent", "expect", "connection", "transfer-encoding", "x-amzn-trace-id"}
+)
 # Headers this signer owns: any stale copy on the request is replaced.
 _OWN = frozenset({"authorization", "x-amz-date", "x-amz-security-token"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -149,4 +151,3 @@ def sign(
         f"SignedHeaders={signed}, Signature={signature}"
     )
     return replace(request, headers=headers)
-

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from .._errors import ResponseFormatError
 
-__all__ = ["EventStreamMessage", "EventStreamDecoder", "encode_message"]
+__all__ = ["EventStreamDecoder", "EventStreamMessage", "encode_message"]
 
 _PROVIDER = "bedrock"
 _PRELUDE = struct.Struct(">III")
@@ -154,7 +154,9 @@ class EventStreamDecoder:
         if payload_len < 0:
             raise _fail(f"total length {total} too small for its headers", self._frames)
         if payload_len > MAX_PAYLOAD_LENGTH:
-            raise _fail(f"payload of {payload_len} bytes exceeds {MAX_PAYLOAD_LENGTH}", self._frames)
+            raise _fail(
+                f"payload of {payload_len} bytes exceeds {MAX_PAYLOAD_LENGTH}", self._frames
+            )
         return total, headers_len
 
     def _frame(self, frame: bytes, headers_len: int) -> EventStreamMessage:

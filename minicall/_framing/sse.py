@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from .._errors import ResponseFormatError
 
-__all__ = ["ServerSentEvent", "SSEDecoder"]
+__all__ = ["SSEDecoder", "ServerSentEvent"]
 
 _PROVIDER = "sse"
 _LINE_END = re.compile(r"\r\n|\r|\n")
@@ -53,16 +53,16 @@ class SSEDecoder:
     """
 
     __slots__ = (
+        "_data",
+        "_event",
+        "_last_id",
         "_max_line",
-        "_utf8",
-        "_started",
-        "_skip_lf",
         "_partial",
         "_partial_len",
-        "_event",
-        "_data",
-        "_last_id",
         "_retry",
+        "_skip_lf",
+        "_started",
+        "_utf8",
     )
 
     def __init__(self, max_line: int = _DEFAULT_MAX_LINE) -> None:
@@ -140,12 +140,11 @@ class SSEDecoder:
         self._partial.append(piece)
         self._partial_len += len(piece)
         if self._partial_len > self._max_line:
-            self._too_long()
+            raise self._too_long(self._partial[0])
 
-    def _too_long(self) -> None:
-        raise ResponseFormatError(
-            _PROVIDER, "", f"line longer than {self._max_line} characters", self._partial[0][:60]
-        )
+    def _too_long(self, line: str) -> ResponseFormatError:
+        problem = f"line longer than {self._max_line} characters"
+        return ResponseFormatError(_PROVIDER, "", problem, line[:60])
 
     def _line(self, line: str, events: list[ServerSentEvent]) -> None:
         if not line:
@@ -156,8 +155,7 @@ class SSEDecoder:
                 self._retry = None
             return
         if len(line) > self._max_line:
-            self._partial = [line]
-            self._too_long()
+            raise self._too_long(line)
         if line[0] == ":":
             return
         name, _, value = line.partition(":")
@@ -171,9 +169,8 @@ class SSEDecoder:
         elif name == "id":
             if "\x00" not in value:
                 self._last_id = value
-        elif name == "retry":
-            if value.isascii() and value.isdigit():
-                self._retry = int(value)
+        elif name == "retry" and value.isascii() and value.isdigit():
+            self._retry = int(value)
 
     def _dispatch(self, events: list[ServerSentEvent]) -> None:
         events.append(
