@@ -291,7 +291,7 @@ def _send_sync(prepared: _Prepared, request: HttpRequest) -> HttpResponse:
     while True:
         log.debug("minicall %s %s attempt %d", prepared.settings.provider, prepared.settings.model, attempt + 1)
         try:
-            response = transport.send(request, stream=stream)
+            response: HttpResponse = transport.send(request, stream=stream)
         except APIConnectionError as exc:
             delay = _retry_plan(prepared, attempt, None, {}, b"")
             if delay is None:

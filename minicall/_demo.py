@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from . import llm
 from ._errors import MinicallError
@@ -69,7 +69,8 @@ def run() -> int:
         for provider in _available():
             model = MODELS[provider]
             client = fake.client(provider)
-            call: Callable[..., Any] = llm.override(recommend_book, provider=provider, model=model, client=client)  # type: ignore[arg-type]
+            name = cast(llm.Provider, provider)
+            call: Callable[..., Any] = llm.override(recommend_book, provider=name, model=model, client=client)
             print(f"== {provider} ({model})")
             try:
                 response = call("fantasy")
@@ -78,13 +79,11 @@ def run() -> int:
                 _line("usage", response.usage)
                 _line("cost (USD)", response.cost)
                 fake.script(Reply(text="Once upon a time, in a quiet library..."), provider=provider)
-                stream = llm.override(recommend_book, provider=provider, model=model, client=client)
-                streamed = _stream_once(provider, model, client)
+                streamed = _stream_once(name, model, client)
                 _line("streamed", streamed)
                 fake.script(Reply(tool_calls=[ToolCallReply("GetWeather", {"city": "Paris"})]), provider=provider)
-                tool_reply = _tool_once(provider, model, client)
+                tool_reply = _tool_once(name, model, client)
                 _line("tool call", tool_reply)
-                del stream
             except MinicallError as exc:
                 failures += 1
                 _line("FAILED", exc)
@@ -93,8 +92,8 @@ def run() -> int:
     return 1 if failures else 0
 
 
-def _stream_once(provider: str, model: str, client: Any) -> str:
-    @llm.call(provider=provider, model=model, stream=True, client=client)  # type: ignore[arg-type]
+def _stream_once(provider: llm.Provider, model: str, client: Any) -> str:
+    @llm.call(provider=provider, model=model, stream=True, client=client)
     def tell() -> str:
         return "Tell me a story"
 
@@ -102,8 +101,8 @@ def _stream_once(provider: str, model: str, client: Any) -> str:
     return "|".join(p for p in pieces if p)
 
 
-def _tool_once(provider: str, model: str, client: Any) -> str:
-    @llm.call(provider=provider, model=model, tools=[GetWeather], client=client)  # type: ignore[arg-type]
+def _tool_once(provider: llm.Provider, model: str, client: Any) -> str:
+    @llm.call(provider=provider, model=model, tools=[GetWeather], client=client)
     def weather(city: str) -> list[Any]:
         return [Messages.User(f"What is the weather in {city}?")]
 

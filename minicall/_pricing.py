@@ -39,7 +39,7 @@ def _merge(into: dict[str, dict[str, dict[str, float]]], data: Any, origin: str)
             into.setdefault(provider, {})[model] = {
                 "input": float(price["input"]),
                 "output": float(price["output"]),
-                "cached": float(price.get("cached", price["input"])),
+                "cached": float(price["cached"] if isinstance(price.get("cached"), (int, float)) else price["input"]),
             }
 
 

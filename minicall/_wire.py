@@ -7,6 +7,7 @@ the provider, the path and a snippet, never a bare ``KeyError`` or ``TypeError``
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Mapping
 from typing import Any, Union
@@ -43,10 +44,10 @@ class Reader:
 
     __slots__ = ("provider",)
 
-    def __init__(self, provider: str) -> None:
+    def __init__(self, provider: builtins.str) -> None:
         self.provider = provider
 
-    def fail(self, path: str, problem: str, value: Any = None) -> ResponseFormatError:
+    def fail(self, path: builtins.str, problem: builtins.str, value: Any = None) -> ResponseFormatError:
         """The error for a value at ``path`` that is not what it should be."""
         try:
             shown = json.dumps(value)[:200]
@@ -54,61 +55,61 @@ class Reader:
             shown = repr(value)[:200]
         return ResponseFormatError(self.provider, path, problem, shown)
 
-    def obj(self, value: Any, path: str) -> JSONObject:
+    def obj(self, value: Any, path: builtins.str) -> JSONObject:
         """``value`` as a JSON object."""
         if not isinstance(value, dict):
             raise self.fail(path, f"expected an object, got {_kind(value)}", value)
         return value
 
-    def arr(self, value: Any, path: str) -> list[Any]:
+    def arr(self, value: Any, path: builtins.str) -> list[Any]:
         """``value`` as a JSON array."""
         if not isinstance(value, list):
             raise self.fail(path, f"expected an array, got {_kind(value)}", value)
         return value
 
-    def opt_arr(self, value: Any, path: str) -> list[Any]:
+    def opt_arr(self, value: Any, path: builtins.str) -> list[Any]:
         """``value`` as an array; ``None`` as an empty one."""
         return [] if value is None else self.arr(value, path)
 
-    def str(self, value: Any, path: str) -> str:
+    def str(self, value: Any, path: builtins.str) -> builtins.str:
         """``value`` as a string."""
-        if not isinstance(value, str):
+        if not isinstance(value, builtins.str):
             raise self.fail(path, f"expected a string, got {_kind(value)}", value)
         return value
 
-    def opt_str(self, value: Any, path: str) -> str | None:
+    def opt_str(self, value: Any, path: builtins.str) -> builtins.str | None:
         """``value`` as a string or ``None``."""
         return None if value is None else self.str(value, path)
 
-    def int(self, value: Any, path: str) -> int:
+    def int(self, value: Any, path: builtins.str) -> builtins.int:
         """``value`` as an integer (a whole float is accepted)."""
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (builtins.int, float)):
             raise self.fail(path, f"expected an integer, got {_kind(value)}", value)
         if isinstance(value, float):
             if not value.is_integer():
                 raise self.fail(path, "expected an integer, got a fraction", value)
-            return int(value)
+            return builtins.int(value)
         return value
 
-    def opt_int(self, value: Any, path: str) -> int | None:
+    def opt_int(self, value: Any, path: builtins.str) -> builtins.int | None:
         """``value`` as an integer or ``None``."""
         return None if value is None else self.int(value, path)
 
-    def num(self, value: Any, path: str) -> float:
+    def num(self, value: Any, path: builtins.str) -> float:
         """``value`` as a number."""
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (builtins.int, float)):
             raise self.fail(path, f"expected a number, got {_kind(value)}", value)
         return float(value)
 
-    def opt_num(self, value: Any, path: str) -> float | None:
+    def opt_num(self, value: Any, path: builtins.str) -> float | None:
         """``value`` as a number or ``None``."""
         return None if value is None else self.num(value, path)
 
-    def opt_obj(self, value: Any, path: str) -> JSONObject | None:
+    def opt_obj(self, value: Any, path: builtins.str) -> JSONObject | None:
         """``value`` as an object or ``None``."""
         return None if value is None else self.obj(value, path)
 
-    def args(self, text: str, path: str) -> dict[str, Any]:
+    def args(self, text: builtins.str, path: builtins.str) -> dict[builtins.str, Any]:
         """Tool-call arguments given as JSON text: an object (empty text means ``{}``)."""
         if not text.strip():
             return {}
