@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from email.utils import format_datetime
 from datetime import datetime, timezone
+from email.utils import format_datetime
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from minicall._http._retry import (
     MAX_BACKOFF,
@@ -26,8 +27,14 @@ def fixed_now() -> float:
 
 def quota_body() -> bytes:
     return json.dumps(
-        {"error": {"message": "You exceeded your current quota", "type": "insufficient_quota",
-                   "param": None, "code": "insufficient_quota"}}
+        {
+            "error": {
+                "message": "You exceeded your current quota",
+                "type": "insufficient_quota",
+                "param": None,
+                "code": "insufficient_quota",
+            }
+        }
     ).encode()
 
 

@@ -14,7 +14,7 @@ from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from .._errors import redact_headers
 
-__all__ = ["logger", "redact_url", "log_request", "log_response", "log_retry", "REDACTED"]
+__all__ = ["REDACTED", "log_request", "log_response", "log_retry", "logger", "redact_url"]
 
 logger = logging.getLogger("minicall")
 
@@ -59,7 +59,9 @@ def redact_url(url: str) -> str:
 def log_request(method: str, url: str, headers: Mapping[str, str]) -> None:
     """Log an outgoing request at DEBUG (redacted)."""
     if logger.isEnabledFor(logging.DEBUG):
-        logger.debug("HTTP request: %s %s headers=%r", method, redact_url(url), redact_headers(headers))
+        logger.debug(
+            "HTTP request: %s %s headers=%r", method, redact_url(url), redact_headers(headers)
+        )
 
 
 def log_response(method: str, url: str, status: int, headers: Mapping[str, str]) -> None:

@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 from .._errors import ConfigurationError
 
-__all__ = ["Proxy", "parse_proxy", "proxy_for", "is_bypassed"]
+__all__ = ["Proxy", "is_bypassed", "parse_proxy", "proxy_for"]
 
 _SCHEME_VARIABLES: dict[str, tuple[str, ...]] = {
     "https": ("https_proxy", "HTTPS_PROXY"),

@@ -26,13 +26,13 @@ from datetime import timezone
 from email.utils import parsedate_to_datetime
 
 __all__ = [
-    "RETRYABLE_STATUSES",
-    "NEVER_RETRY_STATUSES",
-    "MAX_RETRY_AFTER",
     "INITIAL_BACKOFF",
     "MAX_BACKOFF",
-    "should_retry",
+    "MAX_RETRY_AFTER",
+    "NEVER_RETRY_STATUSES",
+    "RETRYABLE_STATUSES",
     "retry_delay",
+    "should_retry",
 ]
 
 RETRYABLE_STATUSES: frozenset[int] = frozenset({408, 409, 429, *range(500, 600)})

@@ -32,6 +32,7 @@ import ssl
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import final
 from urllib.parse import urljoin, urlsplit
 
 from .._errors import (
@@ -46,7 +47,7 @@ from ._log import log_request, log_response
 from ._proxy import Proxy, parse_proxy, proxy_for
 from ._types import HttpRequest, HttpResponse, lower_headers
 
-__all__ = ["SyncTransport", "default_transport", "DEFAULT_MAX_BODY_BYTES", "USER_AGENT"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "USER_AGENT", "SyncTransport", "default_transport"]
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 USER_AGENT = "minicall/0.1"
@@ -57,7 +58,9 @@ _MAX_DRAIN = 65536
 _DEFAULT_PORTS: dict[str, int] = {"http": 80, "https": 443}
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _CROSS_ORIGIN_DROP = SECRET_HEADERS | {"host"}
-_BODY_HEADERS = frozenset({"content-length", "content-type", "transfer-encoding", "content-encoding"})
+_BODY_HEADERS = frozenset(
+    {"content-length", "content-type", "transfer-encoding", "content-encoding"}
+)
 _METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 _BAD_VALUE = re.compile(r"[\r\n\x00]")
@@ -190,6 +193,7 @@ def _truncated(resp: http.client.HTTPResponse) -> bool:
     return not resp.chunked and bool(resp.length)
 
 
+@final
 class SyncTransport:
     """Blocking HTTP/1.1 transport with a thread-safe keep-alive pool.
 
@@ -366,10 +370,16 @@ class SyncTransport:
         if route.scheme == "https":
             context = self._ssl_context()
             if proxy is None:
-                conn = http.client.HTTPSConnection(route.host, route.port, timeout=timeout, context=context)
+                conn = http.client.HTTPSConnection(
+                    route.host, route.port, timeout=timeout, context=context
+                )
             else:
-                conn = http.client.HTTPSConnection(proxy.host, proxy.port, timeout=timeout, context=context)
-                tunnel_headers = {"Proxy-Authorization": proxy.authorization} if proxy.authorization else None
+                conn = http.client.HTTPSConnection(
+                    proxy.host, proxy.port, timeout=timeout, context=context
+                )
+                tunnel_headers = (
+                    {"Proxy-Authorization": proxy.authorization} if proxy.authorization else None
+                )
                 conn.set_tunnel(route.host, route.port, headers=tunnel_headers)
         else:
             host, port = (proxy.host, proxy.port) if proxy else (route.host, route.port)
@@ -473,7 +483,11 @@ class _Body:
         self._decoder = BodyDecoder(headers.get("content-encoding", ""), self._limit)
         self._settled = False
         declared = headers.get("content-length", "")
-        if not headers.get("content-encoding") and declared.isdigit() and int(declared) > self._limit:
+        if (
+            not headers.get("content-encoding")
+            and declared.isdigit()
+            and int(declared) > self._limit
+        ):
             self.close()
             raise ResponseFormatError("http", "", f"response body larger than {self._limit} bytes")
 
