@@ -245,6 +245,15 @@ def test_reset_mid_body_raises_connection_error_and_next_request_works():
     assert body(after) == b"fine"
 
 
+async def cancel_then_send(task, started, transport, server):
+    """Cancel ``task`` once ``started`` is set, then send a request that must succeed."""
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    return await asyncio.wait_for(transport.send_async(get(server.url("/ok"))), 5)
+
+
 def test_cancellation_mid_request_frees_the_slot_and_closes_the_connection():
     async def main():
         arrived, never = asyncio.Event(), asyncio.Event()
@@ -258,12 +267,7 @@ def test_cancellation_mid_request_frees_the_slot_and_closes_the_connection():
         server = await serve(handle)
         transport = AsyncioTransport(max_connections_per_host=1)
         task = asyncio.create_task(transport.send_async(get(server.url("/hang"))))
-        await arrived.wait()
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        after = await asyncio.wait_for(transport.send_async(get(server.url("/ok"))), 5)
-        return server, after
+        return server, await cancel_then_send(task, arrived, transport, server)
 
     server, after = run(main())
     assert body(after) == b"after"
@@ -291,12 +295,7 @@ def test_cancellation_mid_stream_frees_the_slot_and_closes_the_connection():
                 got_first.set()
 
         task = asyncio.create_task(consume())
-        await got_first.wait()
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        after = await asyncio.wait_for(transport.send_async(get(server.url("/ok"))), 5)
-        return server, after
+        return server, await cancel_then_send(task, got_first, transport, server)
 
     server, after = run(main())
     assert body(after) == b"after" and server.accepted == 2
