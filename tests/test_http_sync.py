@@ -245,6 +245,22 @@ def test_idle_connection_closed_by_server_is_replaced(serve, transport):
     assert server.accepted == 2
 
 
+def test_threads_share_the_pool_without_mixing_responses(serve, transport):
+    server = serve(keep_alive(lambda req: response(body=req.target.encode())))
+    results: dict[int, list[bytes]] = {}
+
+    def worker(n: int) -> None:
+        results[n] = [transport.send(get(server.url(f"/{n}/{i}"))).body for i in range(5)]
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)
+    assert results == {n: [f"/{n}/{i}".encode() for i in range(5)] for n in range(6)}
+    assert server.accepted <= 6  # connections were reused, one per thread at most
+
+
 # -- failures -----------------------------------------------------------------------------
 
 
