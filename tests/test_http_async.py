@@ -588,7 +588,9 @@ class ConnectProxy:
     async def _client(self, reader, writer):
         head = (await reader.readuntil(b"\r\n\r\n")).decode()
         first, *lines = head.split("\r\n")
-        auth = next((ln.split(":", 1)[1].strip() for ln in lines if ln.lower().startswith("proxy-authorization")), None)  # noqa: E501
+        auths = [ln.split(":", 1)[1].strip() for ln in lines if ":" in ln]
+        names = [ln.split(":", 1)[0].lower() for ln in lines if ":" in ln]
+        auth = dict(zip(names, auths)).get("proxy-authorization")
         self.seen.append((first, auth))
         host, port = first.split(" ")[1].rsplit(":", 1)
         up_reader, up_writer = await asyncio.open_connection(host, int(port))

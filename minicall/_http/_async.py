@@ -51,7 +51,7 @@ class _ClosedBeforeReply(Exception):
 
 
 class _Conn:
-    __slots__ = ("reader", "writer", "reused", "_carrier")
+    __slots__ = ("_carrier", "reader", "reused", "writer")
 
     def __init__(
         self,
@@ -236,7 +236,7 @@ def _check_request(request: HttpRequest) -> None:
     if parts.scheme.lower() not in _DEFAULT_PORTS:
         raise ConfigurationError(f"URL scheme {parts.scheme!r} is not supported (http or https)")
     try:
-        parts.port
+        _ = parts.port  # parsing happens on access
     except ValueError:
         raise ConfigurationError("URL has an invalid port") from None
     if not parts.hostname:

@@ -23,11 +23,10 @@ import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Union
 
 from .._errors import APIConnectionError, ResponseFormatError
 
-__all__ = ["Head", "Data", "End", "Event", "ResponseParser", "BodyDecoder"]
+__all__ = ["BodyDecoder", "Data", "End", "Event", "Head", "ResponseParser"]
 
 # Generous bounds: a real head is a few hundred bytes; these stop a hostile peer from
 # growing our buffer without limit while we wait for a line end.
@@ -63,7 +62,7 @@ class End:
     """The body is complete."""
 
 
-Event = Union[Head, Data, End]
+Event = Head | Data | End
 
 
 def _broken(problem: str) -> APIConnectionError:
