@@ -134,7 +134,7 @@ class BaseTool:
     def from_call(cls: type[_ToolT], id: str | None, args: Mapping[str, Any],
                   raw: Any = None) -> _ToolT:
         """The tool for a model's call; ``ValidationError`` when the arguments do not fit."""
-        tool: _ToolT = validate(cls, args)
+        tool: _ToolT = validate(cls, dict(args) if isinstance(args, Mapping) else args)
         tool.id, tool.tool_call = id, raw
         return tool
 
