@@ -10,7 +10,6 @@ sync and async; preparing and finishing are shared.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 import json
@@ -309,6 +308,8 @@ def _send_sync(prepared: _Prepared, request: HttpRequest) -> HttpResponse:
 
 
 async def _send_async(prepared: _Prepared, request: HttpRequest) -> AsyncHttpResponse:
+    import asyncio  # only async calls pay for it
+
     transport = prepared.client.transport
     send = getattr(transport, "send_async", None)
     if send is None:

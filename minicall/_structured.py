@@ -43,37 +43,45 @@ def _attach(value: Any, response: Any) -> Any:
     return value
 
 
-def _raw_value(model: Any, response: BaseCallResponse[Any], json_mode: bool) -> Any:
-    if json_mode:
-        try:
-            return json_text(response.content)
-        except ValueError:
-            raise ValidationError(
-                [f"<reply>: expected JSON, got {response.content[:80]!r}"], response, _name(model)
-            ) from None
-    from ._tools import unwrap
-
-    tool = response.tool
-    if tool is None:
-        raise ValidationError(["<reply>: the model did not call the structured-output tool"], response, _name(model))
-    return unwrap(type(tool), tool.args)
-
-
 def _name(model: Any) -> str:
     return getattr(model, "__name__", None) or repr(model)
 
 
-def extract(model: Any, response: BaseCallResponse[Any], *, json_mode: bool) -> Any:
-    """The validated ``model`` value in ``response``; ``ValidationError`` carries the response."""
+def _value(model: Any, response: BaseCallResponse[Any], json_mode: bool) -> Any:
+    from ._messages import ToolCallPart
+    from ._tools import response_model_tool, unwrap
     from ._validate import validate
 
-    raw = _raw_value(model, response, json_mode)
+    if json_mode:
+        try:
+            raw = json_text(response.content)
+        except ValueError:
+            raise ValidationError([f"<reply>: expected JSON, got {response.content[:80]!r}"], None, _name(model)) from None
+        return validate(model, raw)
+    tool_type = response_model_tool(model)
+    for part in response._completion.message.parts:
+        if isinstance(part, ToolCallPart) and part.name == tool_type._name():
+            return unwrap(tool_type, part.args)
+    raise ValidationError(["<reply>: the model did not call the structured-output tool"], None, _name(model))
+
+
+def extract(model: Any, response: BaseCallResponse[Any], *, json_mode: bool) -> Any:
+    """The validated ``model`` value in ``response``; ``ValidationError`` carries the response."""
     try:
-        value = validate(model, raw)
+        value = _value(model, response, json_mode)
     except ValidationError as exc:
         exc.response = response
         raise
     return _attach(value, response)
+
+
+def _partial(model: Any, stream: Any, json_mode: bool) -> Any:
+    from ._partial_json import parse_partial, partial_value
+    from ._tools import response_model_tool, unwrap_partial
+
+    if json_mode:
+        return partial_value(model, parse_partial(stream.content))
+    return unwrap_partial(response_model_tool(model), parse_partial(stream._state.first_tool_arguments()))
 
 
 def _source(stream: Any, json_mode: bool) -> str:
@@ -84,14 +92,12 @@ def _source(stream: Any, json_mode: bool) -> str:
 
 def partial_models(model: Any, stream: BaseStream[Any, Any], *, json_mode: bool) -> Iterator[Any]:
     """Partial ``model`` values as the stream's JSON grows; the last one validated."""
-    from ._partial_json import parse_partial, partial_value
-
     seen = ""
     for _chunk, _tool in stream:
         text = _source(stream, json_mode)
         if text != seen and text.strip():
             seen = text
-            yield partial_value(model, parse_partial(text))
+            yield _partial(model, stream, json_mode)
     yield extract(model, stream.construct_call_response(), json_mode=json_mode)
 
 
@@ -99,12 +105,10 @@ async def partial_models_async(
     model: Any, stream: BaseAsyncStream[Any, Any], *, json_mode: bool
 ) -> AsyncIterator[Any]:
     """The async twin of :func:`partial_models`."""
-    from ._partial_json import parse_partial, partial_value
-
     seen = ""
     async for _chunk, _tool in stream:
         text = _source(stream, json_mode)
         if text != seen and text.strip():
             seen = text
-            yield partial_value(model, parse_partial(text))
+            yield _partial(model, stream, json_mode)
     yield extract(model, stream.construct_call_response(), json_mode=json_mode)
