@@ -1,0 +1,96 @@
+"""Package-level promises: stdlib only, lazy providers, sans-IO core, pinned public names."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import minicall
+
+PACKAGE = Path(minicall.__file__).resolve().parent
+STDLIB = set(sys.stdlib_module_names) | {"__future__"}
+
+# Only the transports (and the test server, which is a server) may touch sockets.
+IO_MODULES = {"socket", "ssl", "http.client", "http.server", "socketserver", "urllib.request", "asyncio", "select"}
+IO_ALLOWED = {"_http/_sync.py", "_http/_async.py", "_http/_default.py", "testing/_server.py"}
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, a.name) for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.lineno, node.module))
+    return found
+
+
+def test_every_module_imports_only_the_standard_library():
+    offenders = [
+        f"{path.relative_to(PACKAGE)}:{line}: {name}"
+        for path in PACKAGE.rglob("*.py")
+        for line, name in _imports(path)
+        if name.split(".")[0] not in STDLIB and name.split(".")[0] != "minicall"
+    ]
+    assert offenders == []
+
+
+def test_codecs_framing_auth_and_pipeline_do_no_io():
+    offenders = [
+        f"{path.relative_to(PACKAGE)}:{line}: {name}"
+        for path in PACKAGE.rglob("*.py")
+        if str(path.relative_to(PACKAGE)) not in IO_ALLOWED
+        for line, name in _imports(path)
+        if name in IO_MODULES and not (name == "asyncio" and path.name in {"_call.py"})
+    ]
+    assert offenders == []
+
+
+def test_import_loads_no_provider_codec_or_transport():
+    code = (
+        "import sys, minicall; from minicall import llm; "
+        "print(sorted(m for m in sys.modules if m.startswith(('minicall.providers.', 'minicall._codecs.')) "
+        "or m in ('ssl', 'http.client', 'asyncio', 'socket', 'minicall._http._sync', 'minicall._http._async')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_public_names_are_pinned():
+    assert sorted(minicall.__all__) == sorted(
+        [
+            "llm", "prompt_template", "Messages", "Message", "BaseMessageParam", "TextPart", "ImagePart",
+            "AudioPart", "DocumentPart", "ToolCallPart", "ToolResultPart", "BaseDynamicConfig", "BaseTool",
+            "Usage", "set_price", "HttpRequest", "HttpResponse", "MockTransport", "MinicallError",
+            "ConfigurationError", "PromptError", "APIError", "BadRequestError", "AuthenticationError",
+            "PermissionDeniedError", "NotFoundError", "ConflictError", "UnprocessableEntityError",
+            "RateLimitError", "InternalServerError", "APIConnectionError", "APITimeoutError",
+            "ResponseFormatError", "ValidationError", "__version__",
+        ]
+    )
+    for name in minicall.__all__:
+        assert hasattr(minicall, name), name
+
+
+def test_every_provider_module_exposes_the_documented_names():
+    import importlib
+
+    from minicall._registry import PROVIDERS
+
+    prefixes = {
+        "openai": "OpenAI", "anthropic": "Anthropic", "google": "Google", "groq": "Groq", "xai": "XAI",
+        "mistral": "Mistral", "cohere": "Cohere", "litellm": "LiteLLM", "azure": "Azure", "bedrock": "Bedrock",
+    }
+    for provider, client_name in PROVIDERS.items():
+        try:
+            module = importlib.import_module(f"minicall.providers.{provider}")
+        except ImportError:
+            continue  # not built yet: the provider tests say so
+        p = prefixes[provider]
+        for suffix in ("CallResponse", "CallResponseChunk", "Stream", "DynamicConfig", "CallParams", "Tool"):
+            assert hasattr(module, p + suffix), f"{provider}: {p + suffix}"
+        assert hasattr(module, client_name) and callable(module.call)
+        assert hasattr(module, "APIError") and hasattr(module, "RateLimitError")
