@@ -1,0 +1,361 @@
+"""Cohere v2 Chat.
+
+API reference: https://docs.cohere.com/v2/reference/chat (``POST {base}/v2/chat``,
+base = host root, ``https://api.cohere.com``). The body always carries ``stream``. A
+whole reply is ``{id, finish_reason, message: {role, content: [{type, text}],
+tool_plan, tool_calls}, usage: {billed_units, tokens, cached_tokens}}``; it names no
+model, so the requested one stands in. A streamed reply is server-sent events, each
+``data`` an object whose ``type`` names it (``message-start``, ``content-delta``,
+``tool-call-start`` ... ``message-end``); the official SDK also stops at ``[DONE]``.
+
+Cohere cannot be told to call one tool by name: ``tool_choice: "REQUIRED"`` forces
+some tool, so a forced tool is offered alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .._errors import APIError, PromptError
+from .._framing.sse import ServerSentEvent, SSEDecoder
+from .._http._types import HttpRequest
+from .._messages import ContentPart, ImagePart, Message, TextPart, ToolCallPart, ToolResultPart
+from .._spec import CallSpec, Chunk, Completion, Endpoint, ToolDelta, Usage
+from .._wire import Reader, dumps, loads
+
+__all__ = ["CohereCodec", "CODEC", "PARAM_RENAMES"]
+
+PROVIDER = "cohere"
+PATH = "/v2/chat"
+
+_FINISH = {
+    "COMPLETE": "stop",
+    "STOP_SEQUENCE": "stop",
+    "MAX_TOKENS": "length",
+    "TOOL_CALL": "tool_calls",
+    # The generation broke off; there is no better neutral word for either.
+    "ERROR": "stop",
+    "TIMEOUT": "length",
+}
+
+PARAM_RENAMES: Mapping[str, str] = {"top_p": "p", "stop": "stop_sequences"}
+"""``CommonCallParams`` names -> Cohere's; Cohere's own names pass through."""
+
+# Cohere wants a list of stop sequences; the common ``stop`` may be one string.
+_PARAM_VALUES: Mapping[str, Callable[[Any], Any]] = {
+    "stop_sequences": lambda v: [v] if isinstance(v, str) else v,
+}
+
+
+class CohereCodec:
+    """Encodes :class:`CallSpec` s to v2 Chat requests and decodes the replies."""
+
+    provider = PROVIDER
+    finish_map: Mapping[str, str] = _FINISH
+
+    def __init__(self) -> None:
+        self._read = Reader(PROVIDER)
+
+    # -- request ------------------------------------------------------------------
+
+    def encode(self, spec: CallSpec, endpoint: Endpoint) -> HttpRequest:
+        """The v2 Chat request for ``spec``."""
+        body: dict[str, Any] = {"model": spec.model, "messages": self.to_native(spec.messages)}
+        tools = spec.tools
+        if spec.forced_tool is not None:
+            tools = tuple(t for t in tools if t.name == spec.forced_tool) or tools
+        if tools:
+            body["tools"] = [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": t.name,
+                        "description": t.description,
+                        "parameters": dict(t.parameters),
+                    },
+                }
+                for t in tools
+            ]
+        if spec.forced_tool is not None:
+            body["tool_choice"] = "REQUIRED"
+        fmt = spec.response_format
+        if fmt is not None:
+            response_format: dict[str, Any] = {"type": "json_object"}
+            if fmt.kind == "json_schema" and fmt.schema is not None:
+                response_format["json_schema"] = dict(fmt.schema)
+            body["response_format"] = response_format
+        for key, value in spec.call_params.items():
+            name = PARAM_RENAMES.get(key, key)
+            body[name] = _PARAM_VALUES.get(name, _same)(value)
+        body["stream"] = spec.stream
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream" if spec.stream else "application/json",
+            **endpoint.headers,
+        }
+        path = endpoint.options.get("path", PATH)
+        return HttpRequest("POST", endpoint.base_url + path, headers, dumps(body), endpoint.timeout)
+
+    def to_native(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Neutral messages as v2 Chat message dicts; native dicts pass through."""
+        out: list[dict[str, Any]] = []
+        for message in messages:
+            if not isinstance(message, Message):
+                out.append(dict(message))
+                continue
+            if message.role == "assistant":
+                out.append(self.native_assistant(message))
+                continue
+            parts = message.parts
+            out.extend(
+                {"role": "tool", "tool_call_id": p.id, "content": [{"type": "text", "text": p.content}]}
+                for p in parts
+                if isinstance(p, ToolResultPart)
+            )
+            others = [p for p in parts if not isinstance(p, ToolResultPart)]
+            if message.role == "tool" or (len(others) < len(parts) and not others):
+                continue
+            if isinstance(message.content, str):
+                out.append({"role": message.role, "content": message.content})
+            elif message.role == "system":
+                out.append({"role": "system", "content": "".join(_texts(others))})
+            else:
+                out.append({"role": message.role, "content": [_part(p) for p in others]})
+        return out
+
+    def native_assistant(self, message: Message) -> dict[str, Any]:
+        """An assistant message as a v2 Chat message dict."""
+        text = "".join(_texts(message.parts))
+        calls = [p for p in message.parts if isinstance(p, ToolCallPart)]
+        native: dict[str, Any] = {"role": "assistant"}
+        if text or not calls:
+            native["content"] = text
+        if calls:
+            native["tool_calls"] = [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": json.dumps(dict(c.args))},
+                }
+                for c in calls
+            ]
+        return native
+
+    # -- response -----------------------------------------------------------------
+
+    def decode(self, body: bytes, headers: Mapping[str, str], spec: CallSpec) -> Completion:
+        """The completion in a v2 Chat reply."""
+        r = self._read
+        raw = r.obj(loads(body, PROVIDER), "")
+        msg = r.obj(raw.get("message"), "message")
+        texts: list[str] = []
+        for i, item_value in enumerate(r.opt_arr(msg.get("content"), "message.content")):
+            item = r.obj(item_value, f"message.content[{i}]")
+            # ``thinking`` items are the model's reasoning, not its answer.
+            if item.get("type", "text") == "text":
+                texts.append(r.str(item.get("text"), f"message.content[{i}].text"))
+        calls: list[ToolCallPart] = []
+        raw_calls: list[dict[str, Any]] = []
+        for j, call_value in enumerate(r.opt_arr(msg.get("tool_calls"), "message.tool_calls")):
+            at = f"message.tool_calls[{j}]"
+            call = r.obj(call_value, at)
+            fn = r.obj(call.get("function"), f"{at}.function")
+            arguments = r.opt_str(fn.get("arguments"), f"{at}.function.arguments") or ""
+            calls.append(
+                ToolCallPart(
+                    r.opt_str(call.get("id"), f"{at}.id") or f"call_{j}",
+                    r.str(fn.get("name"), f"{at}.function.name"),
+                    r.args(arguments, f"{at}.function.arguments"),
+                )
+            )
+            raw_calls.append(call)
+        tool_plan = r.opt_str(msg.get("tool_plan"), "message.tool_plan")
+        finish = r.opt_str(raw.get("finish_reason"), "finish_reason")
+        content = "".join(texts)
+        parts: list[ContentPart] = [TextPart(content)] if content else []
+        parts.extend(calls)
+        message = Message("assistant", parts)
+        native = self.native_assistant(message)
+        if tool_plan and calls:
+            # Cohere's guides send the plan back with the calls it introduced.
+            native["tool_plan"] = tool_plan
+        return Completion(
+            content=content,
+            message=message,
+            native_message=native,
+            raw=raw,
+            finish_reasons=(finish,) if finish is not None else None,
+            model=spec.model,
+            id=r.opt_str(raw.get("id"), "id"),
+            usage=self._usage(raw.get("usage"), "usage"),
+            raw_tool_calls=tuple(raw_calls),
+        )
+
+    def _usage(self, value: Any, at: str) -> Usage | None:
+        """Billed units when present (they are what is priced), else raw token counts."""
+        r = self._read
+        usage = r.opt_obj(value, at)
+        if usage is None:
+            return None
+        billed = r.opt_obj(usage.get("billed_units"), f"{at}.billed_units") or {}
+        tokens = r.opt_obj(usage.get("tokens"), f"{at}.tokens") or {}
+
+        def count(key: str) -> int:
+            for source, name in ((billed, "billed_units"), (tokens, "tokens")):
+                number = r.opt_num(source.get(key), f"{at}.{name}.{key}")
+                if number is not None:
+                    return int(number)
+            return 0
+
+        inp, out = count("input_tokens"), count("output_tokens")
+        cached = r.opt_num(usage.get("cached_tokens"), f"{at}.cached_tokens")
+        return Usage(inp, out, int(cached or 0), inp + out)
+
+    def error_message(self, body: bytes) -> str | None:
+        """The ``message`` of a Cohere error body."""
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return None
+        if isinstance(data, dict):
+            for key in ("message", "detail", "error"):
+                value = data.get(key)
+                if isinstance(value, str):
+                    return value
+        return None
+
+    # -- stream -------------------------------------------------------------------
+
+    def stream_decoder(self, spec: CallSpec) -> _StreamDecoder:
+        """A decoder for one ``text/event-stream`` reply."""
+        return _StreamDecoder(self, spec)
+
+    def decode_event(self, data: Any, spec: CallSpec, event: str = "") -> Chunk:
+        """One stream event's ``data`` object as a neutral :class:`Chunk`."""
+        raw = self._read.obj(data, "event")
+        kind = raw.get("type", event)
+        handler = _EVENTS.get(kind) if isinstance(kind, str) else None
+        if handler is None:
+            if "type" not in raw and isinstance(raw.get("message"), str):
+                raise APIError(raw["message"], provider=PROVIDER, body=raw)
+            return Chunk(raw=raw)  # citations, debug, and events newer than this codec
+        return handler(self, raw, spec)
+
+    def _delta_message(self, raw: Mapping[str, Any], at: str) -> dict[str, Any]:
+        delta = self._read.opt_obj(raw.get("delta"), f"{at}.delta") or {}
+        return self._read.opt_obj(delta.get("message"), f"{at}.delta.message") or {}
+
+    def _on_message_start(self, raw: dict[str, Any], spec: CallSpec) -> Chunk:
+        return Chunk(id=self._read.opt_str(raw.get("id"), "message-start.id"), model=spec.model, raw=raw)
+
+    def _on_content(self, raw: dict[str, Any], spec: CallSpec) -> Chunk:
+        at = str(raw.get("type"))
+        content = self._read.opt_obj(self._delta_message(raw, at).get("content"), f"{at}.delta.message.content") or {}
+        text = self._read.opt_str(content.get("text"), f"{at}.delta.message.content.text") or ""
+        return Chunk(content=text, raw=raw)
+
+    def _tool_index(self, raw: Mapping[str, Any], at: str) -> int:
+        return self._read.opt_int(raw.get("index"), f"{at}.index") or 0
+
+    def _on_tool_start(self, raw: dict[str, Any], spec: CallSpec) -> Chunk:
+        r, at = self._read, "tool-call-start"
+        call = r.obj(self._delta_message(raw, at).get("tool_calls"), f"{at}.delta.message.tool_calls")
+        fn = r.opt_obj(call.get("function"), f"{at}.delta.message.tool_calls.function") or {}
+        delta = ToolDelta(
+            index=self._tool_index(raw, at),
+            id=r.opt_str(call.get("id"), f"{at}.delta.message.tool_calls.id"),
+            name=r.opt_str(fn.get("name"), f"{at}.delta.message.tool_calls.function.name"),
+            arguments=r.opt_str(fn.get("arguments"), f"{at}.delta.message.tool_calls.function.arguments") or "",
+        )
+        return Chunk(tool_deltas=(delta,), raw=raw)
+
+    def _on_tool_delta(self, raw: dict[str, Any], spec: CallSpec) -> Chunk:
+        r, at = self._read, "tool-call-delta"
+        call = r.opt_obj(self._delta_message(raw, at).get("tool_calls"), f"{at}.delta.message.tool_calls") or {}
+        fn = r.opt_obj(call.get("function"), f"{at}.delta.message.tool_calls.function") or {}
+        piece = r.opt_str(fn.get("arguments"), f"{at}.delta.message.tool_calls.function.arguments") or ""
+        return Chunk(tool_deltas=(ToolDelta(self._tool_index(raw, at), arguments=piece),), raw=raw)
+
+    def _on_tool_end(self, raw: dict[str, Any], spec: CallSpec) -> Chunk:
+        return Chunk(tool_deltas=(ToolDelta(self._tool_index(raw, "tool-call-end"), done=True),), raw=raw)
+
+    def _on_message_end(self, raw: dict[str, Any], spec: CallSpec) -> Chunk:
+        r, at = self._read, "message-end"
+        delta = r.opt_obj(raw.get("delta"), f"{at}.delta") or {}
+        error = r.opt_str(delta.get("error"), f"{at}.delta.error")
+        if error:
+            raise APIError(error, provider=PROVIDER, body=raw)
+        finish = r.opt_str(delta.get("finish_reason"), f"{at}.delta.finish_reason")
+        return Chunk(
+            finish_reasons=(finish,) if finish is not None else None,
+            usage=self._usage(delta.get("usage"), f"{at}.delta.usage"),
+            id=r.opt_str(raw.get("id"), f"{at}.id"),
+            raw=raw,
+        )
+
+
+_EVENTS: Mapping[str, Callable[[CohereCodec, dict[str, Any], CallSpec], Chunk]] = {
+    "message-start": CohereCodec._on_message_start,
+    "content-start": CohereCodec._on_content,
+    "content-delta": CohereCodec._on_content,
+    "tool-call-start": CohereCodec._on_tool_start,
+    "tool-call-delta": CohereCodec._on_tool_delta,
+    "tool-call-end": CohereCodec._on_tool_end,
+    "message-end": CohereCodec._on_message_end,
+}
+
+
+class _StreamDecoder:
+    """SSE bytes in, chunks out; stops at ``[DONE]`` as the official SDK does."""
+
+    def __init__(self, codec: CohereCodec, spec: CallSpec) -> None:
+        self._codec = codec
+        self._spec = spec
+        self._sse = SSEDecoder()
+        self._done = False
+
+    def _events(self, events: Sequence[ServerSentEvent]) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        for event in events:
+            if self._done:
+                break
+            data = event.data
+            if data.strip() == "[DONE]":
+                self._done = True
+                break
+            if not data:
+                continue
+            chunks.append(self._codec.decode_event(loads(data, PROVIDER, "event"), self._spec, event.event))
+        return chunks
+
+    def feed(self, data: bytes) -> list[Chunk]:
+        return self._events(self._sse.feed(data))
+
+    def close(self) -> list[Chunk]:
+        return self._events(self._sse.close())
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _texts(parts: Sequence[ContentPart]) -> list[str]:
+    return [p.text for p in parts if isinstance(p, TextPart)]
+
+
+def _part(part: ContentPart) -> dict[str, Any]:
+    if isinstance(part, TextPart):
+        return {"type": "text", "text": part.text}
+    if isinstance(part, ImagePart):
+        image: dict[str, Any] = {"url": part.data_url()}
+        if part.detail:
+            image["detail"] = part.detail
+        return {"type": "image_url", "image_url": image}
+    if isinstance(part, ToolCallPart):  # a tool call in a user turn cannot be sent; say what it was
+        return {"type": "text", "text": f"[tool call {part.name}({json.dumps(dict(part.args))})]"}
+    raise PromptError(f"Cohere chat messages cannot carry {part.type} content")
+
+
+CODEC = CohereCodec()
