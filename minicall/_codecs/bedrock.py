@@ -1,0 +1,497 @@
+"""Amazon Bedrock Runtime: Converse and ConverseStream.
+
+API reference: https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
+and the botocore service model ``bedrock-runtime/2023-09-30`` (rest-json). Endpoints
+``POST {base}/model/{modelId}/converse`` and ``.../converse-stream``, the model id
+percent-encoded as one label (``:`` -> ``%3A``). A whole reply is one JSON object with
+no id and no model (the id is the ``x-amzn-RequestId`` header). A stream is
+``application/vnd.amazon.eventstream`` binary frames (see
+:mod:`minicall._framing.eventstream`) whose ``:event-type`` header names the event and
+whose JSON payload carries a random ``p`` padding field; usage arrives last, in
+``metadata``. Errors: ``{"message": ...}`` with the type in ``x-amzn-ErrorType``;
+in a stream, ``:message-type exception`` frames named by ``:exception-type``.
+
+Signing is not done here: the client signs the encoded request (SigV4) afterwards.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .._auth.sigv4 import encode_model_id
+from .._errors import APIError, PromptError, error_for_status
+from .._framing.eventstream import EventStreamDecoder, EventStreamMessage
+from .._http._types import HttpRequest
+from .._messages import (
+    AudioPart,
+    ContentPart,
+    DocumentPart,
+    ImagePart,
+    Message,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+from .._spec import CallSpec, Chunk, Completion, Endpoint, ToolDelta, Usage
+from .._wire import JSONObject, Reader, dumps, loads
+
+__all__ = ["BedrockCodec", "CODEC", "error_type", "STREAM_EXCEPTIONS"]
+
+PROVIDER = "bedrock"
+
+_FINISH = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "tool_use": "tool_calls",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "guardrail_intervened": "content_filter",
+    "content_filtered": "content_filter",
+    "malformed_model_output": "stop",
+    "malformed_tool_use": "tool_calls",
+}
+
+# minicall / Bedrock parameter name -> ``inferenceConfig`` field.
+_INFERENCE = {
+    "max_tokens": "maxTokens",
+    "maxTokens": "maxTokens",
+    "temperature": "temperature",
+    "top_p": "topP",
+    "topP": "topP",
+    "stop": "stopSequences",
+    "stopSequences": "stopSequences",
+}
+# Top-level ConverseRequest members a user may pass verbatim in call_params.
+_TOP_LEVEL = frozenset(
+    {
+        "guardrailConfig",
+        "performanceConfig",
+        "serviceTier",
+        "requestMetadata",
+        "promptVariables",
+        "additionalModelResponseFieldPaths",
+        "outputConfig",
+    }
+)
+# Common parameters Converse has no field for; sending them to the model as
+# additionalModelRequestFields would fail on most models, so they are dropped.
+_DROPS = frozenset({"seed", "frequency_penalty", "presence_penalty"})
+
+# Stream exception type (``:exception-type``) -> HTTP status, from the service model.
+STREAM_EXCEPTIONS = {
+    "throttlingException": 429,
+    "modelStreamErrorException": 424,
+    "validationException": 400,
+    "internalServerException": 500,
+    "serviceUnavailableException": 503,
+    "modelTimeoutException": 408,
+    "accessDeniedException": 403,
+    "resourceNotFoundException": 404,
+}
+
+_IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg", "image/gif": "gif", "image/webp": "webp"}
+_DOC_FORMATS = {
+    "application/pdf": "pdf",
+    "text/csv": "csv",
+    "text/html": "html",
+    "text/plain": "txt",
+    "text/markdown": "md",
+    "application/msword": "doc",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "application/vnd.ms-excel": "xls",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+}
+_AUDIO_FORMATS = {"audio/mpeg": "mp3", "audio/mp3": "mp3", "audio/wav": "wav", "audio/x-wav": "wav"}
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _source(data: bytes | None, url: str | None, what: str) -> dict[str, Any]:
+    if data is not None:
+        return {"bytes": _b64(data)}
+    if url and url.startswith("s3://"):
+        return {"s3Location": {"uri": url}}
+    raise PromptError(f"Bedrock takes {what}s as bytes or s3:// locations, not {url!r}")
+
+
+def _image(part: ImagePart) -> dict[str, Any]:
+    fmt = _IMAGE_FORMATS.get(part.media_type.lower(), part.media_type.rsplit("/", 1)[-1])
+    return {"image": {"format": fmt, "source": _source(part.image, part.url, "image")}}
+
+
+def _document(part: DocumentPart, n: int) -> dict[str, Any]:
+    fmt = _DOC_FORMATS.get(part.media_type.lower(), part.media_type.rsplit("/", 1)[-1])
+    # The name must be unique in a request and limited to letters, digits and a few marks.
+    return {"document": {"format": fmt, "name": f"document {n}", "source": {"bytes": _b64(part.document)}}}
+
+
+def _audio(part: AudioPart) -> dict[str, Any]:
+    fmt = _AUDIO_FORMATS.get(part.media_type.lower(), part.media_type.rsplit("/", 1)[-1])
+    return {"audio": {"format": fmt, "source": {"bytes": _b64(part.audio)}}}
+
+
+def _tool_result(part: ToolResultPart) -> dict[str, Any]:
+    # A JSON object result travels as a ``json`` document, which models read structurally.
+    try:
+        value = json.loads(part.content)
+    except ValueError:
+        value = None
+    content = [{"json": value}] if isinstance(value, dict) else [{"text": part.content or " "}]
+    return {
+        "toolResult": {
+            "toolUseId": part.id,
+            "content": content,
+            "status": "error" if part.is_error else "success",
+        }
+    }
+
+
+def _tool_use(part: ToolCallPart) -> dict[str, Any]:
+    return {"toolUse": {"toolUseId": part.id, "name": part.name, "input": dict(part.args)}}
+
+
+def _blocks(parts: Sequence[ContentPart]) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    documents = 0
+    for part in parts:
+        if isinstance(part, TextPart):
+            if part.text:  # Bedrock rejects blank text blocks
+                blocks.append({"text": part.text})
+        elif isinstance(part, ImagePart):
+            blocks.append(_image(part))
+        elif isinstance(part, DocumentPart):
+            documents += 1
+            blocks.append(_document(part, documents))
+        elif isinstance(part, AudioPart):
+            blocks.append(_audio(part))
+        elif isinstance(part, ToolCallPart):
+            blocks.append(_tool_use(part))
+        else:
+            blocks.append(_tool_result(part))
+    return blocks
+
+
+def _system_blocks(content: Any) -> list[dict[str, Any]]:
+    """A native system message's content (text or blocks) as ``system`` blocks."""
+    if isinstance(content, str):
+        return [{"text": content}] if content else []
+    if isinstance(content, list):
+        return [b if isinstance(b, dict) else {"text": str(b)} for b in content]
+    return []
+
+
+def _merge_turns(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Adjacent turns of one role joined: Converse requires roles to alternate."""
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        content = message.get("content")
+        if (
+            out
+            and out[-1].get("role") == message.get("role")
+            and isinstance(content, list)
+            and isinstance(out[-1].get("content"), list)
+        ):
+            out[-1] = {**out[-1], "content": [*out[-1]["content"], *content]}
+        else:
+            out.append(message)
+    return out
+
+
+def error_type(headers: Mapping[str, str], body: bytes) -> str | None:
+    """The AWS error code (``ThrottlingException`` ...) from ``x-amzn-ErrorType`` or ``__type``."""
+    header = headers.get("x-amzn-errortype")
+    if header:
+        return header.split(":", 1)[0]
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    if isinstance(data, dict):
+        for key in ("__type", "code"):
+            value = data.get(key)
+            if isinstance(value, str) and value:
+                return value.rsplit("#", 1)[-1]
+    return None
+
+
+def _message_of(data: Any) -> str | None:
+    if isinstance(data, dict):
+        for key in ("message", "Message"):
+            value = data.get(key)
+            if isinstance(value, str):
+                return value
+    return None
+
+
+class BedrockCodec:
+    """Encodes :class:`CallSpec` s to Converse requests and decodes the replies."""
+
+    provider = PROVIDER
+    finish_map: Mapping[str, str] = _FINISH
+
+    def __init__(self) -> None:
+        self._read = Reader(PROVIDER)
+
+    # -- request ------------------------------------------------------------------
+
+    def encode(self, spec: CallSpec, endpoint: Endpoint) -> HttpRequest:
+        """The Converse (or ConverseStream) request for ``spec``."""
+        system: list[dict[str, Any]] = []
+        turns: list[dict[str, Any]] = []
+        for native in self.to_native(spec.messages):
+            if native.get("role") == "system":
+                system.extend(_system_blocks(native.get("content")))
+            else:
+                turns.append(native)
+        if spec.json_instruction and spec.response_format is not None:
+            system.append({"text": spec.json_instruction})
+        body: dict[str, Any] = {"messages": _merge_turns(turns)}
+        if system:
+            body["system"] = system
+        inference: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, value in spec.call_params.items():
+            if key in _INFERENCE:
+                name = _INFERENCE[key]
+                inference[name] = [value] if name == "stopSequences" and isinstance(value, str) else value
+            elif key == "inferenceConfig" and isinstance(value, Mapping):
+                inference.update(value)
+            elif key == "additionalModelRequestFields" and isinstance(value, Mapping):
+                extra.update(value)
+            elif key in _TOP_LEVEL:
+                body[key] = value
+            elif key not in _DROPS and key != "toolConfig":
+                extra[key] = value  # model-specific (top_k, thinking ...)
+        if inference:
+            body["inferenceConfig"] = inference
+        if extra:
+            body["additionalModelRequestFields"] = extra
+        tool_config = self._tool_config(spec)
+        if tool_config:
+            body["toolConfig"] = tool_config
+        action = "converse-stream" if spec.stream else "converse"
+        url = f"{endpoint.base_url}/model/{encode_model_id(spec.model)}/{action}"
+        # Only Content-Type: every header here is signed, and botocore signs just this one.
+        headers = {"Content-Type": "application/json", **endpoint.headers}
+        return HttpRequest("POST", url, headers, dumps(body), endpoint.timeout)
+
+    def _tool_config(self, spec: CallSpec) -> dict[str, Any]:
+        config: dict[str, Any] = {}
+        if spec.tools:
+            config["tools"] = [
+                {
+                    "toolSpec": {
+                        "name": t.name,
+                        **({"description": t.description} if t.description else {}),
+                        "inputSchema": {"json": dict(t.parameters)},
+                    }
+                }
+                for t in spec.tools
+            ]
+        if spec.forced_tool is not None:
+            config["toolChoice"] = {"tool": {"name": spec.forced_tool}}
+        given = spec.call_params.get("toolConfig")
+        if isinstance(given, Mapping):
+            config.update(given)
+        return config
+
+    def to_native(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Neutral messages as Converse message dicts; native dicts pass through.
+
+        System messages come out as ``{"role": "system", "content": [{"text": ...}]}``,
+        which :meth:`encode` moves into the request's ``system`` field; tool results
+        become user turns of ``toolResult`` blocks.
+        """
+        out: list[dict[str, Any]] = []
+        for message in messages:
+            if not isinstance(message, Message):
+                out.append(dict(message))
+            elif message.role == "assistant":
+                out.append(self.native_assistant(message))
+            else:
+                role = "user" if message.role == "tool" else message.role
+                out.append({"role": role, "content": _blocks(message.parts)})
+        return out
+
+    def native_assistant(self, message: Message) -> dict[str, Any]:
+        """An assistant message as a Converse message dict."""
+        return {"role": "assistant", "content": _blocks(message.parts)}
+
+    # -- response -----------------------------------------------------------------
+
+    def decode(self, body: bytes, headers: Mapping[str, str], spec: CallSpec) -> Completion:
+        """The completion in a Converse reply."""
+        r = self._read
+        raw = r.obj(loads(body, PROVIDER), "")
+        output = r.obj(raw.get("output"), "output")
+        native = r.obj(output.get("message"), "output.message")
+        texts: list[str] = []
+        calls: list[ToolCallPart] = []
+        raw_calls: list[JSONObject] = []
+        for i, value in enumerate(r.arr(native.get("content"), "output.message.content")):
+            at = f"output.message.content[{i}]"
+            block = r.obj(value, at)
+            if "text" in block:
+                texts.append(r.str(block["text"], f"{at}.text"))
+            elif "toolUse" in block:
+                use = r.obj(block["toolUse"], f"{at}.toolUse")
+                calls.append(self._tool_call(use, f"{at}.toolUse"))
+                raw_calls.append(use)
+            # reasoningContent, citations ... stay on the native message only
+        content = "".join(texts)
+        parts: list[ContentPart] = [TextPart(content)] if content else []
+        parts.extend(calls)
+        reason = r.opt_str(raw.get("stopReason"), "stopReason")
+        return Completion(
+            content=content,
+            message=Message("assistant", parts),
+            # The reply's own message keeps reasoning blocks a next turn must echo.
+            native_message={**native, "role": "assistant"},
+            raw=raw,
+            finish_reasons=(reason,) if reason is not None else None,
+            model=spec.model,
+            id=headers.get("x-amzn-requestid"),
+            usage=self.usage(raw.get("usage"), "usage"),
+            raw_tool_calls=tuple(raw_calls),
+        )
+
+    def _tool_call(self, use: JSONObject, at: str) -> ToolCallPart:
+        r = self._read
+        args = use.get("input")
+        return ToolCallPart(
+            r.str(use.get("toolUseId"), f"{at}.toolUseId"),
+            r.str(use.get("name"), f"{at}.name"),
+            {} if args is None else r.obj(args, f"{at}.input"),
+        )
+
+    def usage(self, value: Any, path: str) -> Usage | None:
+        """``TokenUsage`` as neutral usage; cache reads and writes count as input."""
+        r = self._read
+        usage = r.opt_obj(value, path)
+        if usage is None:
+            return None
+        fresh = r.opt_int(usage.get("inputTokens"), f"{path}.inputTokens") or 0
+        read = r.opt_int(usage.get("cacheReadInputTokens"), f"{path}.cacheReadInputTokens") or 0
+        write = r.opt_int(usage.get("cacheWriteInputTokens"), f"{path}.cacheWriteInputTokens") or 0
+        out = r.opt_int(usage.get("outputTokens"), f"{path}.outputTokens") or 0
+        total = r.opt_int(usage.get("totalTokens"), f"{path}.totalTokens")
+        inp = fresh + read + write
+        return Usage(inp, out, read, inp + out if total is None else total)
+
+    def error_message(self, body: bytes) -> str | None:
+        """The service's words in an error body (``message`` or ``Message``)."""
+        try:
+            return _message_of(json.loads(body))
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return None
+
+    # -- stream -------------------------------------------------------------------
+
+    def stream_decoder(self, spec: CallSpec) -> _StreamDecoder:
+        """A decoder for one ``application/vnd.amazon.eventstream`` reply."""
+        return _StreamDecoder(self, spec)
+
+
+class _StreamDecoder:
+    """Event-stream frames in, chunks out; exception frames raise typed errors."""
+
+    def __init__(self, codec: BedrockCodec, spec: CallSpec) -> None:
+        self._codec = codec
+        self._read = codec._read
+        self._model = spec.model
+        self._frames = EventStreamDecoder()
+        self._tool_blocks: set[int] = set()
+        self._handlers: dict[str, Callable[[JSONObject], Chunk]] = {
+            "messageStart": self._message_start,
+            "contentBlockStart": self._block_start,
+            "contentBlockDelta": self._block_delta,
+            "contentBlockStop": self._block_stop,
+            "messageStop": self._message_stop,
+            "metadata": self._metadata,
+        }
+
+    def feed(self, data: bytes) -> list[Chunk]:
+        return [c for m in self._frames.feed(data) if (c := self._event(m)) is not None]
+
+    def close(self) -> list[Chunk]:
+        return [c for m in self._frames.close() if (c := self._event(m)) is not None]
+
+    def _event(self, message: EventStreamMessage) -> Chunk | None:
+        kind = message.headers.get(":message-type")
+        if kind == "exception":
+            raise self._exception(message)
+        if kind == "error":
+            code = str(message.headers.get(":error-code", "error"))
+            text = str(message.headers.get(":error-message", "error frame in stream"))
+            raise APIError(f"{code}: {text}", provider=PROVIDER, body={"code": code, "message": text})
+        name = message.headers.get(":event-type")
+        handler = self._handlers.get(name) if isinstance(name, str) else None
+        if handler is None:
+            return None  # an event type newer than this decoder; nothing neutral in it
+        payload = self._read.obj(loads(message.payload, PROVIDER, str(name)), str(name))
+        payload.pop("p", None)  # random padding against length side channels
+        return handler(payload)
+
+    def _exception(self, message: EventStreamMessage) -> APIError:
+        name = str(message.headers.get(":exception-type", "internalServerException"))
+        try:
+            body: Any = json.loads(message.payload)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            body = message.payload[:2000].decode("utf-8", "replace")
+        status = STREAM_EXCEPTIONS.get(name, 500)
+        text = _message_of(body) or f"{name} in stream"
+        return error_for_status(status)(text, status_code=status, provider=PROVIDER, body=body)
+
+    def _index(self, payload: JSONObject, event: str) -> int:
+        return self._read.int(payload.get("contentBlockIndex"), f"{event}.contentBlockIndex")
+
+    def _message_start(self, payload: JSONObject) -> Chunk:
+        return Chunk(model=self._model, raw=payload)
+
+    def _block_start(self, payload: JSONObject) -> Chunk:
+        r = self._read
+        index = self._index(payload, "contentBlockStart")
+        start = r.opt_obj(payload.get("start"), "contentBlockStart.start") or {}
+        use = r.opt_obj(start.get("toolUse"), "contentBlockStart.start.toolUse")
+        if use is None:
+            return Chunk(raw=payload)
+        self._tool_blocks.add(index)
+        delta = ToolDelta(
+            index,
+            id=r.str(use.get("toolUseId"), "contentBlockStart.start.toolUse.toolUseId"),
+            name=r.str(use.get("name"), "contentBlockStart.start.toolUse.name"),
+        )
+        return Chunk(tool_deltas=(delta,), raw=payload)
+
+    def _block_delta(self, payload: JSONObject) -> Chunk:
+        r = self._read
+        index = self._index(payload, "contentBlockDelta")
+        delta = r.obj(payload.get("delta"), "contentBlockDelta.delta")
+        if "text" in delta:
+            return Chunk(content=r.str(delta["text"], "contentBlockDelta.delta.text"), raw=payload)
+        use = r.opt_obj(delta.get("toolUse"), "contentBlockDelta.delta.toolUse")
+        if use is not None:
+            piece = r.str(use.get("input"), "contentBlockDelta.delta.toolUse.input")
+            return Chunk(tool_deltas=(ToolDelta(index, arguments=piece),), raw=payload)
+        return Chunk(raw=payload)  # reasoningContent, citation ...: raw only
+
+    def _block_stop(self, payload: JSONObject) -> Chunk:
+        index = self._index(payload, "contentBlockStop")
+        if index in self._tool_blocks:
+            return Chunk(tool_deltas=(ToolDelta(index, done=True),), raw=payload)
+        return Chunk(raw=payload)
+
+    def _message_stop(self, payload: JSONObject) -> Chunk:
+        reason = self._read.str(payload.get("stopReason"), "messageStop.stopReason")
+        return Chunk(finish_reasons=(reason,), raw=payload)
+
+    def _metadata(self, payload: JSONObject) -> Chunk:
+        return Chunk(usage=self._codec.usage(payload.get("usage"), "metadata.usage"), raw=payload)
+
+
+CODEC = BedrockCodec()

@@ -1,0 +1,318 @@
+"""Amazon Bedrock Runtime, through the Converse API.
+
+Environment (as botocore reads it): ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
+``AWS_SESSION_TOKEN``; or ``AWS_PROFILE`` with ``~/.aws/credentials`` and
+``~/.aws/config`` (``AWS_SHARED_CREDENTIALS_FILE``, ``AWS_CONFIG_FILE``); region from
+``AWS_REGION`` or ``AWS_DEFAULT_REGION`` or the profile; a Bedrock API key in
+``AWS_BEARER_TOKEN_BEDROCK`` (sent as a bearer token, no signing); endpoint override
+``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` or ``AWS_ENDPOINT_URL``.
+"""
+
+from __future__ import annotations
+
+import configparser
+import datetime
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Literal, TypedDict, Union
+
+from .._auth.sigv4 import AwsCredentials, sign
+from .._call import Flavor
+from .._client import BaseClient, env_first
+from .._codecs.bedrock import CODEC
+from .._decorators import ProviderCall
+from .._errors import *  # noqa: F403  (provider modules re-export the error tree)
+from .._errors import ConfigurationError
+from .._errors import __all__ as _errors_all
+from .._http._types import AsyncTransport, HttpRequest, Transport
+from .._response import BaseCallResponse, BaseCallResponseChunk
+from .._spec import Codec
+from .._stream import BaseAsyncStream, BaseStream
+from .._tools import BaseTool
+
+__all__ = [
+    "call",
+    "BedrockClient",
+    "BedrockCallResponse",
+    "BedrockCallResponseChunk",
+    "BedrockStream",
+    "BedrockAsyncStream",
+    "BedrockDynamicConfig",
+    "BedrockCallParams",
+    "BedrockTool",
+    "BedrockMessageParam",
+    "ContentBlock",
+    "SystemContentBlock",
+    "InferenceConfig",
+    *_errors_all,
+]
+
+CLIENT_CLASS = "BedrockClient"
+SERVICE = "bedrock"  # the SigV4 signing name (the host prefix is bedrock-runtime)
+_REGION_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION")
+_KEY_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+
+
+class ContentBlock(TypedDict, total=False):
+    """One Converse content block; exactly one key is set."""
+
+    text: str
+    image: dict[str, Any]
+    document: dict[str, Any]
+    video: dict[str, Any]
+    audio: dict[str, Any]
+    toolUse: dict[str, Any]
+    toolResult: dict[str, Any]
+    cachePoint: dict[str, Any]
+    reasoningContent: dict[str, Any]
+    guardContent: dict[str, Any]
+
+
+class SystemContentBlock(TypedDict, total=False):
+    """A ``system`` block: text, a cache point or guarded content."""
+
+    text: str
+    cachePoint: dict[str, Any]
+    guardContent: dict[str, Any]
+
+
+class BedrockMessageParam(TypedDict):
+    """``{"role": "user" | "assistant", "content": [ContentBlock, ...]}``
+
+    ``{"role": "system", ...}`` is accepted too and moved to the request's ``system``.
+    """
+
+    role: Literal["user", "assistant", "system"]
+    content: Union[str, list[ContentBlock]]
+
+
+class InferenceConfig(TypedDict, total=False):
+    """``inferenceConfig``."""
+
+    maxTokens: int
+    temperature: float
+    topP: float
+    stopSequences: list[str]
+
+
+class BedrockCallParams(TypedDict, total=False):
+    """ConverseRequest members, plus the common names (``max_tokens`` ...) that map onto
+    ``inferenceConfig``; any other key goes to ``additionalModelRequestFields``."""
+
+    inferenceConfig: InferenceConfig
+    additionalModelRequestFields: dict[str, Any]
+    additionalModelResponseFieldPaths: list[str]
+    guardrailConfig: dict[str, Any]
+    toolConfig: dict[str, Any]
+    performanceConfig: dict[str, Any]
+    serviceTier: dict[str, Any]
+    requestMetadata: dict[str, str]
+    promptVariables: dict[str, Any]
+    outputConfig: dict[str, Any]
+    max_tokens: int
+    temperature: float
+    top_p: float
+    top_k: int
+    stop: str | list[str]
+
+
+def _read_ini(path: str) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(os.path.expanduser(path), encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        # Only the parser's class name: its message may quote a line holding a secret.
+        raise ConfigurationError(f"cannot read AWS file {path}: {type(exc).__name__}") from None
+    return parser
+
+
+def _profile_sections(profile: str) -> tuple[str, ...]:
+    # ~/.aws/credentials names sections by profile; ~/.aws/config prefixes "profile ".
+    return (profile,) if profile == "default" else (profile, f"profile {profile}")
+
+
+def _from_file(path: str, profile: str, keys: Sequence[str]) -> dict[str, str]:
+    parser = _read_ini(path)
+    for section in _profile_sections(profile):
+        if parser.has_section(section):
+            return {k: v for k in keys if (v := parser.get(section, k, fallback="").strip())}
+    return {}
+
+
+def _shared_files() -> tuple[str, str, str]:
+    profile = env_first("AWS_PROFILE", "AWS_DEFAULT_PROFILE") or "default"
+    credentials = env_first("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
+    config = env_first("AWS_CONFIG_FILE") or "~/.aws/config"
+    return profile, credentials, config
+
+
+_FILE_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
+
+
+def _file_credentials() -> AwsCredentials | None:
+    profile, credentials, config = _shared_files()
+    for path in (credentials, config):
+        found = _from_file(path, profile, _FILE_KEYS)
+        if "aws_access_key_id" in found and "aws_secret_access_key" in found:
+            return AwsCredentials(
+                found["aws_access_key_id"],
+                found["aws_secret_access_key"],
+                found.get("aws_session_token"),
+            )
+    return None
+
+
+def _file_region() -> str | None:
+    profile, _, config = _shared_files()
+    return _from_file(config, profile, ("region",)).get("region")
+
+
+def _env_credentials() -> AwsCredentials | None:
+    key, secret = (os.environ.get(name) for name in _KEY_ENV)
+    if key and secret:
+        return AwsCredentials(key, secret, os.environ.get("AWS_SESSION_TOKEN") or None)
+    return None
+
+
+class BedrockClient(BaseClient):
+    """Connection settings for Bedrock Runtime: region and AWS credentials (SigV4), or a
+    Bedrock API key (bearer). Arguments win over the environment, which wins over the
+    shared credentials and config files."""
+
+    provider: ClassVar[str] = "bedrock"
+    api_key_env: ClassVar[tuple[str, ...]] = ("AWS_BEARER_TOKEN_BEDROCK",)
+    base_url_env: ClassVar[tuple[str, ...]] = ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL")
+    requires_api_key: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        *,
+        region: str | None = None,
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+        session_token: str | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int = 2,
+        headers: Mapping[str, str] | None = None,
+        transport: Transport | AsyncTransport | None = None,
+    ) -> None:
+        self._credentials: AwsCredentials | None = None
+        if access_key_id is not None or secret_access_key is not None:
+            if not (access_key_id and secret_access_key):
+                raise ConfigurationError(
+                    "BedrockClient needs both access_key_id and secret_access_key"
+                )
+            self._credentials = AwsCredentials(access_key_id, secret_access_key, session_token)
+        elif api_key is None and env_first(*self.api_key_env) is None:
+            self._credentials = _env_credentials() or _file_credentials()
+            if self._credentials is None:
+                raise ConfigurationError(
+                    "no AWS credentials for bedrock: pass access_key_id= and secret_access_key= "
+                    "(or api_key=) to BedrockClient, or set AWS_ACCESS_KEY_ID and "
+                    "AWS_SECRET_ACCESS_KEY (or AWS_BEARER_TOKEN_BEDROCK, or AWS_PROFILE with "
+                    "~/.aws/credentials)"
+                )
+        self.region = region or env_first(*_REGION_ENV) or _file_region()
+        url = base_url or env_first(*self.base_url_env)
+        if url is None:
+            if self.region is None:
+                self._no_region()
+            url = f"https://bedrock-runtime.{self.region}.amazonaws.com"
+        if self._credentials is not None and self.region is None:
+            self._no_region()  # the signature's scope names the region
+        super().__init__(
+            api_key=None if self._credentials is not None else api_key,
+            base_url=url,
+            timeout=timeout,
+            max_retries=max_retries,
+            headers=headers,
+            transport=transport,
+        )
+
+    @staticmethod
+    def _no_region() -> None:
+        raise ConfigurationError(
+            "no AWS region for bedrock: pass region= to BedrockClient, or set AWS_REGION or "
+            "AWS_DEFAULT_REGION (or a region in the ~/.aws/config profile)"
+        )
+
+    @classmethod
+    def environment(cls) -> dict[str, tuple[str, ...]]:
+        return {
+            "access keys": (*_KEY_ENV, "AWS_SESSION_TOKEN", "AWS_PROFILE"),
+            "api key": cls.api_key_env,
+            "region": _REGION_ENV,
+            "base url": cls.base_url_env,
+        }
+
+    @classmethod
+    def is_configured(cls) -> bool:
+        try:
+            cls()
+        except ConfigurationError:
+            return False
+        return True
+
+    @property
+    def codec(self) -> Codec:
+        return CODEC
+
+    @property
+    def auth_scheme(self) -> str:
+        """``"sigv4"`` or ``"bearer"`` (an API key)."""
+        return "sigv4" if self._credentials is not None else "bearer"
+
+    def authorize(self, request: HttpRequest) -> HttpRequest:
+        """``request`` signed with SigV4 at the current time, or with the bearer key."""
+        if self._credentials is None:
+            return super().authorize(request)
+        assert self.region is not None  # checked in __init__ for signing clients
+        now = datetime.datetime.now(datetime.timezone.utc)
+        return sign(request, self._credentials, region=self.region, service=SERVICE, now=now)
+
+    def __repr__(self) -> str:
+        who = (
+            f"access_key_id={self._credentials.access_key_id!r}, secret_access_key=[redacted]"
+            if self._credentials is not None
+            else "api_key=[redacted]"
+        )
+        return f"BedrockClient(region={self.region!r}, base_url={self.base_url!r}, {who})"
+
+
+class BedrockTool(BaseTool):
+    """A tool for Bedrock calls (any ``BaseTool`` works; this name mirrors Mirascope)."""
+
+
+class BedrockCallResponse(BaseCallResponse[BedrockMessageParam]):
+    """A Converse response: native message dicts and Bedrock stop reasons."""
+
+
+class BedrockCallResponseChunk(BaseCallResponseChunk):
+    """One ConverseStream event."""
+
+
+class BedrockStream(BaseStream[BedrockCallResponse, BedrockCallResponseChunk]):
+    """A streamed Converse reply."""
+
+
+class BedrockAsyncStream(BaseAsyncStream[BedrockCallResponse, BedrockCallResponseChunk]):
+    """A streamed Converse reply, async."""
+
+
+class BedrockDynamicConfig(TypedDict, total=False):
+    """What a Bedrock prompt function may return."""
+
+    messages: Sequence[BedrockMessageParam | Any]
+    call_params: BedrockCallParams
+    metadata: Mapping[str, Any]
+    client: BedrockClient
+    tools: Sequence[Any]
+    computed_fields: Mapping[str, Any]
+
+
+call = ProviderCall[
+    BedrockCallResponse, BedrockStream, BedrockAsyncStream, BedrockCallParams, BedrockClient
+]("bedrock", Flavor(BedrockCallResponse, BedrockStream, BedrockAsyncStream, BedrockCallResponseChunk))
+"""``@bedrock.call("anthropic.claude-3-haiku-20240307-v1:0")``: see :func:`minicall.llm.call`."""
