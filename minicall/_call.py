@@ -313,9 +313,10 @@ async def _send_async(prepared: _Prepared, request: HttpRequest) -> AsyncHttpRes
     transport = prepared.client.transport
     send = getattr(transport, "send_async", None)
     if send is None:
-        from ._http._default import default_transport
-
-        send = default_transport().send_async
+        raise ConfigurationError(
+            f"{type(transport).__name__} has no send_async(); an async call needs a transport that "
+            "implements minicall's AsyncTransport protocol"
+        )
     stream = prepared.context.spec.stream
     attempt = 0
     while True:
