@@ -8,7 +8,9 @@ request asked for it with ``stream_options.include_usage``.
 
 Groq, xAI, Mistral, LiteLLM and Azure differ only in the facts a :class:`Dialect`
 holds: path, parameter renames, parameters they reject, how structured output is
-asked for, where a reported cost lives.
+asked for, where a reported cost lives, where stream usage and stream errors arrive.
+Their dialects are the constants at the end of the class definitions (see
+PROVIDERS.md sections 1a, 4, 5, 6, 8 and 9 for the facts behind each field).
 """
 
 from __future__ import annotations
@@ -37,7 +39,18 @@ from .._messages import (
 from .._spec import CallSpec, Chunk, Completion, Endpoint, ToolDelta, Usage
 from .._wire import Reader, dumps, loads
 
-__all__ = ["Dialect", "OpenAICompatCodec", "OPENAI"]
+__all__ = [
+    "Dialect",
+    "OpenAICompatCodec",
+    "OPENAI",
+    "GROQ",
+    "XAI",
+    "MISTRAL",
+    "LITELLM",
+    "AZURE",
+    "AZURE_OPENAI",
+    "DIALECTS",
+]
 
 _FINISH = {
     "stop": "stop",
@@ -63,6 +76,12 @@ class Dialect:
     ``required_choice`` is how it spells "must call a tool"; ``strict_schema`` says
     whether ``response_format`` ``json_schema`` with ``strict`` is accepted;
     ``cost_usage_key``/``cost_scale`` and ``cost_header`` locate a provider-reported cost.
+    ``stream_usage`` says whether to ask for stream usage with ``stream_options``
+    (providers that send it unasked, or reject the option, set it ``False``);
+    ``chunk_usage_paths`` are further places a stream chunk may carry usage (Groq:
+    ``x_groq.usage``) and ``chunk_error_paths`` places for an error string that stops
+    a stream (Groq: ``x_groq.error``); ``audio_inline`` sends ``input_audio`` as the
+    bare base64 string (Mistral) instead of ``{data, format}``.
     """
 
     provider: str
@@ -75,9 +94,52 @@ class Dialect:
     cost_usage_key: str | None = None
     cost_scale: float = 1.0
     cost_header: str | None = None
+    chunk_usage_paths: tuple[tuple[str, ...], ...] = ()
+    chunk_error_paths: tuple[tuple[str, ...], ...] = ()
+    audio_inline: bool = False
 
 
 OPENAI = Dialect("openai")
+
+# Groq: the SDK's base is the host root; its create() has no ``stream_options`` and the
+# final chunk carries usage in ``x_groq.usage``. logprobs, top_logprobs and logit_bias
+# are documented as "not yet supported by any of our models".
+GROQ = Dialect(
+    "groq",
+    path="/openai/v1/chat/completions",
+    drops=frozenset({"logprobs", "top_logprobs", "logit_bias"}),
+    stream_usage=False,
+    chunk_usage_paths=(("x_groq", "usage"),),
+    chunk_error_paths=(("x_groq", "error"),),
+)
+
+# xAI: 1 USD = 1e10 ticks in ``usage.cost_in_usd_ticks``.
+XAI = Dialect("xai", cost_usage_key="cost_in_usd_ticks", cost_scale=1e-10)
+
+# Mistral: the SDK's base is the host root; ``random_seed``, ``max_tokens`` only,
+# ``tool_choice: "any"``; usage arrives on the last chunk unasked and the SDK has no
+# ``stream_options``.
+MISTRAL = Dialect(
+    "mistral",
+    path="/v1/chat/completions",
+    renames={"seed": "random_seed", "max_completion_tokens": "max_tokens"},
+    required_choice="any",
+    stream_usage=False,
+    audio_inline=True,
+)
+
+# LiteLLM proxy: OpenAI's wire at the proxy root; the cost is a response header.
+LITELLM = Dialect("litellm", cost_header="x-litellm-response-cost")
+
+# Azure AI Model Inference: the azure-ai-inference SDK has no ``stream_options``.
+# Azure OpenAI takes OpenAI's body at a deployment path. The AzureClient picks one and
+# sets ``api_version`` in Endpoint.options.
+AZURE = Dialect("azure", stream_usage=False)
+AZURE_OPENAI = Dialect("azure", path="/openai/deployments/{model}/chat/completions")
+
+DIALECTS: Mapping[str, Dialect] = {
+    d.provider: d for d in (OPENAI, GROQ, XAI, MISTRAL, LITELLM, AZURE)
+}
 
 
 class OpenAICompatCodec:
@@ -164,7 +226,9 @@ class OpenAICompatCodec:
             elif message.role == "system":
                 out.append({"role": "system", "content": "".join(_texts(others))})
             else:
-                out.append({"role": message.role, "content": [_part(p) for p in others]})
+                out.append(
+                    {"role": message.role, "content": [_part(p, self.dialect) for p in others]}
+                )
         return out
 
     def native_assistant(self, message: Message) -> dict[str, Any]:
@@ -290,6 +354,14 @@ class OpenAICompatCodec:
                 return value * d.cost_scale
         return None
 
+    def _chunk_usage(self, raw: Mapping[str, Any]) -> Any:
+        usage = raw.get("usage")
+        for path in self.dialect.chunk_usage_paths:
+            if usage is not None:
+                break
+            usage = _dig(raw, path)
+        return usage
+
     def error_message(self, body: bytes) -> str | None:
         """The provider's words in an error body (``error.message`` and its variants)."""
         try:
@@ -311,6 +383,10 @@ class OpenAICompatCodec:
         if "error" in raw and raw.get("error"):
             message = _error_text(raw) or "error event in stream"
             raise APIError(message, provider=self.provider, body=raw)
+        for path in self.dialect.chunk_error_paths:
+            stopped = _dig(raw, path)
+            if isinstance(stopped, str) and stopped:
+                raise APIError(stopped, provider=self.provider, body=raw)
         content: list[str] = []
         deltas: list[ToolDelta] = []
         finish: list[str] = []
@@ -353,7 +429,7 @@ class OpenAICompatCodec:
             content="".join(content),
             tool_deltas=tuple(deltas),
             finish_reasons=tuple(finish) if finish else None,
-            usage=self._usage(raw.get("usage")),
+            usage=self._usage(self._chunk_usage(raw)),
             model=r.opt_str(raw.get("model"), "chunk.model"),
             id=r.opt_str(raw.get("id"), "chunk.id"),
             audio=audio,
@@ -395,7 +471,7 @@ def _texts(parts: Sequence[ContentPart]) -> list[str]:
     return [p.text for p in parts if isinstance(p, TextPart)]
 
 
-def _part(part: ContentPart) -> dict[str, Any]:
+def _part(part: ContentPart, dialect: Dialect = OPENAI) -> dict[str, Any]:
     if isinstance(part, TextPart):
         return {"type": "text", "text": part.text}
     if isinstance(part, ImagePart):
@@ -406,6 +482,8 @@ def _part(part: ContentPart) -> dict[str, Any]:
     if isinstance(part, AudioPart):
         fmt = _AUDIO_FORMATS.get(part.media_type, part.media_type.rsplit("/", 1)[-1])
         data = base64.b64encode(part.audio).decode("ascii")
+        if dialect.audio_inline:
+            return {"type": "input_audio", "input_audio": data}
         return {"type": "input_audio", "input_audio": {"data": data, "format": fmt}}
     if isinstance(part, DocumentPart):
         data = base64.b64encode(part.document).decode("ascii")
@@ -441,5 +519,17 @@ def _error_text(data: Any) -> str | None:
         if isinstance(value, str):
             return value
         if isinstance(value, list) and value:
-            return json.dumps(value)[:500]
+            # FastAPI-style validation details (Mistral 422): the ``msg`` of each item.
+            msgs = [item.get("msg") for item in value if isinstance(item, dict)]
+            texts = [m for m in msgs if isinstance(m, str)]
+            return "; ".join(texts) if texts else json.dumps(value)[:500]
     return None
+
+
+def _dig(value: Any, path: Sequence[str]) -> Any:
+    """``value[path[0]][path[1]]...``, or ``None`` where the shape does not hold."""
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value

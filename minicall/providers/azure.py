@@ -1,0 +1,255 @@
+"""Azure: AI Model Inference and Azure OpenAI deployments (PROVIDERS.md sections 1a, 9).
+
+One :class:`AzureClient` serves both URL shapes (see its docstring). Environment:
+``AZURE_AI_API_KEY``, ``AZURE_AI_ENDPOINT``, ``AZURE_AI_API_VERSION`` (default
+``2024-05-01-preview``) for AI Model Inference; ``AZURE_OPENAI_API_KEY``,
+``AZURE_OPENAI_ENDPOINT``, ``OPENAI_API_VERSION`` (default ``2024-10-21``) and
+``AZURE_OPENAI_AD_TOKEN`` for Azure OpenAI, as the openai SDK's ``AzureOpenAI`` reads
+them. Inference sends the key as both ``api-key`` and ``Authorization: Bearer`` (as
+the azure-ai-inference SDK does); Azure OpenAI sends ``api-key``. A blocked prompt
+or reply shows as finish reason ``content_filter``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Literal, NamedTuple, TypedDict
+from urllib.parse import urlsplit
+
+from .._call import Flavor
+from .._client import env_first
+from .._codecs.openai_compat import AZURE, AZURE_OPENAI, Dialect
+from .._codecs.openai_types import (
+    AssistantMessageParam,
+    MessageParam,
+    SystemMessageParam,
+    ToolMessageParam,
+    UserMessageParam,
+)
+from .._decorators import ProviderCall
+from .._errors import *
+from .._errors import ConfigurationError
+from .._errors import __all__ as _errors_all
+from .._http._types import AsyncTransport, Transport
+from .._response import BaseCallResponse, BaseCallResponseChunk
+from .._spec import Codec, Endpoint
+from .._stream import BaseAsyncStream, BaseStream
+from .._tools import BaseTool
+from ._compat import CompatClient, codec_for
+from .openai import OpenAICallParams
+
+__all__ = [
+    "call",
+    "AzureClient",
+    "AzureCallResponse",
+    "AzureCallResponseChunk",
+    "AzureStream",
+    "AzureAsyncStream",
+    "AzureDynamicConfig",
+    "AzureCallParams",
+    "AzureTool",
+    "AzureMessageParam",
+    "AzureSystemMessageParam",
+    "AzureUserMessageParam",
+    "AzureAssistantMessageParam",
+    "AzureToolMessageParam",
+    *_errors_all,
+]
+
+CLIENT_CLASS = "AzureClient"
+
+AzureMessageParam = MessageParam
+AzureSystemMessageParam = SystemMessageParam
+AzureUserMessageParam = UserMessageParam
+AzureAssistantMessageParam = AssistantMessageParam
+AzureToolMessageParam = ToolMessageParam
+
+
+class AzureCallParams(OpenAICallParams, total=False):
+    """The Chat Completions parameters; Azure OpenAI takes all of OpenAI's, AI Model
+    Inference the common ones (``max_tokens``, ``seed``, ``stop``, penalties, ...)."""
+
+
+class _Style(NamedTuple):
+    """One of Azure's two URL shapes: where its settings live and how it authenticates."""
+
+    key_env: tuple[str, ...]
+    endpoint_env: tuple[str, ...]
+    version_env: tuple[str, ...]
+    version: str
+    dialect: Dialect
+    bearer_key: bool  # the azure-ai-inference SDK sends the key as Bearer too
+
+
+_STYLES: dict[str, _Style] = {
+    "inference": _Style(
+        ("AZURE_AI_API_KEY",),
+        ("AZURE_AI_ENDPOINT",),
+        ("AZURE_AI_API_VERSION",),
+        "2024-05-01-preview",
+        AZURE,
+        True,
+    ),
+    "openai": _Style(
+        ("AZURE_OPENAI_API_KEY",),
+        ("AZURE_OPENAI_ENDPOINT",),
+        ("OPENAI_API_VERSION",),
+        "2024-10-21",
+        AZURE_OPENAI,
+        False,
+    ),
+}
+_AD_TOKEN_ENV = "AZURE_OPENAI_AD_TOKEN"
+
+
+class AzureClient(CompatClient):
+    """Connection settings for Azure: AI Model Inference or Azure OpenAI deployments.
+
+    ``deployment_style`` is ``"inference"`` (``{endpoint}/chat/completions``, the body's
+    ``model`` picks the deployment) or ``"openai"``
+    (``{endpoint}/openai/deployments/{model}/chat/completions``). Unset, it is
+    ``"openai"`` for an endpoint from ``AZURE_OPENAI_ENDPOINT`` or on a
+    ``*.openai.azure.com`` host, else ``"inference"``. ``azure_ad_token`` (or
+    ``azure_ad_token_provider``, called per request) is an Entra ID bearer token and
+    wins over the key, as in the openai SDK.
+    """
+
+    provider: ClassVar[str] = "azure"
+    dialect = AZURE
+    api_key_env: ClassVar[tuple[str, ...]] = ("AZURE_AI_API_KEY", "AZURE_OPENAI_API_KEY")
+    base_url_env: ClassVar[tuple[str, ...]] = ("AZURE_AI_ENDPOINT", "AZURE_OPENAI_ENDPOINT")
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int = 2,
+        headers: Mapping[str, str] | None = None,
+        transport: Transport | AsyncTransport | None = None,
+        api_version: str | None = None,
+        deployment_style: Literal["inference", "openai"] | None = None,
+        azure_ad_token: str | None = None,
+        azure_ad_token_provider: Callable[[], str] | None = None,
+    ) -> None:
+        if deployment_style is not None and deployment_style not in _STYLES:
+            raise ConfigurationError(
+                f"deployment_style must be one of {sorted(_STYLES)}, got {deployment_style!r}"
+            )
+        url, style_name = _endpoint_and_style(base_url, deployment_style)
+        style = _STYLES[style_name]
+        self.deployment_style = style_name
+        self._ad_token = azure_ad_token or env_first(_AD_TOKEN_ENV)
+        self._token_provider = azure_ad_token_provider
+        key = api_key if api_key is not None else env_first(*style.key_env)
+        if key is None and self._ad_token is None and azure_ad_token_provider is None:
+            names = " or ".join((*style.key_env, _AD_TOKEN_ENV))
+            raise ConfigurationError(
+                f"no API key for azure ({style_name}): pass api_key= to AzureClient or set {names}"
+            )
+        super().__init__(
+            api_key=key or "",
+            base_url=url,
+            timeout=timeout,
+            max_retries=max_retries,
+            headers=headers,
+            transport=transport,
+        )
+        self.api_version = api_version or env_first(*style.version_env) or style.version
+
+    @classmethod
+    def environment(cls) -> dict[str, tuple[str, ...]]:
+        """Both styles' variables: key, endpoint, API version and the Entra token."""
+        return {
+            "api key": cls.api_key_env,
+            "endpoint": cls.base_url_env,
+            "api version": ("AZURE_AI_API_VERSION", "OPENAI_API_VERSION"),
+            "entra token": (_AD_TOKEN_ENV,),
+        }
+
+    @classmethod
+    def is_configured(cls) -> bool:
+        """Whether an endpoint and a key (or token) are in the environment."""
+        return any(
+            env_first(*s.endpoint_env) and env_first(*s.key_env, _AD_TOKEN_ENV)
+            for s in _STYLES.values()
+        )
+
+    @property
+    def codec(self) -> Codec:
+        return codec_for(_STYLES[self.deployment_style].dialect)
+
+    def endpoint(self) -> Endpoint:
+        return Endpoint(
+            base_url=self.base_url,
+            headers=self.headers,
+            options={"api_version": self.api_version},
+            timeout=self.timeout,
+        )
+
+    def auth_headers(self) -> dict[str, str]:
+        token = self._token_provider() if self._token_provider is not None else self._ad_token
+        if token:
+            return {"Authorization": f"Bearer {token}"}
+        if not self._api_key:
+            return {}
+        headers = {"api-key": self._api_key}
+        if _STYLES[self.deployment_style].bearer_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        return headers
+
+
+def _endpoint_and_style(base_url: str | None, style: str | None) -> tuple[str, str]:
+    """The endpoint and the URL shape: explicit, else by where the endpoint came from."""
+    if base_url is not None:
+        return base_url, style or _style_of_host(base_url)
+    order = [style] if style is not None else list(_STYLES)
+    for name in order:
+        url = env_first(*_STYLES[name].endpoint_env)
+        if url is not None:
+            return url, name if style is not None or name == "openai" else _style_of_host(url)
+    names = " or ".join(n for s in order for n in _STYLES[s].endpoint_env)
+    raise ConfigurationError(f"no endpoint for azure: pass base_url= to AzureClient or set {names}")
+
+
+def _style_of_host(url: str) -> str:
+    host = urlsplit(url).hostname or ""
+    return "openai" if host.endswith(".openai.azure.com") else "inference"
+
+
+class AzureTool(BaseTool):
+    """A tool for Azure calls (any ``BaseTool`` works)."""
+
+
+class AzureCallResponse(BaseCallResponse[AzureMessageParam]):
+    """A Azure chat completion: native message dicts and Azure's finish reasons."""
+
+
+class AzureCallResponseChunk(BaseCallResponseChunk):
+    """One streamed chat completion chunk."""
+
+
+class AzureStream(BaseStream[AzureCallResponse, AzureCallResponseChunk]):
+    """A streamed Azure reply."""
+
+
+class AzureAsyncStream(BaseAsyncStream[AzureCallResponse, AzureCallResponseChunk]):
+    """A streamed Azure reply, async."""
+
+
+class AzureDynamicConfig(TypedDict, total=False):
+    """What a Azure prompt function may return."""
+
+    messages: Sequence[AzureMessageParam | Any]
+    call_params: AzureCallParams
+    metadata: Mapping[str, Any]
+    client: AzureClient
+    tools: Sequence[Any]
+    computed_fields: Mapping[str, Any]
+
+
+call = ProviderCall[AzureCallResponse, AzureStream, AzureAsyncStream, AzureCallParams, AzureClient](
+    "azure", Flavor(AzureCallResponse, AzureStream, AzureAsyncStream, AzureCallResponseChunk)
+)
+"""``@azure.call("gpt-4o-mini")``: see :func:`minicall.llm.call`."""

@@ -1,0 +1,115 @@
+"""Groq Chat Completions (OpenAI-compatible; PROVIDERS.md section 4).
+
+Environment: ``GROQ_API_KEY`` (required), ``GROQ_BASE_URL`` (the host root, as the
+groq SDK takes it; the path ``/openai/v1/chat/completions`` follows). Stream usage
+arrives in the last chunk's ``x_groq.usage``. ``logprobs``, ``top_logprobs`` and
+``logit_bias`` are not supported by Groq's models and are left out of requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Literal, TypedDict
+
+from .._call import Flavor
+from .._codecs.openai_compat import GROQ
+from .._codecs.openai_types import (
+    AssistantMessageParam,
+    MessageParam,
+    SystemMessageParam,
+    ToolMessageParam,
+    UserMessageParam,
+)
+from .._decorators import ProviderCall
+from .._errors import *
+from .._errors import __all__ as _errors_all
+from .._response import BaseCallResponse, BaseCallResponseChunk
+from .._stream import BaseAsyncStream, BaseStream
+from .._tools import BaseTool
+from ._compat import ChatParams, CompatClient
+
+__all__ = [
+    "call",
+    "GroqClient",
+    "GroqCallResponse",
+    "GroqCallResponseChunk",
+    "GroqStream",
+    "GroqAsyncStream",
+    "GroqDynamicConfig",
+    "GroqCallParams",
+    "GroqTool",
+    "GroqMessageParam",
+    "GroqSystemMessageParam",
+    "GroqUserMessageParam",
+    "GroqAssistantMessageParam",
+    "GroqToolMessageParam",
+    *_errors_all,
+]
+
+CLIENT_CLASS = "GroqClient"
+
+GroqMessageParam = MessageParam
+GroqSystemMessageParam = SystemMessageParam
+GroqUserMessageParam = UserMessageParam
+GroqAssistantMessageParam = AssistantMessageParam
+GroqToolMessageParam = ToolMessageParam
+
+
+class GroqCallParams(ChatParams, total=False):
+    """Groq's documented Chat Completions parameters."""
+
+    max_completion_tokens: int
+    seed: int
+    reasoning_format: Literal["hidden", "raw", "parsed"]
+    reasoning_effort: Literal["none", "default", "low", "medium", "high"]
+    include_reasoning: bool
+    service_tier: Literal["auto", "on_demand", "flex", "performance"]
+    search_settings: dict[str, Any]
+    user: str
+
+
+class GroqClient(CompatClient):
+    """Connection settings for Groq (``base_url`` is the host root)."""
+
+    provider: ClassVar[str] = "groq"
+    dialect = GROQ
+    api_key_env: ClassVar[tuple[str, ...]] = ("GROQ_API_KEY",)
+    base_url_env: ClassVar[tuple[str, ...]] = ("GROQ_BASE_URL",)
+    default_base_url: ClassVar[str] = "https://api.groq.com"
+
+
+class GroqTool(BaseTool):
+    """A tool for Groq calls (any ``BaseTool`` works)."""
+
+
+class GroqCallResponse(BaseCallResponse[GroqMessageParam]):
+    """A Groq chat completion: native message dicts and Groq's finish reasons."""
+
+
+class GroqCallResponseChunk(BaseCallResponseChunk):
+    """One streamed chat completion chunk."""
+
+
+class GroqStream(BaseStream[GroqCallResponse, GroqCallResponseChunk]):
+    """A streamed Groq reply."""
+
+
+class GroqAsyncStream(BaseAsyncStream[GroqCallResponse, GroqCallResponseChunk]):
+    """A streamed Groq reply, async."""
+
+
+class GroqDynamicConfig(TypedDict, total=False):
+    """What a Groq prompt function may return."""
+
+    messages: Sequence[GroqMessageParam | Any]
+    call_params: GroqCallParams
+    metadata: Mapping[str, Any]
+    client: GroqClient
+    tools: Sequence[Any]
+    computed_fields: Mapping[str, Any]
+
+
+call = ProviderCall[GroqCallResponse, GroqStream, GroqAsyncStream, GroqCallParams, GroqClient](
+    "groq", Flavor(GroqCallResponse, GroqStream, GroqAsyncStream, GroqCallResponseChunk)
+)
+"""``@groq.call("llama-3.3-70b-versatile")``: see :func:`minicall.llm.call`."""

@@ -1,0 +1,114 @@
+"""A LiteLLM proxy server (OpenAI-compatible gateway; PROVIDERS.md section 8).
+
+Environment: ``LITELLM_PROXY_API_KEY`` (or ``LITELLM_API_KEY``), ``LITELLM_PROXY_API_BASE``
+(the proxy root, default ``http://localhost:4000``; requests go to
+``{root}/chat/completions``). ``model`` is the proxy's model-group name. The proxy
+reports each call's cost in the ``x-litellm-response-cost`` header: ``response.cost``
+uses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, TypedDict
+
+from .._call import Flavor
+from .._codecs.openai_compat import LITELLM
+from .._codecs.openai_types import (
+    AssistantMessageParam,
+    MessageParam,
+    SystemMessageParam,
+    ToolMessageParam,
+    UserMessageParam,
+)
+from .._decorators import ProviderCall
+from .._errors import *
+from .._errors import __all__ as _errors_all
+from .._response import BaseCallResponse, BaseCallResponseChunk
+from .._stream import BaseAsyncStream, BaseStream
+from .._tools import BaseTool
+from ._compat import CompatClient
+from .openai import OpenAICallParams
+
+__all__ = [
+    "call",
+    "LiteLLMClient",
+    "LiteLLMCallResponse",
+    "LiteLLMCallResponseChunk",
+    "LiteLLMStream",
+    "LiteLLMAsyncStream",
+    "LiteLLMDynamicConfig",
+    "LiteLLMCallParams",
+    "LiteLLMTool",
+    "LiteLLMMessageParam",
+    "LiteLLMSystemMessageParam",
+    "LiteLLMUserMessageParam",
+    "LiteLLMAssistantMessageParam",
+    "LiteLLMToolMessageParam",
+    *_errors_all,
+]
+
+CLIENT_CLASS = "LiteLLMClient"
+
+LiteLLMMessageParam = MessageParam
+LiteLLMSystemMessageParam = SystemMessageParam
+LiteLLMUserMessageParam = UserMessageParam
+LiteLLMAssistantMessageParam = AssistantMessageParam
+LiteLLMToolMessageParam = ToolMessageParam
+
+
+class LiteLLMCallParams(OpenAICallParams, total=False):
+    """OpenAI's Chat Completions parameters; the proxy maps them to its backend."""
+
+
+class LiteLLMClient(CompatClient):
+    """Connection settings for a LiteLLM proxy (``base_url`` is the proxy root).
+
+    A proxy running without a master key takes ``api_key=""``: no credential is sent.
+    """
+
+    provider: ClassVar[str] = "litellm"
+    dialect = LITELLM
+    api_key_env: ClassVar[tuple[str, ...]] = ("LITELLM_PROXY_API_KEY", "LITELLM_API_KEY")
+    base_url_env: ClassVar[tuple[str, ...]] = ("LITELLM_PROXY_API_BASE",)
+    default_base_url: ClassVar[str] = "http://localhost:4000"
+
+
+class LiteLLMTool(BaseTool):
+    """A tool for LiteLLM calls (any ``BaseTool`` works)."""
+
+
+class LiteLLMCallResponse(BaseCallResponse[LiteLLMMessageParam]):
+    """A LiteLLM chat completion: native message dicts and LiteLLM's finish reasons."""
+
+
+class LiteLLMCallResponseChunk(BaseCallResponseChunk):
+    """One streamed chat completion chunk."""
+
+
+class LiteLLMStream(BaseStream[LiteLLMCallResponse, LiteLLMCallResponseChunk]):
+    """A streamed LiteLLM reply."""
+
+
+class LiteLLMAsyncStream(BaseAsyncStream[LiteLLMCallResponse, LiteLLMCallResponseChunk]):
+    """A streamed LiteLLM reply, async."""
+
+
+class LiteLLMDynamicConfig(TypedDict, total=False):
+    """What a LiteLLM prompt function may return."""
+
+    messages: Sequence[LiteLLMMessageParam | Any]
+    call_params: LiteLLMCallParams
+    metadata: Mapping[str, Any]
+    client: LiteLLMClient
+    tools: Sequence[Any]
+    computed_fields: Mapping[str, Any]
+
+
+call = ProviderCall[
+    LiteLLMCallResponse, LiteLLMStream, LiteLLMAsyncStream, LiteLLMCallParams, LiteLLMClient
+](
+    "litellm",
+    Flavor(LiteLLMCallResponse, LiteLLMStream, LiteLLMAsyncStream, LiteLLMCallResponseChunk),
+)
+"""``@litellm.call("gpt-4o-mini")``: see :func:`minicall.llm.call`."""
