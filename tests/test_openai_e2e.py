@@ -553,3 +553,47 @@ def test_async_call_and_async_stream(fake):
         return response.content, text
 
     assert asyncio.run(main()) == ("echo: hello", "echo: a b c")
+
+
+def test_first_chunk_arrives_before_the_server_sends_the_rest(fake):
+    import threading
+
+    gate = threading.Event()
+
+    @llm.call(provider="openai", model="gpt-4o-mini", client=fake.client("openai"), stream=True)
+    def tell() -> str:
+        return "x"
+
+    fake.script(Reply(text="alpha beta gamma", gate=gate))
+    iterator = iter(tell())
+    first, _ = next(iterator)  # would block forever if the body were buffered whole
+    gate.set()
+    rest = "".join(chunk.content for chunk, _ in iterator)
+    assert first.content + rest == "alpha beta gamma"
+
+
+def test_idle_stream_times_out_with_partial_content(fake):
+    @llm.call(provider="openai", model="gpt-4o-mini", client=fake.client("openai", timeout=0.3), stream=True)
+    def tell() -> str:
+        return "x"
+
+    fake.script(Reply(text="alpha beta gamma", chunk_delay=3))
+    with pytest.raises(minicall.APITimeoutError) as info:
+        for _ in tell():
+            pass
+    assert len(fake.requests) == 1  # a started stream is never retried
+
+
+def test_stream_cli_prints_tokens(fake, monkeypatch, capsys):
+    from minicall.__main__ import main
+
+    monkeypatch.setattr(call_module, "_DEFAULT_CLIENTS", {})
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-cli")
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url("openai"))
+    assert main(["call", "--provider", "openai", "--model", "gpt-4o-mini", "--stream", "--system", "Be brief.", "hello there"]) == 0
+    assert capsys.readouterr().out == "echo: hello there\n"
+    assert fake.last.json["messages"][0] == {"role": "system", "content": "Be brief."}
+    assert main(["call", "--provider", "openai", "--model", "gpt-4o-mini", "--json", "hi"]) == 0
+    assert fake.last.json["response_format"] == {"type": "json_object"}
+    out = capsys.readouterr()
+    assert "sk-cli" not in out.out + out.err
