@@ -145,6 +145,12 @@ class FakeServer:
         """TCP connections accepted since start."""
         return self._httpd.accepted if self._httpd is not None else 0
 
+    def hang_up(self) -> None:
+        """Close every open connection from the server's side, as a server dropping
+        idle keep-alive connections does; the server keeps accepting new ones."""
+        if self._httpd is not None:
+            self._httpd.close_connections()
+
     def reset(self) -> None:
         """Forget recorded requests, errors and unserved replies."""
         with self._lock:
