@@ -350,7 +350,7 @@ def test_stream_stops_at_done_and_skips_unknown_events():
         b"data: [DONE]\n\n"
         b'data: {"type":"content-delta","index":0,"delta":{"message":{"content":{"text":"late"}}}}\n\n'
     )
-    chunks, state = run_stream(data, [], spec())
+    _, state = run_stream(data, [], spec())
     assert state.content == "hi"
 
 

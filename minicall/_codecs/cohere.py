@@ -25,7 +25,7 @@ from .._messages import ContentPart, ImagePart, Message, TextPart, ToolCallPart,
 from .._spec import CallSpec, Chunk, Completion, Endpoint, ToolDelta, Usage
 from .._wire import Reader, dumps, loads
 
-__all__ = ["CohereCodec", "CODEC", "PARAM_RENAMES"]
+__all__ = ["CODEC", "PARAM_RENAMES", "CohereCodec"]
 
 PROVIDER = "cohere"
 PATH = "/v2/chat"

@@ -8,7 +8,7 @@ no model, so a response's ``model`` is the one requested.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal, TypedDict, Union
+from typing import Any, ClassVar, Literal, TypedDict
 
 from .._call import Flavor
 from .._client import BaseClient
@@ -94,9 +94,7 @@ class ToolChatMessageV2(TypedDict):
     content: str | list[dict[str, Any]]
 
 
-CohereMessageParam = Union[
-    SystemChatMessageV2, UserChatMessageV2, AssistantChatMessageV2, ToolChatMessageV2
-]
+CohereMessageParam = SystemChatMessageV2 | UserChatMessageV2 | AssistantChatMessageV2 | ToolChatMessageV2
 
 
 class CohereCallParams(TypedDict, total=False):
