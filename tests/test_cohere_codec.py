@@ -366,3 +366,29 @@ def test_stream_bad_json_raises_response_format_error():
     decoder = CODEC.stream_decoder(spec())
     with pytest.raises(ResponseFormatError):
         decoder.feed(b"data: {nope\n\n")
+
+
+@given(st.binary(max_size=200))
+def test_arbitrary_stream_bytes_raise_only_typed_errors(data):
+    decoder = CODEC.stream_decoder(spec(stream=True))
+    try:
+        decoder.feed(data)
+        decoder.close()
+    except (ResponseFormatError, APIError):
+        pass
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["system", "user", "assistant"]), st.text(min_size=1, max_size=20)),
+        max_size=6,
+    )
+)
+def test_neutral_text_messages_keep_role_and_text_in_cohere_form(turns):
+    native = CODEC.to_native([Message(role, [TextPart(text)]) for role, text in turns])
+
+    def text_of(m: dict[str, Any]) -> str:
+        content = m["content"]
+        return content if isinstance(content, str) else "".join(p["text"] for p in content)
+
+    assert [(m["role"], text_of(m)) for m in native] == turns
