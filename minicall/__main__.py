@@ -46,7 +46,7 @@ def _providers(_: argparse.Namespace) -> int:
         except (ImportError, AttributeError):
             print(f"{name:<10} {'-':<11} (not available in this build)")
             continue
-        env = "; ".join(f"{what}: {' or '.join(names)}" for what, names in client.environment().items() if names)
+        env = "; ".join(f"{what}: {', '.join(names)}" for what, names in client.environment().items() if names)
         print(f"{name:<10} {'yes' if client.is_configured() else 'no':<11} {env}")
     return 0
 

@@ -233,6 +233,8 @@ def _prepare(
     codec = client.codec
     try:
         request = codec.encode(spec, client.endpoint())
+    except (PromptError, ConfigurationError):
+        raise
     except (TypeError, ValueError) as exc:
         raise PromptError(f"{fn.__name__}: the request cannot be encoded as JSON: {exc}") from None
     context = CallContext(
