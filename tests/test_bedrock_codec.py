@@ -42,7 +42,11 @@ def frame(event: str, payload: dict[str, Any]) -> bytes:
 
 
 def exception_frame(kind: str, message: str) -> bytes:
-    headers = {":exception-type": kind, ":content-type": "application/json", ":message-type": "exception"}
+    headers = {
+        ":exception-type": kind,
+        ":content-type": "application/json",
+        ":message-type": "exception",
+    }
     return encode_message(headers, json.dumps({"message": message}).encode())
 
 
@@ -63,9 +67,14 @@ def decode_stream(data: bytes, cuts: list[int] | None = None) -> list[Any]:
 def test_url_encodes_the_model_id_as_one_label_and_streams_go_to_converse_stream():
     request = CODEC.encode(spec(Messages.User("hi")), ENDPOINT)
     assert request.method == "POST"
-    assert request.url == ENDPOINT.base_url + "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse"
+    assert (
+        request.url
+        == ENDPOINT.base_url + "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse"
+    )
     arn = "arn:aws:bedrock:us-east-1:123:inference-profile/us.amazon.nova-micro-v1:0"
-    streamed = CODEC.encode(CallSpec(model=arn, messages=(Messages.User("hi"),), stream=True), ENDPOINT)
+    streamed = CODEC.encode(
+        CallSpec(model=arn, messages=(Messages.User("hi"),), stream=True), ENDPOINT
+    )
     assert streamed.url.endswith(
         "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123%3Ainference-profile%2Fus.amazon.nova-micro-v1%3A0/converse-stream"
     )
@@ -90,7 +99,10 @@ def test_system_messages_move_to_the_system_field_and_turns_alternate():
     body = body_of(s)
     assert body["system"] == [{"text": "Be brief."}, {"text": "Native too."}]
     assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user"]
-    assert body["messages"][2]["content"] == [{"text": "Recommend a book"}, {"text": "fantasy please"}]
+    assert body["messages"][2]["content"] == [
+        {"text": "Recommend a book"},
+        {"text": "fantasy please"},
+    ]
 
 
 def test_common_params_go_to_inference_config_and_others_to_additional_fields():
@@ -106,33 +118,59 @@ def test_common_params_go_to_inference_config_and_others_to_additional_fields():
         "guardrailConfig": {"guardrailIdentifier": "g", "guardrailVersion": "1"},
     }
     body = body_of(spec(Messages.User("hi"), call_params=params))
-    assert body["inferenceConfig"] == {"maxTokens": 100, "temperature": 0.5, "topP": 0.9, "stopSequences": ["END"]}
+    assert body["inferenceConfig"] == {
+        "maxTokens": 100,
+        "temperature": 0.5,
+        "topP": 0.9,
+        "stopSequences": ["END"],
+    }
     assert body["additionalModelRequestFields"] == {"top_k": 40}
     assert body["guardrailConfig"] == {"guardrailIdentifier": "g", "guardrailVersion": "1"}
     assert "seed" not in json.dumps(body)
 
 
 def test_native_inference_config_merges_with_common_names():
-    params = {"inferenceConfig": {"maxTokens": 10, "stopSequences": ["x"]}, "temperature": 0.1,
-              "additionalModelRequestFields": {"thinking": {"type": "enabled"}}}
+    params = {
+        "inferenceConfig": {"maxTokens": 10, "stopSequences": ["x"]},
+        "temperature": 0.1,
+        "additionalModelRequestFields": {"thinking": {"type": "enabled"}},
+    }
     body = body_of(spec(Messages.User("hi"), call_params=params))
     assert body["inferenceConfig"] == {"maxTokens": 10, "stopSequences": ["x"], "temperature": 0.1}
     assert body["additionalModelRequestFields"] == {"thinking": {"type": "enabled"}}
 
 
 def test_tools_and_forced_tool_become_tool_config():
-    tool = ToolSpec("get_weather", "Weather in a city.", {"type": "object", "properties": {"city": {"type": "string"}}})
+    tool = ToolSpec(
+        "get_weather",
+        "Weather in a city.",
+        {"type": "object", "properties": {"city": {"type": "string"}}},
+    )
     body = body_of(spec(Messages.User("hi"), tools=(tool,), forced_tool="get_weather"))
     assert body["toolConfig"] == {
-        "tools": [{"toolSpec": {"name": "get_weather", "description": "Weather in a city.",
-                                "inputSchema": {"json": dict(tool.parameters)}}}],
+        "tools": [
+            {
+                "toolSpec": {
+                    "name": "get_weather",
+                    "description": "Weather in a city.",
+                    "inputSchema": {"json": dict(tool.parameters)},
+                }
+            }
+        ],
         "toolChoice": {"tool": {"name": "get_weather"}},
     }
 
 
 def test_json_mode_appends_the_instruction_to_system():
     fmt = ResponseFormat("json_object")
-    body = body_of(spec(Messages.System("S"), Messages.User("hi"), response_format=fmt, json_instruction="JSON only"))
+    body = body_of(
+        spec(
+            Messages.System("S"),
+            Messages.User("hi"),
+            response_format=fmt,
+            json_instruction="JSON only",
+        )
+    )
     assert body["system"] == [{"text": "S"}, {"text": "JSON only"}]
     assert "outputConfig" not in body
 
@@ -140,18 +178,41 @@ def test_json_mode_appends_the_instruction_to_system():
 def test_images_documents_tool_calls_and_results_have_the_converse_shapes():
     png = b"\x89PNG\r\n\x1a\nxx"
     s = spec(
-        Messages.User([TextPart("look"), ImagePart("image/png", image=png), DocumentPart("application/pdf", b"%PDF")]),
+        Messages.User(
+            [
+                TextPart("look"),
+                ImagePart("image/png", image=png),
+                DocumentPart("application/pdf", b"%PDF"),
+            ]
+        ),
         Messages.Assistant([TextPart(""), ToolCallPart("t1", "f", {"a": 1})]),
-        Message("tool", [ToolResultPart("t1", "f", '{"ok": true}'), ToolResultPart("t2", "f", "boom", is_error=True)]),
+        Message(
+            "tool",
+            [
+                ToolResultPart("t1", "f", '{"ok": true}'),
+                ToolResultPart("t2", "f", "boom", is_error=True),
+            ],
+        ),
     )
     messages = body_of(s)["messages"]
-    assert messages[0]["content"][1] == {"image": {"format": "png", "source": {"bytes": "iVBORw0KGgp4eA=="}}}
+    assert messages[0]["content"][1] == {
+        "image": {"format": "png", "source": {"bytes": "iVBORw0KGgp4eA=="}}
+    }
     assert messages[0]["content"][2]["document"]["format"] == "pdf"
-    assert messages[1] == {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t1", "name": "f", "input": {"a": 1}}}]}
+    assert messages[1] == {
+        "role": "assistant",
+        "content": [{"toolUse": {"toolUseId": "t1", "name": "f", "input": {"a": 1}}}],
+    }
     assert messages[2] == {
         "role": "user",
         "content": [
-            {"toolResult": {"toolUseId": "t1", "content": [{"json": {"ok": True}}], "status": "success"}},
+            {
+                "toolResult": {
+                    "toolUseId": "t1",
+                    "content": [{"json": {"ok": True}}],
+                    "status": "success",
+                }
+            },
             {"toolResult": {"toolUseId": "t2", "content": [{"text": "boom"}], "status": "error"}},
         ],
     }
@@ -161,7 +222,9 @@ def test_an_image_url_that_is_not_s3_is_a_prompt_error():
     with pytest.raises(errors.PromptError, match="s3://"):
         CODEC.encode(spec(Messages.User([ImagePart("image/png", url="https://x/y.png")])), ENDPOINT)
     body = body_of(spec(Messages.User([ImagePart("image/png", url="s3://b/k.png")])))
-    assert body["messages"][0]["content"][0]["image"]["source"] == {"s3Location": {"uri": "s3://b/k.png"}}
+    assert body["messages"][0]["content"][0]["image"]["source"] == {
+        "s3Location": {"uri": "s3://b/k.png"}
+    }
 
 
 texts = st.text(min_size=1, max_size=30)
@@ -175,7 +238,16 @@ def test_common_messages_keep_their_roles_and_text_in_native_form(turns):
 
 # -- replies ---------------------------------------------------------------------------
 
-STOP = st.sampled_from(["end_turn", "tool_use", "max_tokens", "stop_sequence", "guardrail_intervened", "content_filtered"])
+STOP = st.sampled_from(
+    [
+        "end_turn",
+        "tool_use",
+        "max_tokens",
+        "stop_sequence",
+        "guardrail_intervened",
+        "content_filtered",
+    ]
+)
 counts = st.integers(min_value=0, max_value=10**6)
 tool_use = st.builds(
     lambda i, n, a: {"toolUse": {"toolUseId": f"tooluse_{i}", "name": n, "input": a}},
@@ -205,14 +277,19 @@ def test_any_converse_reply_normalizes_to_its_content_finish_reason_and_usage(ra
     content = raw["output"]["message"]["content"]
     assert completion.content == "".join(b.get("text", "") for b in content)
     calls = [b["toolUse"] for b in content if "toolUse" in b]
-    assert [(c.id, c.name, dict(c.args)) for c in completion.message.parts if isinstance(c, ToolCallPart)] == [
-        (c["toolUseId"], c["name"], c["input"]) for c in calls
-    ]
+    assert [
+        (c.id, c.name, dict(c.args))
+        for c in completion.message.parts
+        if isinstance(c, ToolCallPart)
+    ] == [(c["toolUseId"], c["name"], c["input"]) for c in calls]
     assert completion.finish_reasons == (raw["stopReason"],)
     assert CODEC.finish_map[raw["stopReason"]] in ("stop", "length", "tool_calls", "content_filter")
     u = raw["usage"]
     assert completion.usage == Usage(
-        u["inputTokens"] + u["cacheReadInputTokens"], u["outputTokens"], u["cacheReadInputTokens"], u["totalTokens"]
+        u["inputTokens"] + u["cacheReadInputTokens"],
+        u["outputTokens"],
+        u["cacheReadInputTokens"],
+        u["totalTokens"],
     )
     assert completion.id == "rid-1" and completion.model == MODEL
     assert completion.native_message == raw["output"]["message"]
@@ -222,23 +299,42 @@ def test_error_message_and_type_come_from_body_and_header():
     assert CODEC.error_message(b'{"message": "Too many requests"}') == "Too many requests"
     assert CODEC.error_message(b'{"Message": "Capital M"}') == "Capital M"
     assert CODEC.error_message(b"<html>") is None
-    assert error_type({"x-amzn-errortype": "ThrottlingException:http://internal.amazon.com/coral/"}, b"") == "ThrottlingException"
-    assert error_type({}, b'{"__type": "com.amazon.coral#ValidationException", "message": "x"}') == "ValidationException"
+    assert (
+        error_type(
+            {"x-amzn-errortype": "ThrottlingException:http://internal.amazon.com/coral/"}, b""
+        )
+        == "ThrottlingException"
+    )
+    assert (
+        error_type({}, b'{"__type": "com.amazon.coral#ValidationException", "message": "x"}')
+        == "ValidationException"
+    )
     assert error_type({}, b"nope") is None
 
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=10,
 )
 near_misses = st.fixed_dictionaries(
-    {"output": st.fixed_dictionaries({"message": st.fixed_dictionaries({"content": json_values})}) | json_values},
+    {
+        "output": st.fixed_dictionaries(
+            {"message": st.fixed_dictionaries({"content": json_values})}
+        )
+        | json_values
+    },
     optional={"stopReason": json_values, "usage": json_values},
 )
 
 
-@given(st.binary(max_size=60) | json_values.map(lambda v: json.dumps(v).encode()) | near_misses.map(lambda v: json.dumps(v).encode()))
+@given(
+    st.binary(max_size=60)
+    | json_values.map(lambda v: json.dumps(v).encode())
+    | near_misses.map(lambda v: json.dumps(v).encode())
+)
 def test_garbage_replies_raise_only_response_format_error(data):
     try:
         CODEC.decode(data, {}, spec())
@@ -252,21 +348,44 @@ SCRIPT = b"".join(
     [
         frame("messageStart", {"role": "assistant"}),
         frame("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "Hello "}}),
-        frame("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"reasoningContent": {"text": "hmm"}}}),
+        frame(
+            "contentBlockDelta",
+            {"contentBlockIndex": 0, "delta": {"reasoningContent": {"text": "hmm"}}},
+        ),
         frame("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "world"}}),
         frame("contentBlockStop", {"contentBlockIndex": 0}),
-        frame("contentBlockStart", {"contentBlockIndex": 1, "start": {"toolUse": {"toolUseId": "tu_1", "name": "f"}}}),
-        frame("contentBlockDelta", {"contentBlockIndex": 1, "delta": {"toolUse": {"input": '{"a"'}}}),
-        frame("contentBlockDelta", {"contentBlockIndex": 1, "delta": {"toolUse": {"input": ": 1}"}}}),
+        frame(
+            "contentBlockStart",
+            {"contentBlockIndex": 1, "start": {"toolUse": {"toolUseId": "tu_1", "name": "f"}}},
+        ),
+        frame(
+            "contentBlockDelta", {"contentBlockIndex": 1, "delta": {"toolUse": {"input": '{"a"'}}}
+        ),
+        frame(
+            "contentBlockDelta", {"contentBlockIndex": 1, "delta": {"toolUse": {"input": ": 1}"}}}
+        ),
         frame("contentBlockStop", {"contentBlockIndex": 1}),
         frame("messageStop", {"stopReason": "tool_use"}),
         frame("someFutureEvent", {"x": 1}),
-        frame("metadata", {"usage": {"inputTokens": 5, "outputTokens": 7, "totalTokens": 12}, "metrics": {"latencyMs": 1}}),
+        frame(
+            "metadata",
+            {
+                "usage": {"inputTokens": 5, "outputTokens": 7, "totalTokens": 12},
+                "metrics": {"latencyMs": 1},
+            },
+        ),
     ]
 )
 WHOLE = {
-    "output": {"message": {"role": "assistant", "content": [
-        {"text": "Hello world"}, {"toolUse": {"toolUseId": "tu_1", "name": "f", "input": {"a": 1}}}]}},
+    "output": {
+        "message": {
+            "role": "assistant",
+            "content": [
+                {"text": "Hello world"},
+                {"toolUse": {"toolUseId": "tu_1", "name": "f", "input": {"a": 1}}},
+            ],
+        }
+    },
     "stopReason": "tool_use",
     "usage": {"inputTokens": 5, "outputTokens": 7, "totalTokens": 12},
 }
@@ -285,7 +404,12 @@ def test_scripted_stream_gives_the_same_content_tools_and_usage_as_the_whole_rep
     text, tools, finish, usage = fold(chunks)
     whole = CODEC.decode(json.dumps(WHOLE).encode(), {}, spec())
     assert text == whole.content
-    assert tools == [("tu_1", "f", "", False), ("", "", '{"a"', False), ("", "", ": 1}", False), ("", "", "", True)]
+    assert tools == [
+        ("tu_1", "f", "", False),
+        ("", "", '{"a"', False),
+        ("", "", ": 1}", False),
+        ("", "", "", True),
+    ]
     assert json.loads("".join(t[2] for t in tools)) == dict(whole.message.parts[1].args)  # type: ignore[union-attr]
     assert finish == [whole.finish_reasons]
     assert usage == [whole.usage]
@@ -322,7 +446,9 @@ def test_exception_frames_raise_typed_errors_with_the_service_message(kind, erro
 
 
 def test_error_frames_raise_api_error():
-    data = encode_message({":message-type": "error", ":error-code": "Boom", ":error-message": "bad"}, b"")
+    data = encode_message(
+        {":message-type": "error", ":error-code": "Boom", ":error-message": "bad"}, b""
+    )
     with pytest.raises(errors.APIError, match="bad"):
         decode_stream(data)
 
@@ -332,7 +458,16 @@ def test_a_stream_cut_inside_a_frame_raises_on_close():
         decode_stream(SCRIPT[:-3])
 
 
-event_names = st.sampled_from(["messageStart", "contentBlockStart", "contentBlockDelta", "contentBlockStop", "messageStop", "metadata"])
+event_names = st.sampled_from(
+    [
+        "messageStart",
+        "contentBlockStart",
+        "contentBlockDelta",
+        "contentBlockStop",
+        "messageStop",
+        "metadata",
+    ]
+)
 
 
 @given(event_names, json_values | st.binary(max_size=20))

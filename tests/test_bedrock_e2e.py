@@ -53,7 +53,9 @@ def sleeps(monkeypatch):
     return recorded
 
 
-def assert_signed_by(request: Any, secret: str = "fake-secret-key", region: str = "us-east-1") -> None:
+def assert_signed_by(
+    request: Any, secret: str = "fake-secret-key", region: str = "us-east-1"
+) -> None:
     """The recorded request carries a valid SigV4 signature for its own timestamp."""
     auth = request.headers["authorization"]
     assert auth.startswith("AWS4-HMAC-SHA256 Credential=AKIDFAKESERVER/")
@@ -63,8 +65,13 @@ def assert_signed_by(request: Any, secret: str = "fake-secret-key", region: str 
     signed = [n for n in auth.split("SignedHeaders=")[1].split(",")[0].split(";")]
     headers = {n: request.headers[n] for n in signed if n != "host"}
     url = f"http://{request.headers['host']}{request.raw_path}"
-    again = sign(HttpRequest("POST", url, headers, request.body), AwsCredentials("AKIDFAKESERVER", secret, request.headers.get("x-amz-security-token")),
-                 region=region, service="bedrock", now=now)
+    again = sign(
+        HttpRequest("POST", url, headers, request.body),
+        AwsCredentials("AKIDFAKESERVER", secret, request.headers.get("x-amz-security-token")),
+        region=region,
+        service="bedrock",
+        now=now,
+    )
     assert again.headers["Authorization"] == auth
     assert canonical_request(HttpRequest("POST", url, headers, request.body))[1] == ";".join(signed)
 
@@ -85,7 +92,9 @@ def test_simple_call_through_llm(fake):
     assert response.message_param == Messages.Assistant([minicall.TextPart("Try The Hobbit.")])
     sent = fake.last
     assert sent.route == f"/model/{ENCODED}/converse"
-    assert sent.json == {"messages": [{"role": "user", "content": [{"text": "Recommend a fantasy book"}]}]}
+    assert sent.json == {
+        "messages": [{"role": "user", "content": [{"text": "Recommend a fantasy book"}]}]
+    }
     assert "SignedHeaders=content-type;host;x-amz-date," in sent.headers["authorization"]
     assert_signed_by(sent)
 
@@ -125,7 +134,12 @@ def test_provider_module_with_native_messages_system_and_history(fake):
 def test_neutral_system_and_multi_turn_history(fake):
     @llm.call(provider="bedrock", model=MODEL, client=fake.client("bedrock"))
     def chat() -> list[minicall.Message]:
-        return [Messages.System("Be brief."), Messages.User("Hello"), Messages.Assistant("Hi!"), Messages.User("More?")]
+        return [
+            Messages.System("Be brief."),
+            Messages.User("Hello"),
+            Messages.Assistant("Hi!"),
+            Messages.User("More?"),
+        ]
 
     chat()
     body = fake.last.json
@@ -140,12 +154,19 @@ def test_neutral_system_and_multi_turn_history(fake):
 def test_call_params_native_and_common_appear_in_the_body(fake):
     @bedrock.call(MODEL, client=fake.client("bedrock"), call_params={"max_tokens": 50, "top_k": 5})
     def ask() -> bedrock.BedrockDynamicConfig:
-        return {"messages": [{"role": "user", "content": [{"text": "hi"}]}],
-                "call_params": {"temperature": 0.2, "inferenceConfig": {"topP": 0.8}, "stop": ["END"]}}
+        return {
+            "messages": [{"role": "user", "content": [{"text": "hi"}]}],
+            "call_params": {"temperature": 0.2, "inferenceConfig": {"topP": 0.8}, "stop": ["END"]},
+        }
 
     ask()
     body = fake.last.json
-    assert body["inferenceConfig"] == {"maxTokens": 50, "temperature": 0.2, "topP": 0.8, "stopSequences": ["END"]}
+    assert body["inferenceConfig"] == {
+        "maxTokens": 50,
+        "temperature": 0.2,
+        "topP": 0.8,
+        "stopSequences": ["END"],
+    }
     assert body["additionalModelRequestFields"] == {"top_k": 5}
 
 
@@ -154,16 +175,23 @@ def test_image_input_is_sent_as_base64_bytes(fake):
 
     @llm.call(provider="bedrock", model=MODEL, client=fake.client("bedrock"))
     def look() -> list[minicall.Message]:
-        return [Messages.User([minicall.TextPart("What is this?"), minicall.ImagePart("image/png", image=png)])]
+        return [
+            Messages.User(
+                [minicall.TextPart("What is this?"), minicall.ImagePart("image/png", image=png)]
+            )
+        ]
 
     look()
     content = fake.last.json["messages"][0]["content"]
-    assert content[1] == {"image": {"format": "png", "source": {"bytes": base64.b64encode(png).decode()}}}
+    assert content[1] == {
+        "image": {"format": "png", "source": {"bytes": base64.b64encode(png).decode()}}
+    }
 
 
 def test_custom_client_via_dynamic_config_serves_one_call(fake):
     other = FakeServer().start()
     try:
+
         @llm.call(provider="bedrock", model=MODEL, client=fake.client("bedrock"))
         def ask(use_other: bool) -> minicall.BaseDynamicConfig:
             config: minicall.BaseDynamicConfig = {"messages": [Messages.User("hi")]}
@@ -210,7 +238,9 @@ def test_throttling_is_retried_honouring_retry_after(fake, sleeps):
     def ask() -> str:
         return "hi"
 
-    fake.script(ErrorReply(429, message="slow down", headers={"retry-after": "2"}), Reply(text="ok"))
+    fake.script(
+        ErrorReply(429, message="slow down", headers={"retry-after": "2"}), Reply(text="ok")
+    )
     assert ask().content == "ok"
     assert sleeps == [2.0]
     first, second = fake.requests
@@ -247,14 +277,24 @@ def test_stream_tool_call_is_assembled_from_pieces(fake):
     def ask() -> str:
         return "weather?"
 
-    fake.script(Reply(text="Checking.", tool_calls=[ToolCallReply("get_weather", {"city": "Paris"}, id="tu_9")]))
+    fake.script(
+        Reply(
+            text="Checking.",
+            tool_calls=[ToolCallReply("get_weather", {"city": "Paris"}, id="tu_9")],
+        )
+    )
     stream = ask()
     tools = [tool for _, tool in stream if tool is not None]
     assert len(tools) == 1 and tools[0].args == {"city": "Paris"} and tools[0].id == "tu_9"
     assert tools[0].call() == "sunny in Paris"
     assert stream.finish_reasons == ["tool_use"]
-    assert stream.message_param == {"role": "assistant", "content": [
-        {"text": "Checking."}, {"toolUse": {"toolUseId": "tu_9", "name": "get_weather", "input": {"city": "Paris"}}}]}
+    assert stream.message_param == {
+        "role": "assistant",
+        "content": [
+            {"text": "Checking."},
+            {"toolUse": {"toolUseId": "tu_9", "name": "get_weather", "input": {"city": "Paris"}}},
+        ],
+    }
 
 
 def test_stream_error_frame_raises_typed_error_with_partial(fake):
@@ -262,7 +302,11 @@ def test_stream_error_frame_raises_typed_error_with_partial(fake):
     def tell() -> str:
         return "x"
 
-    fake.script(Reply(text="alpha beta gamma delta", stream_error_after=3, stream_error_message="overloaded"))
+    fake.script(
+        Reply(
+            text="alpha beta gamma delta", stream_error_after=3, stream_error_message="overloaded"
+        )
+    )
     stream = tell()
     with pytest.raises(minicall.InternalServerError, match="overloaded") as info:
         for _ in stream:
@@ -301,7 +345,9 @@ def test_tool_round_trip_makes_a_valid_next_request(fake):
 
     @bedrock.call(MODEL, client=fake.client("bedrock"), tools=[get_weather])
     def chat(history: list[Any]) -> bedrock.BedrockDynamicConfig:
-        return {"messages": [{"role": "user", "content": [{"text": "weather in Paris?"}]}, *history]}
+        return {
+            "messages": [{"role": "user", "content": [{"text": "weather in Paris?"}]}, *history]
+        }
 
     fake.script(Reply(tool_calls=[ToolCallReply("get_weather", {"city": "Paris"}, id="tu_1")]))
     response = chat([])
@@ -314,8 +360,30 @@ def test_tool_round_trip_makes_a_valid_next_request(fake):
     history = [response.message_param, *response.tool_message_params([(tool, tool.call())])]
     chat(history)
     assert fake.last.json["messages"][1:] == [
-        {"role": "assistant", "content": [{"toolUse": {"toolUseId": "tu_1", "name": "get_weather", "input": {"city": "Paris"}}}]},
-        {"role": "user", "content": [{"toolResult": {"toolUseId": "tu_1", "content": [{"text": "sunny in Paris"}], "status": "success"}}]},
+        {
+            "role": "assistant",
+            "content": [
+                {
+                    "toolUse": {
+                        "toolUseId": "tu_1",
+                        "name": "get_weather",
+                        "input": {"city": "Paris"},
+                    }
+                }
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {
+                    "toolResult": {
+                        "toolUseId": "tu_1",
+                        "content": [{"text": "sunny in Paris"}],
+                        "status": "success",
+                    }
+                }
+            ],
+        },
     ]
 
 
@@ -328,7 +396,14 @@ def test_parallel_tool_calls_come_back_as_tools(fake):
     def ask() -> str:
         return "two cities"
 
-    fake.script(Reply(tool_calls=[ToolCallReply("get_weather", {"city": "Paris"}), ToolCallReply("get_weather", {"city": "Rome"})]))
+    fake.script(
+        Reply(
+            tool_calls=[
+                ToolCallReply("get_weather", {"city": "Paris"}),
+                ToolCallReply("get_weather", {"city": "Rome"}),
+            ]
+        )
+    )
     response = ask()
     assert [t.args["city"] for t in response.tools or []] == ["Paris", "Rome"]
     assert response.finish_reasons == ["tool_calls"]
@@ -347,7 +422,13 @@ def test_response_model_uses_a_forced_tool(fake):
 
 
 def test_response_model_with_json_mode_adds_the_instruction_to_system(fake):
-    @llm.call(provider="bedrock", model=MODEL, client=fake.client("bedrock"), response_model=Book, json_mode=True)
+    @llm.call(
+        provider="bedrock",
+        model=MODEL,
+        client=fake.client("bedrock"),
+        response_model=Book,
+        json_mode=True,
+    )
     def extract(text: str) -> str:
         return f"Extract: {text}"
 
@@ -449,8 +530,10 @@ def test_default_base_url_uses_the_region():
 
 def test_shared_credentials_and_config_files_with_a_profile(fake, monkeypatch, tmp_path):
     creds = tmp_path / "credentials"
-    creds.write_text("[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = d\n"
-                     "[work]\naws_access_key_id = AKIDFAKESERVER\naws_secret_access_key = file-secret\n")
+    creds.write_text(
+        "[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = d\n"
+        "[work]\naws_access_key_id = AKIDFAKESERVER\naws_secret_access_key = file-secret\n"
+    )
     config = tmp_path / "config"
     config.write_text("[default]\nregion = us-east-1\n[profile work]\nregion = ap-south-1\n")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
@@ -467,7 +550,9 @@ def test_shared_credentials_and_config_files_with_a_profile(fake, monkeypatch, t
     assert_signed_by(fake.last, secret="file-secret", region="ap-south-1")
 
 
-def test_unreadable_credentials_file_is_a_configuration_error_without_secrets(monkeypatch, tmp_path):
+def test_unreadable_credentials_file_is_a_configuration_error_without_secrets(
+    monkeypatch, tmp_path
+):
     creds = tmp_path / "credentials"
     creds.write_text("aws_secret_access_key = leaked-secret\n")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))

@@ -38,7 +38,7 @@ from .._messages import (
 from .._spec import CallSpec, Chunk, Completion, Endpoint, ToolDelta, Usage
 from .._wire import JSONObject, Reader, dumps, loads
 
-__all__ = ["BedrockCodec", "CODEC", "error_type", "STREAM_EXCEPTIONS"]
+__all__ = ["CODEC", "STREAM_EXCEPTIONS", "BedrockCodec", "error_type"]
 
 PROVIDER = "bedrock"
 
@@ -92,7 +92,13 @@ STREAM_EXCEPTIONS = {
     "resourceNotFoundException": 404,
 }
 
-_IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg", "image/gif": "gif", "image/webp": "webp"}
+_IMAGE_FORMATS = {
+    "image/png": "png",
+    "image/jpeg": "jpeg",
+    "image/jpg": "jpeg",
+    "image/gif": "gif",
+    "image/webp": "webp",
+}
 _DOC_FORMATS = {
     "application/pdf": "pdf",
     "text/csv": "csv",
@@ -127,7 +133,13 @@ def _image(part: ImagePart) -> dict[str, Any]:
 def _document(part: DocumentPart, n: int) -> dict[str, Any]:
     fmt = _DOC_FORMATS.get(part.media_type.lower(), part.media_type.rsplit("/", 1)[-1])
     # The name must be unique in a request and limited to letters, digits and a few marks.
-    return {"document": {"format": fmt, "name": f"document {n}", "source": {"bytes": _b64(part.document)}}}
+    return {
+        "document": {
+            "format": fmt,
+            "name": f"document {n}",
+            "source": {"bytes": _b64(part.document)},
+        }
+    }
 
 
 def _audio(part: AudioPart) -> dict[str, Any]:
@@ -258,7 +270,9 @@ class BedrockCodec:
         for key, value in spec.call_params.items():
             if key in _INFERENCE:
                 name = _INFERENCE[key]
-                inference[name] = [value] if name == "stopSequences" and isinstance(value, str) else value
+                inference[name] = (
+                    [value] if name == "stopSequences" and isinstance(value, str) else value
+                )
             elif key == "inferenceConfig" and isinstance(value, Mapping):
                 inference.update(value)
             elif key == "additionalModelRequestFields" and isinstance(value, Mapping):
@@ -428,7 +442,9 @@ class _StreamDecoder:
         if kind == "error":
             code = str(message.headers.get(":error-code", "error"))
             text = str(message.headers.get(":error-message", "error frame in stream"))
-            raise APIError(f"{code}: {text}", provider=PROVIDER, body={"code": code, "message": text})
+            raise APIError(
+                f"{code}: {text}", provider=PROVIDER, body={"code": code, "message": text}
+            )
         name = message.headers.get(":event-type")
         handler = self._handlers.get(name) if isinstance(name, str) else None
         if handler is None:

@@ -14,14 +14,14 @@ import configparser
 import datetime
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal, TypedDict, Union
+from typing import Any, ClassVar, Literal, TypedDict
 
 from .._auth.sigv4 import AwsCredentials, sign
 from .._call import Flavor
 from .._client import BaseClient, env_first
 from .._codecs.bedrock import CODEC
 from .._decorators import ProviderCall
-from .._errors import *  # noqa: F403  (provider modules re-export the error tree)
+from .._errors import *
 from .._errors import ConfigurationError
 from .._errors import __all__ as _errors_all
 from .._http._types import AsyncTransport, HttpRequest, Transport
@@ -83,7 +83,7 @@ class BedrockMessageParam(TypedDict):
     """
 
     role: Literal["user", "assistant", "system"]
-    content: Union[str, list[ContentBlock]]
+    content: str | list[ContentBlock]
 
 
 class InferenceConfig(TypedDict, total=False):
@@ -181,7 +181,10 @@ class BedrockClient(BaseClient):
 
     provider: ClassVar[str] = "bedrock"
     api_key_env: ClassVar[tuple[str, ...]] = ("AWS_BEARER_TOKEN_BEDROCK",)
-    base_url_env: ClassVar[tuple[str, ...]] = ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL")
+    base_url_env: ClassVar[tuple[str, ...]] = (
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+        "AWS_ENDPOINT_URL",
+    )
     requires_api_key: ClassVar[bool] = False
 
     def __init__(
@@ -314,5 +317,8 @@ class BedrockDynamicConfig(TypedDict, total=False):
 
 call = ProviderCall[
     BedrockCallResponse, BedrockStream, BedrockAsyncStream, BedrockCallParams, BedrockClient
-]("bedrock", Flavor(BedrockCallResponse, BedrockStream, BedrockAsyncStream, BedrockCallResponseChunk))
+](
+    "bedrock",
+    Flavor(BedrockCallResponse, BedrockStream, BedrockAsyncStream, BedrockCallResponseChunk),
+)
 """``@bedrock.call("anthropic.claude-3-haiku-20240307-v1:0")``: see :func:`minicall.llm.call`."""

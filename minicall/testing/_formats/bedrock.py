@@ -139,10 +139,15 @@ class BedrockFormat:
             events.append(("contentBlockStop", {"contentBlockIndex": 0}))
             index = 1
         for i, call in enumerate(reply.tool_calls):
-            start = {"toolUse": {"toolUseId": self._tool_id(call.id, request, i), "name": call.name}}
+            start = {
+                "toolUse": {"toolUseId": self._tool_id(call.id, request, i), "name": call.name}
+            }
             events.append(("contentBlockStart", {"contentBlockIndex": index, "start": start}))
             events += [
-                ("contentBlockDelta", {"contentBlockIndex": index, "delta": {"toolUse": {"input": piece}}})
+                (
+                    "contentBlockDelta",
+                    {"contentBlockIndex": index, "delta": {"toolUse": {"input": piece}}},
+                )
                 for piece in split_fragments(call.arguments_json(), 3)
             ]
             events.append(("contentBlockStop", {"contentBlockIndex": index}))
@@ -158,7 +163,8 @@ class BedrockFormat:
 
     def render_error(self, error: ErrorReply, request: RecordedRequest) -> Rendered:
         kind = error.code or _ERRORS.get(
-            error.status, "InternalServerException" if error.status >= 500 else "ValidationException"
+            error.status,
+            "InternalServerException" if error.status >= 500 else "ValidationException",
         )
         headers = {
             "content-type": _JSON,
