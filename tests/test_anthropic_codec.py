@@ -125,10 +125,18 @@ def test_system_call_param_comes_before_system_messages():
 
 
 def test_tools_forced_tool_and_stream_flag():
-    tool = ToolSpec("get_weather", "Weather in a city.", {"type": "object", "properties": {"city": {"type": "string"}}})
+    tool = ToolSpec(
+        "get_weather",
+        "Weather in a city.",
+        {"type": "object", "properties": {"city": {"type": "string"}}},
+    )
     body = body_of(spec(tools=(tool,), forced_tool="get_weather", stream=True))
     assert body["tools"] == [
-        {"name": "get_weather", "description": "Weather in a city.", "input_schema": dict(tool.parameters)}
+        {
+            "name": "get_weather",
+            "description": "Weather in a city.",
+            "input_schema": dict(tool.parameters),
+        }
     ]
     assert body["tool_choice"] == {"type": "tool", "name": "get_weather"}
     assert body["stream"] is True
@@ -137,7 +145,14 @@ def test_tools_forced_tool_and_stream_flag():
 
 def test_json_mode_appends_the_instruction_to_the_system_prompt():
     fmt = ResponseFormat("json_object")
-    body = body_of(spec(Message("system", "Be nice."), Message("user", "hi"), response_format=fmt, json_instruction="JSON only."))
+    body = body_of(
+        spec(
+            Message("system", "Be nice."),
+            Message("user", "hi"),
+            response_format=fmt,
+            json_instruction="JSON only.",
+        )
+    )
     assert body["system"] == "Be nice.\n\nJSON only."
     assert "output_config" not in body and "response_format" not in body
 
@@ -160,10 +175,16 @@ def test_images_documents_and_tool_history_become_blocks():
     native = ANTHROPIC.to_native(messages)
     assert native[0]["content"] == [
         {"type": "text", "text": "look"},
-        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw=="}},
+        {
+            "type": "image",
+            "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw=="},
+        },
         {"type": "image", "source": {"type": "url", "url": "https://x/y.jpg"}},
         {"type": "image", "source": {"type": "base64", "media_type": "image/gif", "data": "R0lG"}},
-        {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERg=="}},
+        {
+            "type": "document",
+            "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERg=="},
+        },
     ]
     assert native[1] == {
         "role": "assistant",
@@ -174,7 +195,9 @@ def test_images_documents_and_tool_history_become_blocks():
     }
     assert native[2] == {
         "role": "user",
-        "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "42", "is_error": True}],
+        "content": [
+            {"type": "tool_result", "tool_use_id": "toolu_1", "content": "42", "is_error": True}
+        ],
     }
 
 
@@ -190,7 +213,10 @@ def test_audio_input_is_refused_before_io():
 
 
 def test_native_dicts_pass_through_untouched():
-    native = {"role": "user", "content": [{"type": "text", "text": "x", "cache_control": {"type": "ephemeral"}}]}
+    native = {
+        "role": "user",
+        "content": [{"type": "text", "text": "x", "cache_control": {"type": "ephemeral"}}],
+    }
     assert ANTHROPIC.to_native([native]) == [native]
 
 
@@ -200,7 +226,9 @@ texts = st.text(max_size=40)
 ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_", min_size=1, max_size=20)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-1000, 1000) | st.text(max_size=10),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 text_blocks = st.builds(lambda t: {"type": "text", "text": t, "citations": None}, texts)
@@ -210,7 +238,9 @@ tool_blocks = st.builds(
     ids,
     st.dictionaries(st.text(max_size=8), json_values, max_size=3),
 )
-thinking_blocks = st.builds(lambda t: {"type": "thinking", "thinking": t, "signature": "sig"}, texts)
+thinking_blocks = st.builds(
+    lambda t: {"type": "thinking", "thinking": t, "signature": "sig"}, texts
+)
 stop_reasons = st.sampled_from(sorted(ANTHROPIC.finish_map))
 counts = st.integers(0, 10_000)
 
@@ -239,13 +269,17 @@ def test_any_valid_message_normalizes_content_calls_finish_and_usage(raw):
     assert completion.content == "".join(b["text"] for b in raw["content"] if b["type"] == "text")
     calls = [p for p in completion.message.parts if isinstance(p, ToolCallPart)]
     tool_uses = [b for b in raw["content"] if b["type"] == "tool_use"]
-    assert [(c.id, c.name, dict(c.args)) for c in calls] == [(b["id"], b["name"], b["input"]) for b in tool_uses]
+    assert [(c.id, c.name, dict(c.args)) for c in calls] == [
+        (b["id"], b["name"], b["input"]) for b in tool_uses
+    ]
     assert list(completion.raw_tool_calls) == tool_uses
     assert completion.finish_reasons == ((raw["stop_reason"],) if raw["stop_reason"] else None)
     u = raw["usage"]
     cached = u.get("cache_read_input_tokens", 0)
     total_in = u["input_tokens"] + u.get("cache_creation_input_tokens", 0) + cached
-    assert completion.usage == Usage(total_in, u["output_tokens"], cached, total_in + u["output_tokens"])
+    assert completion.usage == Usage(
+        total_in, u["output_tokens"], cached, total_in + u["output_tokens"]
+    )
     assert completion.model == raw["model"] and completion.id == raw["id"]
     # The native turn echoes every block, thinking with its signature, citations dropped.
     echoed = completion.native_message["content"]
@@ -257,14 +291,21 @@ def test_any_valid_message_normalizes_content_calls_finish_and_usage(raw):
 def test_decoded_turn_survives_a_round_trip_through_to_native(raw):
     completion = ANTHROPIC.decode(json.dumps(raw).encode(), {}, spec())
     native = ANTHROPIC.native_assistant(completion.message)
-    expected = [b for b in completion.native_message["content"] if b["type"] in ("text", "tool_use")]
+    expected = [
+        b for b in completion.native_message["content"] if b["type"] in ("text", "tool_use")
+    ]
     joined_text = "".join(b["text"] for b in expected if b["type"] == "text")
     got_text = "".join(b["text"] for b in native["content"] if b["type"] == "text")
     assert got_text == joined_text
-    assert [b for b in native["content"] if b["type"] == "tool_use"] == [b for b in expected if b["type"] == "tool_use"]
+    assert [b for b in native["content"] if b["type"] == "tool_use"] == [
+        b for b in expected if b["type"] == "tool_use"
+    ]
 
 
-@given(st.lists(st.sampled_from(["system", "user", "assistant"]), max_size=6), st.lists(texts, min_size=6, max_size=6))
+@given(
+    st.lists(st.sampled_from(["system", "user", "assistant"]), max_size=6),
+    st.lists(texts, min_size=6, max_size=6),
+)
 def test_common_messages_keep_their_meaning(roles, words):
     neutral = [Message(role, word) for role, word in zip(roles, words)]  # type: ignore[arg-type]
     body = body_of(spec(*neutral)) if neutral else None
@@ -286,7 +327,9 @@ def test_garbage_body_raises_only_response_format_error(body):
 
 @given(
     st.dictionaries(
-        st.sampled_from(["id", "model", "content", "stop_reason", "usage", "type"]), json_values, max_size=6
+        st.sampled_from(["id", "model", "content", "stop_reason", "usage", "type"]),
+        json_values,
+        max_size=6,
     )
 )
 def test_wrong_shapes_raise_only_response_format_error(raw):
@@ -315,7 +358,10 @@ def test_error_message_reads_the_providers_words():
 
 
 def test_finish_reasons_map_to_the_neutral_ones():
-    assert {k: ANTHROPIC.finish_map[k] for k in ("end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal")} == {
+    assert {
+        k: ANTHROPIC.finish_map[k]
+        for k in ("end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal")
+    } == {
         "end_turn": "stop",
         "max_tokens": "length",
         "stop_sequence": "stop",
@@ -339,17 +385,30 @@ def scripted_stream(text_pieces: list[str], tool_args: list[str], stop: str = "t
         "usage": {"input_tokens": 10, "cache_read_input_tokens": 4, "output_tokens": 1},
     }
     out = [sse("message_start", {"message": message}), sse("ping", {})]
-    out.append(sse("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}))
-    out += [sse("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": p}}) for p in text_pieces]
+    out.append(
+        sse("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
+    )
+    out += [
+        sse("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": p}})
+        for p in text_pieces
+    ]
     out.append(sse("content_block_stop", {"index": 0}))
     tool = {"type": "tool_use", "id": "toolu_9", "name": "get_weather", "input": {}}
     out.append(sse("content_block_start", {"index": 1, "content_block": tool}))
     out += [
-        sse("content_block_delta", {"index": 1, "delta": {"type": "input_json_delta", "partial_json": p}})
+        sse(
+            "content_block_delta",
+            {"index": 1, "delta": {"type": "input_json_delta", "partial_json": p}},
+        )
         for p in tool_args
     ]
     out.append(sse("content_block_stop", {"index": 1}))
-    out.append(sse("message_delta", {"delta": {"stop_reason": stop, "stop_sequence": None}, "usage": {"output_tokens": 17}}))
+    out.append(
+        sse(
+            "message_delta",
+            {"delta": {"stop_reason": stop, "stop_sequence": None}, "usage": {"output_tokens": 17}},
+        )
+    )
     out.append(sse("message_stop", {}))
     return b"".join(out)
 
@@ -370,7 +429,9 @@ ARGS = ["", '{"ci', 'ty": "Pa', 'ris"}']
 def test_stream_gives_text_tool_call_usage_and_finish():
     state, done = fold(decode_stream(scripted_stream(PIECES, ARGS)))
     assert state.content == "The weather is asked."
-    assert [(c.id, c.name, dict(c.args)) for c in done] == [("toolu_9", "get_weather", {"city": "Paris"})]
+    assert [(c.id, c.name, dict(c.args)) for c in done] == [
+        ("toolu_9", "get_weather", {"city": "Paris"})
+    ]
     assert state.finish_reasons == ("tool_use",)
     assert state.usage == Usage(14, 17, 4, 31)
     assert state.model == MODEL and state.id == "msg_s"
@@ -397,13 +458,18 @@ def test_any_byte_split_gives_the_same_chunks(cuts):
 
 
 def test_stream_matches_the_non_streamed_message():
-    state, done = fold(decode_stream(scripted_stream(PIECES, ARGS, stop="end_turn")))
+    state, _ = fold(decode_stream(scripted_stream(PIECES, ARGS, stop="end_turn")))
     raw = {
         "id": "msg_s",
         "model": MODEL,
         "content": [
             {"type": "text", "text": "".join(PIECES)},
-            {"type": "tool_use", "id": "toolu_9", "name": "get_weather", "input": {"city": "Paris"}},
+            {
+                "type": "tool_use",
+                "id": "toolu_9",
+                "name": "get_weather",
+                "input": {"city": "Paris"},
+            },
         ],
         "stop_reason": "end_turn",
         "usage": {"input_tokens": 10, "cache_read_input_tokens": 4, "output_tokens": 17},
@@ -422,7 +488,11 @@ def test_byte_at_a_time_matches_whole():
 
 @pytest.mark.parametrize(
     ("kind", "error_type", "status"),
-    [("overloaded_error", InternalServerError, 529), ("rate_limit_error", RateLimitError, 429), ("api_error", InternalServerError, 500)],
+    [
+        ("overloaded_error", InternalServerError, 529),
+        ("rate_limit_error", RateLimitError, 429),
+        ("api_error", InternalServerError, 500),
+    ],
 )
 def test_error_event_raises_the_typed_error_for_its_type(kind, error_type, status):
     payload = sse("error", {"error": {"type": kind, "message": "Overloaded"}})
@@ -439,14 +509,23 @@ def test_unknown_error_type_still_raises_api_error():
 
 
 def test_unknown_event_types_are_skipped_not_fatal():
-    chunks = decode_stream(sse("future_event", {"x": 1}) + sse("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": "ok"}}))
+    chunks = decode_stream(
+        sse("future_event", {"x": 1})
+        + sse("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": "ok"}})
+    )
     assert "".join(c.content for c in chunks) == "ok"
 
 
 def test_thinking_deltas_carry_no_text():
-    payload = sse("content_block_start", {"index": 0, "content_block": {"type": "thinking", "thinking": ""}})
-    payload += sse("content_block_delta", {"index": 0, "delta": {"type": "thinking_delta", "thinking": "hmm"}})
-    payload += sse("content_block_delta", {"index": 0, "delta": {"type": "signature_delta", "signature": "s"}})
+    payload = sse(
+        "content_block_start", {"index": 0, "content_block": {"type": "thinking", "thinking": ""}}
+    )
+    payload += sse(
+        "content_block_delta", {"index": 0, "delta": {"type": "thinking_delta", "thinking": "hmm"}}
+    )
+    payload += sse(
+        "content_block_delta", {"index": 0, "delta": {"type": "signature_delta", "signature": "s"}}
+    )
     assert "".join(c.content for c in decode_stream(payload)) == ""
 
 
@@ -458,7 +537,19 @@ def test_garbage_stream_raises_only_format_or_api_errors(data):
         pass
 
 
-@given(json_values, st.sampled_from(["message_start", "content_block_start", "content_block_delta", "content_block_stop", "message_delta", "error"]))
+@given(
+    json_values,
+    st.sampled_from(
+        [
+            "message_start",
+            "content_block_start",
+            "content_block_delta",
+            "content_block_stop",
+            "message_delta",
+            "error",
+        ]
+    ),
+)
 def test_wrong_event_shapes_raise_only_format_or_api_errors(value, kind):
     data = value if isinstance(value, dict) else {"payload": value}
     try:

@@ -57,12 +57,16 @@ def fake():
 
 @pytest.fixture()
 def sdk(fake):
-    return anthropic_sdk.Anthropic(auth_token=TOKEN, base_url=fake.base_url("anthropic"), max_retries=0)
+    return anthropic_sdk.Anthropic(
+        auth_token=TOKEN, base_url=fake.base_url("anthropic"), max_retries=0
+    )
 
 
 @pytest.fixture()
 def client(fake):
-    return fake.client("anthropic", api_key=None, auth_token=TOKEN, version=SDK_VERSION, max_retries=0)
+    return fake.client(
+        "anthropic", api_key=None, auth_token=TOKEN, version=SDK_VERSION, max_retries=0
+    )
 
 
 def same_request(ours: RecordedRequest, theirs: RecordedRequest) -> None:
@@ -77,7 +81,10 @@ def same_request(ours: RecordedRequest, theirs: RecordedRequest) -> None:
 
 
 SYSTEM = "Be brief."
-IMAGE = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "cG5nIQ=="}}
+IMAGE = {
+    "type": "image",
+    "source": {"type": "base64", "media_type": "image/png", "data": "cG5nIQ=="},
+}
 USER: list[dict[str, Any]] = [
     {"role": "user", "content": [{"type": "text", "text": "What is this?"}, IMAGE]},
 ]
@@ -125,7 +132,12 @@ def test_tool_call_and_forced_tool_send_the_same_request(fake, sdk, client):
     ours = fake.last
     tools = ours.json["tools"]
     assert tools[0]["input_schema"]["properties"]["city"]["type"] == "string"
-    sdk.messages.create(model=MODEL, max_tokens=1024, messages=[{"role": "user", "content": "weather in Paris?"}], tools=tools)
+    sdk.messages.create(
+        model=MODEL,
+        max_tokens=1024,
+        messages=[{"role": "user", "content": "weather in Paris?"}],
+        tools=tools,
+    )
     same_request(ours, fake.last)
 
 
@@ -161,7 +173,12 @@ def test_tool_history_round_trip_sends_the_same_request(fake, sdk, client):
     def chat(history: list[Any]) -> mc.AnthropicDynamicConfig:
         return {"messages": [{"role": "user", "content": "weather?"}, *history]}
 
-    fake.script(Reply(text="Checking.", tool_calls=[ToolCallReply("get_weather", {"city": "Paris"}, id="toolu_1")]))
+    fake.script(
+        Reply(
+            text="Checking.",
+            tool_calls=[ToolCallReply("get_weather", {"city": "Paris"}, id="toolu_1")],
+        )
+    )
     first = chat([])
     assert first.tool is not None
     history = [first.message_param, *first.tool_message_params([(first.tool, first.tool.call())])]
@@ -176,10 +193,20 @@ def test_tool_history_round_trip_sends_the_same_request(fake, sdk, client):
                 "role": "assistant",
                 "content": [
                     {"type": "text", "text": "Checking."},
-                    {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}},
+                    {
+                        "type": "tool_use",
+                        "id": "toolu_1",
+                        "name": "get_weather",
+                        "input": {"city": "Paris"},
+                    },
                 ],
             },
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny in Paris"}]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny in Paris"}
+                ],
+            },
         ],
         tools=ours.json["tools"],
     )
@@ -193,7 +220,9 @@ def test_stream_request_is_the_same(fake, sdk, client):
 
     list(tell())
     ours = fake.last
-    with sdk.messages.stream(model=MODEL, max_tokens=1024, messages=[{"role": "user", "content": "a story"}]) as s:
+    with sdk.messages.stream(
+        model=MODEL, max_tokens=1024, messages=[{"role": "user", "content": "a story"}]
+    ) as s:
         s.get_final_message()
     assert ours.json["stream"] is True
     same_request(ours, fake.last)
@@ -205,7 +234,10 @@ REPLIES = [
     Reply(text="Try The Hobbit.", input_tokens=12, output_tokens=4, cached_tokens=5),
     Reply(
         text="Two calls:",
-        tool_calls=[ToolCallReply("get_weather", {"city": "Paris"}), ToolCallReply("get_weather", {"city": "Rome"})],
+        tool_calls=[
+            ToolCallReply("get_weather", {"city": "Paris"}),
+            ToolCallReply("get_weather", {"city": "Rome"}),
+        ],
         input_tokens=7,
         output_tokens=9,
     ),
@@ -221,7 +253,11 @@ def sdk_view(message: Any) -> dict[str, Any]:
         "content": "".join(b.text for b in message.content if b.type == "text"),
         "tools": [(b.name, b.input) for b in message.content if b.type == "tool_use"],
         "stop": message.stop_reason,
-        "usage": (usage.input_tokens + (usage.cache_creation_input_tokens or 0) + cached, usage.output_tokens, cached),
+        "usage": (
+            usage.input_tokens + (usage.cache_creation_input_tokens or 0) + cached,
+            usage.output_tokens,
+            cached,
+        ),
     }
 
 
@@ -244,7 +280,11 @@ def test_whole_replies_parse_the_same(fake, sdk, client, reply):
     fake.script(reply, reply)
     response = ask()
     ours = minicall_view(response, response.tools or [])
-    theirs = sdk_view(sdk.messages.create(model=MODEL, max_tokens=1024, messages=[{"role": "user", "content": "hello there"}]))
+    theirs = sdk_view(
+        sdk.messages.create(
+            model=MODEL, max_tokens=1024, messages=[{"role": "user", "content": "hello there"}]
+        )
+    )
     assert ours == theirs
 
 
@@ -258,7 +298,9 @@ def test_streamed_replies_parse_the_same(fake, sdk, client, reply):
     stream = ask()
     tools = [tool for _, tool in stream if tool is not None]
     ours = minicall_view(stream, tools)
-    with sdk.messages.stream(model=MODEL, max_tokens=1024, messages=[{"role": "user", "content": "hello there"}]) as s:
+    with sdk.messages.stream(
+        model=MODEL, max_tokens=1024, messages=[{"role": "user", "content": "hello there"}]
+    ) as s:
         theirs = sdk_view(s.get_final_message())
     assert ours == theirs
 
@@ -268,11 +310,16 @@ def test_error_status_and_message_agree(fake, sdk, client):
     def ask() -> str:
         return "hi"
 
-    fake.script(ErrorReply(429, "Number of requests has exceeded your rate limit"), ErrorReply(429, "Number of requests has exceeded your rate limit"))
+    fake.script(
+        ErrorReply(429, "Number of requests has exceeded your rate limit"),
+        ErrorReply(429, "Number of requests has exceeded your rate limit"),
+    )
     with pytest.raises(mc.RateLimitError) as ours:
         ask()
     with pytest.raises(anthropic_sdk.RateLimitError) as theirs:
-        sdk.messages.create(model=MODEL, max_tokens=1024, messages=[{"role": "user", "content": "hi"}])
+        sdk.messages.create(
+            model=MODEL, max_tokens=1024, messages=[{"role": "user", "content": "hi"}]
+        )
     assert ours.value.status_code == theirs.value.status_code == 429
     assert ours.value.message == theirs.value.body["error"]["message"]
     # Both read the request id from the ``request-id`` header of their own request.
@@ -284,11 +331,16 @@ def test_in_stream_error_is_an_error_on_both_sides(fake, sdk, client):
     def tell() -> str:
         return "a b c d e"
 
-    reply = Reply(text="one two three four", stream_error_after=4, stream_error_message="Overloaded")
+    reply = Reply(
+        text="one two three four", stream_error_after=4, stream_error_message="Overloaded"
+    )
     fake.script(reply, reply)
     with pytest.raises(mc.InternalServerError, match="Overloaded"):
         list(tell())
-    with pytest.raises(anthropic_sdk.APIStatusError) as theirs:
-        with sdk.messages.stream(model=MODEL, max_tokens=1024, messages=[{"role": "user", "content": "x"}]) as s:
-            s.get_final_message()
+    messages = [{"role": "user", "content": "x"}]
+    with (
+        pytest.raises(anthropic_sdk.APIStatusError) as theirs,
+        sdk.messages.stream(model=MODEL, max_tokens=1024, messages=messages) as s,
+    ):
+        s.get_final_message()
     assert json.dumps(theirs.value.body).find("overloaded_error") >= 0

@@ -122,7 +122,12 @@ def test_system_and_multi_turn_history_and_message_param_round_trip(fake):
 def test_neutral_system_messages_are_lifted_out(fake):
     @llm.call(provider="anthropic", model=MODEL, client=fake.client("anthropic"))
     def chat(question: str) -> list[minicall.Message]:
-        return [Messages.System("Be brief."), Messages.User("Hello"), Messages.Assistant("Hi!"), Messages.User(question)]
+        return [
+            Messages.System("Be brief."),
+            Messages.User("Hello"),
+            Messages.Assistant("Hi!"),
+            Messages.User(question),
+        ]
 
     chat("2+2?")
     assert fake.last.json["system"] == "Be brief."
@@ -140,14 +145,25 @@ def test_native_and_common_call_params_reach_the_body(fake):
         provider="anthropic",
         model=MODEL,
         client=client,
-        call_params={"temperature": 0.2, "max_tokens": 77, "stop": ["END"], "seed": 3, "presence_penalty": 1.0},
+        call_params={
+            "temperature": 0.2,
+            "max_tokens": 77,
+            "stop": ["END"],
+            "seed": 3,
+            "presence_penalty": 1.0,
+        },
     )
     def ask(q: str) -> BaseDynamicConfig:
         return {"messages": [Messages.User(q)], "call_params": {"top_k": 5}}
 
     ask("x")
     body = fake.last.json
-    assert (body["temperature"], body["max_tokens"], body["stop_sequences"], body["top_k"]) == (0.2, 77, ["END"], 5)
+    assert (body["temperature"], body["max_tokens"], body["stop_sequences"], body["top_k"]) == (
+        0.2,
+        77,
+        ["END"],
+        5,
+    )
     assert "seed" not in body and "presence_penalty" not in body and "stop" not in body
 
     @anthropic.call(MODEL, client=client, call_params={"top_p": 0.5, "metadata": {"user_id": "u1"}})
@@ -163,7 +179,11 @@ def test_image_input_becomes_a_base64_image_block(fake):
 
     @llm.call(provider="anthropic", model=MODEL, client=fake.client("anthropic"))
     def describe() -> list[minicall.Message]:
-        return [Messages.User([minicall.TextPart("What is this?"), minicall.ImagePart("image/png", image=png)])]
+        return [
+            Messages.User(
+                [minicall.TextPart("What is this?"), minicall.ImagePart("image/png", image=png)]
+            )
+        ]
 
     describe()
     content = fake.last.json["messages"][0]["content"]
@@ -177,9 +197,13 @@ def test_custom_client_via_decorator_and_via_dynamic_config(fake):
     with FakeServer() as other:
         use_dynamic = [True]
 
-        @anthropic.call(MODEL, client=fake.client("anthropic", version="2099-01-01", betas=["b1", "b2"]))
+        @anthropic.call(
+            MODEL, client=fake.client("anthropic", version="2099-01-01", betas=["b1", "b2"])
+        )
         def ask(q: str) -> anthropic.AnthropicDynamicConfig:
-            config: anthropic.AnthropicDynamicConfig = {"messages": [{"role": "user", "content": q}]}
+            config: anthropic.AnthropicDynamicConfig = {
+                "messages": [{"role": "user", "content": q}]
+            }
             if use_dynamic[0]:
                 config["client"] = other.client("anthropic", auth_token="tok-1", api_key=None)
             return config
@@ -243,7 +267,9 @@ def test_env_client_reads_key_token_and_base_url(fake, monkeypatch):
         (529, minicall.InternalServerError),
     ],
 )
-def test_error_statuses_map_to_typed_errors_with_the_providers_message(fake, sleeps, status, error_type):
+def test_error_statuses_map_to_typed_errors_with_the_providers_message(
+    fake, sleeps, status, error_type
+):
     @llm.call(provider="anthropic", model=MODEL, client=fake.client("anthropic", max_retries=0))
     def ask() -> str:
         return "hi"
@@ -319,23 +345,38 @@ def test_provider_stream_keeps_native_stop_reason_and_message_param(fake):
     chunks = [chunk for chunk, _ in stream]
     assert isinstance(chunks[0], anthropic.AnthropicCallResponseChunk)
     assert stream.finish_reasons == ["end_turn"]
-    assert stream.message_param == {"role": "assistant", "content": [{"type": "text", "text": "echo: a b c"}]}
+    assert stream.message_param == {
+        "role": "assistant",
+        "content": [{"type": "text", "text": "echo: a b c"}],
+    }
 
 
 def test_stream_tool_calls_are_assembled_from_pieces(fake):
-    @llm.call(provider="anthropic", model=MODEL, client=fake.client("anthropic"), stream=True, tools=[Book])
+    @llm.call(
+        provider="anthropic",
+        model=MODEL,
+        client=fake.client("anthropic"),
+        stream=True,
+        tools=[Book],
+    )
     def ask() -> str:
         return "x"
 
     fake.script(
         Reply(
             text="Two books:",
-            tool_calls=[ToolCallReply("Book", {"title": "Dune", "year": 1965}), ToolCallReply("Book", {"title": "Emma", "year": 1815})],
+            tool_calls=[
+                ToolCallReply("Book", {"title": "Dune", "year": 1965}),
+                ToolCallReply("Book", {"title": "Emma", "year": 1815}),
+            ],
         )
     )
     stream = ask()
     tools = [tool for _, tool in stream if tool is not None]
-    assert [t.args for t in tools] == [{"title": "Dune", "year": 1965}, {"title": "Emma", "year": 1815}]
+    assert [t.args for t in tools] == [
+        {"title": "Dune", "year": 1965},
+        {"title": "Emma", "year": 1815},
+    ]
     assert stream.content == "Two books:"
     assert stream.finish_reasons == ["tool_calls"]
 
@@ -361,7 +402,11 @@ def test_stream_error_event_raises_overloaded_with_partial(fake):
     def tell() -> str:
         return "x"
 
-    fake.script(Reply(text="alpha beta gamma delta", stream_error_after=5, stream_error_message="Overloaded"))
+    fake.script(
+        Reply(
+            text="alpha beta gamma delta", stream_error_after=5, stream_error_message="Overloaded"
+        )
+    )
     with pytest.raises(minicall.InternalServerError, match="Overloaded") as info:
         for _ in tell():
             pass
@@ -379,7 +424,12 @@ def test_tool_call_round_trip_sends_tool_results_in_a_user_turn(fake):
     def chat(history: list[Any]) -> anthropic.AnthropicDynamicConfig:
         return {"messages": [{"role": "user", "content": "weather in Paris?"}, *history]}
 
-    fake.script(Reply(text="Let me check.", tool_calls=[ToolCallReply("get_weather", {"city": "Paris"}, id="toolu_1")]))
+    fake.script(
+        Reply(
+            text="Let me check.",
+            tool_calls=[ToolCallReply("get_weather", {"city": "Paris"}, id="toolu_1")],
+        )
+    )
     response = chat([])
     tool = response.tool
     assert tool is not None and tool._name() == "get_weather"
@@ -397,10 +447,20 @@ def test_tool_call_round_trip_sends_tool_results_in_a_user_turn(fake):
             "role": "assistant",
             "content": [
                 {"type": "text", "text": "Let me check."},
-                {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}},
+                {
+                    "type": "tool_use",
+                    "id": "toolu_1",
+                    "name": "get_weather",
+                    "input": {"city": "Paris"},
+                },
             ],
         },
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny in Paris"}]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny in Paris"}
+            ],
+        },
     ]
 
 
@@ -411,9 +471,19 @@ def test_parallel_tool_calls_and_neutral_tool_results(fake):
     def chat(history: list[Any]) -> list[Any]:
         return [Messages.User("weather in Paris and Rome?"), *history]
 
-    fake.script(Reply(tool_calls=[ToolCallReply("get_weather", {"city": "Paris"}), ToolCallReply("get_weather", {"city": "Rome"})]))
+    fake.script(
+        Reply(
+            tool_calls=[
+                ToolCallReply("get_weather", {"city": "Paris"}),
+                ToolCallReply("get_weather", {"city": "Rome"}),
+            ]
+        )
+    )
     response = chat([])
-    assert response.tools is not None and [t.args["city"] for t in response.tools] == ["Paris", "Rome"]
+    assert response.tools is not None and [t.args["city"] for t in response.tools] == [
+        "Paris",
+        "Rome",
+    ]
     results = response.tool_message_params([(t, t.call()) for t in response.tools])
     chat([response.message_param, *results])
     last = fake.last.json["messages"][-1]
@@ -423,7 +493,9 @@ def test_parallel_tool_calls_and_neutral_tool_results(fake):
 
 
 def test_response_model_uses_a_forced_tool(fake):
-    @llm.call(provider="anthropic", model=MODEL, client=fake.client("anthropic"), response_model=Book)
+    @llm.call(
+        provider="anthropic", model=MODEL, client=fake.client("anthropic"), response_model=Book
+    )
     def extract(text: str) -> str:
         return f"Extract the book: {text}"
 
@@ -457,7 +529,9 @@ def test_json_mode_without_model_asks_for_json_in_system(fake):
 
 
 def test_output_parser_result_is_returned(fake):
-    @anthropic.call(MODEL, client=fake.client("anthropic"), output_parser=lambda r: r.content.upper())
+    @anthropic.call(
+        MODEL, client=fake.client("anthropic"), output_parser=lambda r: r.content.upper()
+    )
     def ask() -> str:
         return "hi"
 

@@ -47,12 +47,12 @@ from .._spec import CallSpec, Chunk, Completion, Endpoint, ToolDelta, Usage
 from .._wire import JSONObject, Reader, dumps, loads
 
 __all__ = [
-    "AnthropicCodec",
     "ANTHROPIC",
     "DEFAULT_MAX_TOKENS",
     "DEFAULT_VERSION",
     "ERROR_STATUS",
     "PATH",
+    "AnthropicCodec",
 ]
 
 PATH = "/v1/messages"
@@ -127,7 +127,11 @@ class AnthropicCodec:
         if spec.response_format is not None:
             instruction = spec.json_instruction or "Respond only with a valid JSON object."
             blocks.append({"type": "text", "text": instruction})
-        body: dict[str, Any] = {"model": spec.model, "max_tokens": DEFAULT_MAX_TOKENS, "messages": messages}
+        body: dict[str, Any] = {
+            "model": spec.model,
+            "max_tokens": DEFAULT_MAX_TOKENS,
+            "messages": messages,
+        }
         if blocks:
             body["system"] = _system_value(blocks)
         if spec.tools:
@@ -249,7 +253,7 @@ class AnthropicCodec:
 class _Counts:
     """Token counters as Anthropic reports them; streams update them piece by piece."""
 
-    __slots__ = ("input", "output", "creation", "read", "seen")
+    __slots__ = ("creation", "input", "output", "read", "seen")
 
     def __init__(self) -> None:
         self.input = self.output = self.creation = self.read = 0
@@ -350,7 +354,9 @@ class _StreamDecoder:
             )
             return Chunk(tool_deltas=(delta,), raw=data)
         if kind == "text":
-            return Chunk(content=r.opt_str(block.get("text"), f"{at}.content_block.text") or "", raw=data)
+            return Chunk(
+                content=r.opt_str(block.get("text"), f"{at}.content_block.text") or "", raw=data
+            )
         return Chunk(raw=data)
 
     def _block_delta(self, data: JSONObject) -> Chunk:
@@ -426,7 +432,11 @@ def _b64(data: bytes) -> str:
 
 def _image(part: ImagePart) -> dict[str, Any]:
     if part.image is not None:
-        source: dict[str, Any] = {"type": "base64", "media_type": part.media_type, "data": _b64(part.image)}
+        source: dict[str, Any] = {
+            "type": "base64",
+            "media_type": part.media_type,
+            "data": _b64(part.image),
+        }
     elif part.url and part.url.startswith("data:") and ";base64," in part.url:
         head, data = part.url[5:].split(";base64,", 1)
         source = {"type": "base64", "media_type": head or part.media_type, "data": data}
@@ -438,7 +448,10 @@ def _image(part: ImagePart) -> dict[str, Any]:
 def _document(part: DocumentPart) -> dict[str, Any]:
     if part.media_type == "text/plain":
         text = part.document.decode("utf-8", "replace")
-        return {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": text}}
+        return {
+            "type": "document",
+            "source": {"type": "text", "media_type": "text/plain", "data": text},
+        }
     source = {"type": "base64", "media_type": part.media_type, "data": _b64(part.document)}
     return {"type": "document", "source": source}
 
@@ -504,12 +517,16 @@ def _system_blocks(value: Any) -> list[Any]:
         return [{"type": "text", "text": value}]
     if isinstance(value, (list, tuple)):
         return list(value)
-    raise PromptError(f"anthropic system content must be a string or text blocks, got {type(value).__name__}")
+    raise PromptError(
+        f"anthropic system content must be a string or text blocks, got {type(value).__name__}"
+    )
 
 
 def _system_value(blocks: list[Any]) -> str | list[Any]:
     """Plain text blocks joined as one string (the common form); else the blocks."""
-    plain = all(isinstance(b, dict) and set(b) == {"type", "text"} and b["type"] == "text" for b in blocks)
+    plain = all(
+        isinstance(b, dict) and set(b) == {"type", "text"} and b["type"] == "text" for b in blocks
+    )
     if plain:
         return "\n\n".join(str(b["text"]) for b in blocks)
     return blocks

@@ -10,7 +10,7 @@ Environment: ``ANTHROPIC_API_KEY`` (sent as ``x-api-key``) or ``ANTHROPIC_AUTH_T
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal, TypedDict, Union
+from typing import Any, ClassVar, Literal, TypedDict
 
 from .._call import Flavor
 from .._client import BaseClient, env_first
@@ -99,9 +99,14 @@ class ToolResultBlockParam(_ToolResultBase, total=False):
     is_error: bool
 
 
-ContentBlockParam = Union[
-    TextBlockParam, ImageBlockParam, DocumentBlockParam, ToolUseBlockParam, ToolResultBlockParam, dict[str, Any]
-]
+ContentBlockParam = (
+    TextBlockParam
+    | ImageBlockParam
+    | DocumentBlockParam
+    | ToolUseBlockParam
+    | ToolResultBlockParam
+    | dict[str, Any]
+)
 
 
 class MessageParam(TypedDict):
@@ -171,7 +176,11 @@ class AnthropicClient(BaseClient):
             transport=transport,
         )
         # A key (explicit or from the environment) outranks ANTHROPIC_AUTH_TOKEN.
-        self._auth_token = auth_token if auth_token is not None or self._api_key else env_first(*self.auth_token_env)
+        self._auth_token = (
+            auth_token
+            if auth_token is not None or self._api_key
+            else env_first(*self.auth_token_env)
+        )
         if not self._api_key and not self._auth_token:
             raise ConfigurationError(
                 "no API key for anthropic: pass api_key= (or auth_token=) to AnthropicClient"
@@ -184,7 +193,11 @@ class AnthropicClient(BaseClient):
 
     @classmethod
     def environment(cls) -> dict[str, tuple[str, ...]]:
-        return {"api key": cls.api_key_env, "auth token": cls.auth_token_env, "base url": cls.base_url_env}
+        return {
+            "api key": cls.api_key_env,
+            "auth token": cls.auth_token_env,
+            "base url": cls.base_url_env,
+        }
 
     @classmethod
     def is_configured(cls) -> bool:
@@ -199,7 +212,9 @@ class AnthropicClient(BaseClient):
         options = {"version": self.version}
         if self.betas:
             options["betas"] = ",".join(self.betas)
-        return Endpoint(base_url=self.base_url, headers=self.headers, options=options, timeout=self.timeout)
+        return Endpoint(
+            base_url=self.base_url, headers=self.headers, options=options, timeout=self.timeout
+        )
 
     @property
     def codec(self) -> Codec:
@@ -241,9 +256,15 @@ class AnthropicDynamicConfig(TypedDict, total=False):
 
 
 call = ProviderCall[
-    AnthropicCallResponse, AnthropicStream, AnthropicAsyncStream, AnthropicCallParams, AnthropicClient
+    AnthropicCallResponse,
+    AnthropicStream,
+    AnthropicAsyncStream,
+    AnthropicCallParams,
+    AnthropicClient,
 ](
     "anthropic",
-    Flavor(AnthropicCallResponse, AnthropicStream, AnthropicAsyncStream, AnthropicCallResponseChunk),
+    Flavor(
+        AnthropicCallResponse, AnthropicStream, AnthropicAsyncStream, AnthropicCallResponseChunk
+    ),
 )
 """``@anthropic.call("claude-3-5-sonnet-latest")``: see :func:`minicall.llm.call`."""

@@ -92,7 +92,12 @@ class AnthropicFormat:
             blocks.append({"type": "text", "text": reply.text, "citations": None})
         for i, call in enumerate(reply.tool_calls):
             blocks.append(
-                {"type": "tool_use", "id": _tool_id(call.id, request, i), "name": call.name, "input": dict(call.args)}
+                {
+                    "type": "tool_use",
+                    "id": _tool_id(call.id, request, i),
+                    "name": call.name,
+                    "input": dict(call.args),
+                }
             )
         return blocks
 
@@ -108,12 +113,18 @@ class AnthropicFormat:
         if reply.text or not reply.tool_calls:
             events.append(_block_start(index, {"type": "text", "text": ""}))
             events += [
-                _block_delta(index, {"type": "text_delta", "text": piece}) for piece in reply.text_pieces()
+                _block_delta(index, {"type": "text_delta", "text": piece})
+                for piece in reply.text_pieces()
             ]
             events.append(_event({"type": "content_block_stop", "index": index}))
             index += 1
         for i, call in enumerate(reply.tool_calls):
-            block = {"type": "tool_use", "id": _tool_id(call.id, request, i), "name": call.name, "input": {}}
+            block = {
+                "type": "tool_use",
+                "id": _tool_id(call.id, request, i),
+                "name": call.name,
+                "input": {},
+            }
             events.append(_block_start(index, block))
             events += [
                 _block_delta(index, {"type": "input_json_delta", "partial_json": piece})
@@ -136,7 +147,9 @@ class AnthropicFormat:
 
     # -- errors -----------------------------------------------------------------------
 
-    def error_body(self, status: int, message: str, kind: str | None, request: RecordedRequest) -> dict[str, Any]:
+    def error_body(
+        self, status: int, message: str, kind: str | None, request: RecordedRequest
+    ) -> dict[str, Any]:
         """The ``{"type": "error", ...}`` object for a status."""
         default = "api_error" if status >= 500 else "invalid_request_error"
         error_type = kind or _ERROR_TYPES.get(status, default)
@@ -231,7 +244,11 @@ def _text_of(content: object) -> str:
         return ""
     texts: list[str] = []
     for block in content:
-        if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
+        if (
+            isinstance(block, dict)
+            and block.get("type") == "text"
+            and isinstance(block.get("text"), str)
+        ):
             texts.append(block["text"])
         elif isinstance(block, dict) and block.get("type") == "tool_result":
             texts.append(_text_of(block.get("content")))
