@@ -93,6 +93,20 @@ def _(port: int, n: int, warmup: int = 50) -> dict[str, Any]:
     return _timed_calls(call, n, warmup)
 
 
+def _decorated(decorator: Callable[[Any], Any], is_async: bool) -> Any:
+    if is_async:
+
+        async def recommend_async(genre: str) -> str:
+            return PROMPT.format(genre)
+
+        return decorator(recommend_async)
+
+    def recommend(genre: str) -> str:
+        return PROMPT.format(genre)
+
+    return decorator(recommend)
+
+
 def _minicall_fn(provider: str, port: int, *, stream: bool = False, is_async: bool = False,
                  transport: Any = None) -> Any:
     if provider == "openai":
@@ -105,17 +119,7 @@ def _minicall_fn(provider: str, port: int, *, stream: bool = False, is_async: bo
 
         client = mod2.AnthropicClient(base_url=f"http://127.0.0.1:{port}", api_key=KEY, transport=transport)
         decorator = mod2.call(ANTHROPIC_MODEL, client=client, stream=stream)
-    if is_async:
-
-        async def recommend_async(genre: str) -> str:
-            return PROMPT.format(genre)
-
-        return decorator(recommend_async)
-
-    def recommend(genre: str) -> str:
-        return PROMPT.format(genre)
-
-    return decorator(recommend)
+    return _decorated(decorator, is_async)
 
 
 def _mirascope_fn(provider: str, port: int, *, stream: bool = False, is_async: bool = False,
@@ -136,17 +140,7 @@ def _mirascope_fn(provider: str, port: int, *, stream: bool = False, is_async: b
         extra = {"http_client": http_client} if http_client is not None else {}
         client = cls(base_url=f"http://127.0.0.1:{port}", api_key=KEY, **extra)
         decorator = mod2.call(ANTHROPIC_MODEL, client=client, stream=stream)
-    if is_async:
-
-        async def recommend_async(genre: str) -> str:
-            return PROMPT.format(genre)
-
-        return decorator(recommend_async)
-
-    def recommend(genre: str) -> str:
-        return PROMPT.format(genre)
-
-    return decorator(recommend)
+    return _decorated(decorator, is_async)
 
 
 for _provider in ("openai", "anthropic"):
