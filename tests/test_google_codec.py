@@ -185,11 +185,15 @@ def test_a_forced_tool_sets_mode_any_with_its_name():
 def test_json_mode_sets_the_mime_type_and_a_schema_when_there_is_one():
     plain = body_of(spec(response_format=ResponseFormat("json_object")))
     assert plain["generationConfig"] == {"responseMimeType": "application/json"}
-    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "title": "X"}
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}, "a": {"type": "string"}}, "title": "X"}
     typed = body_of(spec(response_format=ResponseFormat("json_schema", name="X", schema=schema)))
     assert typed["generationConfig"] == {
         "responseMimeType": "application/json",
-        "responseSchema": {"type": "OBJECT", "properties": {"n": {"type": "INTEGER"}}},
+        "responseSchema": {
+            "type": "OBJECT",
+            "properties": {"n": {"type": "INTEGER"}, "a": {"type": "STRING"}},
+            "propertyOrdering": ["n", "a"],
+        },
     }
 
 

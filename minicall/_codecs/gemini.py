@@ -60,7 +60,7 @@ from .._schema import gemini_schema
 from .._spec import CallSpec, Chunk, Completion, Endpoint, ResponseFormat, ToolDelta, Usage
 from .._wire import Reader, dumps, loads
 
-__all__ = ["GeminiCodec", "GEMINI", "DEFAULT_API_VERSION", "DEFAULT_VERTEX_API_VERSION"]
+__all__ = ["DEFAULT_API_VERSION", "DEFAULT_VERTEX_API_VERSION", "GEMINI", "GeminiCodec"]
 
 PROVIDER = "google"
 DEFAULT_API_VERSION = "v1"
@@ -132,10 +132,15 @@ def _camel(name: str) -> str:
     return head + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
-def _upper_types(schema: Any) -> Any:
-    """Gemini's ``Schema.type`` is an enum spelled in capitals (``OBJECT``, ``STRING``)."""
+def _upper_types(schema: Any, order: bool) -> Any:
+    """Gemini's ``Schema.type`` is an enum spelled in capitals (``OBJECT``, ``STRING``).
+
+    With ``order``, objects of several properties get ``propertyOrdering`` in
+    declaration order, as the SDK adds to response schemas: the model then writes the
+    fields in that order, which partial models streamed field by field rely on.
+    """
     if isinstance(schema, list):
-        return [_upper_types(s) for s in schema]
+        return [_upper_types(s, order) for s in schema]
     if not isinstance(schema, dict):
         return schema
     out: dict[str, Any] = {}
@@ -143,18 +148,20 @@ def _upper_types(schema: Any) -> Any:
         if key == "type" and isinstance(value, str):
             out[key] = value.upper()
         elif key == "properties" and isinstance(value, dict):
-            out[key] = {n: _upper_types(v) for n, v in value.items()}
+            out[key] = {n: _upper_types(v, order) for n, v in value.items()}
+            if order and len(value) > 1 and "propertyOrdering" not in schema:
+                out["propertyOrdering"] = list(value)
         elif key in ("items", "anyOf"):
-            out[key] = _upper_types(value)
+            out[key] = _upper_types(value, order)
         else:
             out[key] = value
     return out
 
 
-def _openapi(schema: Mapping[str, Any]) -> dict[str, Any] | None:
+def _openapi(schema: Mapping[str, Any], order: bool = False) -> dict[str, Any] | None:
     """``schema`` in Gemini's OpenAPI subset, or ``None`` when it cannot be (recursion)."""
     try:
-        converted: dict[str, Any] = _upper_types(gemini_schema(dict(schema)))
+        converted: dict[str, Any] = _upper_types(gemini_schema(dict(schema)), order)
     except ConfigurationError:
         return None
     return converted
@@ -464,7 +471,7 @@ def _declaration(name: str, description: str, parameters: Mapping[str, Any]) -> 
 def _response_format(fmt: ResponseFormat) -> dict[str, Any]:
     out: dict[str, Any] = {"responseMimeType": "application/json"}
     if fmt.kind == "json_schema" and fmt.schema is not None:
-        schema = _openapi(fmt.schema)
+        schema = _openapi(fmt.schema, order=True)
         if schema is not None:
             out["responseSchema"] = schema
         else:
