@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from .._errors import APIError
+from .._errors import APIError, error_for_status
 from .._framing.sse import SSEDecoder
 from .._http._types import HttpRequest
 from .._messages import (
@@ -380,8 +380,13 @@ class OpenAICompatCodec:
         """One ``chat.completion.chunk`` object as a neutral :class:`Chunk`."""
         r = self._read
         raw = r.obj(data, "chunk")
-        if "error" in raw and raw.get("error"):
+        if ("error" in raw and raw.get("error")) or raw.get("object") == "error":
+            # ``{"error": {...}}`` (OpenAI) or a bare ``{"object": "error", "message"}``
+            # (Mistral, vLLM), whose ``code`` may be the HTTP status.
             message = _error_text(raw) or "error event in stream"
+            code = raw.get("code")
+            if isinstance(code, int) and not isinstance(code, bool) and 400 <= code < 600:
+                raise error_for_status(code)(message, status_code=code, provider=self.provider, body=raw)
             raise APIError(message, provider=self.provider, body=raw)
         for path in self.dialect.chunk_error_paths:
             stopped = _dig(raw, path)
