@@ -413,7 +413,9 @@ class TokenTransport:
         return default_transport().send(request, stream=stream)
 
     async def send_async(self, request: HttpRequest, *, stream: bool = False) -> AsyncHttpResponse:
-        assert request.url != TOKEN_URL, "token requests go through the sync side"
+        if request.url == TOKEN_URL:
+            answer = self._token(request)
+            return AsyncHttpResponse(answer.status, answer.headers, answer.body)
         return await default_transport().send_async(request, stream=stream)
 
 
@@ -470,8 +472,13 @@ def test_vertex_authorized_user_credentials_fetch_and_cache_a_token(fake, monkey
     ask()
     assert asyncio.run(ask_async()).content == "echo: hi"
     assert len(transport.token_requests) == 1
+    fresh = google.GoogleClient(vertex=True, project="proj", location="us-central1",
+                                base_url=fake.base_url("google"), transport=transport)
+    assert asyncio.run(llm.override(ask_async, client=fresh)()).content == "echo: hi"
+    assert len(transport.token_requests) == 2
+    assert fake.last.headers["authorization"] == "Bearer ya29.token2"
     assert b"grant_type=refresh_token" in transport.token_requests[0].body
-    assert [r.headers["authorization"] for r in fake.requests] == ["Bearer ya29.token1"] * 2
+    assert [r.headers["authorization"] for r in fake.requests[:2]] == ["Bearer ya29.token1"] * 2
     assert "csecret" not in repr(client) and "rtoken" not in repr(client)
 
 

@@ -20,12 +20,12 @@ import base64
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from .._errors import AuthenticationError, ConfigurationError, error_for_status
-from .._http._types import HttpRequest, HttpResponse
+from .._http._types import AsyncHttpResponse, HttpRequest, HttpResponse
 from .._wire import Reader, loads
 from ._rsa import RsaPrivateKey, load_private_key, sign_rs256
 
@@ -188,7 +188,7 @@ def parse_token_response(body: bytes) -> tuple[str, float]:
     return token, float(expires_in)
 
 
-def _token_error(response: HttpResponse, body: bytes) -> Exception:
+def _token_error(response: HttpResponse | AsyncHttpResponse, body: bytes) -> Exception:
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -238,6 +238,26 @@ class TokenSource:
                 self._token, expires_in = self._fetch(now)
                 self._expires_at = now + expires_in
             return self._token
+
+    async def token_async(self, send: Callable[[HttpRequest], Awaitable[AsyncHttpResponse]]) -> str:
+        """:meth:`token` for async callers: a refresh goes through ``send`` (an async send).
+
+        The lock is not held while waiting, so two tasks may both refresh; either token
+        is valid.
+        """
+        with self._lock:
+            now = self._clock()
+            if self._token is not None and now < self._expires_at - _REFRESH_MARGIN:
+                return self._token
+            request = self._credentials.request(self._scopes, int(now))
+        response = await send(request)
+        body = await response.read()
+        if not 200 <= response.status < 300:
+            raise _token_error(response, body)
+        token, expires_in = parse_token_response(body)
+        with self._lock:
+            self._token, self._expires_at = token, now + expires_in
+        return token
 
     def invalidate(self) -> None:
         """Forget the cached token (e.g. after the API answered 401)."""

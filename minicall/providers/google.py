@@ -327,19 +327,26 @@ class GoogleClient(BaseClient):
             return self._token_source.token()
         return None
 
-    def auth_headers(self) -> dict[str, str]:
-        token = self._bearer()
+    def _headers_for(self, token: str | None) -> dict[str, str]:
         if token is not None:
             return {"Authorization": f"Bearer {token}"}
         return {"x-goog-api-key": self._api_key} if self._api_key else {}
 
-    async def authorize_async(self, request: HttpRequest) -> HttpRequest:
-        if self._token_provider is None and self._token_source is None:
-            return self.authorize(request)
-        import asyncio
+    def auth_headers(self) -> dict[str, str]:
+        return self._headers_for(self._bearer())
 
-        # Fetching a token is a blocking request (at most once an hour): keep it off the loop.
-        return await asyncio.to_thread(self.authorize, request)
+    async def authorize_async(self, request: HttpRequest) -> HttpRequest:
+        if self._token_source is None:
+            return self.authorize(request)
+        # A token refresh goes through the async side of the transport, off no thread.
+        send = getattr(self.transport, "send_async", None)
+        if send is None:
+            from .._http._default import default_transport
+
+            send = default_transport().send_async
+        token = await self._token_source.token_async(send)
+        headers = {**request.headers, **self._headers_for(token)}
+        return HttpRequest(request.method, request.url, headers, request.body, request.timeout)
 
     def __repr__(self) -> str:
         where = f", vertex=True, project={self.project!r}, location={self.location!r}" if self.vertex else ""
