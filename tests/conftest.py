@@ -79,3 +79,7 @@ def _no_ambient_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never pick up the developer's keys or proxies from the environment."""
     for name in _CREDENTIAL_ENV:
         monkeypatch.delenv(name, raising=False)
+    # Credential files in the home directory must not be found either.
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/minicall-tests/credentials")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/minicall-tests/config")
+    monkeypatch.setenv("CLOUDSDK_CONFIG", "/nonexistent/minicall-tests/gcloud")
