@@ -42,7 +42,7 @@ from .._errors import (
     ConfigurationError,
     ResponseFormatError,
 )
-from ._h1 import BodyDecoder
+from ._h1 import BodyDecoder, Data, End, Event, ResponseParser
 from ._log import log_request, log_response
 from ._proxy import Proxy, parse_proxy, proxy_for
 from ._types import HttpRequest, HttpResponse, lower_headers
@@ -180,19 +180,6 @@ def _is_dropped(conn: http.client.HTTPConnection) -> bool:
     return bool(readable)
 
 
-def _discard(conn: http.client.HTTPConnection, resp: http.client.HTTPResponse | None) -> None:
-    # When the server said "Connection: close", http.client handed the socket to the
-    # response, so both must be closed to free it.
-    if resp is not None:
-        resp.close()
-    conn.close()
-
-
-def _truncated(resp: http.client.HTTPResponse) -> bool:
-    # read1() reports end of file as b"" even when Content-Length promised more.
-    return not resp.chunked and bool(resp.length)
-
-
 @final
 class SyncTransport:
     """Blocking HTTP/1.1 transport with a thread-safe keep-alive pool.
@@ -264,14 +251,23 @@ class SyncTransport:
         current = _parse_url(url)
         for hop in range(self._max_redirects + 1):
             route = self._route(current)
-            conn, resp = self._exchange(route, current, method, headers, body, request.timeout)
-            location = resp.getheader("location")
-            target = self._follow(url, location) if resp.status in _REDIRECT_STATUSES else None
+            conn, parser, events = self._exchange(route, current, method, headers, body, request.timeout)
+            head = parser.head
+            assert head is not None
+            folded = lower_headers(head.headers)
+            location = folded.get("location")
+            target = self._follow(url, location) if head.status in _REDIRECT_STATUSES else None
+            response = _Body(self, route, conn, parser, events, folded, request.timeout)
             if target is None or hop == self._max_redirects:
-                return self._respond(route, conn, resp, method, url, request.timeout, stream)
-            self._drain(route, conn, resp)
+                log_response(method, url, head.status, folded)
+                if stream:
+                    return HttpResponse(
+                        head.status, folded, chunks=response.chunks(), close=response.close, reason=head.reason
+                    )
+                return HttpResponse(head.status, folded, response.read_all(), reason=head.reason)
+            response.drain()
             next_url, parsed = target
-            if resp.status == 303 and method != "HEAD":
+            if head.status == 303 and method != "HEAD":
                 method, body = "GET", b""
                 headers = {k: v for k, v in headers.items() if k not in _BODY_HEADERS}
             if parsed.origin != current.origin:
@@ -304,12 +300,13 @@ class SyncTransport:
         headers: Mapping[str, str],
         body: bytes,
         timeout: float | None,
-    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+    ) -> tuple[http.client.HTTPConnection, ResponseParser, list[Event]]:
         """Send one request and read the response head, resending once if stale."""
         wire = dict(headers)
         wire.setdefault("host", url.host_header)
         wire.pop("transfer-encoding", None)
         wire.pop("content-length", None)
+        wire.pop("connection", None)
         if body or method in _METHODS_WITH_BODY:
             wire["content-length"] = str(len(body))
         target = url.target
@@ -318,28 +315,36 @@ class SyncTransport:
             if route.proxy.authorization:
                 wire["proxy-authorization"] = route.proxy.authorization
         log_request(method, f"{url.scheme}://{url.host_header}{url.target}", wire)
+        # Head and body in one write: one syscall, and no Nagle/delayed-ACK stall
+        # between two small segments. http.client's own framing would cost a second
+        # send and an email.parser pass over the reply head on every call.
+        lines = [f"{method} {target} HTTP/1.1", *(f"{k}: {v}" for k, v in wire.items()), "", ""]
+        payload = "\r\n".join(lines).encode("latin-1") + body
 
         conn = self._checkout(route, timeout)
         reused = conn is not None
         if conn is None:
             conn = self._connect(route, timeout)
-        try:
-            conn.request(method, target, body=body or None, headers=wire)
-            return conn, conn.getresponse()
-        except _STALE as exc:
-            conn.close()
-            if not reused:
+        while True:
+            parser = ResponseParser(method)
+            try:
+                return conn, parser, _send_and_read_head(conn, parser, payload)
+            except _ClosedBeforeReply as exc:
+                conn.close()
+                if not reused:
+                    raise APIConnectionError(
+                        f"server closed the connection without a response ({route.where})"
+                    ) from exc.__cause__
+            except APIConnectionError as exc:
+                conn.close()
+                raise APIConnectionError(f"{exc.message} ({route.where})") from None
+            except _NETWORK_ERRORS as exc:
+                conn.close()
                 raise _failure(exc, route, timeout) from exc
-        except _NETWORK_ERRORS as exc:
-            conn.close()
-            raise _failure(exc, route, timeout) from exc
-        conn = self._connect(route, timeout)
-        try:
-            conn.request(method, target, body=body or None, headers=wire)
-            return conn, conn.getresponse()
-        except _NETWORK_ERRORS as exc:
-            conn.close()
-            raise _failure(exc, route, timeout) from exc
+            # A pooled connection the server had closed while idle: nothing reached
+            # the application, so one resend on a fresh connection is safe.
+            reused = False
+            conn = self._connect(route, timeout)
 
     # -- connections ------------------------------------------------------------------
 
@@ -410,13 +415,9 @@ class SyncTransport:
             found.sock.settimeout(timeout)
         return found
 
-    def _release(
-        self, route: _Route, conn: http.client.HTTPConnection, resp: http.client.HTTPResponse
-    ) -> None:
+    def _release(self, route: _Route, conn: http.client.HTTPConnection, reuse: bool) -> None:
         """Pool a connection whose response was read to the end, if it may be reused."""
-        reusable = not resp.will_close and not _truncated(resp)
-        resp.close()
-        if reusable and conn.sock is not None:
+        if reuse and conn.sock is not None:
             with self._lock:
                 idle = self._idle.setdefault(route, [])
                 if len(idle) < self._max_idle:
@@ -424,42 +425,30 @@ class SyncTransport:
                     return
         conn.close()
 
-    # -- bodies -----------------------------------------------------------------------
 
-    def _drain(
-        self, route: _Route, conn: http.client.HTTPConnection, resp: http.client.HTTPResponse
-    ) -> None:
-        """Finish a redirect's response: reuse the connection if its body is small."""
-        try:
-            read = 0
-            while read <= _MAX_DRAIN:
-                data = resp.read1(_READ_SIZE)
-                if not data:
-                    self._release(route, conn, resp)
-                    return
-                read += len(data)
-        except _NETWORK_ERRORS:
-            pass
-        _discard(conn, resp)
+class _ClosedBeforeReply(Exception):
+    """The server closed or reset the connection before one byte of a reply."""
 
-    def _respond(
-        self,
-        route: _Route,
-        conn: http.client.HTTPConnection,
-        resp: http.client.HTTPResponse,
-        method: str,
-        url: str,
-        timeout: float | None,
-        stream: bool,
-    ) -> HttpResponse:
-        headers = lower_headers(resp.getheaders())
-        log_response(method, url, resp.status, headers)
-        body = _Body(self, route, conn, resp, headers, timeout)
-        if stream:
-            return HttpResponse(
-                resp.status, headers, chunks=body.chunks(), close=body.close, reason=resp.reason
-            )
-        return HttpResponse(resp.status, headers, body.read_all(), reason=resp.reason)
+
+def _send_and_read_head(
+    conn: http.client.HTTPConnection, parser: ResponseParser, payload: bytes
+) -> list[Event]:
+    sock = conn.sock
+    if sock is None:
+        raise _ClosedBeforeReply
+    events: list[Event] = []
+    try:
+        sock.sendall(payload)
+        while parser.head is None:
+            data = sock.recv(_READ_SIZE)
+            if not data and not parser.received_any:
+                raise _ClosedBeforeReply
+            events.extend(parser.feed(data) if data else parser.close())
+    except _STALE as exc:
+        if parser.received_any:
+            raise
+        raise _ClosedBeforeReply from exc
+    return events[1:]  # events[0] is the head, kept on the parser
 
 
 class _Body:
@@ -470,14 +459,16 @@ class _Body:
         transport: SyncTransport,
         route: _Route,
         conn: http.client.HTTPConnection,
-        resp: http.client.HTTPResponse,
+        parser: ResponseParser,
+        events: list[Event],
         headers: Mapping[str, str],
         timeout: float | None,
     ) -> None:
         self._transport = transport
         self._route = route
         self._conn = conn
-        self._resp = resp
+        self._parser = parser
+        self._events = events
         self._timeout = timeout
         self._limit = transport._max_body
         self._decoder = BodyDecoder(headers.get("content-encoding", ""), self._limit)
@@ -491,17 +482,26 @@ class _Body:
             self.close()
             raise ResponseFormatError("http", "", f"response body larger than {self._limit} bytes")
 
+    def raw(self) -> Iterator[bytes]:
+        """The body's pieces as they arrive, still content-encoded."""
+        while True:
+            events, self._events = self._events, []
+            for event in events:
+                if isinstance(event, Data):
+                    yield event.data
+                elif isinstance(event, End):
+                    return
+            self._events = self._read()
+
     def chunks(self) -> Iterator[bytes]:
         """Decoded pieces as they arrive; the connection is pooled after the last one."""
+        decoder = self._decoder
         try:
-            while True:
-                data = self._read()
-                if not data:
-                    break
-                piece = self._decoder.decode(data)
+            for data in self.raw():
+                piece = decoder.decode(data)
                 if piece:
                     yield piece
-            tail = self._decoder.flush()
+            tail = decoder.flush()
             if tail:
                 yield tail
         except BaseException:
@@ -513,27 +513,46 @@ class _Body:
         """The whole decoded body."""
         return b"".join(self.chunks())
 
+    def drain(self) -> None:
+        """Finish a redirect's response: reuse the connection if its body is small."""
+        try:
+            read = 0
+            for data in self.raw():
+                read += len(data)
+                if read > _MAX_DRAIN:
+                    break
+            else:
+                self._finish()
+                return
+        except (APIConnectionError, ResponseFormatError):
+            pass
+        self.close()
+
     def close(self) -> None:
         """Give up on the body: the connection is half-read, so it is closed, not pooled."""
         if not self._settled:
             self._settled = True
-            _discard(self._conn, self._resp)
+            self._conn.close()
 
-    def _read(self) -> bytes:
+    def _read(self) -> list[Event]:
+        sock = self._conn.sock
+        if sock is None:
+            raise APIConnectionError(f"connection closed before the body was complete ({self._route.where})")
         try:
-            data = self._resp.read1(_READ_SIZE)
+            data = sock.recv(_READ_SIZE)
         except _NETWORK_ERRORS as exc:
             raise _failure(exc, self._route, self._timeout) from exc
-        if not data and _truncated(self._resp):
-            raise APIConnectionError(
-                f"connection closed before the body was complete ({self._route.where})"
-            )
-        return data
+        try:
+            return self._parser.feed(data) if data else self._parser.close()
+        except APIConnectionError as exc:
+            problem = exc.message if data else "connection closed before the body was complete"
+            raise APIConnectionError(f"{problem} ({self._route.where})") from None
 
     def _finish(self) -> None:
         if not self._settled:
             self._settled = True
-            self._transport._release(self._route, self._conn, self._resp)
+            parser = self._parser
+            self._transport._release(self._route, self._conn, parser.keep_alive and not parser.unused)
 
 
 _DEFAULT: SyncTransport | None = None
