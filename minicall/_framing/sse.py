@@ -130,8 +130,16 @@ class SSEDecoder:
             self._partial_len = 0
         self._skip_lf = text[-1] == "\r"
         tail = pieces.pop()
+        # The common lines (data, event, blank) are handled inline: a stream of many
+        # small events spends most of its decoding time in per-line calls otherwise.
+        line_limit = self._max_line
         for line in pieces:
-            self._line(line, events)
+            if line.startswith("data:") and len(line) <= line_limit:
+                self._data.append(line[6:] if line[5:6] == " " else line[5:])
+            elif not line and self._data:
+                self._dispatch(events)
+            else:
+                self._line(line, events)
         if tail:
             self._grow(tail)
         return events
