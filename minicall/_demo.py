@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, cast
 
 from . import llm
 from ._errors import MinicallError
-from ._messages import Messages
+from ._messages import Message, Messages
 from ._registry import PROVIDERS
 from ._tools import BaseTool
 
@@ -55,6 +56,14 @@ class GetWeather(BaseTool):
         return f"It is sunny in {self.city}."
 
 
+@dataclass
+class Book:
+    """A book."""
+
+    title: str
+    year: int
+
+
 def run() -> int:
     """Run the demo; returns the exit status."""
     from .testing import FakeServer, Reply, ToolCallReply
@@ -67,28 +76,33 @@ def run() -> int:
     with FakeServer() as fake:
         print(f"FakeServer listening on {fake.url} (loopback HTTP, each provider's own wire format)\n")
         for provider in _available():
+            name = cast(llm.Provider, provider)
             model = MODELS[provider]
             client = fake.client(provider)
-            name = cast(llm.Provider, provider)
-            call: Callable[..., Any] = llm.override(recommend_book, provider=name, model=model, client=client)
             print(f"== {provider} ({model})")
             try:
+                call: Callable[..., Any] = llm.override(recommend_book, provider=name, model=model, client=client)
                 response = call("fantasy")
                 _line("content", response.content)
                 _line("finish_reasons", response.finish_reasons)
                 _line("usage", response.usage)
                 _line("cost (USD)", response.cost)
                 fake.script(Reply(text="Once upon a time, in a quiet library..."), provider=provider)
-                streamed = _stream_once(name, model, client)
-                _line("streamed", streamed)
-                fake.script(Reply(tool_calls=[ToolCallReply("GetWeather", {"city": "Paris"})]), provider=provider)
-                tool_reply = _tool_once(name, model, client)
-                _line("tool call", tool_reply)
+                _line("streamed", _stream_once(name, model, client))
+                fake.script(
+                    Reply(tool_calls=[ToolCallReply("GetWeather", {"city": "Paris"})]),
+                    Reply(text="It is sunny in Paris today."),
+                    provider=provider,
+                )
+                _line("tool loop", _tool_loop(name, model, client))
+                fake.script(Reply(tool_calls=[ToolCallReply("Book", {"title": "Dune", "year": 1965})]), provider=provider)
+                _line("response_model", _extract(name, model, client))
             except MinicallError as exc:
                 failures += 1
                 _line("FAILED", exc)
             print()
-    print("all providers answered" if not failures else f"{failures} provider(s) failed")
+        failures += _native_and_handoff(fake)
+    print("all providers answered" if not failures else f"{failures} example(s) failed")
     return 1 if failures else 0
 
 
@@ -101,13 +115,56 @@ def _stream_once(provider: llm.Provider, model: str, client: Any) -> str:
     return "|".join(p for p in pieces if p)
 
 
-def _tool_once(provider: llm.Provider, model: str, client: Any) -> str:
+def _tool_loop(provider: llm.Provider, model: str, client: Any) -> str:
     @llm.call(provider=provider, model=model, tools=[GetWeather], client=client)
-    def weather(city: str) -> list[Any]:
-        return [Messages.User(f"What is the weather in {city}?")]
+    def assistant(history: list[Message]) -> list[Message]:
+        return history
 
-    response = weather("Paris")
-    tool = response.tool
-    if tool is None:
-        return "(no tool call)"
-    return f"{tool._name()}({tool.args}) -> {tool.call()}"
+    history = [Messages.User("What is the weather in Paris?")]
+    response = assistant(history)
+    steps = []
+    while response.tools:
+        outputs = [(tool, tool.call()) for tool in response.tools]
+        steps += [f"{tool._name()}({tool.args}) -> {output!r}" for tool, output in outputs]
+        history += [response.message_param, *response.tool_message_params(outputs)]
+        response = assistant(history)
+    return "; ".join([*steps, f"answer: {response.content}"])
+
+
+def _extract(provider: llm.Provider, model: str, client: Any) -> str:
+    @llm.call(provider=provider, model=model, response_model=Book, client=client)
+    def extract_book(text: str) -> str:
+        return f"Extract the book: {text}"
+
+    return repr(extract_book("Dune by Frank Herbert, 1965"))
+
+
+def _native_and_handoff(fake: Any) -> int:
+    """API.md section 5's provider-module example, and a history carried across providers."""
+    from .providers import openai
+
+    print("== provider module (openai.call, native message dicts)")
+    try:
+
+        @openai.call("gpt-4o-mini", client=fake.client("openai"))
+        def native(genre: str) -> openai.OpenAIDynamicConfig:
+            return {"messages": [{"role": "user", "content": f"Recommend a {genre} book"}]}
+
+        response = native("fantasy")
+        _line("message_param", response.message_param)
+
+        @llm.call(provider="openai", model="gpt-4o-mini", client=fake.client("openai"))
+        def chat(history: list[Message]) -> list[Message]:
+            return history
+
+        history = [Messages.System("You are a librarian."), Messages.User("Recommend a fantasy book")]
+        first = chat(history)
+        history += [first.message_param, Messages.User("And one more?")]
+        second = llm.override(chat, provider="anthropic", model=MODELS["anthropic"], client=fake.client("anthropic"))(history)
+        _line("handoff", f"openai said {first.content!r}; anthropic, given the same history, said {second.content!r}")
+        _line("anthropic got", fake.last.json.get("messages"))
+    except MinicallError as exc:
+        _line("FAILED", exc)
+        return 1
+    print()
+    return 0

@@ -75,17 +75,25 @@ def set_price(provider: str, model: str, *, input: float, output: float, cached:
         }
 
 
+# Gateways serve other providers' models under those models' own names.
+_FALLBACK = {
+    "litellm": ("openai", "anthropic", "google", "mistral", "cohere", "groq", "xai"),
+    "azure": ("openai",),
+}
+
+
 def price_of(provider: str, model: str) -> dict[str, float] | None:
     """The price entry for ``model`` (longest matching prefix), or ``None``."""
-    models = _table().get(provider)
-    if not models:
-        return None
     name = model.removeprefix("models/")
-    best = None
-    for key in models:
-        if name.startswith(key) and (best is None or len(key) > len(best)):
-            best = key
-    return models[best] if best is not None else None
+    for table_name in (provider, *_FALLBACK.get(provider, ())):
+        models = _table().get(table_name) or {}
+        best = None
+        for key in models:
+            if name.startswith(key) and (best is None or len(key) > len(best)):
+                best = key
+        if best is not None:
+            return models[best]
+    return None
 
 
 def cost(provider: str, model: str | None, usage: Usage | None) -> float | None:
