@@ -20,17 +20,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from ._client import BaseClient
+from ._client import BaseClient, warn_if_plaintext
 from ._config import merge_params
 from ._errors import (
     APIConnectionError,
     APIError,
     ConfigurationError,
     PromptError,
+    ResponseFormatError,
     error_for_status,
 )
 from ._http._types import AsyncHttpResponse, HttpRequest, HttpResponse
 from ._messages import Message
+from ._redact import Scrubber as _Scrubber
 from ._registry import check_provider, provider_module
 from ._response import BaseCallResponse, BaseCallResponseChunk, CallContext
 from ._spec import CallSpec, ResponseFormat
@@ -255,9 +257,11 @@ def _prepare(
 # -- sending ------------------------------------------------------------------------
 
 
-def _api_error(prepared: _Prepared, status: int, headers: Mapping[str, str], body: bytes, attempts: int) -> APIError:
+def _api_error(
+    prepared: _Prepared, status: int, headers: Mapping[str, str], body: bytes, attempts: int
+) -> APIError:
     codec = prepared.context.codec
-    message = codec.error_message(body) or f"HTTP {status} with no error message"
+    message = codec.error_message(body) or f"HTTP {status} with no error message; received: {_snippet(body)!r}"
     try:
         parsed: Any = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -274,6 +278,30 @@ def _api_error(prepared: _Prepared, status: int, headers: Mapping[str, str], bod
     )
 
 
+def _snippet(body: bytes) -> str:
+    return body[:200].decode("utf-8", "replace")
+
+
+# Media types that are never a stream: a stream request answered with one of these got
+# a whole body (an error page, a JSON error, a non-streamed reply) instead of events.
+_NOT_STREAM_TYPES = frozenset({"application/json", "text/html", "text/plain"})
+
+
+def _not_a_stream(prepared: _Prepared, response: HttpResponse | AsyncHttpResponse) -> bool:
+    media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    return prepared.context.spec.stream and media in _NOT_STREAM_TYPES
+
+
+def _not_a_stream_error(prepared: _Prepared, response: HttpResponse | AsyncHttpResponse, body: bytes) -> Exception:
+    words = prepared.context.codec.error_message(body)
+    if words is not None:
+        return _api_error(prepared, response.status, response.headers, body, 1)
+    media = response.headers.get("content-type", "")
+    return ResponseFormatError(
+        prepared.settings.provider, "", f"expected a stream of events, got content-type {media!r}", _snippet(body)
+    )
+
+
 def _retry_plan(prepared: _Prepared, attempt: int, status: int | None, headers: Mapping[str, str], body: bytes) -> float | None:
     """Seconds to wait before the next attempt, or ``None`` to give up."""
     from ._http._retry import retry_delay, should_retry
@@ -285,26 +313,56 @@ def _retry_plan(prepared: _Prepared, attempt: int, status: int | None, headers: 
     return retry_delay(attempt, headers)
 
 
+def _log_attempt(prepared: _Prepared, request: HttpRequest, attempt: int) -> None:
+    if log.isEnabledFor(logging.DEBUG):
+        from ._http._log import redact_url
+
+        settings = prepared.settings
+        log.debug(
+            "minicall %s %s attempt %d: %s %s",
+            settings.provider, settings.model, attempt + 1, request.method, redact_url(request.url),
+        )
+
+
+def _log_retry(request: HttpRequest, attempt: int, delay: float, reason: str) -> None:
+    from ._http._log import log_retry
+
+    log_retry(request.method, request.url, attempt + 1, delay, reason)
+
+
+def _failed(exc: APIConnectionError, scrub: _Scrubber) -> str:
+    scrub.error(exc)
+    return type(exc).__name__
+
+
 def _send_sync(prepared: _Prepared, request: HttpRequest) -> HttpResponse:
     transport = prepared.client.transport
     stream = prepared.context.spec.stream
+    scrub = _Scrubber.of(prepared.client, request)
+    warn_if_plaintext(request)
     attempt = 0
     while True:
-        log.debug("minicall %s %s attempt %d", prepared.settings.provider, prepared.settings.model, attempt + 1)
+        _log_attempt(prepared, request, attempt)
         try:
             response: HttpResponse = transport.send(request, stream=stream)
         except APIConnectionError as exc:
+            reason = _failed(exc, scrub)
             delay = _retry_plan(prepared, attempt, None, {}, b"")
             if delay is None:
                 exc.attempts = attempt + 1
                 raise
         else:
+            headers = scrub.headers(response.headers)
             if 200 <= response.status < 300:
-                return response
-            body = response.read()
-            delay = _retry_plan(prepared, attempt, response.status, response.headers, body)
+                if _not_a_stream(prepared, response):
+                    raise _not_a_stream_error(prepared, response, scrub.whole(response.read()))
+                return scrub.response(response, headers)
+            body = scrub.whole(response.read())
+            delay = _retry_plan(prepared, attempt, response.status, headers, body)
             if delay is None:
-                raise _api_error(prepared, response.status, response.headers, body, attempt + 1)
+                raise _api_error(prepared, response.status, headers, body, attempt + 1)
+            reason = f"HTTP {response.status}"
+        _log_retry(request, attempt, delay, reason)
         time.sleep(delay)
         attempt += 1
 
@@ -320,23 +378,31 @@ async def _send_async(prepared: _Prepared, request: HttpRequest) -> AsyncHttpRes
             "implements minicall's AsyncTransport protocol"
         )
     stream = prepared.context.spec.stream
+    scrub = _Scrubber.of(prepared.client, request)
+    warn_if_plaintext(request)
     attempt = 0
     while True:
-        log.debug("minicall %s %s attempt %d", prepared.settings.provider, prepared.settings.model, attempt + 1)
+        _log_attempt(prepared, request, attempt)
         try:
             response: AsyncHttpResponse = await send(request, stream=stream)
         except APIConnectionError as exc:
+            reason = _failed(exc, scrub)
             delay = _retry_plan(prepared, attempt, None, {}, b"")
             if delay is None:
                 exc.attempts = attempt + 1
                 raise
         else:
+            headers = scrub.headers(response.headers)
             if 200 <= response.status < 300:
-                return response
-            body = await response.read()
-            delay = _retry_plan(prepared, attempt, response.status, response.headers, body)
+                if _not_a_stream(prepared, response):
+                    raise _not_a_stream_error(prepared, response, scrub.whole(await response.read()))
+                return scrub.async_response(response, headers)
+            body = scrub.whole(await response.read())
+            delay = _retry_plan(prepared, attempt, response.status, headers, body)
             if delay is None:
-                raise _api_error(prepared, response.status, response.headers, body, attempt + 1)
+                raise _api_error(prepared, response.status, headers, body, attempt + 1)
+            reason = f"HTTP {response.status}"
+        _log_retry(request, attempt, delay, reason)
         await asyncio.sleep(delay)
         attempt += 1
 

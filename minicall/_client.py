@@ -8,18 +8,23 @@ a ``repr``, an error or a log line.
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
+import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ._errors import ConfigurationError
+from ._errors import SECRET_HEADERS, ConfigurationError
 from ._http._types import HttpRequest
 from ._spec import Codec, Endpoint
 
 if TYPE_CHECKING:
     from ._http._types import AsyncTransport, Transport
 
-__all__ = ["BaseClient", "env_first", "DEFAULT_TIMEOUT"]
+__all__ = ["BaseClient", "env_first", "DEFAULT_TIMEOUT", "warn_if_plaintext"]
+
+log = logging.getLogger("minicall")
 
 DEFAULT_TIMEOUT = 600.0
 """Seconds each attempt may take, as the official SDKs default (10 minutes)."""
@@ -37,6 +42,47 @@ def env_first(*names: str) -> str | None:
 def _check_header(name: str, value: str) -> None:
     if any(c in name or c in value for c in "\r\n\x00"):
         raise ConfigurationError(f"header {name!r} contains a line break or NUL; refusing to send it")
+
+
+# Attribute names whose string values are credentials (see BaseClient.secrets).
+_SECRET_WORDS = ("key", "token", "secret", "password")
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+_warned_hosts: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def warn_if_plaintext(request: HttpRequest) -> None:
+    """Log one WARNING per host when credentials go over plain http:// off this machine.
+
+    The request is still sent (a proxy on a private network may be meant); the warning
+    names the host, never the credential.
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(request.url)
+    host = parts.hostname or ""
+    if parts.scheme != "http" or _is_loopback(host):
+        return
+    if not any(name.lower() in SECRET_HEADERS for name in request.headers):
+        return
+    with _warned_lock:
+        if host in _warned_hosts:
+            return
+        _warned_hosts.add(host)
+    log.warning(
+        "sending credentials over plain http:// to %s; anyone on the network path can read "
+        "them (use https://)",
+        host,
+    )
 
 
 class BaseClient:
@@ -62,6 +108,8 @@ class BaseClient:
         max_retries: int = 2,
         headers: Mapping[str, str] | None = None,
         transport: Transport | AsyncTransport | None = None,
+        ca_file: str | None = None,
+        verify: bool = True,
     ) -> None:
         self._api_key = api_key if api_key is not None else env_first(*self.api_key_env)
         if self._api_key is None and self.requires_api_key:
@@ -81,6 +129,13 @@ class BaseClient:
         self.headers: dict[str, str] = dict(headers or {})
         for name, value in self.headers.items():
             _check_header(name, value)
+        if ca_file is not None and not os.path.isfile(ca_file):
+            raise ConfigurationError(f"ca_file {ca_file!r} is not a file")
+        if transport is None and (ca_file is not None or not verify):
+            from ._http._default import DefaultTransport
+
+            # A client of its own: its CA must not leak into other clients' connections.
+            transport = DefaultTransport(verify=verify, ca_file=ca_file)
         self._transport = transport
 
     def _missing_credential(self) -> None:
@@ -123,6 +178,19 @@ class BaseClient:
     async def authorize_async(self, request: HttpRequest) -> HttpRequest:
         """The asynchronous twin of :meth:`authorize`."""
         return self.authorize(request)
+
+    def secrets(self) -> tuple[str, ...]:
+        """The credential strings this client holds, for redaction (never for display).
+
+        Every non-empty ``str`` attribute whose name mentions key, token, secret or
+        password; a client keeping credentials elsewhere extends this.
+        """
+        found = [
+            value
+            for name, value in vars(self).items()
+            if isinstance(value, str) and value and any(w in name.lower() for w in _SECRET_WORDS)
+        ]
+        return tuple(dict.fromkeys(found))
 
     @property
     def transport(self) -> Any:

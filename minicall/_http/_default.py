@@ -19,9 +19,14 @@ __all__ = ["DefaultTransport", "default_transport"]
 
 
 class DefaultTransport:
-    """Pairs a pooled ``http.client`` transport with a pooled asyncio transport."""
+    """Pairs a pooled ``http.client`` transport with a pooled asyncio transport.
 
-    def __init__(self) -> None:
+    ``verify`` and ``ca_file`` reach both halves (a client's private CA, or no checks).
+    """
+
+    def __init__(self, *, verify: bool = True, ca_file: str | None = None) -> None:
+        self._verify = verify
+        self._ca_file = ca_file
         self._sync: SyncTransport | None = None
         self._async: AsyncioTransport | None = None
         self._lock = threading.Lock()
@@ -33,7 +38,7 @@ class DefaultTransport:
                 if self._sync is None:
                     from ._sync import SyncTransport
 
-                    self._sync = SyncTransport()
+                    self._sync = SyncTransport(verify=self._verify, ca_file=self._ca_file)
         return self._sync
 
     def asyncio(self) -> AsyncioTransport:
@@ -43,7 +48,7 @@ class DefaultTransport:
                 if self._async is None:
                     from ._async import AsyncioTransport
 
-                    self._async = AsyncioTransport()
+                    self._async = AsyncioTransport(verify=self._verify, ca_file=self._ca_file)
         return self._async
 
     def send(self, request: HttpRequest, *, stream: bool = False) -> HttpResponse:
