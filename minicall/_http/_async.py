@@ -25,7 +25,13 @@ from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager, suppress
 from urllib.parse import urljoin, urlsplit
 
-from .._errors import SECRET_HEADERS, APIConnectionError, APITimeoutError, ConfigurationError
+from .._errors import (
+    SECRET_HEADERS,
+    APIConnectionError,
+    APITimeoutError,
+    ConfigurationError,
+    ResponseFormatError,
+)
 from ._h1 import BodyDecoder, Data, End, Event, Head, ResponseParser
 from ._proxy import Proxy, parse_proxy, proxy_for
 from ._types import AsyncHttpResponse, HttpRequest, lower_headers
@@ -384,6 +390,12 @@ class AsyncioTransport:
         head = events[0]
         assert isinstance(head, Head)
         folded = lower_headers(head.headers)
+        declared = folded.get("content-length", "")
+        if not folded.get("content-encoding") and declared.isdigit() and int(declared) > self._max_body:
+            # Refuse before waiting for a body we would refuse anyway (the sync twin does too).
+            conn.close()
+            pool.slots.release()
+            raise ResponseFormatError("http", "", f"response body larger than {self._max_body} bytes")
         decoder = BodyDecoder(folded.get("content-encoding", ""), self._max_body)
         body = _Body(pool, conn, parser, events[1:], decoder, request.timeout, where)
         if stream:
