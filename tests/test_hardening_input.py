@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from test_hardening_faults import MODES, OK_BODY, ask, run
 
 from minicall import (
     ConfigurationError,
@@ -23,7 +24,6 @@ from minicall import (
 )
 from minicall._framing.eventstream import encode_message
 from minicall.testing import FakeServer, RawReply
-from test_hardening_faults import MODES, OK_BODY, ask, run
 
 JSON = {"content-type": "application/json"}
 SSE = {"content-type": "text/event-stream"}
