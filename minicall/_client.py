@@ -8,6 +8,7 @@ a ``repr``, an error or a log line.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 import os
@@ -22,7 +23,7 @@ from ._spec import Codec, Endpoint
 if TYPE_CHECKING:
     from ._http._types import AsyncTransport, Transport
 
-__all__ = ["BaseClient", "env_first", "DEFAULT_TIMEOUT", "warn_if_plaintext"]
+__all__ = ["DEFAULT_TIMEOUT", "BaseClient", "env_first", "warn_if_plaintext"]
 
 log = logging.getLogger("minicall")
 
@@ -49,6 +50,20 @@ _SECRET_WORDS = ("key", "token", "secret", "password")
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 _warned_hosts: set[str] = set()
 _warned_lock = threading.Lock()
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: getattr(obj, f.name, None) for f in dataclasses.fields(obj)}
+    return dict(getattr(obj, "__dict__", {}))
+
+
+def _named_secrets(values: Mapping[str, Any]) -> list[str]:
+    return [
+        value
+        for name, value in values.items()
+        if isinstance(value, str) and value and any(w in name.lower() for w in _SECRET_WORDS)
+    ]
 
 
 def _is_loopback(host: str) -> bool:
@@ -185,11 +200,11 @@ class BaseClient:
         Every non-empty ``str`` attribute whose name mentions key, token, secret or
         password; a client keeping credentials elsewhere extends this.
         """
-        found = [
-            value
-            for name, value in vars(self).items()
-            if isinstance(value, str) and value and any(w in name.lower() for w in _SECRET_WORDS)
-        ]
+        found = _named_secrets(vars(self))
+        for name, value in vars(self).items():
+            # A credentials object (Bedrock's AWS keys): its own secret-named fields.
+            if "credential" in name.lower() and value is not None:
+                found += _named_secrets(_fields(value))
         return tuple(dict.fromkeys(found))
 
     @property

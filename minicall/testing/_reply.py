@@ -165,6 +165,10 @@ class RawReply:
     chunks: Sequence[bytes] | None = None
     chunk_delay: float = 0.0
     delay: float = 0.0
+    echo_headers: bool = False
+    """Replace ``{headers}`` in ``body`` with the received request headers as a JSON
+    object, and ``{headers_text}`` with the same as a JSON string (a server that echoes
+    the request into its error, credentials and all)."""
 
 
 FaultKind = Literal["drop", "hang", "reset_mid_body", "drip", "raw"]

@@ -20,6 +20,7 @@ import socketserver
 import threading
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -233,6 +234,12 @@ class _HTTPServer(ThreadingHTTPServer):
         """Connections cut by a client or by ``stop`` are normal here; stay quiet."""
 
 
+def _echoed(reply: RawReply, request: RecordedRequest) -> RawReply:
+    headers = json.dumps(dict(request.headers))
+    body = reply.body.replace(b"{headers_text}", json.dumps(headers).encode())
+    return replace(reply, body=body.replace(b"{headers}", headers.encode()), echo_headers=False)
+
+
 def _hang_up(sock: socket.socket) -> None:
     try:
         sock.shutdown(socket.SHUT_RDWR)
@@ -327,7 +334,7 @@ class _Handler(BaseHTTPRequestHandler):
             if fake._pause(reply.delay):
                 self._send_rendered(fmt.render_error(reply, request))
         elif isinstance(reply, RawReply):
-            self._send_raw(fake, reply)
+            self._send_raw(fake, _echoed(reply, request) if reply.echo_headers else reply)
         else:
             _FAULTS[reply.kind](self, fake, reply)
 
