@@ -110,6 +110,8 @@ class OpenAIClient(BaseClient):
         transport: Transport | AsyncTransport | None = None,
         organization: str | None = None,
         project: str | None = None,
+        ca_file: str | None = None,
+        verify: bool = True,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -118,6 +120,8 @@ class OpenAIClient(BaseClient):
             max_retries=max_retries,
             headers=headers,
             transport=transport,
+            ca_file=ca_file,
+            verify=verify,
         )
         self.organization = organization or env_first("OPENAI_ORG_ID")
         self.project = project or env_first("OPENAI_PROJECT_ID")

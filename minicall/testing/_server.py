@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import socket
 import socketserver
+import ssl
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -39,6 +40,8 @@ _HOST = "127.0.0.1"
 class FakeServer:
     """A scripted loopback server for every provider (a context manager).
 
+    ``tls=(certfile, keyfile)`` serves HTTPS with that certificate instead of HTTP.
+
     ``script(*replies, provider=None)`` queues replies, served first in, first out;
     a provider's own queue is served before the shared one, and with both empty the
     answer is ``Reply(text="echo: <last user text>")``. ``requests`` records every
@@ -46,7 +49,8 @@ class FakeServer:
     connections, ``errors`` collects exceptions raised while rendering a reply.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls: tuple[str, str] | None = None) -> None:
+        self._tls = tls
         self.requests: list[RecordedRequest] = []
         self.errors: list[BaseException] = []
         self._queues: dict[str | None, deque[Scripted]] = {}
@@ -64,6 +68,10 @@ class FakeServer:
         self._stopping.clear()
         httpd = _HTTPServer((_HOST, 0), _Handler)
         httpd.fake = self
+        if self._tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self._tls)
+            httpd.tls = context
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="FakeServer"
@@ -100,10 +108,11 @@ class FakeServer:
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
+        """``http://127.0.0.1:<port>`` (``https://`` when serving TLS)."""
         if self._httpd is None:
             raise RuntimeError("FakeServer is not running; use it as a context manager")
-        return f"http://{_HOST}:{self._httpd.server_address[1]}"
+        scheme = "https" if self._tls is not None else "http"
+        return f"{scheme}://{_HOST}:{self._httpd.server_address[1]}"
 
     def base_url(self, provider: str) -> str:
         """The base URL to give ``provider``'s client: ``/<provider>`` plus its SDK suffix."""
@@ -200,6 +209,7 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = False
     block_on_close = True
     fake: FakeServer
+    tls: ssl.SSLContext | None = None
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
         super().__init__(address, handler)
@@ -215,6 +225,10 @@ class _HTTPServer(ThreadingHTTPServer):
 
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, address = super().get_request()
+        if self.tls is not None:
+            # The handshake happens in the handler thread (first read), so a client
+            # that rejects the certificate cannot stall the accepting thread.
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         with self._open_lock:
             self.accepted += 1
             self._open.add(sock)
