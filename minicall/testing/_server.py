@@ -208,6 +208,8 @@ class _HTTPServer(ThreadingHTTPServer):
 
     daemon_threads = False
     block_on_close = True
+    # socketserver's backlog of 5 resets connects beyond it; a client pool opens ~100 at once.
+    request_queue_size = 256
     fake: FakeServer
     tls: ssl.SSLContext | None = None
 
