@@ -581,3 +581,20 @@ def test_explicit_access_keys_win_over_the_bearer_variable(monkeypatch):
     assert client.auth_scheme == "sigv4"
     with pytest.raises(minicall.ConfigurationError, match="both"):
         bedrock.BedrockClient(region="us-east-1", access_key_id="AKID")
+
+
+def test_streamed_response_model_yields_partials_then_the_value(fake):
+    @llm.call(
+        provider="bedrock",
+        model=MODEL,
+        client=fake.client("bedrock"),
+        stream=True,
+        response_model=Book,
+    )
+    def extract() -> str:
+        return "Dune, 1965"
+
+    fake.script(Reply(tool_calls=[ToolCallReply("Book", {"title": "Dune", "year": 1965})]))
+    values = list(extract())
+    assert values[-1] == Book("Dune", 1965) and len(values) >= 2
+    assert fake.last.json["toolConfig"]["toolChoice"] == {"tool": {"name": "Book"}}
