@@ -332,7 +332,7 @@ def test_async_call_times_out(fake, provider):
 
 
 def test_async_idle_stream_times_out_with_partial_content(fake, provider):
-    @_call(provider, fake.client(provider, timeout=0.5, max_retries=0), stream=True)
+    @_call(provider, fake.client(provider, timeout=0.25, max_retries=0), stream=True)
     async def tell() -> str:
         return "x"
 
@@ -345,7 +345,7 @@ def test_async_idle_stream_times_out_with_partial_content(fake, provider):
 
     with pytest.raises(minicall.APITimeoutError) as info:
         asyncio.run(main())
-    assert isinstance(info.value.partial, str)
+    assert "alpha beta gamma".startswith(info.value.partial)
     assert len(fake.requests) == 1  # a started stream is never retried
 
 
