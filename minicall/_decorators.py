@@ -8,7 +8,15 @@ class serves every provider module, so the overloads are written once.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterable,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from typing import Any, Generic, Literal, ParamSpec, Protocol, TypeVar, overload
 
 from ._call import Flavor, Settings, decorate
@@ -33,11 +41,14 @@ ToolsArg = Sequence[Callable[..., Any] | type]
 class CallDecorator(Protocol[R_co, AR_co]):
     """Turns a prompt function into a call: sync functions return ``R``, async ones ``Awaitable[AR]``."""
 
+    # Coroutine (what ``async def`` makes, and what decorate() tests for) with a TypeVar
+    # for its result: with Awaitable[Any], a return type holding Any (a TypedDict dynamic
+    # config) makes both overloads match and mypy gives up with Any.
     @overload
-    def __call__(self, fn: Callable[P, Awaitable[Any]]) -> Callable[P, Awaitable[AR_co]]: ...
+    def __call__(self, fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Awaitable[AR_co]]: ...
 
     @overload
-    def __call__(self, fn: Callable[P, Any]) -> Callable[P, R_co]: ...
+    def __call__(self, fn: Callable[P, T]) -> Callable[P, R_co]: ...
 
 
 class _Decorator:
