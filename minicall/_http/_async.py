@@ -391,7 +391,8 @@ class AsyncioTransport:
         assert isinstance(head, Head)
         folded = lower_headers(head.headers)
         declared = folded.get("content-length", "")
-        if not folded.get("content-encoding") and declared.isdigit() and int(declared) > self._max_body:
+        too_big = declared.isdigit() and int(declared) > self._max_body
+        if not stream and too_big and not folded.get("content-encoding"):
             # Refuse before waiting for a body we would refuse anyway (the sync twin does too).
             conn.close()
             pool.slots.release()
