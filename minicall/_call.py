@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._client import BaseClient, warn_if_plaintext
 from ._config import merge_params
@@ -39,8 +39,8 @@ from ._spec import CallSpec, ResponseFormat
 from ._stream import BaseAsyncStream, BaseStream
 from ._structured import extract, partial_models, partial_models_async
 
-if TYPE_CHECKING:
-    from ._tools import BaseTool
+from ._prompt import format_template
+from ._tools import BaseTool, convert_tools, response_model_tool, tool_spec
 
 __all__ = ["Flavor", "Settings", "decorate", "override", "default_client"]
 
@@ -141,8 +141,6 @@ def _messages_from(result: Any, template: str | None, fn_args: Mapping[str, Any]
         )
     if template is None:
         raise PromptError(f"{fn_name} returned no messages and has no @prompt_template")
-    from ._prompt import format_template
-
     computed = (config or {}).get("computed_fields") or {}
     if not isinstance(computed, Mapping):
         raise PromptError(f"{fn_name}: computed_fields must be a dict")
@@ -179,7 +177,6 @@ def _structure(settings: Settings, tool_types: tuple[type[BaseTool], ...]) -> tu
             return tool_types, None, ResponseFormat("json_object"), _json_instruction(None)
         return tool_types, None, None, None
     from ._schema import json_schema, strict_openai
-    from ._tools import response_model_tool
 
     if settings.json_mode:
         schema = json_schema(model)
@@ -190,18 +187,40 @@ def _structure(settings: Settings, tool_types: tuple[type[BaseTool], ...]) -> tu
     return (*tool_types, tool), tool._name(), None, None
 
 
+Binder = Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]]
+
+
+def _binder(signature: inspect.Signature) -> Binder:
+    """A function from call arguments to the bound ``fn_args``, decided once per function.
+
+    Plain positional-or-keyword parameters called positionally with every argument (the
+    common case) bind by zipping names and values; anything else goes through
+    :meth:`inspect.Signature.bind`, whose errors are the usual ``TypeError``.
+    """
+    params = list(signature.parameters.values())
+    names = tuple(p.name for p in params)
+    simple = all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params)
+
+    def bind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        if simple and not kwargs and len(args) == len(names):
+            return dict(zip(names, args))
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return dict(bound.arguments)
+
+    return bind
+
+
 def _prepare(
     fn: Callable[..., Any],
-    signature: inspect.Signature,
+    bind: Binder,
     settings: Settings,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     result: Any,
     start: float,
 ) -> _Prepared:
-    bound = signature.bind(*args, **kwargs)
-    bound.apply_defaults()
-    fn_args = dict(bound.arguments)
+    fn_args = bind(args, kwargs)
     template: str | None = getattr(fn, "__minicall_prompt_template__", None)
     messages, config = _messages_from(result, template, fn_args, fn.__name__)
     config = config or None
@@ -216,12 +235,8 @@ def _prepare(
             f"a {type(client).__name__} cannot serve provider {settings.provider!r}"
         )
     raw_tools = (config or {}).get("tools", settings.tools) or ()
-    from ._tools import convert_tools
-
     tool_types = convert_tools(raw_tools) if raw_tools else ()
     tool_types, forced, fmt, instruction = _structure(settings, tool_types)
-    from ._tools import tool_spec
-
     spec = CallSpec(
         model=settings.model,
         messages=tuple(messages),
@@ -440,7 +455,7 @@ def _stream_result(prepared: _Prepared, stream: Any) -> Any:
 def decorate(fn: Callable[..., Any], settings: Settings) -> Callable[..., Any]:
     """Wrap ``fn`` so that calling it makes the LLM call ``settings`` describe."""
     settings = _check_settings(settings)
-    signature = inspect.signature(fn)
+    bind = _binder(inspect.signature(fn))
     flavor = settings.flavor
 
     if inspect.iscoroutinefunction(fn):
@@ -449,7 +464,7 @@ def decorate(fn: Callable[..., Any], settings: Settings) -> Callable[..., Any]:
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
             start = time.time() * 1000
             result = await fn(*args, **kwargs)
-            prepared = _prepare(fn, signature, settings, args, kwargs, result, start)
+            prepared = _prepare(fn, bind, settings, args, kwargs, result, start)
             request = await prepared.client.authorize_async(prepared.context.request)
             if settings.stream:
 
@@ -468,7 +483,7 @@ def decorate(fn: Callable[..., Any], settings: Settings) -> Callable[..., Any]:
         def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
             start = time.time() * 1000
             result = fn(*args, **kwargs)
-            prepared = _prepare(fn, signature, settings, args, kwargs, result, start)
+            prepared = _prepare(fn, bind, settings, args, kwargs, result, start)
             if settings.stream:
 
                 def open_() -> HttpResponse:

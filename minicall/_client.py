@@ -81,6 +81,8 @@ def warn_if_plaintext(request: HttpRequest) -> None:
     The request is still sent (a proxy on a private network may be meant); the warning
     names the host, never the credential.
     """
+    if not request.url.startswith("http://"):
+        return  # https, the common case, costs one string comparison
     from urllib.parse import urlsplit
 
     parts = urlsplit(request.url)
@@ -200,12 +202,18 @@ class BaseClient:
         Every non-empty ``str`` attribute whose name mentions key, token, secret or
         password; a client keeping credentials elsewhere extends this.
         """
+        cached: tuple[str, ...] | None = self.__dict__.get("_secrets_found")
+        if cached is not None:
+            return cached
         found = _named_secrets(vars(self))
         for name, value in vars(self).items():
             # A credentials object (Bedrock's AWS keys): its own secret-named fields.
             if "credential" in name.lower() and value is not None:
                 found += _named_secrets(_fields(value))
-        return tuple(dict.fromkeys(found))
+        # Credentials are fixed at construction; tokens that change per request travel
+        # in request headers, which the scrubber reads on every call.
+        self.__dict__["_secrets_found"] = result = tuple(dict.fromkeys(found))
+        return result
 
     @property
     def transport(self) -> Any:

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 __all__ = ["MIN_SECRET", "REDACTED", "Scrubber"]
 
 MIN_SECRET = 8
+_CACHE: dict[tuple[str, ...], Scrubber] = {}
+_CACHE_SIZE = 64
 REDACTED = b"[redacted]"
 # Scheme words in credential headers; the value after them is the credential.
 _SCHEMES = ("bearer ", "basic ", "token ")
@@ -77,10 +79,17 @@ class Scrubber:
 
     @classmethod
     def of(cls, client: BaseClient, request: HttpRequest) -> Scrubber:
-        """The secrets of ``client`` plus every credential header of ``request``."""
-        found = list(client.secrets())
-        found += [_header_secret(v) for k, v in request.headers.items() if k.lower() in SECRET_HEADERS]
-        return cls(found)
+        """The secrets of ``client`` plus every credential header of ``request`` (cached)."""
+        found = (
+            *client.secrets(),
+            *(_header_secret(v) for k, v in request.headers.items() if k.lower() in SECRET_HEADERS),
+        )
+        scrubber = _CACHE.get(found)
+        if scrubber is None:
+            if len(_CACHE) >= _CACHE_SIZE:
+                _CACHE.clear()  # rotating tokens must not grow the cache without bound
+            scrubber = _CACHE[found] = cls(found)
+        return scrubber
 
     def __bool__(self) -> bool:
         return bool(self._needles)
@@ -101,12 +110,19 @@ class Scrubber:
 
     def open_tail(self, data: bytes) -> int:
         """Length of the longest tail of ``data`` that is a proper prefix of a secret."""
-        longest = max((len(n) for n in self._needles), default=1)
-        for size in range(min(longest - 1, len(data)), 0, -1):
-            tail = data[-size:]
-            if any(n.startswith(tail) for n in self._needles):
-                return size
-        return 0
+        best = 0
+        end = len(data)
+        for needle in self._needles:
+            first = needle[:1]
+            # Only positions holding the needle's first byte can start such a tail; the
+            # earliest one that matches gives the longest tail for this needle.
+            i = data.find(first, max(end - len(needle) + 1, 0))
+            while i != -1 and end - i > best:
+                if needle.startswith(data[i:]):
+                    best = end - i
+                    break
+                i = data.find(first, i + 1)
+        return best
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         """A copy of ``headers`` with secrets replaced in every value."""
