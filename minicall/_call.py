@@ -345,41 +345,70 @@ def _log_retry(request: HttpRequest, attempt: int, delay: float, reason: str) ->
     log_retry(request.method, request.url, attempt + 1, delay, reason)
 
 
-def _failed(exc: APIConnectionError, scrub: _Scrubber) -> str:
-    scrub.error(exc)
-    return type(exc).__name__
+class _Attempts:
+    """The retry loop's decisions, shared by the sync and the async send loops.
+
+    Each method decides one outcome of an attempt: the delay before the next attempt,
+    or the error to raise. What the server sent is scrubbed of the client's secrets
+    before any error or log sees it.
+    """
+
+    def __init__(self, prepared: _Prepared, request: HttpRequest) -> None:
+        self.prepared = prepared
+        self.request = request
+        self.scrub = _Scrubber.of(prepared.client, request)
+        self.attempt = 0
+        warn_if_plaintext(request)
+
+    def begin(self) -> None:
+        _log_attempt(self.prepared, self.request, self.attempt)
+
+    def failed(self, exc: APIConnectionError) -> float:
+        """The delay after a connection error; re-raises it when the budget is spent."""
+        self.scrub.error(exc)
+        delay = _retry_plan(self.prepared, self.attempt, None, {}, b"")
+        if delay is None:
+            exc.attempts = self.attempt + 1
+            raise exc
+        return self._next(delay, type(exc).__name__)
+
+    def rejected(self, status: int, raw_headers: Mapping[str, str], raw_body: bytes) -> float:
+        """The delay after an error status; raises the typed error when it is final."""
+        headers = self.scrub.headers(raw_headers)
+        body = self.scrub.whole(raw_body)
+        delay = _retry_plan(self.prepared, self.attempt, status, headers, body)
+        if delay is None:
+            raise _api_error(self.prepared, status, headers, body, self.attempt + 1)
+        return self._next(delay, f"HTTP {status}")
+
+    def not_a_stream(self, response: HttpResponse | AsyncHttpResponse, body: bytes) -> Exception:
+        """The error for a stream request answered with a whole body."""
+        return _not_a_stream_error(self.prepared, response, self.scrub.whole(body))
+
+    def _next(self, delay: float, reason: str) -> float:
+        _log_retry(self.request, self.attempt, delay, reason)
+        self.attempt += 1
+        return delay
 
 
 def _send_sync(prepared: _Prepared, request: HttpRequest) -> HttpResponse:
     transport = prepared.client.transport
     stream = prepared.context.spec.stream
-    scrub = _Scrubber.of(prepared.client, request)
-    warn_if_plaintext(request)
-    attempt = 0
+    attempts = _Attempts(prepared, request)
     while True:
-        _log_attempt(prepared, request, attempt)
+        attempts.begin()
         try:
             response: HttpResponse = transport.send(request, stream=stream)
         except APIConnectionError as exc:
-            reason = _failed(exc, scrub)
-            delay = _retry_plan(prepared, attempt, None, {}, b"")
-            if delay is None:
-                exc.attempts = attempt + 1
-                raise
+            delay = attempts.failed(exc)
         else:
-            headers = scrub.headers(response.headers)
-            if 200 <= response.status < 300:
-                if _not_a_stream(prepared, response):
-                    raise _not_a_stream_error(prepared, response, scrub.whole(response.read()))
-                return scrub.response(response, headers)
-            body = scrub.whole(response.read())
-            delay = _retry_plan(prepared, attempt, response.status, headers, body)
-            if delay is None:
-                raise _api_error(prepared, response.status, headers, body, attempt + 1)
-            reason = f"HTTP {response.status}"
-        _log_retry(request, attempt, delay, reason)
+            if not 200 <= response.status < 300:
+                delay = attempts.rejected(response.status, response.headers, response.read())
+            elif _not_a_stream(prepared, response):
+                raise attempts.not_a_stream(response, response.read())
+            else:
+                return attempts.scrub.response(response, attempts.scrub.headers(response.headers))
         time.sleep(delay)
-        attempt += 1
 
 
 async def _send_async(prepared: _Prepared, request: HttpRequest) -> AsyncHttpResponse:
@@ -393,33 +422,21 @@ async def _send_async(prepared: _Prepared, request: HttpRequest) -> AsyncHttpRes
             "implements minicall's AsyncTransport protocol"
         )
     stream = prepared.context.spec.stream
-    scrub = _Scrubber.of(prepared.client, request)
-    warn_if_plaintext(request)
-    attempt = 0
+    attempts = _Attempts(prepared, request)
     while True:
-        _log_attempt(prepared, request, attempt)
+        attempts.begin()
         try:
             response: AsyncHttpResponse = await send(request, stream=stream)
         except APIConnectionError as exc:
-            reason = _failed(exc, scrub)
-            delay = _retry_plan(prepared, attempt, None, {}, b"")
-            if delay is None:
-                exc.attempts = attempt + 1
-                raise
+            delay = attempts.failed(exc)
         else:
-            headers = scrub.headers(response.headers)
-            if 200 <= response.status < 300:
-                if _not_a_stream(prepared, response):
-                    raise _not_a_stream_error(prepared, response, scrub.whole(await response.read()))
-                return scrub.async_response(response, headers)
-            body = scrub.whole(await response.read())
-            delay = _retry_plan(prepared, attempt, response.status, headers, body)
-            if delay is None:
-                raise _api_error(prepared, response.status, headers, body, attempt + 1)
-            reason = f"HTTP {response.status}"
-        _log_retry(request, attempt, delay, reason)
+            if not 200 <= response.status < 300:
+                delay = attempts.rejected(response.status, response.headers, await response.read())
+            elif _not_a_stream(prepared, response):
+                raise attempts.not_a_stream(response, await response.read())
+            else:
+                return attempts.scrub.async_response(response, attempts.scrub.headers(response.headers))
         await asyncio.sleep(delay)
-        attempt += 1
 
 
 # -- finishing ----------------------------------------------------------------------
