@@ -162,6 +162,8 @@ class AnthropicClient(BaseClient):
         max_retries: int = 2,
         headers: Mapping[str, str] | None = None,
         transport: Transport | AsyncTransport | None = None,
+        ca_file: str | None = None,
+        verify: bool = True,
         version: str = DEFAULT_VERSION,
         betas: Sequence[str] = (),
     ) -> None:
@@ -174,6 +176,8 @@ class AnthropicClient(BaseClient):
             max_retries=max_retries,
             headers=headers,
             transport=transport,
+            ca_file=ca_file,
+            verify=verify,
         )
         # A key (explicit or from the environment) outranks ANTHROPIC_AUTH_TOKEN.
         self._auth_token = (

@@ -128,6 +128,8 @@ class AzureClient(CompatClient):
         max_retries: int = 2,
         headers: Mapping[str, str] | None = None,
         transport: Transport | AsyncTransport | None = None,
+        ca_file: str | None = None,
+        verify: bool = True,
         api_version: str | None = None,
         deployment_style: Literal["inference", "openai"] | None = None,
         azure_ad_token: str | None = None,
@@ -155,6 +157,8 @@ class AzureClient(CompatClient):
             max_retries=max_retries,
             headers=headers,
             transport=transport,
+            ca_file=ca_file,
+            verify=verify,
         )
         self.api_version = api_version or env_first(*style.version_env) or style.version
 

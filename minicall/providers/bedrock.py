@@ -200,6 +200,8 @@ class BedrockClient(BaseClient):
         max_retries: int = 2,
         headers: Mapping[str, str] | None = None,
         transport: Transport | AsyncTransport | None = None,
+        ca_file: str | None = None,
+        verify: bool = True,
     ) -> None:
         self._credentials: AwsCredentials | None = None
         if access_key_id is not None or secret_access_key is not None:
@@ -232,6 +234,8 @@ class BedrockClient(BaseClient):
             max_retries=max_retries,
             headers=headers,
             transport=transport,
+            ca_file=ca_file,
+            verify=verify,
         )
 
     @staticmethod

@@ -143,6 +143,8 @@ class CohereClient(BaseClient):
         max_retries: int = 2,
         headers: Mapping[str, str] | None = None,
         transport: Transport | AsyncTransport | None = None,
+        ca_file: str | None = None,
+        verify: bool = True,
         client_name: str | None = None,
     ) -> None:
         extra = dict(headers or {})
@@ -155,6 +157,8 @@ class CohereClient(BaseClient):
             max_retries=max_retries,
             headers=extra,
             transport=transport,
+            ca_file=ca_file,
+            verify=verify,
         )
         self.base_url = _fix_base_url(self.base_url)
         self.client_name = client_name

@@ -202,6 +202,8 @@ class GoogleClient(BaseClient):
         max_retries: int = 2,
         headers: Mapping[str, str] | None = None,
         transport: Transport | AsyncTransport | None = None,
+        ca_file: str | None = None,
+        verify: bool = True,
         vertex: bool | None = None,
         project: str | None = None,
         location: str | None = None,
@@ -231,6 +233,8 @@ class GoogleClient(BaseClient):
             max_retries=max_retries,
             headers=headers,
             transport=transport,
+            ca_file=ca_file,
+            verify=verify,
         )
 
     def _vertex(
