@@ -10,10 +10,10 @@ stream's ``content`` keeps it.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._errors import MinicallError
+from ._errors import MinicallError, ResponseFormatError
 from ._http._types import AsyncHttpResponse, HttpResponse
 from ._messages import ContentPart, Message, TextPart, ToolCallPart
 from ._pricing import cost as _cost
@@ -167,8 +167,24 @@ class _StreamBase(Generic[ResponseT, ChunkT]):
         self._decoder = context.codec.stream_decoder(context.spec)
         self._tool_types: Sequence[type[BaseTool]] = context.tool_types
         self.end_time: float = 0.0
+        self._events = 0
+        self._head = b""
+
+    def _opened(self, headers: Mapping[str, str]) -> None:
+        # Some facts of a stream travel in its response headers (Bedrock's request id,
+        # LiteLLM's cost); a decoder that wants them has a ``headers`` method.
+        read_headers = getattr(self._decoder, "headers", None)
+        if read_headers is not None:
+            for chunk in read_headers(headers):
+                self._state.absorb(chunk)
+
+    def _feed(self, piece: bytes) -> list[tuple[ChunkT, BaseTool | None]]:
+        if len(self._head) < 200:
+            self._head += piece[: 200 - len(self._head)]
+        return self._pairs(self._decoder.feed(piece))
 
     def _pairs(self, chunks: list[Chunk]) -> list[tuple[ChunkT, BaseTool | None]]:
+        self._events += len(chunks)
         out: list[tuple[ChunkT, BaseTool | None]] = []
         for chunk in chunks:
             wrapped = self.chunk_type(chunk, self._context.codec)
@@ -182,6 +198,11 @@ class _StreamBase(Generic[ResponseT, ChunkT]):
 
     def _finish(self) -> list[tuple[ChunkT, BaseTool | None]]:
         out = self._pairs(self._decoder.close())
+        if not self._events and self._head:
+            # Bytes arrived but not one event: an error page labelled as a stream.
+            raise ResponseFormatError(
+                self._context.provider, "", "the reply held no stream events", self._head.decode("utf-8", "replace")
+            )
         tools = build_tools(self._tool_types, self._state.finish(), ())
         out.extend((self.chunk_type(Chunk(), self._context.codec), t) for t in tools)
         self.end_time = time.time() * 1000
@@ -273,8 +294,9 @@ class BaseStream(_StreamBase[ResponseT, ChunkT]):
         response: HttpResponse | None = None
         try:
             response = self._open()
+            self._opened(response.headers)
             for piece in response.iter_bytes():
-                yield from self._pairs(self._decoder.feed(piece))
+                yield from self._feed(piece)
             yield from self._finish()
         except MinicallError as error:
             raise self._broken(error) from None
@@ -307,8 +329,9 @@ class BaseAsyncStream(_StreamBase[ResponseT, ChunkT]):
         response: AsyncHttpResponse | None = None
         try:
             response = await self._open()
+            self._opened(response.headers)
             async for piece in response.aiter_bytes():
-                for pair in self._pairs(self._decoder.feed(piece)):
+                for pair in self._feed(piece):
                     yield pair
             for pair in self._finish():
                 yield pair

@@ -429,6 +429,11 @@ class _StreamDecoder:
             "metadata": self._metadata,
         }
 
+    def headers(self, headers: Mapping[str, str]) -> list[Chunk]:
+        """Bedrock's response id is its ``x-amzn-RequestId`` header, streams included."""
+        request_id = headers.get("x-amzn-requestid")
+        return [Chunk(id=request_id)] if request_id else []
+
     def feed(self, data: bytes) -> list[Chunk]:
         return [c for m in self._frames.feed(data) if (c := self._event(m)) is not None]
 

@@ -506,6 +506,11 @@ class _StreamDecoder:
             chunks.append(self._codec.decode_chunk(loads(data, self._codec.provider, "chunk")))
         return chunks
 
+    def headers(self, headers: Mapping[str, str]) -> list[Chunk]:
+        """What the response headers say: a gateway's reported cost (LiteLLM)."""
+        cost = self._codec._cost({}, headers)
+        return [Chunk(reported_cost=cost)] if cost is not None else []
+
     def feed(self, data: bytes) -> list[Chunk]:
         return self._events(self._sse.feed(data))
 
