@@ -13,28 +13,23 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ._client import BaseClient, warn_if_plaintext
+from ._client import BaseClient
 from ._config import merge_params
 from ._errors import (
-    APIConnectionError,
-    APIError,
     ConfigurationError,
     PromptError,
-    ResponseFormatError,
-    error_for_status,
 )
-from ._http._types import AsyncHttpResponse, HttpRequest, HttpResponse
+from ._http._types import AsyncHttpResponse, HttpResponse
 from ._messages import Message
-from ._redact import Scrubber as _Scrubber
 from ._registry import check_provider, provider_module
 from ._response import BaseCallResponse, BaseCallResponseChunk, CallContext
+from ._send import Prepared, send_async, send_sync
 from ._spec import CallSpec, ResponseFormat
 from ._stream import BaseAsyncStream, BaseStream
 from ._structured import extract, partial_models, partial_models_async
@@ -43,8 +38,6 @@ from ._prompt import format_template
 from ._tools import BaseTool, convert_tools, response_model_tool, tool_spec
 
 __all__ = ["Flavor", "Settings", "decorate", "override", "default_client"]
-
-log = logging.getLogger("minicall")
 
 _CONFIG_KEYS = frozenset({"messages", "call_params", "metadata", "client", "tools", "computed_fields"})
 
@@ -110,13 +103,6 @@ def default_client(provider: str) -> BaseClient:
 
 
 # -- preparing a call ---------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Prepared:
-    settings: Settings
-    client: BaseClient
-    context: CallContext
 
 
 def _messages_from(result: Any, template: str | None, fn_args: Mapping[str, Any], fn_name: str) -> tuple[
@@ -219,7 +205,7 @@ def _prepare(
     kwargs: dict[str, Any],
     result: Any,
     start: float,
-) -> _Prepared:
+) -> Prepared:
     fn_args = bind(args, kwargs)
     template: str | None = getattr(fn, "__minicall_prompt_template__", None)
     messages, config = _messages_from(result, template, fn_args, fn.__name__)
@@ -266,183 +252,13 @@ def _prepare(
         tool_types=tool_types,
         start_time=start,
     )
-    return _Prepared(settings, client, context)
-
-
-# -- sending ------------------------------------------------------------------------
-
-
-def _api_error(
-    prepared: _Prepared, status: int, headers: Mapping[str, str], body: bytes, attempts: int
-) -> APIError:
-    codec = prepared.context.codec
-    message = codec.error_message(body) or f"HTTP {status} with no error message; received: {_snippet(body)!r}"
-    try:
-        parsed: Any = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        parsed = body[:2000].decode("utf-8", "replace")
-    request_id = headers.get("x-request-id") or headers.get("request-id") or headers.get("x-amzn-requestid")
-    return error_for_status(status)(
-        message,
-        status_code=status,
-        provider=prepared.settings.provider,
-        body=parsed,
-        request_id=request_id,
-        headers=headers,
-        attempts=attempts,
-    )
-
-
-def _snippet(body: bytes) -> str:
-    return body[:200].decode("utf-8", "replace")
-
-
-# Media types that are never a stream: a stream request answered with one of these got
-# a whole body (an error page, a JSON error, a non-streamed reply) instead of events.
-_NOT_STREAM_TYPES = frozenset({"application/json", "text/html", "text/plain"})
-
-
-def _not_a_stream(prepared: _Prepared, response: HttpResponse | AsyncHttpResponse) -> bool:
-    media = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    return prepared.context.spec.stream and media in _NOT_STREAM_TYPES
-
-
-def _not_a_stream_error(prepared: _Prepared, response: HttpResponse | AsyncHttpResponse, body: bytes) -> Exception:
-    words = prepared.context.codec.error_message(body)
-    if words is not None:
-        return _api_error(prepared, response.status, response.headers, body, 1)
-    media = response.headers.get("content-type", "")
-    return ResponseFormatError(
-        prepared.settings.provider, "", f"expected a stream of events, got content-type {media!r}", _snippet(body)
-    )
-
-
-def _retry_plan(prepared: _Prepared, attempt: int, status: int | None, headers: Mapping[str, str], body: bytes) -> float | None:
-    """Seconds to wait before the next attempt, or ``None`` to give up."""
-    from ._http._retry import retry_delay, should_retry
-
-    if attempt >= prepared.client.max_retries:
-        return None
-    if status is not None and not should_retry(status, headers, body):
-        return None
-    return retry_delay(attempt, headers)
-
-
-def _log_attempt(prepared: _Prepared, request: HttpRequest, attempt: int) -> None:
-    if log.isEnabledFor(logging.DEBUG):
-        from ._http._log import redact_url
-
-        settings = prepared.settings
-        log.debug(
-            "minicall %s %s attempt %d: %s %s",
-            settings.provider, settings.model, attempt + 1, request.method, redact_url(request.url),
-        )
-
-
-def _log_retry(request: HttpRequest, attempt: int, delay: float, reason: str) -> None:
-    from ._http._log import log_retry
-
-    log_retry(request.method, request.url, attempt + 1, delay, reason)
-
-
-class _Attempts:
-    """The retry loop's decisions, shared by the sync and the async send loops.
-
-    Each method decides one outcome of an attempt: the delay before the next attempt,
-    or the error to raise. What the server sent is scrubbed of the client's secrets
-    before any error or log sees it.
-    """
-
-    def __init__(self, prepared: _Prepared, request: HttpRequest) -> None:
-        self.prepared = prepared
-        self.request = request
-        self.scrub = _Scrubber.of(prepared.client, request)
-        self.attempt = 0
-        warn_if_plaintext(request)
-
-    def begin(self) -> None:
-        _log_attempt(self.prepared, self.request, self.attempt)
-
-    def failed(self, exc: APIConnectionError) -> float:
-        """The delay after a connection error; re-raises it when the budget is spent."""
-        self.scrub.error(exc)
-        delay = _retry_plan(self.prepared, self.attempt, None, {}, b"")
-        if delay is None:
-            exc.attempts = self.attempt + 1
-            raise exc
-        return self._next(delay, type(exc).__name__)
-
-    def rejected(self, status: int, raw_headers: Mapping[str, str], raw_body: bytes) -> float:
-        """The delay after an error status; raises the typed error when it is final."""
-        headers = self.scrub.headers(raw_headers)
-        body = self.scrub.whole(raw_body)
-        delay = _retry_plan(self.prepared, self.attempt, status, headers, body)
-        if delay is None:
-            raise _api_error(self.prepared, status, headers, body, self.attempt + 1)
-        return self._next(delay, f"HTTP {status}")
-
-    def not_a_stream(self, response: HttpResponse | AsyncHttpResponse, body: bytes) -> Exception:
-        """The error for a stream request answered with a whole body."""
-        return _not_a_stream_error(self.prepared, response, self.scrub.whole(body))
-
-    def _next(self, delay: float, reason: str) -> float:
-        _log_retry(self.request, self.attempt, delay, reason)
-        self.attempt += 1
-        return delay
-
-
-def _send_sync(prepared: _Prepared, request: HttpRequest) -> HttpResponse:
-    transport = prepared.client.transport
-    stream = prepared.context.spec.stream
-    attempts = _Attempts(prepared, request)
-    while True:
-        attempts.begin()
-        try:
-            response: HttpResponse = transport.send(request, stream=stream)
-        except APIConnectionError as exc:
-            delay = attempts.failed(exc)
-        else:
-            if not 200 <= response.status < 300:
-                delay = attempts.rejected(response.status, response.headers, response.read())
-            elif _not_a_stream(prepared, response):
-                raise attempts.not_a_stream(response, response.read())
-            else:
-                return attempts.scrub.response(response, attempts.scrub.headers(response.headers))
-        time.sleep(delay)
-
-
-async def _send_async(prepared: _Prepared, request: HttpRequest) -> AsyncHttpResponse:
-    import asyncio  # only async calls pay for it
-
-    transport = prepared.client.transport
-    send = getattr(transport, "send_async", None)
-    if send is None:
-        raise ConfigurationError(
-            f"{type(transport).__name__} has no send_async(); an async call needs a transport that "
-            "implements minicall's AsyncTransport protocol"
-        )
-    stream = prepared.context.spec.stream
-    attempts = _Attempts(prepared, request)
-    while True:
-        attempts.begin()
-        try:
-            response: AsyncHttpResponse = await send(request, stream=stream)
-        except APIConnectionError as exc:
-            delay = attempts.failed(exc)
-        else:
-            if not 200 <= response.status < 300:
-                delay = attempts.rejected(response.status, response.headers, await response.read())
-            elif _not_a_stream(prepared, response):
-                raise attempts.not_a_stream(response, await response.read())
-            else:
-                return attempts.scrub.async_response(response, attempts.scrub.headers(response.headers))
-        await asyncio.sleep(delay)
+    return Prepared(settings, client, context)
 
 
 # -- finishing ----------------------------------------------------------------------
 
 
-def _finish(prepared: _Prepared, body: bytes, headers: Mapping[str, str]) -> Any:
+def _finish(prepared: Prepared, body: bytes, headers: Mapping[str, str]) -> Any:
     context = prepared.context
     completion = context.codec.decode(body, headers, context.spec)
     response = prepared.settings.flavor.response(completion, context, time.time() * 1000)
@@ -457,7 +273,7 @@ def _shape(settings: Settings, response: BaseCallResponse[Any]) -> Any:
     return response
 
 
-def _stream_result(prepared: _Prepared, stream: Any) -> Any:
+def _stream_result(prepared: Prepared, stream: Any) -> Any:
     model = prepared.settings.response_model
     if model is None:
         return stream
@@ -486,11 +302,11 @@ def decorate(fn: Callable[..., Any], settings: Settings) -> Callable[..., Any]:
             if settings.stream:
 
                 async def open_() -> AsyncHttpResponse:
-                    return await _send_async(prepared, request)
+                    return await send_async(prepared, request)
 
                 stream = flavor.async_stream(prepared.context, flavor.response, flavor.chunk, open_)
                 return _stream_result(prepared, stream)
-            response = await _send_async(prepared, request)
+            response = await send_async(prepared, request)
             return _finish(prepared, await response.read(), response.headers)
 
         wrapper: Callable[..., Any] = async_wrapper
@@ -504,11 +320,11 @@ def decorate(fn: Callable[..., Any], settings: Settings) -> Callable[..., Any]:
             if settings.stream:
 
                 def open_() -> HttpResponse:
-                    return _send_sync(prepared, prepared.client.authorize(prepared.context.request))
+                    return send_sync(prepared, prepared.client.authorize(prepared.context.request))
 
                 stream = flavor.stream(prepared.context, flavor.response, flavor.chunk, open_)
                 return _stream_result(prepared, stream)
-            response = _send_sync(prepared, prepared.client.authorize(prepared.context.request))
+            response = send_sync(prepared, prepared.client.authorize(prepared.context.request))
             return _finish(prepared, response.read(), response.headers)
 
         wrapper = sync_wrapper
