@@ -39,3 +39,37 @@ def test_secrets_are_hidden_at_any_split_of_a_stream(found, filler, cuts):
     for secret in found:
         assert secret.encode() not in out
     assert REDACTED in out
+
+
+def test_google_private_key_never_appears_in_reprs_or_token_errors(tmp_path, monkeypatch):
+    import json
+    import subprocess
+
+    import pytest
+
+    import minicall
+    from minicall import llm
+    from minicall.providers import google
+
+    key = subprocess.run(
+        ["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    body_line = key.splitlines()[2]
+    creds = tmp_path / "sa.json"
+    creds.write_text(json.dumps({
+        "type": "service_account", "client_email": "bot@p.iam.gserviceaccount.com", "private_key": key,
+        "token_uri": "http://127.0.0.1:9/token", "project_id": "p",
+    }))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(creds))
+    client = google.GoogleClient(vertex=True, location="us-central1", max_retries=0)
+    shown = repr(client) + str(client) + repr(vars(client))
+    assert body_line not in shown
+
+    @llm.call(provider="google", model="gemini-2.0-flash", client=client)
+    def ask() -> str:
+        return "hi"
+
+    with pytest.raises(minicall.MinicallError) as info:
+        ask()  # the token endpoint refuses the connection
+    assert body_line not in str(info.value) + repr(info.value)
