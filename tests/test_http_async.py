@@ -385,7 +385,7 @@ def test_fresh_connection_closed_without_reply_is_not_retried():
             return "close"
 
         server = await serve(handle)
-        with pytest.raises(APIConnectionError, match="closed the connection without replying"):
+        with pytest.raises(APIConnectionError, match="closed the connection without a response"):
             await AsyncioTransport().send_async(get(server.url()))
         return server
 

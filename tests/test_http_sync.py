@@ -560,7 +560,7 @@ def test_redirect_to_another_host_drops_credentials(serve, transport):
 
 
 def test_redirect_on_the_same_host_keeps_credentials(serve, transport):
-    server = serve(redirect_once("/old", 302, "/new", b"new"))
+    server = serve(redirect_once("/old", 307, "/new", b"new"))
     resp = transport.send(
         HttpRequest("POST", server.url("/old"), {"Authorization": "Bearer sk-1"}, b"x", WAIT)
     )

@@ -1,89 +1,212 @@
-"""The asyncio HTTP/1.1 transport: asyncio streams plus the sans-IO reader of ``_h1``.
+"""The asyncio HTTP/1.1 transport: an ``asyncio.Protocol`` feeding the sans-IO ``_h1`` reader.
 
-No threads: every byte moves on the running event loop. The pieces:
+No threads and no streams: every byte moves on the running event loop, and each
+received piece goes straight from ``data_received`` into the reply's parser. A
+request costs one write, one bare future per wait for more bytes and one timer per
+such wait (no task per read, as ``asyncio.wait_for`` would create). What is shared
+with the sync transport (URL and header checks, framing, redirects, error wording)
+lives in :mod:`minicall._http._common`. The pieces:
 
-- a keep-alive pool per ``(scheme, host, port, proxy)``, idle connections reused last-in
-  first-out (the warmest socket is least likely to have been dropped by the server);
-- a semaphore per pool bounding requests in flight, hence open connections, since a new
-  connection is only opened when no idle one is left;
+- a keep-alive pool per :class:`~minicall._http._common.Route`, idle connections
+  reused last-in first-out (the warmest socket is least likely to have been dropped);
+- a semaphore per pool bounding requests in flight, hence open connections, since a
+  new connection is only opened when no idle one is left;
 - pools belong to one event loop (asyncio objects cannot cross loops), so a transport
   used under many ``asyncio.run()`` calls keeps one set of pools per loop and closes a
   loop's connections when that loop shuts down (see :func:`_closed_at_loop_shutdown`);
 - whoever holds a connection owns it until the response is fully read: a body read to
   its end puts the connection back, anything else (error, timeout, cancellation, early
-  ``aclose``) closes it, and the semaphore slot is always released.
+  ``aclose``) closes it, and the semaphore slot is always released;
+- ``request.timeout`` bounds the connect and each wait for bytes, not the exchange.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import re
 import ssl
 from collections import deque
-from collections.abc import AsyncGenerator, Iterator
-from contextlib import contextmanager, suppress
-from urllib.parse import urljoin, urlsplit
+from collections.abc import AsyncGenerator
+from contextlib import suppress
 
-from .._errors import (
-    SECRET_HEADERS,
-    APIConnectionError,
-    APITimeoutError,
-    ConfigurationError,
-    ResponseFormatError,
+from .._errors import APIConnectionError, ConfigurationError, ResponseFormatError
+from ._common import (
+    DEFAULT_MAX_BODY_BYTES,
+    READ_SIZE,
+    Route,
+    Url,
+    check_method,
+    checked_headers,
+    declared_too_big,
+    failure,
+    frame_request,
+    parse_url,
+    redirect,
 )
+from ._default import check_ca_paths, tls_context
 from ._h1 import BodyDecoder, Data, End, Event, Head, ResponseParser
-from ._proxy import Proxy, parse_proxy, proxy_for
+from ._log import log_request, log_response
+from ._proxy import parse_proxy, proxy_for
 from ._types import AsyncHttpResponse, HttpRequest, lower_headers
 
 __all__ = ["AsyncioTransport"]
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_READ_SIZE = 64 * 1024
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_BAD_URL_CHARS = re.compile(r"[\x00-\x20\x7f]")
-_BAD_VALUE_CHARS = re.compile(r"[\r\n\x00]")
-# Framing is ours to decide; a caller's value for these would desynchronise the stream.
-_OWN_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
-_BODY_HEADERS = ("content-length", "content-type", "content-encoding", "transfer-encoding")
-_DEFAULT_HEADERS = (("User-Agent", "minicall/0.1"), ("Accept-Encoding", "gzip, deflate"))
-
-_PoolKey = tuple[str, str, int, "Proxy | None"]
+# Reading pauses while this many received body bytes wait for a slow stream consumer.
+_HIGH_WATER = 4 * READ_SIZE
+_NETWORK_ERRORS = (OSError, EOFError, APIConnectionError, asyncio.TimeoutError)
 
 
 class _ClosedBeforeReply(Exception):
     """The server closed or reset the connection before sending one byte of a reply."""
 
 
-class _Conn:
-    __slots__ = ("_carrier", "reader", "reused", "writer")
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
 
-    def __init__(
-        self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        carrier: asyncio.StreamWriter | None = None,
-    ) -> None:
-        self.reader = reader
-        self.writer = writer
+
+class _Conn(asyncio.Protocol):
+    """One connection; what arrives is parsed at once and queued as events.
+
+    At most one coroutine waits on a connection (its owner), so one future suffices.
+    """
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.parser: ResponseParser | None = None
+        self.events: deque[Event] = deque()
+        self.error: BaseException | None = None
+        self.closed = False
         self.reused = False
-        # A TLS-in-tunnel connection keeps the proxy connection's writer alive: on
-        # 3.11+ a collected StreamWriter closes its transport, which carries our TLS.
-        self._carrier = carrier
+        self._buffered = 0
+        self._paused = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    @property
+    def writer(self) -> asyncio.BaseTransport | None:
+        """The socket's transport (``is_closing()`` tells whether it was closed)."""
+        return self.transport
+
+    # -- protocol callbacks -------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if isinstance(transport, asyncio.Transport):
+            self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        parser = self.parser
+        if parser is None:
+            self.closed = True  # bytes nobody asked for: this connection is done
+            return
+        try:
+            events = parser.feed(data)
+        except APIConnectionError as exc:
+            self.error = exc
+        else:
+            for event in events:
+                if isinstance(event, Data):
+                    self._buffered += len(event.data)
+            self.events.extend(events)
+            if self._buffered > _HIGH_WATER and not self._paused and self.transport:
+                self._paused = True
+                self.transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self._ended(None)
+        return False  # let the transport close itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._ended(exc)
+
+    def _ended(self, exc: Exception | None) -> None:
+        if self.closed:
+            self._wake()
+            return
+        self.closed = True
+        parser = self.parser
+        if parser is not None and self.error is None and not parser.done:
+            if not parser.received_any and isinstance(exc, (type(None), ConnectionError)):
+                self.error = _ClosedBeforeReply()
+            elif exc is not None:
+                self.error = exc
+            else:
+                try:
+                    self.events.extend(parser.close())
+                except APIConnectionError as error:
+                    self.error = error
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # -- the owner's side ---------------------------------------------------------
+
+    def begin(self, method: str, payload: bytes) -> None:
+        """Send a request and get ready to read its reply."""
+        self.parser = ResponseParser(method)
+        self.events.clear()
+        self._buffered = 0
+        if self.transport is None or self.transport.is_closing():
+            raise _ClosedBeforeReply
+        self.transport.write(payload)
+
+    def pop(self) -> Event | None:
+        """The next event of the reply, ``None`` if more bytes are needed."""
+        if self.events:
+            event = self.events.popleft()
+            if isinstance(event, Data):
+                self._buffered -= len(event.data)
+                if self._paused and self._buffered < _HIGH_WATER and self.transport:
+                    self._paused = False
+                    self.transport.resume_reading()
+            return event
+        if self.error is not None:
+            raise self.error
+        if self.closed:
+            raise APIConnectionError("connection closed before the body was complete")
+        return None
+
+    async def wait(self, timeout: float | None) -> None:
+        """Until something arrives (bytes, end or error); ``TimeoutError`` after ``timeout`` s."""
+        waiter = self._waiter = self._loop.create_future()
+        timer = None if timeout is None else self._loop.call_later(timeout, _expire, waiter)
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
+
+    async def head(self, timeout: float | None) -> Head:
+        """Wait for the reply's head; body events stay queued."""
+        while True:
+            event = self.pop()
+            if event is None:
+                await self.wait(timeout)
+            elif isinstance(event, Head):
+                return event
 
     def usable(self) -> bool:
-        reader = self.reader
-        return not (self.writer.is_closing() or reader.at_eof() or reader.exception())
+        transport = self.transport
+        return not (self.closed or self.error or transport is None or transport.is_closing())
+
+    def reusable(self) -> bool:
+        parser = self.parser
+        return parser is not None and parser.keep_alive and not parser.unused and self.usable()
 
     def close(self) -> None:
         # abort, not close: a half-read response must not be flushed or waited for.
-        with suppress(RuntimeError):  # the loop is already closed
-            self.writer.transport.abort()
+        self.closed = True
+        if self.transport is not None:
+            with suppress(RuntimeError):  # the loop is already closed
+                self.transport.abort()
 
 
 class _Pool:
-    """Idle connections to one origin, and the slots bounding requests to it."""
+    """Idle connections to one route, and the slots bounding requests to it."""
 
     def __init__(self, limit: int) -> None:
         self.idle: list[_Conn] = []
@@ -108,7 +231,7 @@ class _LoopPools:
     """Every pool of one event loop."""
 
     def __init__(self) -> None:
-        self.pools: dict[_PoolKey, _Pool] = {}
+        self.pools: dict[Route, _Pool] = {}
         self._watch: AsyncGenerator[None, None] | None = None
 
     def close_all(self) -> None:
@@ -149,19 +272,10 @@ class _Body:
     """
 
     def __init__(
-        self,
-        pool: _Pool,
-        conn: _Conn,
-        parser: ResponseParser,
-        events: list[Event],
-        decoder: BodyDecoder,
-        timeout: float | None,
-        where: str,
+        self, pool: _Pool, conn: _Conn, decoder: BodyDecoder, timeout: float | None, where: str
     ) -> None:
         self._pool = pool
         self._conn = conn
-        self._parser = parser
-        self._events: deque[Event] = deque(events)
         self._decoder = decoder
         self._timeout = timeout
         self._where = where
@@ -173,7 +287,10 @@ class _Body:
     async def __anext__(self) -> bytes:
         try:
             piece = await self._next_piece()
-        except BaseException:  # errors, timeouts and cancellation alike
+        except _NETWORK_ERRORS as exc:
+            self._release(reuse=False)
+            raise failure(exc, self._where, self._timeout) from None
+        except BaseException:  # oversized bodies, cancellation
             self._release(reuse=False)
             raise
         if piece is None:
@@ -187,21 +304,19 @@ class _Body:
         self._release(reuse=False)
 
     async def _next_piece(self) -> bytes | None:
+        conn = self._conn
         while not self._released:
-            while self._events:
-                event = self._events.popleft()
-                if isinstance(event, Data):
-                    out = self._decoder.decode(event.data)
-                    if out:
-                        return out
-                elif isinstance(event, End):
-                    tail = self._decoder.flush()
-                    parser = self._parser
-                    self._release(reuse=parser.keep_alive and not parser.unused)
-                    return tail or None
-            with _mapped_errors(self._where, self._timeout):
-                data = await asyncio.wait_for(self._conn.reader.read(_READ_SIZE), self._timeout)
-                self._events.extend(self._parser.feed(data) if data else self._parser.close())
+            event = conn.pop()
+            if event is None:
+                await conn.wait(self._timeout)
+            elif isinstance(event, Data):
+                out = self._decoder.decode(event.data)
+                if out:
+                    return out
+            elif isinstance(event, End):
+                tail = self._decoder.flush()
+                self._release(reuse=conn.reusable())
+                return tail or None
         return None
 
     def _release(self, *, reuse: bool) -> None:
@@ -209,6 +324,7 @@ class _Body:
             return
         self._released = True
         if reuse:
+            self._conn.parser = None
             self._pool.idle.append(self._conn)
         else:
             self._conn.close()
@@ -221,101 +337,18 @@ class _Body:
                 self._release(reuse=False)
 
 
-@contextmanager
-def _mapped_errors(where: str, timeout: float | None) -> Iterator[None]:
-    """Turn I/O failures into the transport's two errors, naming host:port only."""
-    try:
-        yield
-    except APITimeoutError:
-        raise
-    except APIConnectionError as exc:
-        raise APIConnectionError(f"{where}: {exc.message}") from None
-    except (asyncio.TimeoutError, TimeoutError):
-        raise APITimeoutError(f"{where}: no reply within {timeout} s") from None
-    except (OSError, EOFError) as exc:
-        raise APIConnectionError(f"{where}: {exc or type(exc).__name__}") from None
-
-
-def _check_request(request: HttpRequest) -> None:
-    """Refuse what would corrupt the request on the wire, before any I/O."""
-    parts = urlsplit(request.url)
-    if parts.scheme.lower() not in _DEFAULT_PORTS:
-        raise ConfigurationError(f"URL scheme {parts.scheme!r} is not supported (http or https)")
-    try:
-        _ = parts.port  # parsing happens on access
-    except ValueError:
-        raise ConfigurationError("URL has an invalid port") from None
-    if not parts.hostname:
-        raise ConfigurationError("URL has no host")
-    if _BAD_URL_CHARS.search(request.url):
-        raise ConfigurationError("URL contains whitespace or control characters")
-    if not _TOKEN.fullmatch(request.method):
-        raise ConfigurationError(f"invalid HTTP method {request.method[:20]!r}")
-    for name, value in request.headers.items():
-        if not _TOKEN.fullmatch(name):
-            raise ConfigurationError(f"invalid header name {name[:40]!r}")
-        if _BAD_VALUE_CHARS.search(value):
-            # The value may be a credential: name the header, never show the value.
-            raise ConfigurationError(f"header {name!r} contains CR, LF or NUL")
-
-
-def _origin(url: str) -> tuple[str, str, int]:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    return scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme, 0)
-
-
-def _encode_request(request: HttpRequest, absolute: bool, proxy: Proxy | None) -> bytes:
-    parts = urlsplit(request.url)
-    scheme, host, port = _origin(request.url)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    if absolute:
-        target = f"{scheme}://{parts.netloc.rpartition('@')[2]}{target}"
-    authority = f"[{host}]" if ":" in host else host
-    if port != _DEFAULT_PORTS[scheme]:
-        authority = f"{authority}:{port}"
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in _OWN_HEADERS}
-    present = {k.lower() for k in headers}
-    lines = [f"{request.method} {target} HTTP/1.1"]
-    if "host" not in present:
-        lines.append(f"Host: {authority}")
-    lines += [f"{name}: {value}" for name, value in headers.items()]
-    lines += [f"{n}: {v}" for n, v in _DEFAULT_HEADERS if n.lower() not in present]
-    if request.body or request.method.upper() in ("POST", "PUT", "PATCH"):
-        lines.append(f"Content-Length: {len(request.body)}")
-    if absolute and proxy is not None and proxy.authorization:
-        lines.append(f"Proxy-Authorization: {proxy.authorization}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + request.body
-
-
-def _redirected(request: HttpRequest, status: int, location: str) -> HttpRequest:
-    """The request to send after a redirect (RFC 9110 15.4, as browsers do it)."""
-    url = urljoin(request.url, location.strip()).partition("#")[0]
-    if urlsplit(url).scheme.lower() not in _DEFAULT_PORTS:
-        raise APIConnectionError(f"redirected to an unsupported URL scheme: {url[:20]!r}")
-    method, body, headers = request.method, request.body, dict(request.headers)
-    # 303 always, and 301/302 after POST (what every browser and SDK does), become GET.
-    if (status == 303 and method.upper() != "HEAD") or (
-        status in (301, 302) and method.upper() == "POST"
-    ):
-        method, body = "GET", b""
-        headers = {k: v for k, v in headers.items() if k.lower() not in _BODY_HEADERS}
-    if _origin(url) != _origin(request.url):
-        headers = {k: v for k, v in headers.items() if k.lower() not in SECRET_HEADERS}
-    return HttpRequest(method, url, headers, body, request.timeout)
-
-
 class AsyncioTransport:
-    """HTTP/1.1 over asyncio streams, with keep-alive pools, TLS, proxies and redirects.
+    """HTTP/1.1 on asyncio, with keep-alive pools, TLS, proxies and redirects.
 
-    - ``verify``/``ca_file``/``ca_dir``: certificate checking; ``SSL_CERT_FILE`` and
-      ``SSL_CERT_DIR`` are honoured too.
+    - ``verify``/``ca_file``/``ca_dir``: certificate checking (see
+      :func:`~minicall._http._default.tls_context`; ``SSL_CERT_FILE`` and
+      ``SSL_CERT_DIR`` are honoured).
     - ``proxy``: an ``http://[user:pass@]host:port`` proxy for every request; else, with
       ``trust_env``, ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` decide per request.
     - ``max_connections_per_host`` bounds requests in flight (and so open connections)
       per origin; ``max_body_bytes`` bounds each decoded body, streamed or not;
-      ``max_redirects`` redirects are followed, after which the redirect itself is
-      returned.
+      ``max_redirects`` redirects are followed (the rule is in ``_common``), after
+      which the redirect itself is returned.
 
     Raises only ``APIConnectionError``/``APITimeoutError`` for the network,
     ``ConfigurationError`` for a request that cannot be sent, and
@@ -331,11 +364,12 @@ class AsyncioTransport:
         proxy: str | None = None,
         trust_env: bool = True,
         max_connections_per_host: int = 100,
-        max_body_bytes: int = 64 * 1024 * 1024,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_redirects: int = 5,
     ) -> None:
         if max_connections_per_host < 1:
             raise ConfigurationError("max_connections_per_host must be at least 1")
+        check_ca_paths(ca_file, ca_dir)
         self._verify = verify
         self._ca_file = ca_file
         self._ca_dir = ca_dir
@@ -352,17 +386,19 @@ class AsyncioTransport:
 
     async def send_async(self, request: HttpRequest, *, stream: bool = False) -> AsyncHttpResponse:
         """Send ``request``, following redirects; see :class:`AsyncTransport`."""
-        _check_request(request)
-        response = await self._send_once(request, stream)
-        for _ in range(self._max_redirects):
+        method = check_method(request.method)
+        url = parse_url(request.url)
+        headers = checked_headers(request.headers)
+        body = request.body
+        for hop in range(self._max_redirects + 1):
+            response = await self._send_once(method, url, headers, body, request.timeout, stream)
             location = response.headers.get("location")
-            if response.status not in _REDIRECT_STATUSES or location is None:
-                break
+            nxt = redirect(response.status, location, method, url, headers, body)
+            if nxt is None or hop == self._max_redirects:
+                return response
             await response.read()  # drain, so the connection can serve the next hop
-            request = _redirected(request, response.status, location)
-            _check_request(request)
-            response = await self._send_once(request, stream)
-        return response
+            method, url, headers, body = nxt.method, nxt.url, nxt.headers, nxt.body
+        raise AssertionError("unreachable: the last hop always returns")
 
     async def aclose(self) -> None:
         """Close every idle connection (of this loop, and of loops already closed)."""
@@ -372,165 +408,134 @@ class AsyncioTransport:
 
     # -- one exchange -------------------------------------------------------------
 
-    async def _send_once(self, request: HttpRequest, stream: bool) -> AsyncHttpResponse:
-        scheme, host, port = _origin(request.url)
-        proxy = self._proxy if self._proxy is not None else self._env_proxy(scheme, host, port)
-        where = f"{host}:{port}" + (f" via proxy {proxy.address}" if proxy else "")
-        pools = await self._loop_pools()
-        pool = pools.pools.setdefault((scheme, host, port, proxy), _Pool(self._limit))
-        payload = _encode_request(request, proxy is not None and scheme == "http", proxy)
+    async def _send_once(
+        self,
+        method: str,
+        url: Url,
+        headers: dict[str, str],
+        body: bytes,
+        timeout: float | None,
+        stream: bool,
+    ) -> AsyncHttpResponse:
+        proxy = self._proxy
+        if proxy is None and self._trust_env:
+            proxy = proxy_for(url.scheme, url.host, url.port)
+        route = Route(url.scheme, url.host, url.port, proxy)
+        pools = self._loops.get(asyncio.get_running_loop()) or await self._new_loop_pools()
+        pool = pools.pools.get(route)
+        if pool is None:
+            pool = pools.pools[route] = _Pool(self._limit)
+        payload, wire = frame_request(method, url, headers, body, proxy)
+        log_request(method, url.text, wire)
         await pool.slots.acquire()
         try:
-            conn, parser, events = await self._exchange_head(
-                pool, request, payload, proxy, where
-            )
+            conn, head = await self._exchange_head(pool, route, method, payload, timeout)
         except BaseException:
             pool.slots.release()
             raise
-        head = events[0]
-        assert isinstance(head, Head)
         folded = lower_headers(head.headers)
-        declared = folded.get("content-length", "")
-        too_big = declared.isdigit() and int(declared) > self._max_body
-        if not stream and too_big and not folded.get("content-encoding"):
-            # Refuse before waiting for a body we would refuse anyway (the sync twin does too).
+        log_response(method, url.text, head.status, folded)
+        if not stream and declared_too_big(folded, self._max_body):
+            # Refuse before waiting for a body we would refuse anyway (as the sync twin does).
             conn.close()
             pool.slots.release()
             raise ResponseFormatError("http", "", f"response body larger than {self._max_body} bytes")
         decoder = BodyDecoder(folded.get("content-encoding", ""), self._max_body)
-        body = _Body(pool, conn, parser, events[1:], decoder, request.timeout, where)
+        reader = _Body(pool, conn, decoder, timeout, route.where)
         if stream:
             return AsyncHttpResponse(
-                head.status, folded, chunks=body, close=body.aclose, reason=head.reason
+                head.status, folded, chunks=reader, close=reader.aclose, reason=head.reason
             )
-        return AsyncHttpResponse(head.status, folded, await body.read_all(), reason=head.reason)
+        return AsyncHttpResponse(head.status, folded, await reader.read_all(), reason=head.reason)
 
     async def _exchange_head(
-        self,
-        pool: _Pool,
-        request: HttpRequest,
-        payload: bytes,
-        proxy: Proxy | None,
-        where: str,
-    ) -> tuple[_Conn, ResponseParser, list[Event]]:
+        self, pool: _Pool, route: Route, method: str, payload: bytes, timeout: float | None
+    ) -> tuple[_Conn, Head]:
         """Send the request and read the reply's head, retrying a stale idle connection once."""
         fresh = False
         while True:
-            idle = None if fresh else pool.take_idle()
-            conn = idle or await self._connect(request, proxy, where)
-            parser = ResponseParser(request.method)
+            conn = None if fresh else pool.take_idle()
+            if conn is None:
+                conn = await self._connect(route, timeout)
             try:
-                with _mapped_errors(where, request.timeout):
-                    events = await _write_and_read_head(conn, parser, payload, request.timeout)
-                return conn, parser, events
+                conn.begin(method, payload)
+                return conn, await conn.head(timeout)
             except _ClosedBeforeReply:
                 conn.close()
                 if not conn.reused:
                     raise APIConnectionError(
-                        f"{where}: server closed the connection without replying"
+                        f"server closed the connection without a response ({route.where})"
                     ) from None
                 # A keep-alive connection the server dropped while idle: the request
                 # never reached it, so one retry on a new connection is safe.
                 fresh = True
+            except _NETWORK_ERRORS as exc:
+                conn.close()
+                raise failure(exc, route.where, timeout) from None
             except BaseException:
                 conn.close()
                 raise
 
-    async def _connect(self, request: HttpRequest, proxy: Proxy | None, where: str) -> _Conn:
-        scheme, host, port = _origin(request.url)
-        context = self._ssl_context() if scheme == "https" else None
-        timeout = request.timeout
-        with _mapped_errors(where, timeout):
+    async def _connect(self, route: Route, timeout: float | None) -> _Conn:
+        loop = asyncio.get_running_loop()
+        context = self._tls() if route.scheme == "https" else None
+        proxy = route.proxy
+        try:
             if proxy is None:
-                opening = asyncio.open_connection(
-                    host, port, ssl=context, server_hostname=host if context else None
+                opening = loop.create_connection(
+                    _Conn, route.host, route.port, ssl=context,
+                    server_hostname=route.host if context else None,
                 )
-                return _Conn(*await asyncio.wait_for(opening, timeout))
-            opening = asyncio.open_connection(proxy.host, proxy.port)
-            conn = _Conn(*await asyncio.wait_for(opening, timeout))
+                return (await asyncio.wait_for(opening, timeout))[1]
+            conn = (await asyncio.wait_for(loop.create_connection(_Conn, proxy.host, proxy.port), timeout))[1]
             if context is None:
                 return conn  # plain http: absolute-form requests to the proxy
             try:
-                tunnelling = _tunnel(conn, host, port, proxy, context)
-                return await asyncio.wait_for(tunnelling, timeout)
+                await _tunnel(conn, route, context, timeout)
             except BaseException:
                 conn.close()
                 raise
+            return conn
+        except _NETWORK_ERRORS as exc:
+            raise failure(exc, route.where, timeout) from None
 
-    def _env_proxy(self, scheme: str, host: str, port: int) -> Proxy | None:
-        return proxy_for(scheme, host, port) if self._trust_env else None
-
-    def _ssl_context(self) -> ssl.SSLContext:
+    def _tls(self) -> ssl.SSLContext:
         if self._ssl is None:
-            context = ssl.create_default_context(cafile=self._ca_file, capath=self._ca_dir)
-            # create_default_context skips the default paths when given a CA; the
-            # variables still name trusted roots, so load them explicitly.
-            env_file, env_dir = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
-            if env_file or env_dir:
-                context.load_verify_locations(cafile=env_file or None, capath=env_dir or None)
-            if not self._verify:
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-            self._ssl = context
+            self._ssl = tls_context(self._verify, self._ca_file, self._ca_dir)
         return self._ssl
 
-    async def _loop_pools(self) -> _LoopPools:
+    async def _new_loop_pools(self) -> _LoopPools:
         loop = asyncio.get_running_loop()
-        pools = self._loops.get(loop)
-        if pools is None:
-            for stale in [k for k in self._loops if k.is_closed()]:
-                self._loops.pop(stale).forget()
-            pools = self._loops[loop] = _LoopPools()
-            await pools.watch()
+        for stale in [k for k in self._loops if k.is_closed()]:
+            self._loops.pop(stale).forget()
+        pools = self._loops[loop] = _LoopPools()
+        await pools.watch()
         return pools
 
 
-async def _write_and_read_head(
-    conn: _Conn, parser: ResponseParser, payload: bytes, timeout: float | None
-) -> list[Event]:
-    events: list[Event] = []
-    try:
-        conn.writer.write(payload)
-        await asyncio.wait_for(conn.writer.drain(), timeout)
-        while parser.head is None:
-            data = await asyncio.wait_for(conn.reader.read(_READ_SIZE), timeout)
-            if not data and not parser.received_any:
-                raise _ClosedBeforeReply
-            events.extend(parser.feed(data) if data else parser.close())
-    except (ConnectionResetError, BrokenPipeError):
-        if parser.received_any:
-            raise
-        raise _ClosedBeforeReply from None
-    return events
-
-
-async def _tunnel(
-    conn: _Conn, host: str, port: int, proxy: Proxy, context: ssl.SSLContext
-) -> _Conn:
-    """Open a CONNECT tunnel through ``proxy`` and start TLS to ``host`` inside it."""
+async def _tunnel(conn: _Conn, route: Route, context: ssl.SSLContext, timeout: float | None) -> None:
+    """Open a CONNECT tunnel through the route's proxy and start TLS inside it."""
+    assert route.proxy is not None
+    host, port = route.host, route.port
     authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
-    if proxy.authorization:
-        lines.append(f"Proxy-Authorization: {proxy.authorization}")
-    conn.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-    await conn.writer.drain()
-    parser = ResponseParser("CONNECT")
-    while parser.head is None:
-        data = await conn.reader.read(_READ_SIZE)
-        if not data:
-            raise APIConnectionError("proxy closed the connection before answering CONNECT")
-        parser.feed(data)
-    if not 200 <= parser.head.status < 300:
-        raise APIConnectionError(f"proxy refused the tunnel with HTTP {parser.head.status}")
-    if parser.unused:
+    if route.proxy.authorization:
+        lines.append(f"Proxy-Authorization: {route.proxy.authorization}")
+    try:
+        conn.begin("CONNECT", ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        head = await conn.head(timeout)
+    except _ClosedBeforeReply:
+        raise APIConnectionError("proxy closed the connection before answering CONNECT") from None
+    if not 200 <= head.status < 300:
+        raise APIConnectionError(f"proxy refused the tunnel with HTTP {head.status}")
+    if conn.parser is not None and conn.parser.unused:
         raise APIConnectionError("proxy sent bytes before the TLS handshake")
-    # StreamWriter.start_tls is 3.11+; on 3.10 the TLS transport gets fresh stream
-    # objects, built from public API only.
+    conn.parser = None
+    conn.events.clear()
+    assert conn.transport is not None
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    protocol = asyncio.StreamReaderProtocol(reader)
-    tls = await loop.start_tls(conn.writer.transport, protocol, context, server_hostname=host)
+    starting = loop.start_tls(conn.transport, conn, context, server_hostname=host)
+    tls = await asyncio.wait_for(starting, timeout)
     if tls is None:
         raise APIConnectionError("TLS could not start inside the proxy tunnel")
-    protocol.connection_made(tls)
-    return _Conn(reader, asyncio.StreamWriter(tls, protocol, reader, loop), conn.writer)
+    conn.transport = tls

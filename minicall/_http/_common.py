@@ -1,0 +1,244 @@
+"""What the sync and async transports share: the I/O-free half of sending a request.
+
+Both transports speak the same HTTP/1.1 (``_h1`` reads the reply); this module holds
+the rules they must agree on, so they cannot drift apart:
+
+- :func:`parse_url` validates a request URL once and keeps what the wire needs;
+- :func:`checked_headers` refuses header names and values that could split a request;
+- :func:`frame_request` writes the request head and body as one ``bytes``;
+- :func:`redirect` decides the next hop of a 3xx (the rule below);
+- :func:`failure` turns a network exception into our error, naming only host:port.
+
+Redirect rule (RFC 9110 15.4 as browsers, curl, requests and httpx apply it): a 303
+turns any method but ``HEAD`` into a body-less ``GET``, and so does a 302; a 301 turns
+``POST`` into ``GET``; 307 and 308 keep the method and body. A hop to another origin
+(scheme, host or port) drops every credential header and ``Host``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from .._errors import SECRET_HEADERS, APIConnectionError, APITimeoutError, ConfigurationError
+from ._proxy import Proxy
+
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "READ_SIZE",
+    "REDIRECT_STATUSES",
+    "USER_AGENT",
+    "Hop",
+    "Route",
+    "Url",
+    "checked_headers",
+    "check_method",
+    "declared_too_big",
+    "failure",
+    "frame_request",
+    "parse_url",
+    "redirect",
+]
+
+DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+USER_AGENT = "minicall/0.1"
+READ_SIZE = 65536
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+_DEFAULT_PORTS: dict[str, int] = {"http": 80, "https": 443}
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
+_BAD_VALUE = re.compile(r"[\r\n\x00]")
+_BAD_URL = re.compile(r"[\x00-\x20\x7f]")
+# Framing is ours to decide: a caller's value would desynchronise the connection.
+_OWN_HEADERS = ("content-length", "transfer-encoding", "connection")
+_BODY_HEADERS = frozenset({"content-length", "content-type", "transfer-encoding", "content-encoding"})
+_CROSS_ORIGIN_DROP = SECRET_HEADERS | {"host"}
+_METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+# (status, method) pairs whose redirect becomes a body-less GET; see the module docstring.
+_TO_GET = {303: frozenset({"*"}), 302: frozenset({"*"}), 301: frozenset({"POST"})}
+
+
+@dataclass(frozen=True, slots=True)
+class Url:
+    """A validated request URL: what the pool key and the request line need."""
+
+    text: str
+    scheme: str
+    host: str
+    port: int
+    host_header: str
+    target: str  # origin-form request target: path and query
+
+    @property
+    def origin(self) -> tuple[str, str, int]:
+        return (self.scheme, self.host, self.port)
+
+    @property
+    def absolute(self) -> str:
+        """Absolute-form target, for a plain-http request through a proxy."""
+        return f"{self.scheme}://{self.host_header}{self.target}"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where a connection goes (origin and proxy): the key of a connection pool."""
+
+    scheme: str
+    host: str
+    port: int
+    proxy: Proxy | None
+
+    @property
+    def where(self) -> str:
+        """``host:port`` (and the proxy's), for messages: never a path or credential."""
+        via = f" via proxy {self.proxy.address}" if self.proxy else ""
+        return f"{self.host}:{self.port}{via}"
+
+
+def parse_url(url: str) -> Url:
+    """Validate an absolute http(s) URL; raise ``ConfigurationError`` otherwise."""
+    # Never echo the URL: its query may hold a key (Gemini's ?key=).
+    if _BAD_URL.search(url):
+        raise ConfigurationError("request URL contains whitespace or control characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ConfigurationError("request URL has an invalid host or port") from None
+    scheme = parts.scheme.lower()
+    default = _DEFAULT_PORTS.get(scheme)
+    if default is None:
+        raise ConfigurationError(f"URL scheme {scheme!r} is not supported; use http or https")
+    host = parts.hostname
+    if not host:
+        raise ConfigurationError("request URL has no host")
+    port = port or default
+    shown = f"[{host}]" if ":" in host else host
+    host_header = shown if port == default else f"{shown}:{port}"
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Url(url, scheme, host, port, host_header, target)
+
+
+def check_method(method: str) -> str:
+    """The method upper-cased; refuses anything that is not an HTTP token."""
+    if not _TOKEN.match(method):
+        raise ConfigurationError(f"invalid HTTP method {method[:20]!r}")
+    return method.upper()
+
+
+def checked_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Lower-cased copy; refuses names and values that could split the request."""
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        # Name only in the message: the value may be a credential.
+        if not _TOKEN.match(name):
+            raise ConfigurationError(f"invalid HTTP header name {name[:40]!r}")
+        if _BAD_VALUE.search(value):
+            raise ConfigurationError(f"HTTP header {name!r} contains CR, LF or NUL")
+        if not value.isascii():
+            try:
+                value.encode("latin-1")
+            except UnicodeEncodeError:
+                raise ConfigurationError(f"HTTP header {name!r} is not Latin-1 text") from None
+        out[name.lower()] = value
+    out.setdefault("user-agent", USER_AGENT)
+    out.setdefault("accept-encoding", "gzip, deflate")
+    return out
+
+
+def frame_request(
+    method: str, url: Url, headers: Mapping[str, str], body: bytes, proxy: Proxy | None
+) -> tuple[bytes, dict[str, str]]:
+    """The request as sent (head and body in one piece) and the headers it carries.
+
+    One write: one syscall, and no Nagle/delayed-ACK stall between two small segments.
+    ``headers`` come from :func:`checked_headers`.
+    """
+    wire = {"host": url.host_header, **headers}
+    for name in _OWN_HEADERS:
+        wire.pop(name, None)
+    if body or method in _METHODS_WITH_BODY:
+        wire["content-length"] = str(len(body))
+    target = url.target
+    if proxy is not None and url.scheme == "http":
+        target = url.absolute
+        if proxy.authorization:
+            wire["proxy-authorization"] = proxy.authorization
+    head = f"{method} {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in wire.items())
+    return (head + "\r\n").encode("latin-1") + body, wire
+
+
+def declared_too_big(headers: Mapping[str, str], limit: int) -> bool:
+    """Whether an uncompressed body's ``Content-Length`` already exceeds ``limit``."""
+    declared = headers.get("content-length", "")
+    return not headers.get("content-encoding") and declared.isdigit() and int(declared) > limit
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """The request to send after a redirect."""
+
+    method: str
+    url: Url
+    headers: dict[str, str]
+    body: bytes
+
+
+def redirect(
+    status: int, location: str | None, method: str, url: Url, headers: Mapping[str, str], body: bytes
+) -> Hop | None:
+    """The next hop for a 3xx reply, or ``None`` when it is not to be followed.
+
+    ``None`` for a status that is no redirect, a missing ``Location``, or a target that
+    is not http(s): the 3xx then goes back to the caller as it is.
+    """
+    if status not in REDIRECT_STATUSES or not location:
+        return None
+    try:
+        target = parse_url(urljoin(url.text, location.strip()).partition("#")[0])
+    except ConfigurationError:
+        return None
+    methods = _TO_GET.get(status, frozenset())
+    out = dict(headers)
+    if method != "HEAD" and ("*" in methods or method in methods):
+        method, body = "GET", b""
+        out = {k: v for k, v in out.items() if k not in _BODY_HEADERS}
+    if target.origin != url.origin:
+        out = {k: v for k, v in out.items() if k not in _CROSS_ORIGIN_DROP}
+    return Hop(method, target, out, body)
+
+
+# Looked up along the exception's MRO (most specific first), by class name, so this
+# module needs neither ``ssl`` nor ``http.client`` to name their errors.
+_PHRASES: dict[str, str] = {
+    "SSLCertVerificationError": "TLS certificate verification failed",
+    "SSLError": "TLS error",
+    "RemoteDisconnected": "server closed the connection without a response",
+    "ConnectionRefusedError": "connection refused",
+    "ConnectionResetError": "connection reset by peer",
+    "ConnectionAbortedError": "connection aborted",
+    "BrokenPipeError": "connection closed while the request was being sent",
+    "IncompleteRead": "connection closed before the body was complete",
+    "IncompleteReadError": "connection closed before the body was complete",
+    "gaierror": "could not resolve host",
+    "HTTPException": "malformed HTTP response",
+}
+
+
+def failure(exc: BaseException, where: str, timeout: float | None) -> APIConnectionError:
+    """Our error for a network exception: where and what, never headers or URLs."""
+    if isinstance(exc, APIConnectionError):
+        if isinstance(exc, APITimeoutError):
+            return exc
+        return APIConnectionError(f"{exc.message} ({where})")
+    # By name too: on 3.10 asyncio's TimeoutError is not the builtin one.
+    if isinstance(exc, TimeoutError) or type(exc).__name__ == "TimeoutError":
+        return APITimeoutError(f"timed out after {timeout} s talking to {where}")
+    phrase = next(
+        (_PHRASES[k.__name__] for k in type(exc).__mro__ if k.__name__ in _PHRASES),
+        "network error",
+    )
+    detail = str(exc)
+    return APIConnectionError(f"{phrase} ({where})" + (f": {detail}" if detail else ""))
