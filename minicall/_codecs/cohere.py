@@ -14,16 +14,34 @@ some tool, so a forced tool is offered alone.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .._errors import APIError, PromptError
-from .._framing.sse import ServerSentEvent, SSEDecoder
+from .._framing.sse import ServerSentEvent
 from .._http._types import HttpRequest
 from .._messages import ContentPart, ImagePart, Message, TextPart, ToolCallPart, ToolResultPart
 from .._spec import CallSpec, Chunk, Completion, Endpoint, ToolDelta, Usage
 from .._wire import Reader, dumps, loads
+from ._common import (
+    Renames,
+    SSEChunks,
+    assistant_message,
+    error_json,
+    error_text,
+    native_params,
+    reasons,
+    same,
+    stop_list,
+    text_of,
+)
+from .openai_messages import (
+    chat_messages,
+    function_tools,
+    image_url_part,
+    tool_call_text,
+    tool_calls,
+)
 
 __all__ = ["CODEC", "PARAM_RENAMES", "CohereCodec"]
 
@@ -40,13 +58,13 @@ _FINISH = {
     "TIMEOUT": "length",
 }
 
-PARAM_RENAMES: Mapping[str, str] = {"top_p": "p", "stop": "stop_sequences"}
-"""``CommonCallParams`` names -> Cohere's; Cohere's own names pass through."""
-
-# Cohere wants a list of stop sequences; the common ``stop`` may be one string.
-_PARAM_VALUES: Mapping[str, Callable[[Any], Any]] = {
-    "stop_sequences": lambda v: [v] if isinstance(v, str) else v,
+PARAM_RENAMES: Renames = {
+    "top_p": ("p", same),
+    # Cohere wants a list of stop sequences; the common ``stop`` may be one string.
+    "stop": ("stop_sequences", stop_list),
+    "stop_sequences": ("stop_sequences", stop_list),
 }
+"""``CommonCallParams`` names -> Cohere's; Cohere's own names pass through."""
 
 
 class CohereCodec:
@@ -67,17 +85,7 @@ class CohereCodec:
         if spec.forced_tool is not None:
             tools = tuple(t for t in tools if t.name == spec.forced_tool) or tools
         if tools:
-            body["tools"] = [
-                {
-                    "type": "function",
-                    "function": {
-                        "name": t.name,
-                        "description": t.description,
-                        "parameters": dict(t.parameters),
-                    },
-                }
-                for t in tools
-            ]
+            body["tools"] = function_tools(tools, strict=False)
         if spec.forced_tool is not None:
             body["tool_choice"] = "REQUIRED"
         fmt = spec.response_format
@@ -86,9 +94,7 @@ class CohereCodec:
             if fmt.kind == "json_schema" and fmt.schema is not None:
                 response_format["json_schema"] = dict(fmt.schema)
             body["response_format"] = response_format
-        for key, value in spec.call_params.items():
-            name = PARAM_RENAMES.get(key, key)
-            body[name] = _PARAM_VALUES.get(name, _same)(value)
+        body.update(native_params(spec.call_params, PARAM_RENAMES))
         body["stream"] = spec.stream
         headers = {
             "Content-Type": "application/json",
@@ -100,47 +106,17 @@ class CohereCodec:
 
     def to_native(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Neutral messages as v2 Chat message dicts; native dicts pass through."""
-        out: list[dict[str, Any]] = []
-        for message in messages:
-            if not isinstance(message, Message):
-                out.append(dict(message))
-                continue
-            if message.role == "assistant":
-                out.append(self.native_assistant(message))
-                continue
-            parts = message.parts
-            out.extend(
-                {"role": "tool", "tool_call_id": p.id, "content": [{"type": "text", "text": p.content}]}
-                for p in parts
-                if isinstance(p, ToolResultPart)
-            )
-            others = [p for p in parts if not isinstance(p, ToolResultPart)]
-            if message.role == "tool" or (len(others) < len(parts) and not others):
-                continue
-            if isinstance(message.content, str):
-                out.append({"role": message.role, "content": message.content})
-            elif message.role == "system":
-                out.append({"role": "system", "content": "".join(_texts(others))})
-            else:
-                out.append({"role": message.role, "content": [_part(p) for p in others]})
-        return out
+        return chat_messages(messages, self.native_assistant, _part, _tool_message)
 
     def native_assistant(self, message: Message) -> dict[str, Any]:
         """An assistant message as a v2 Chat message dict."""
-        text = "".join(_texts(message.parts))
+        text = text_of(message.parts)
         calls = [p for p in message.parts if isinstance(p, ToolCallPart)]
         native: dict[str, Any] = {"role": "assistant"}
         if text or not calls:
             native["content"] = text
         if calls:
-            native["tool_calls"] = [
-                {
-                    "id": c.id,
-                    "type": "function",
-                    "function": {"name": c.name, "arguments": json.dumps(dict(c.args))},
-                }
-                for c in calls
-            ]
+            native["tool_calls"] = tool_calls(calls)
         return native
 
     # -- response -----------------------------------------------------------------
@@ -174,9 +150,7 @@ class CohereCodec:
         tool_plan = r.opt_str(msg.get("tool_plan"), "message.tool_plan")
         finish = r.opt_str(raw.get("finish_reason"), "finish_reason")
         content = "".join(texts)
-        parts: list[ContentPart] = [TextPart(content)] if content else []
-        parts.extend(calls)
-        message = Message("assistant", parts)
+        message = assistant_message(content, calls)
         native = self.native_assistant(message)
         if tool_plan and calls:
             # Cohere's guides send the plan back with the calls it introduced.
@@ -186,7 +160,7 @@ class CohereCodec:
             message=message,
             native_message=native,
             raw=raw,
-            finish_reasons=(finish,) if finish is not None else None,
+            finish_reasons=reasons(finish),
             model=spec.model,
             id=r.opt_str(raw.get("id"), "id"),
             usage=self._usage(raw.get("usage"), "usage"),
@@ -215,16 +189,7 @@ class CohereCodec:
 
     def error_message(self, body: bytes) -> str | None:
         """The ``message`` of a Cohere error body."""
-        try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            return None
-        if isinstance(data, dict):
-            for key in ("message", "detail", "error"):
-                value = data.get(key)
-                if isinstance(value, str):
-                    return value
-        return None
+        return error_text(error_json(body), ("message", "detail", "error"))
 
     # -- stream -------------------------------------------------------------------
 
@@ -289,7 +254,7 @@ class CohereCodec:
             raise APIError(error, provider=PROVIDER, body=raw)
         finish = r.opt_str(delta.get("finish_reason"), f"{at}.delta.finish_reason")
         return Chunk(
-            finish_reasons=(finish,) if finish is not None else None,
+            finish_reasons=reasons(finish),
             usage=self._usage(delta.get("usage"), f"{at}.delta.usage"),
             id=r.opt_str(raw.get("id"), f"{at}.id"),
             raw=raw,
@@ -307,54 +272,33 @@ _EVENTS: Mapping[str, Callable[[CohereCodec, dict[str, Any], CallSpec], Chunk]] 
 }
 
 
-class _StreamDecoder:
+class _StreamDecoder(SSEChunks):
     """SSE bytes in, chunks out; stops at ``[DONE]`` as the official SDK does."""
 
+    sentinel = "[DONE]"
+
     def __init__(self, codec: CohereCodec, spec: CallSpec) -> None:
+        super().__init__()
         self._codec = codec
         self._spec = spec
-        self._sse = SSEDecoder()
-        self._done = False
 
-    def _events(self, events: Sequence[ServerSentEvent]) -> list[Chunk]:
-        chunks: list[Chunk] = []
-        for event in events:
-            if self._done:
-                break
-            data = event.data
-            if data.strip() == "[DONE]":
-                self._done = True
-                break
-            if not data:
-                continue
-            chunks.append(self._codec.decode_event(loads(data, PROVIDER, "event"), self._spec, event.event))
-        return chunks
-
-    def feed(self, data: bytes) -> list[Chunk]:
-        return self._events(self._sse.feed(data))
-
-    def close(self) -> list[Chunk]:
-        return self._events(self._sse.close())
+    def _chunk(self, event: ServerSentEvent) -> Chunk | None:
+        if not event.data:
+            return None
+        return self._codec.decode_event(loads(event.data, PROVIDER, "event"), self._spec, event.event)
 
 
-def _same(value: Any) -> Any:
-    return value
-
-
-def _texts(parts: Sequence[ContentPart]) -> list[str]:
-    return [p.text for p in parts if isinstance(p, TextPart)]
+def _tool_message(result: ToolResultPart) -> dict[str, Any]:
+    return {"role": "tool", "tool_call_id": result.id, "content": [{"type": "text", "text": result.content}]}
 
 
 def _part(part: ContentPart) -> dict[str, Any]:
     if isinstance(part, TextPart):
         return {"type": "text", "text": part.text}
     if isinstance(part, ImagePart):
-        image: dict[str, Any] = {"url": part.data_url()}
-        if part.detail:
-            image["detail"] = part.detail
-        return {"type": "image_url", "image_url": image}
-    if isinstance(part, ToolCallPart):  # a tool call in a user turn cannot be sent; say what it was
-        return {"type": "text", "text": f"[tool call {part.name}({json.dumps(dict(part.args))})]"}
+        return image_url_part(part)
+    if isinstance(part, ToolCallPart):
+        return tool_call_text(part)
     raise PromptError(f"Cohere chat messages cannot carry {part.type} content")
 
 

@@ -9,35 +9,48 @@ request asked for it with ``stream_options.include_usage``.
 Groq, xAI, Mistral, LiteLLM and Azure differ only in the facts a :class:`Dialect`
 holds: path, parameter renames, parameters they reject, how structured output is
 asked for, where a reported cost lives, where stream usage and stream errors arrive.
-Their dialects are the constants at the end of the class definitions (see
-PROVIDERS.md sections 1a, 4, 5, 6, 8 and 9 for the facts behind each field).
+Their dialects live in :mod:`minicall._codecs.openai_dialects` (re-exported here),
+the message conversion in :mod:`minicall._codecs.openai_messages`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from .._errors import APIError, error_for_status
-from .._framing.sse import SSEDecoder
+from .._framing.sse import ServerSentEvent
 from .._http._types import HttpRequest
-from .._messages import (
-    AudioPart,
-    ContentPart,
-    DocumentPart,
-    ImagePart,
-    Message,
-    TextPart,
-    ToolCallPart,
-    ToolResultPart,
-)
+from .._messages import ContentPart, Message, ToolCallPart, ToolResultPart
 from .._spec import CallSpec, Chunk, Completion, Endpoint, ToolDelta, Usage
 from .._wire import Reader, dumps, loads
+from ._common import (
+    SSEChunks,
+    assistant_message,
+    b64decode,
+    count,
+    error_json,
+    error_text,
+    native_params,
+    same,
+    status_of,
+    stream_error,
+    text_of,
+    usage_of,
+)
+from .openai_dialects import (
+    AZURE,
+    AZURE_OPENAI,
+    DIALECTS,
+    GROQ,
+    LITELLM,
+    MISTRAL,
+    OPENAI,
+    XAI,
+    Dialect,
+)
+from .openai_messages import chat_messages, content_part, function_tools, tool_calls
 
 __all__ = [
     "Dialect",
@@ -63,84 +76,6 @@ _FINISH = {
     "error": "stop",
 }
 
-# Audio formats by media type, for ``input_audio`` parts.
-_AUDIO_FORMATS = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/mpeg": "mp3", "audio/mp3": "mp3"}
-
-
-@dataclass(frozen=True, slots=True)
-class Dialect:
-    """What one OpenAI-compatible provider does differently.
-
-    ``path`` may contain ``{model}``; ``renames`` map OpenAI parameter names to the
-    provider's; ``drops`` are parameters the provider rejects (silently omitted);
-    ``required_choice`` is how it spells "must call a tool"; ``strict_schema`` says
-    whether ``response_format`` ``json_schema`` with ``strict`` is accepted;
-    ``cost_usage_key``/``cost_scale`` and ``cost_header`` locate a provider-reported cost.
-    ``stream_usage`` says whether to ask for stream usage with ``stream_options``
-    (providers that send it unasked, or reject the option, set it ``False``);
-    ``chunk_usage_paths`` are further places a stream chunk may carry usage (Groq:
-    ``x_groq.usage``) and ``chunk_error_paths`` places for an error string that stops
-    a stream (Groq: ``x_groq.error``); ``audio_inline`` sends ``input_audio`` as the
-    bare base64 string (Mistral) instead of ``{data, format}``.
-    """
-
-    provider: str
-    path: str = "/chat/completions"
-    renames: Mapping[str, str] = field(default_factory=dict)
-    drops: frozenset[str] = frozenset()
-    required_choice: str = "required"
-    stream_usage: bool = True
-    strict_schema: bool = True
-    cost_usage_key: str | None = None
-    cost_scale: float = 1.0
-    cost_header: str | None = None
-    chunk_usage_paths: tuple[tuple[str, ...], ...] = ()
-    chunk_error_paths: tuple[tuple[str, ...], ...] = ()
-    audio_inline: bool = False
-
-
-OPENAI = Dialect("openai")
-
-# Groq: the SDK's base is the host root; its create() has no ``stream_options`` and the
-# final chunk carries usage in ``x_groq.usage``. logprobs, top_logprobs and logit_bias
-# are documented as "not yet supported by any of our models".
-GROQ = Dialect(
-    "groq",
-    path="/openai/v1/chat/completions",
-    drops=frozenset({"logprobs", "top_logprobs", "logit_bias"}),
-    stream_usage=False,
-    chunk_usage_paths=(("x_groq", "usage"),),
-    chunk_error_paths=(("x_groq", "error"),),
-)
-
-# xAI: 1 USD = 1e10 ticks in ``usage.cost_in_usd_ticks``.
-XAI = Dialect("xai", cost_usage_key="cost_in_usd_ticks", cost_scale=1e-10)
-
-# Mistral: the SDK's base is the host root; ``random_seed``, ``max_tokens`` only,
-# ``tool_choice: "any"``; usage arrives on the last chunk unasked and the SDK has no
-# ``stream_options``.
-MISTRAL = Dialect(
-    "mistral",
-    path="/v1/chat/completions",
-    renames={"seed": "random_seed", "max_completion_tokens": "max_tokens"},
-    required_choice="any",
-    stream_usage=False,
-    audio_inline=True,
-)
-
-# LiteLLM proxy: OpenAI's wire at the proxy root; the cost is a response header.
-LITELLM = Dialect("litellm", cost_header="x-litellm-response-cost")
-
-# Azure AI Model Inference: the azure-ai-inference SDK has no ``stream_options``.
-# Azure OpenAI takes OpenAI's body at a deployment path. The AzureClient picks one and
-# sets ``api_version`` in Endpoint.options.
-AZURE = Dialect("azure", stream_usage=False)
-AZURE_OPENAI = Dialect("azure", path="/openai/deployments/{model}/chat/completions")
-
-DIALECTS: Mapping[str, Dialect] = {
-    d.provider: d for d in (OPENAI, GROQ, XAI, MISTRAL, LITELLM, AZURE)
-}
-
 
 class OpenAICompatCodec:
     """Encodes :class:`CallSpec` s to Chat Completions requests and decodes the replies."""
@@ -151,6 +86,7 @@ class OpenAICompatCodec:
         self.dialect = dialect
         self.provider = dialect.provider
         self._read = Reader(dialect.provider)
+        self._renames = {key: (name, same) for key, name in dialect.renames.items()}
 
     # -- request ------------------------------------------------------------------
 
@@ -159,18 +95,7 @@ class OpenAICompatCodec:
         d = self.dialect
         body: dict[str, Any] = {"model": spec.model, "messages": self.to_native(spec.messages)}
         if spec.tools:
-            body["tools"] = [
-                {
-                    "type": "function",
-                    "function": {
-                        "name": t.name,
-                        "description": t.description,
-                        "parameters": dict(t.parameters),
-                        **({"strict": True} if t.strict else {}),
-                    },
-                }
-                for t in spec.tools
-            ]
+            body["tools"] = function_tools(spec.tools)
         if spec.forced_tool is not None:
             body["tool_choice"] = d.required_choice
         fmt = spec.response_format
@@ -187,10 +112,7 @@ class OpenAICompatCodec:
                 body["response_format"] = {"type": "json_schema", "json_schema": schema}
             else:
                 body["response_format"] = {"type": "json_object"}
-        for key, value in spec.call_params.items():
-            if key in d.drops:
-                continue
-            body[d.renames.get(key, key)] = value
+        body.update(native_params(spec.call_params, self._renames, d.drops))
         if spec.stream:
             body["stream"] = True
             if d.stream_usage and "stream_options" not in body:
@@ -206,45 +128,18 @@ class OpenAICompatCodec:
 
     def to_native(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Neutral messages as Chat Completions message dicts; native dicts pass through."""
-        out: list[dict[str, Any]] = []
-        for message in messages:
-            if not isinstance(message, Message):
-                out.append(dict(message))
-                continue
-            if message.role == "assistant":
-                out.append(self.native_assistant(message))
-                continue
-            results = [p for p in message.parts if isinstance(p, ToolResultPart)]
-            out.extend(
-                {"role": "tool", "tool_call_id": r.id, "content": r.content} for r in results
-            )
-            others = [p for p in message.parts if not isinstance(p, ToolResultPart)]
-            if message.role == "tool" or (results and not others):
-                continue
-            if isinstance(message.content, str):
-                out.append({"role": message.role, "content": message.content})
-            elif message.role == "system":
-                out.append({"role": "system", "content": "".join(_texts(others))})
-            else:
-                out.append(
-                    {"role": message.role, "content": [_part(p, self.dialect) for p in others]}
-                )
-        return out
+        return chat_messages(messages, self.native_assistant, self._part, _tool_message)
+
+    def _part(self, part: ContentPart) -> dict[str, Any]:
+        return content_part(part, self.dialect.audio_inline)
 
     def native_assistant(self, message: Message) -> dict[str, Any]:
         """An assistant message as a Chat Completions message dict."""
-        text = "".join(_texts(message.parts))
+        text = text_of(message.parts)
         calls = [p for p in message.parts if isinstance(p, ToolCallPart)]
         native: dict[str, Any] = {"role": "assistant", "content": text if text or not calls else None}
         if calls:
-            native["tool_calls"] = [
-                {
-                    "id": c.id,
-                    "type": "function",
-                    "function": {"name": c.name, "arguments": json.dumps(dict(c.args))},
-                }
-                for c in calls
-            ]
+            native["tool_calls"] = tool_calls(calls)
         return native
 
     # -- response -----------------------------------------------------------------
@@ -300,12 +195,10 @@ class OpenAICompatCodec:
             if audio_value is not None:
                 audio_id = r.opt_str(audio_value.get("id"), f"{at}.message.audio.id")
                 data = r.opt_str(audio_value.get("data"), f"{at}.message.audio.data")
-                audio = _b64(data or "", self.provider, f"{at}.message.audio.data")
+                audio = b64decode(data or "", self.provider, f"{at}.message.audio.data")
                 transcript = r.opt_str(audio_value.get("transcript"), f"{at}.message.audio.transcript")
         content = "".join(texts)
-        parts: list[ContentPart] = [TextPart(content)] if content else []
-        parts.extend(calls)
-        message = Message("assistant", parts)
+        message = assistant_message(content, calls)
         native = self.native_assistant(message)
         if audio_id is not None:
             native["audio"] = {"id": audio_id}
@@ -330,14 +223,11 @@ class OpenAICompatCodec:
         if usage is None:
             return None
         details = r.opt_obj(usage.get("prompt_tokens_details"), "usage.prompt_tokens_details") or {}
-        inp = r.opt_int(usage.get("prompt_tokens"), "usage.prompt_tokens") or 0
-        out = r.opt_int(usage.get("completion_tokens"), "usage.completion_tokens") or 0
-        total = r.opt_int(usage.get("total_tokens"), "usage.total_tokens")
-        return Usage(
-            input_tokens=inp,
-            output_tokens=out,
-            cached_tokens=r.opt_int(details.get("cached_tokens"), "usage.prompt_tokens_details.cached_tokens") or 0,
-            total_tokens=inp + out if total is None else total,
+        return usage_of(
+            count(r, usage, "usage", "prompt_tokens"),
+            count(r, usage, "usage", "completion_tokens"),
+            count(r, details, "usage.prompt_tokens_details", "cached_tokens"),
+            r.opt_int(usage.get("total_tokens"), "usage.total_tokens"),
         )
 
     def _cost(self, raw: Mapping[str, Any], headers: Mapping[str, str]) -> float | None:
@@ -364,11 +254,7 @@ class OpenAICompatCodec:
 
     def error_message(self, body: bytes) -> str | None:
         """The provider's words in an error body (``error.message`` and its variants)."""
-        try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            return None
-        return _error_text(data)
+        return _error_text(error_json(body))
 
     # -- stream -------------------------------------------------------------------
 
@@ -387,14 +273,11 @@ class OpenAICompatCodec:
             # ``{"error": {...}}`` (OpenAI) or a bare ``{"object": "error", "message"}``
             # (Mistral, vLLM), whose ``code`` may be the HTTP status.
             message = _error_text(raw) or "error event in stream"
-            code = raw.get("code")
-            if isinstance(code, int) and not isinstance(code, bool) and 400 <= code < 600:
-                raise error_for_status(code)(message, status_code=code, provider=self.provider, body=raw)
-            raise APIError(message, provider=self.provider, body=raw)
+            raise stream_error(message, self.provider, raw, status_of(raw.get("code")))
         for path in self.dialect.chunk_error_paths:
             stopped = _dig(raw, path)
             if isinstance(stopped, str) and stopped:
-                raise APIError(stopped, provider=self.provider, body=raw)
+                raise stream_error(stopped, self.provider, raw, None)
         content: list[str] = []
         deltas: list[ToolDelta] = []
         finish: list[str] = []
@@ -431,7 +314,7 @@ class OpenAICompatCodec:
             audio_value = r.opt_obj(delta.get("audio"), f"{at}.delta.audio")
             if audio_value is not None:
                 audio_id = r.opt_str(audio_value.get("id"), f"{at}.delta.audio.id")
-                audio = _b64(r.opt_str(audio_value.get("data"), f"{at}.delta.audio.data") or "", self.provider, f"{at}.delta.audio.data")
+                audio = b64decode(r.opt_str(audio_value.get("data"), f"{at}.delta.audio.data") or "", self.provider, f"{at}.delta.audio.data")
                 transcript = r.opt_str(audio_value.get("transcript"), f"{at}.delta.audio.transcript") or ""
         return Chunk(
             content="".join(content),
@@ -486,89 +369,35 @@ def _plain_text_chunk(raw: Any) -> Chunk | None:
     return Chunk(content=content or "", model=model, id=id_, raw=raw)
 
 
-class _StreamDecoder:
+class _StreamDecoder(SSEChunks):
     """SSE bytes in, chunks out; stops at ``[DONE]``."""
 
-    def __init__(self, codec: OpenAICompatCodec) -> None:
-        self._codec = codec
-        self._sse = SSEDecoder()
-        self._done = False
+    sentinel = "[DONE]"
 
-    def _events(self, events: Sequence[Any]) -> list[Chunk]:
-        chunks: list[Chunk] = []
-        for event in events:
-            if self._done:
-                break
-            data = event.data
-            if data.strip() == "[DONE]":
-                self._done = True
-                break
-            chunks.append(self._codec.decode_chunk(loads(data, self._codec.provider, "chunk")))
-        return chunks
+    def __init__(self, codec: OpenAICompatCodec) -> None:
+        super().__init__()
+        self._codec = codec
+
+    def _chunk(self, event: ServerSentEvent) -> Chunk:
+        return self._codec.decode_chunk(loads(event.data, self._codec.provider, "chunk"))
 
     def headers(self, headers: Mapping[str, str]) -> list[Chunk]:
         """What the response headers say: a gateway's reported cost (LiteLLM)."""
         cost = self._codec._cost({}, headers)
         return [Chunk(reported_cost=cost)] if cost is not None else []
 
-    def feed(self, data: bytes) -> list[Chunk]:
-        return self._events(self._sse.feed(data))
 
-    def close(self) -> list[Chunk]:
-        return self._events(self._sse.close())
-
-
-def _texts(parts: Sequence[ContentPart]) -> list[str]:
-    return [p.text for p in parts if isinstance(p, TextPart)]
-
-
-def _part(part: ContentPart, dialect: Dialect = OPENAI) -> dict[str, Any]:
-    if isinstance(part, TextPart):
-        return {"type": "text", "text": part.text}
-    if isinstance(part, ImagePart):
-        image: dict[str, Any] = {"url": part.data_url()}
-        if part.detail:
-            image["detail"] = part.detail
-        return {"type": "image_url", "image_url": image}
-    if isinstance(part, AudioPart):
-        fmt = _AUDIO_FORMATS.get(part.media_type, part.media_type.rsplit("/", 1)[-1])
-        data = base64.b64encode(part.audio).decode("ascii")
-        if dialect.audio_inline:
-            return {"type": "input_audio", "input_audio": data}
-        return {"type": "input_audio", "input_audio": {"data": data, "format": fmt}}
-    if isinstance(part, DocumentPart):
-        data = base64.b64encode(part.document).decode("ascii")
-        return {
-            "type": "file",
-            "file": {"filename": "document.pdf", "file_data": f"data:{part.media_type};base64,{data}"},
-        }
-    if isinstance(part, ToolCallPart):  # a tool call in a user turn cannot be sent; say what it was
-        return {"type": "text", "text": f"[tool call {part.name}({json.dumps(dict(part.args))})]"}
-    return {"type": "text", "text": part.content}
-
-
-def _b64(data: str, provider: str, path: str) -> bytes:
-    try:
-        return base64.b64decode(data, validate=False)
-    except (binascii.Error, ValueError):
-        raise Reader(provider).fail(path, "expected base64 data", data[:40]) from None
+def _tool_message(result: ToolResultPart) -> dict[str, Any]:
+    return {"role": "tool", "tool_call_id": result.id, "content": result.content}
 
 
 def _error_text(data: Any) -> str | None:
     """``error.message`` and the spellings compatible providers use instead."""
-    if not isinstance(data, dict):
-        return None
-    err = data.get("error")
-    if isinstance(err, dict):
-        msg = err.get("message")
-        if isinstance(msg, str):
-            return msg
-    if isinstance(err, str):
-        return err
+    text = error_text(data, ("error", "message", "detail"))
+    if text is not None or not isinstance(data, dict):
+        return text
     for key in ("message", "detail"):
         value = data.get(key)
-        if isinstance(value, str):
-            return value
         if isinstance(value, list) and value:
             # FastAPI-style validation details (Mistral 422): the ``msg`` of each item.
             msgs = [item.get("msg") for item in value if isinstance(item, dict)]
