@@ -33,8 +33,8 @@ __all__ = [
     "Hop",
     "Route",
     "Url",
-    "checked_headers",
     "check_method",
+    "checked_headers",
     "declared_too_big",
     "failure",
     "frame_request",
@@ -198,7 +198,7 @@ def redirect(
         return None
     try:
         target = parse_url(urljoin(url.text, location.strip()).partition("#")[0])
-    except ConfigurationError:
+    except (ConfigurationError, ValueError):  # urljoin refuses e.g. a broken IPv6 host
         return None
     methods = _TO_GET.get(status, frozenset())
     out = dict(headers)

@@ -13,7 +13,6 @@ import threading
 from typing import TYPE_CHECKING
 
 from .._errors import ConfigurationError
-
 from ._types import AsyncHttpResponse, HttpRequest, HttpResponse
 
 if TYPE_CHECKING:

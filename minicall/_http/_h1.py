@@ -34,10 +34,12 @@ MAX_HEAD_BYTES = 64 * 1024
 MAX_LINE_BYTES = 8 * 1024
 
 _STATUS_LINE = re.compile(rb"HTTP/(1\.[01]) ([0-9]{3})(?: ([^\r\n]*))?")
-_TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?")
 _LINE_END = re.compile(rb"\r?\n")
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_TEXT_LINE_END = re.compile(r"\r?\n")
+_FRAMING_FIELDS = frozenset({"connection", "transfer-encoding", "content-length"})
 
 
 @dataclass(frozen=True)
@@ -134,9 +136,10 @@ class ResponseParser:
             return False
         if end.start() > MAX_HEAD_BYTES:
             raise _broken("header section too large")
-        lines = _LINE_END.split(bytes(self._buf[: end.start()]))
+        # One decode for the whole head: latin-1 maps every byte, so nothing is lost.
+        lines = _TEXT_LINE_END.split(self._buf[: end.start()].decode("latin-1"))
         del self._buf[: end.end()]
-        version, status, reason = self._parse_status(lines[0])
+        version, status, reason = self._parse_status(lines[0].encode("latin-1"))
         headers = _parse_fields(lines[1:])
         if 100 <= status < 200:
             if status == 101:
@@ -158,9 +161,11 @@ class ResponseParser:
     def _choose_framing(
         self, version: str, status: int, headers: tuple[tuple[str, str], ...], events: list[Event]
     ) -> None:
+        # Only the framing fields are split into their comma-separated items.
         fields: dict[str, list[str]] = {}
         for name, value in headers:
-            fields.setdefault(name, []).extend(v.strip().lower() for v in value.split(","))
+            if name in _FRAMING_FIELDS:
+                fields.setdefault(name, []).extend(v.strip().lower() for v in value.split(","))
         connection = fields.get("connection", [])
         self.keep_alive = "close" not in connection and (
             version == "1.1" or "keep-alive" in connection
@@ -265,20 +270,20 @@ class ResponseParser:
         events.append(End())
 
 
-def _parse_fields(lines: list[bytes]) -> tuple[tuple[str, str], ...]:
+def _parse_fields(lines: list[str]) -> tuple[tuple[str, str], ...]:
     fields: list[tuple[str, str]] = []
     for line in lines:
-        if line[:1] in (b" ", b"\t"):
+        if line[:1] in (" ", "\t"):
             # obs-fold (RFC 9112 5.2): a continuation of the previous value.
             if not fields:
                 raise _broken("header continuation before any header")
             prev_name, prev_value = fields[-1]
-            fields[-1] = (prev_name, f"{prev_value} {line.strip().decode('latin-1')}")
+            fields[-1] = (prev_name, f"{prev_value} {line.strip()}")
             continue
-        name, colon, value = line.partition(b":")
+        name, colon, value = line.partition(":")
         if not colon or _TOKEN.fullmatch(name) is None:
-            raise _broken(f"bad header line {line[:40]!r}")
-        fields.append((name.decode("ascii").lower(), value.strip(b" \t").decode("latin-1")))
+            raise _broken(f"bad header line {line[:40].encode('latin-1')!r}")
+        fields.append((name.lower(), value.strip(" \t")))
     return tuple(fields)
 
 

@@ -1,0 +1,262 @@
+"""One asyncio HTTP/1.1 connection (:class:`Conn`), the pools that keep them, and tunnels.
+
+A :class:`Conn` is an ``asyncio.Protocol``: each received piece goes straight from
+``data_received`` into the reply's sans-IO parser (``_h1``), and the one coroutine
+that owns the connection waits on a bare future with one timer per wait. No streams
+and no task per read (``asyncio.wait_for`` creates one each time), which is where
+the asyncio transport's time used to go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections import deque
+from collections.abc import AsyncGenerator
+from contextlib import suppress
+
+from .._errors import APIConnectionError
+from ._common import READ_SIZE, Route
+from ._h1 import Data, Event, Head, ResponseParser
+
+__all__ = ["NETWORK_ERRORS", "ClosedBeforeReply", "Conn", "LoopPools", "Pool", "tunnel"]
+
+_HIGH_WATER = 4 * READ_SIZE
+NETWORK_ERRORS = (OSError, EOFError, APIConnectionError, asyncio.TimeoutError)
+
+
+class ClosedBeforeReply(Exception):
+    """The server closed or reset the connection before sending one byte of a reply."""
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
+
+
+class Conn(asyncio.Protocol):
+    """One connection; what arrives is parsed at once and queued as events.
+
+    At most one coroutine waits on a connection (its owner), so one future suffices.
+    """
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.parser: ResponseParser | None = None
+        self.events: deque[Event] = deque()
+        self.error: BaseException | None = None
+        self.closed = False
+        self.reused = False
+        self._buffered = 0
+        self._paused = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    @property
+    def writer(self) -> asyncio.BaseTransport | None:
+        """The socket's transport (``is_closing()`` tells whether it was closed)."""
+        return self.transport
+
+    # -- protocol callbacks -------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if isinstance(transport, asyncio.Transport):
+            self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        parser = self.parser
+        if parser is None:
+            self.closed = True  # bytes nobody asked for: this connection is done
+            return
+        try:
+            events = parser.feed(data)
+        except APIConnectionError as exc:
+            self.error = exc
+        else:
+            for event in events:
+                if isinstance(event, Data):
+                    self._buffered += len(event.data)
+            self.events.extend(events)
+            if self._buffered > _HIGH_WATER and not self._paused and self.transport:
+                self._paused = True
+                self.transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self._ended(None)
+        return False  # let the transport close itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._ended(exc)
+
+    def _ended(self, exc: Exception | None) -> None:
+        if self.closed:
+            self._wake()
+            return
+        self.closed = True
+        parser = self.parser
+        if parser is not None and self.error is None and not parser.done:
+            if not parser.received_any and isinstance(exc, (type(None), ConnectionError)):
+                self.error = ClosedBeforeReply()
+            elif exc is not None:
+                self.error = exc
+            else:
+                try:
+                    self.events.extend(parser.close())
+                except APIConnectionError as error:
+                    self.error = error
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # -- the owner's side ---------------------------------------------------------
+
+    def begin(self, method: str, payload: bytes) -> None:
+        """Send a request and get ready to read its reply."""
+        self.parser = ResponseParser(method)
+        self.events.clear()
+        self._buffered = 0
+        if self.transport is None or self.transport.is_closing():
+            raise ClosedBeforeReply
+        self.transport.write(payload)
+
+    def pop(self) -> Event | None:
+        """The next event of the reply, ``None`` if more bytes are needed."""
+        if self.events:
+            event = self.events.popleft()
+            if isinstance(event, Data):
+                self._buffered -= len(event.data)
+                if self._paused and self._buffered < _HIGH_WATER and self.transport:
+                    self._paused = False
+                    self.transport.resume_reading()
+            return event
+        if self.error is not None:
+            raise self.error
+        if self.closed:
+            raise APIConnectionError("connection closed before the body was complete")
+        return None
+
+    async def wait(self, timeout: float | None) -> None:
+        """Until something arrives (bytes, end or error); ``TimeoutError`` after ``timeout`` s."""
+        waiter = self._waiter = self._loop.create_future()
+        timer = None if timeout is None else self._loop.call_later(timeout, _expire, waiter)
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
+
+    async def head(self, timeout: float | None) -> Head:
+        """Wait for the reply's head; body events stay queued."""
+        while True:
+            event = self.pop()
+            if event is None:
+                await self.wait(timeout)
+            elif isinstance(event, Head):
+                return event
+
+    def usable(self) -> bool:
+        transport = self.transport
+        return not (self.closed or self.error or transport is None or transport.is_closing())
+
+    def reusable(self) -> bool:
+        parser = self.parser
+        return parser is not None and parser.keep_alive and not parser.unused and self.usable()
+
+    def close(self) -> None:
+        # abort, not close: a half-read response must not be flushed or waited for.
+        self.closed = True
+        if self.transport is not None:
+            with suppress(RuntimeError):  # the loop is already closed
+                self.transport.abort()
+
+
+class Pool:
+    """Idle connections to one route, and the slots bounding requests to it."""
+
+    def __init__(self, limit: int) -> None:
+        self.idle: list[Conn] = []
+        self.slots = asyncio.Semaphore(limit)
+
+    def take_idle(self) -> Conn | None:
+        while self.idle:
+            conn = self.idle.pop()
+            if conn.usable():
+                conn.reused = True
+                return conn
+            conn.close()
+        return None
+
+    def close_idle(self) -> None:
+        idle, self.idle = self.idle, []
+        for conn in idle:
+            conn.close()
+
+
+class LoopPools:
+    """Every pool of one event loop."""
+
+    def __init__(self) -> None:
+        self.pools: dict[Route, Pool] = {}
+        self._watch: AsyncGenerator[None, None] | None = None
+
+    def close_all(self) -> None:
+        for pool in self.pools.values():
+            pool.close_idle()
+
+    async def watch(self) -> None:
+        self._watch = _closed_at_loop_shutdown(self)
+        await self._watch.__anext__()
+
+    def forget(self) -> None:
+        """Close every idle connection now; the loop is gone or the transport closing."""
+        self.close_all()
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            # Finish the watcher by hand: its cleanup is synchronous, so one step runs
+            # it, and a finished generator never asks a (closed) loop to finalize it.
+            step = watch.aclose()
+            with suppress(StopIteration):
+                step.send(None)
+
+
+async def _closed_at_loop_shutdown(pools: LoopPools) -> AsyncGenerator[None, None]:
+    # asyncio has no "loop is closing" callback, but asyncio.run() finalizes every live
+    # async generator (loop.shutdown_asyncgens) while the loop still runs: this one
+    # stays suspended for the loop's life and closes the pools when finalized.
+    try:
+        yield
+    finally:
+        pools.close_all()
+
+
+async def tunnel(conn: Conn, route: Route, context: ssl.SSLContext, timeout: float | None) -> None:
+    """Open a CONNECT tunnel through the route's proxy and start TLS inside it."""
+    assert route.proxy is not None
+    host, port = route.host, route.port
+    authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
+    if route.proxy.authorization:
+        lines.append(f"Proxy-Authorization: {route.proxy.authorization}")
+    try:
+        conn.begin("CONNECT", ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        head = await conn.head(timeout)
+    except ClosedBeforeReply:
+        raise APIConnectionError("proxy closed the connection before answering CONNECT") from None
+    if not 200 <= head.status < 300:
+        raise APIConnectionError(f"proxy refused the tunnel with HTTP {head.status}")
+    if conn.parser is not None and conn.parser.unused:
+        raise APIConnectionError("proxy sent bytes before the TLS handshake")
+    conn.parser = None
+    conn.events.clear()
+    assert conn.transport is not None
+    loop = asyncio.get_running_loop()
+    starting = loop.start_tls(conn.transport, conn, context, server_hostname=host)
+    tls = await asyncio.wait_for(starting, timeout)
+    if tls is None:
+        raise APIConnectionError("TLS could not start inside the proxy tunnel")
+    conn.transport = tls
