@@ -9,6 +9,7 @@ a ``repr``, an error or a log line.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import logging
 import os
@@ -66,6 +67,15 @@ def _named_secrets(values: Mapping[str, Any]) -> list[str]:
     ]
 
 
+@functools.lru_cache(maxsize=256)
+def _remote_host(netloc: str) -> str | None:
+    """The host of an ``http://`` authority, or ``None`` when it is this machine."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit("http://" + netloc).hostname or ""
+    return None if _is_loopback(host) else host
+
+
 def _is_loopback(host: str) -> bool:
     if host.lower() in _LOOPBACK_NAMES or host.lower().endswith(".localhost"):
         return True
@@ -83,11 +93,8 @@ def warn_if_plaintext(request: HttpRequest) -> None:
     """
     if not request.url.startswith("http://"):
         return  # https, the common case, costs one string comparison
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(request.url)
-    host = parts.hostname or ""
-    if parts.scheme != "http" or _is_loopback(host):
+    host = _remote_host(request.url[7:].split("/", 1)[0])
+    if host is None:
         return
     if not any(name.lower() in SECRET_HEADERS for name in request.headers):
         return

@@ -28,6 +28,10 @@ __all__ = [
     "NORMAL_FINISH",
 ]
 
+# CallSpec, Completion, Chunk and ToolDelta are built once per call or per streamed
+# event, on the hot path: they are plain slotted dataclasses, treated as immutable by
+# convention, because a frozen dataclass costs three times as much to construct.
+
 # The normalized finish reasons of ``llm.CallResponse.finish_reasons``.
 NORMAL_FINISH = ("stop", "length", "tool_calls", "content_filter")
 
@@ -54,7 +58,7 @@ class ResponseFormat:
     description: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CallSpec:
     """Everything a codec needs to encode one request.
 
@@ -98,7 +102,7 @@ class Usage:
     total_tokens: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Completion:
     """A decoded non-streamed reply, in neutral terms plus the provider's own.
 
@@ -123,7 +127,7 @@ class Completion:
     """The provider's own tool-call objects, in the order of the message's tool calls."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ToolDelta:
     """A piece of a streamed tool call, keyed by ``index``.
 
@@ -138,7 +142,7 @@ class ToolDelta:
     done: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Chunk:
     """One decoded stream event in neutral terms.
 
