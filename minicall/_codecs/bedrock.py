@@ -12,31 +12,34 @@ whose JSON payload carries a random ``p`` padding field; usage arrives last, in
 in a stream, ``:message-type exception`` frames named by ``:exception-type``.
 
 Signing is not done here: the client signs the encoded request (SigV4) afterwards.
+Content blocks are built in :mod:`minicall._codecs.bedrock_messages`.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .._auth.sigv4 import encode_model_id
-from .._errors import APIError, PromptError, error_for_status
+from .._errors import APIError
 from .._framing.eventstream import EventStreamDecoder, EventStreamMessage
 from .._http._types import HttpRequest
-from .._messages import (
-    AudioPart,
-    ContentPart,
-    DocumentPart,
-    ImagePart,
-    Message,
-    TextPart,
-    ToolCallPart,
-    ToolResultPart,
-)
+from .._messages import Message, ToolCallPart
 from .._spec import CallSpec, Chunk, Completion, Endpoint, ToolDelta, Usage
 from .._wire import JSONObject, Reader, dumps, loads
+from ._common import (
+    Renames,
+    assistant_message,
+    count,
+    error_json,
+    error_text,
+    reasons,
+    same,
+    stop_list,
+    stream_error,
+    usage_of,
+)
+from .bedrock_messages import blocks, merge_turns, system_blocks
 
 __all__ = ["CODEC", "STREAM_EXCEPTIONS", "BedrockCodec", "error_type"]
 
@@ -55,14 +58,14 @@ _FINISH = {
 }
 
 # minicall / Bedrock parameter name -> ``inferenceConfig`` field.
-_INFERENCE = {
-    "max_tokens": "maxTokens",
-    "maxTokens": "maxTokens",
-    "temperature": "temperature",
-    "top_p": "topP",
-    "topP": "topP",
-    "stop": "stopSequences",
-    "stopSequences": "stopSequences",
+_INFERENCE: Renames = {
+    "max_tokens": ("maxTokens", same),
+    "maxTokens": ("maxTokens", same),
+    "temperature": ("temperature", same),
+    "top_p": ("topP", same),
+    "topP": ("topP", same),
+    "stop": ("stopSequences", stop_list),
+    "stopSequences": ("stopSequences", stop_list),
 }
 # Top-level ConverseRequest members a user may pass verbatim in call_params.
 _TOP_LEVEL = frozenset(
@@ -92,137 +95,12 @@ STREAM_EXCEPTIONS = {
     "resourceNotFoundException": 404,
 }
 
-_IMAGE_FORMATS = {
-    "image/png": "png",
-    "image/jpeg": "jpeg",
-    "image/jpg": "jpeg",
-    "image/gif": "gif",
-    "image/webp": "webp",
-}
-_DOC_FORMATS = {
-    "application/pdf": "pdf",
-    "text/csv": "csv",
-    "text/html": "html",
-    "text/plain": "txt",
-    "text/markdown": "md",
-    "application/msword": "doc",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
-    "application/vnd.ms-excel": "xls",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
-}
-_AUDIO_FORMATS = {"audio/mpeg": "mp3", "audio/mp3": "mp3", "audio/wav": "wav", "audio/x-wav": "wav"}
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _source(data: bytes | None, url: str | None, what: str) -> dict[str, Any]:
-    if data is not None:
-        return {"bytes": _b64(data)}
-    if url and url.startswith("s3://"):
-        return {"s3Location": {"uri": url}}
-    raise PromptError(f"Bedrock takes {what}s as bytes or s3:// locations, not {url!r}")
-
-
-def _image(part: ImagePart) -> dict[str, Any]:
-    fmt = _IMAGE_FORMATS.get(part.media_type.lower(), part.media_type.rsplit("/", 1)[-1])
-    return {"image": {"format": fmt, "source": _source(part.image, part.url, "image")}}
-
-
-def _document(part: DocumentPart, n: int) -> dict[str, Any]:
-    fmt = _DOC_FORMATS.get(part.media_type.lower(), part.media_type.rsplit("/", 1)[-1])
-    # The name must be unique in a request and limited to letters, digits and a few marks.
-    return {
-        "document": {
-            "format": fmt,
-            "name": f"document {n}",
-            "source": {"bytes": _b64(part.document)},
-        }
-    }
-
-
-def _audio(part: AudioPart) -> dict[str, Any]:
-    fmt = _AUDIO_FORMATS.get(part.media_type.lower(), part.media_type.rsplit("/", 1)[-1])
-    return {"audio": {"format": fmt, "source": {"bytes": _b64(part.audio)}}}
-
-
-def _tool_result(part: ToolResultPart) -> dict[str, Any]:
-    # A JSON object result travels as a ``json`` document, which models read structurally.
-    try:
-        value = json.loads(part.content)
-    except ValueError:
-        value = None
-    content = [{"json": value}] if isinstance(value, dict) else [{"text": part.content or " "}]
-    return {
-        "toolResult": {
-            "toolUseId": part.id,
-            "content": content,
-            "status": "error" if part.is_error else "success",
-        }
-    }
-
-
-def _tool_use(part: ToolCallPart) -> dict[str, Any]:
-    return {"toolUse": {"toolUseId": part.id, "name": part.name, "input": dict(part.args)}}
-
-
-def _blocks(parts: Sequence[ContentPart]) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = []
-    documents = 0
-    for part in parts:
-        if isinstance(part, TextPart):
-            if part.text:  # Bedrock rejects blank text blocks
-                blocks.append({"text": part.text})
-        elif isinstance(part, ImagePart):
-            blocks.append(_image(part))
-        elif isinstance(part, DocumentPart):
-            documents += 1
-            blocks.append(_document(part, documents))
-        elif isinstance(part, AudioPart):
-            blocks.append(_audio(part))
-        elif isinstance(part, ToolCallPart):
-            blocks.append(_tool_use(part))
-        else:
-            blocks.append(_tool_result(part))
-    return blocks
-
-
-def _system_blocks(content: Any) -> list[dict[str, Any]]:
-    """A native system message's content (text or blocks) as ``system`` blocks."""
-    if isinstance(content, str):
-        return [{"text": content}] if content else []
-    if isinstance(content, list):
-        return [b if isinstance(b, dict) else {"text": str(b)} for b in content]
-    return []
-
-
-def _merge_turns(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Adjacent turns of one role joined: Converse requires roles to alternate."""
-    out: list[dict[str, Any]] = []
-    for message in messages:
-        content = message.get("content")
-        if (
-            out
-            and out[-1].get("role") == message.get("role")
-            and isinstance(content, list)
-            and isinstance(out[-1].get("content"), list)
-        ):
-            out[-1] = {**out[-1], "content": [*out[-1]["content"], *content]}
-        else:
-            out.append(message)
-    return out
-
-
 def error_type(headers: Mapping[str, str], body: bytes) -> str | None:
     """The AWS error code (``ThrottlingException`` ...) from ``x-amzn-ErrorType`` or ``__type``."""
     header = headers.get("x-amzn-errortype")
     if header:
         return header.split(":", 1)[0]
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
+    data = error_json(body)
     if isinstance(data, dict):
         for key in ("__type", "code"):
             value = data.get(key)
@@ -232,12 +110,7 @@ def error_type(headers: Mapping[str, str], body: bytes) -> str | None:
 
 
 def _message_of(data: Any) -> str | None:
-    if isinstance(data, dict):
-        for key in ("message", "Message"):
-            value = data.get(key)
-            if isinstance(value, str):
-                return value
-    return None
+    return error_text(data, ("message", "Message"))
 
 
 class BedrockCodec:
@@ -257,22 +130,20 @@ class BedrockCodec:
         turns: list[dict[str, Any]] = []
         for native in self.to_native(spec.messages):
             if native.get("role") == "system":
-                system.extend(_system_blocks(native.get("content")))
+                system.extend(system_blocks(native.get("content")))
             else:
                 turns.append(native)
         if spec.json_instruction and spec.response_format is not None:
             system.append({"text": spec.json_instruction})
-        body: dict[str, Any] = {"messages": _merge_turns(turns)}
+        body: dict[str, Any] = {"messages": merge_turns(turns)}
         if system:
             body["system"] = system
         inference: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for key, value in spec.call_params.items():
             if key in _INFERENCE:
-                name = _INFERENCE[key]
-                inference[name] = (
-                    [value] if name == "stopSequences" and isinstance(value, str) else value
-                )
+                name, convert = _INFERENCE[key]
+                inference[name] = convert(value)
             elif key == "inferenceConfig" and isinstance(value, Mapping):
                 inference.update(value)
             elif key == "additionalModelRequestFields" and isinstance(value, Mapping):
@@ -329,12 +200,12 @@ class BedrockCodec:
                 out.append(self.native_assistant(message))
             else:
                 role = "user" if message.role == "tool" else message.role
-                out.append({"role": role, "content": _blocks(message.parts)})
+                out.append({"role": role, "content": blocks(message.parts)})
         return out
 
     def native_assistant(self, message: Message) -> dict[str, Any]:
         """An assistant message as a Converse message dict."""
-        return {"role": "assistant", "content": _blocks(message.parts)}
+        return {"role": "assistant", "content": blocks(message.parts)}
 
     # -- response -----------------------------------------------------------------
 
@@ -358,16 +229,14 @@ class BedrockCodec:
                 raw_calls.append(use)
             # reasoningContent, citations ... stay on the native message only
         content = "".join(texts)
-        parts: list[ContentPart] = [TextPart(content)] if content else []
-        parts.extend(calls)
         reason = r.opt_str(raw.get("stopReason"), "stopReason")
         return Completion(
             content=content,
-            message=Message("assistant", parts),
+            message=assistant_message(content, calls),
             # The reply's own message keeps reasoning blocks a next turn must echo.
             native_message={**native, "role": "assistant"},
             raw=raw,
-            finish_reasons=(reason,) if reason is not None else None,
+            finish_reasons=reasons(reason),
             model=spec.model,
             id=headers.get("x-amzn-requestid"),
             usage=self.usage(raw.get("usage"), "usage"),
@@ -389,20 +258,16 @@ class BedrockCodec:
         usage = r.opt_obj(value, path)
         if usage is None:
             return None
-        fresh = r.opt_int(usage.get("inputTokens"), f"{path}.inputTokens") or 0
-        read = r.opt_int(usage.get("cacheReadInputTokens"), f"{path}.cacheReadInputTokens") or 0
-        write = r.opt_int(usage.get("cacheWriteInputTokens"), f"{path}.cacheWriteInputTokens") or 0
-        out = r.opt_int(usage.get("outputTokens"), f"{path}.outputTokens") or 0
-        total = r.opt_int(usage.get("totalTokens"), f"{path}.totalTokens")
-        inp = fresh + read + write
-        return Usage(inp, out, read, inp + out if total is None else total)
+        return usage_of(
+            count(r, usage, path, "inputTokens", "cacheReadInputTokens", "cacheWriteInputTokens"),
+            count(r, usage, path, "outputTokens"),
+            count(r, usage, path, "cacheReadInputTokens"),
+            r.opt_int(usage.get("totalTokens"), f"{path}.totalTokens"),
+        )
 
     def error_message(self, body: bytes) -> str | None:
         """The service's words in an error body (``message`` or ``Message``)."""
-        try:
-            return _message_of(json.loads(body))
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            return None
+        return _message_of(error_json(body))
 
     # -- stream -------------------------------------------------------------------
 
@@ -460,13 +325,11 @@ class _StreamDecoder:
 
     def _exception(self, message: EventStreamMessage) -> APIError:
         name = str(message.headers.get(":exception-type", "internalServerException"))
-        try:
-            body: Any = json.loads(message.payload)
-        except (ValueError, UnicodeDecodeError, RecursionError):
+        body = error_json(message.payload)
+        if body is None:
             body = message.payload[:2000].decode("utf-8", "replace")
-        status = STREAM_EXCEPTIONS.get(name, 500)
         text = _message_of(body) or f"{name} in stream"
-        return error_for_status(status)(text, status_code=status, provider=PROVIDER, body=body)
+        return stream_error(text, PROVIDER, body, STREAM_EXCEPTIONS.get(name, 500))
 
     def _index(self, payload: JSONObject, event: str) -> int:
         return self._read.int(payload.get("contentBlockIndex"), f"{event}.contentBlockIndex")

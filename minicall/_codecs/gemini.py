@@ -31,34 +31,35 @@ Decisions where the wire leaves a choice:
 * A blocked prompt (``promptFeedback.blockReason`` and no candidates) gives content
   ``""`` and the block reason as the finish reason (normalized: ``content_filter``).
 * Function calls finish with ``STOP`` (normalized: ``stop``), as the API reports them.
+
+The request body's pieces (parts, function declarations, schemas, where each call
+param goes) are built in :mod:`minicall._codecs.gemini_request`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from .._errors import APIError, ConfigurationError, error_for_status
-from .._framing.sse import ServerSentEvent, SSEDecoder
+from .._errors import APIError
+from .._framing.sse import ServerSentEvent
 from .._http._types import HttpRequest
-from .._messages import (
-    AudioPart,
-    ContentPart,
-    DocumentPart,
-    ImagePart,
-    Message,
-    TextPart,
-    ToolCallPart,
-    ToolResultPart,
-)
-from .._schema import gemini_schema
-from .._spec import CallSpec, Chunk, Completion, Endpoint, ResponseFormat, ToolDelta, Usage
+from .._messages import Message, ToolCallPart
+from .._spec import CallSpec, Chunk, Completion, Endpoint, ToolDelta, Usage
 from .._wire import Reader, dumps, loads
+from ._common import (
+    SSEChunks,
+    assistant_message,
+    count,
+    error_json,
+    error_text,
+    status_of,
+    stream_error,
+    usage_of,
+)
+from .gemini_request import declaration, native_part, place_params, response_format
 
 __all__ = ["DEFAULT_API_VERSION", "DEFAULT_VERTEX_API_VERSION", "GEMINI", "GeminiCodec"]
 
@@ -93,79 +94,6 @@ _FINISH: dict[str, str] = {
         _C,
     ),
 }
-
-# minicall's common call params -> generationConfig fields.
-_COMMON = {
-    "max_tokens": "maxOutputTokens",
-    "stop": "stopSequences",
-    "top_p": "topP",
-    "top_k": "topK",
-    "frequency_penalty": "frequencyPenalty",
-    "presence_penalty": "presencePenalty",
-    "temperature": "temperature",
-    "seed": "seed",
-}
-
-# GenerationConfig fields (camelCase); snake_case spellings are accepted too.
-_GENERATION = frozenset({
-    "temperature", "topP", "topK", "candidateCount", "maxOutputTokens", "stopSequences",
-    "responseLogprobs", "logprobs", "presencePenalty", "frequencyPenalty", "seed",
-    "responseMimeType", "responseSchema", "responseJsonSchema", "routingConfig",
-    "modelSelectionConfig", "responseModalities", "mediaResolution", "speechConfig",
-    "audioTimestamp", "thinkingConfig", "imageConfig", "enableEnhancedCivicAnswers",
-})
-
-# Request fields that sit beside ``generationConfig`` rather than inside it.
-_TOP_LEVEL = frozenset({
-    "safetySettings", "toolConfig", "cachedContent", "labels", "tools",
-    "systemInstruction", "modelArmorConfig",
-})
-
-# Keys whose value is a whole sub-object spread over the request.
-_NESTED = frozenset({"generationConfig", "config"})
-
-_SYNTHETIC_ID = re.compile(r"call_\d+")
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(word[:1].upper() + word[1:] for word in rest)
-
-
-def _upper_types(schema: Any, order: bool) -> Any:
-    """Gemini's ``Schema.type`` is an enum spelled in capitals (``OBJECT``, ``STRING``).
-
-    With ``order``, objects of several properties get ``propertyOrdering`` in
-    declaration order, as the SDK adds to response schemas: the model then writes the
-    fields in that order, which partial models streamed field by field rely on.
-    """
-    if isinstance(schema, list):
-        return [_upper_types(s, order) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key == "type" and isinstance(value, str):
-            out[key] = value.upper()
-        elif key == "properties" and isinstance(value, dict):
-            out[key] = {n: _upper_types(v, order) for n, v in value.items()}
-            if order and len(value) > 1 and "propertyOrdering" not in schema:
-                out["propertyOrdering"] = list(value)
-        elif key in ("items", "anyOf"):
-            out[key] = _upper_types(value, order)
-        else:
-            out[key] = value
-    return out
-
-
-def _openapi(schema: Mapping[str, Any], order: bool = False) -> dict[str, Any] | None:
-    """``schema`` in Gemini's OpenAPI subset, or ``None`` when it cannot be (recursion)."""
-    try:
-        converted: dict[str, Any] = _upper_types(gemini_schema(dict(schema)), order)
-    except ConfigurationError:
-        return None
-    return converted
-
 
 def model_path(model: str, vertex: bool) -> str:
     """The resource name of ``model`` as the SDK forms it."""
@@ -219,14 +147,14 @@ class GeminiCodec:
         generation: dict[str, Any] = {}
         tools: list[dict[str, Any]] = []
         if spec.tools:
-            tools.append({"functionDeclarations": [_declaration(t.name, t.description, t.parameters) for t in spec.tools]})
+            tools.append({"functionDeclarations": [declaration(t.name, t.description, t.parameters) for t in spec.tools]})
         if spec.forced_tool is not None:
             body["toolConfig"] = {
                 "functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": [spec.forced_tool]}
             }
         if spec.response_format is not None:
-            generation.update(_response_format(spec.response_format))
-        self._params(spec.call_params, body, generation, tools)
+            generation.update(response_format(spec.response_format))
+        place_params(spec.call_params, body, generation, tools)
         if isinstance(body.get("systemInstruction"), dict):
             system = [*(body["systemInstruction"].get("parts") or []), *system]
         if system:
@@ -238,30 +166,6 @@ class GeminiCodec:
         headers = {"Content-Type": "application/json", **endpoint.headers}
         headers["Accept"] = "text/event-stream" if spec.stream else "application/json"
         return HttpRequest("POST", self.url(spec, endpoint), headers, dumps(body), endpoint.timeout)
-
-    def _params(
-        self,
-        params: Mapping[str, Any],
-        body: dict[str, Any],
-        generation: dict[str, Any],
-        tools: list[dict[str, Any]],
-    ) -> None:
-        """Place each call param: common names renamed, native ones where they belong."""
-        for key, value in params.items():
-            if key in _COMMON:
-                name = _COMMON[key]
-                generation[name] = [value] if name == "stopSequences" and isinstance(value, str) else value
-                continue
-            name = _camel(key)
-            if name in _NESTED and isinstance(value, Mapping):
-                self._params(value, body, generation, tools)
-            elif name == "tools" and isinstance(value, Sequence):
-                tools.extend(dict(t) for t in value)
-            elif name in _TOP_LEVEL:
-                body[name] = value
-            else:
-                # GenerationConfig fields, and anything newer than this table.
-                generation[name] = value
 
     def to_native(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Neutral messages as Gemini ``Content`` dicts; native dicts pass through.
@@ -279,13 +183,13 @@ class GeminiCodec:
                 out.append(self.native_assistant(message))
             else:
                 role = "system" if message.role == "system" else "user"
-                parts = [_part(p) for p in message.parts]
+                parts = [native_part(p) for p in message.parts]
                 out.append({"role": role, "parts": parts or [{"text": ""}]})
         return out
 
     def native_assistant(self, message: Message) -> dict[str, Any]:
         """An assistant message as a ``model``-role ``Content`` dict."""
-        parts = [_part(p) for p in message.parts]
+        parts = [native_part(p) for p in message.parts]
         return {"role": "model", "parts": parts or [{"text": ""}]}
 
     # -- response -----------------------------------------------------------------
@@ -295,11 +199,9 @@ class GeminiCodec:
         raw = self._read.obj(loads(body, PROVIDER), "")
         texts, calls, raw_calls, parts = self._candidate(raw, "", 0)
         content = "".join(texts)
-        neutral: list[ContentPart] = [TextPart(content)] if content else []
-        neutral.extend(calls)
         return Completion(
             content=content,
-            message=Message("assistant", neutral),
+            message=assistant_message(content, calls),
             native_message={"role": "model", "parts": parts or [{"text": ""}]},
             raw=raw,
             finish_reasons=self._finish(raw, ""),
@@ -363,32 +265,20 @@ class GeminiCodec:
         usage = r.opt_obj(value, at)
         if usage is None:
             return None
-
-        def count(name: str) -> int:
-            return r.opt_int(usage.get(name), f"{at}.{name}") or 0
-
-        prompt = count("promptTokenCount")
-        output = count("candidatesTokenCount") + count("thoughtsTokenCount")
-        total = r.opt_int(usage.get("totalTokenCount"), f"{at}.totalTokenCount")
-        return Usage(
-            input_tokens=prompt,
-            output_tokens=output,
-            cached_tokens=count("cachedContentTokenCount"),
-            total_tokens=prompt + output if total is None else total,
+        return usage_of(
+            count(r, usage, at, "promptTokenCount"),
+            count(r, usage, at, "candidatesTokenCount", "thoughtsTokenCount"),
+            count(r, usage, at, "cachedContentTokenCount"),
+            r.opt_int(usage.get("totalTokenCount"), f"{at}.totalTokenCount"),
         )
 
     def error_message(self, body: bytes) -> str | None:
         """``error.message`` of a Google error body."""
-        try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            return None
+        data = error_json(body)
         # Some gateways answer with a one-element array around the error object.
         if isinstance(data, list) and len(data) == 1:
             data = data[0]
-        err = data.get("error") if isinstance(data, dict) else None
-        message = err.get("message") if isinstance(err, dict) else None
-        return message if isinstance(message, str) else None
+        return error_text(data)
 
     # -- stream -------------------------------------------------------------------
 
@@ -419,116 +309,25 @@ class GeminiCodec:
 
 
 def _stream_error(err: Any, raw: Mapping[str, Any]) -> APIError:
-    message = "error event in stream"
-    status: int | None = None
-    if isinstance(err, dict):
-        if isinstance(err.get("message"), str):
-            message = err["message"]
-        code = err.get("code")
-        if isinstance(code, int) and not isinstance(code, bool) and 400 <= code <= 599:
-            status = code
-    kind = APIError if status is None else error_for_status(status)
-    return kind(message, status_code=status, provider=PROVIDER, body=dict(raw))
+    message = error_text({"error": err}) or "error event in stream"
+    status = status_of(err.get("code")) if isinstance(err, dict) else None
+    return stream_error(message, PROVIDER, dict(raw), status)
 
 
-class _StreamDecoder:
+class _StreamDecoder(SSEChunks):
     """SSE bytes in, chunks out; counts tool calls so their indexes never repeat."""
 
     def __init__(self, codec: GeminiCodec) -> None:
+        super().__init__()
         self._codec = codec
-        self._sse = SSEDecoder()
         self._calls = 0
 
-    def _chunks(self, events: Sequence[ServerSentEvent]) -> list[Chunk]:
-        chunks: list[Chunk] = []
-        for event in events:
-            if not event.data.strip():
-                continue
-            chunk = self._codec.decode_chunk(loads(event.data, PROVIDER, "chunk"), self._calls)
-            self._calls += len(chunk.tool_deltas)
-            chunks.append(chunk)
-        return chunks
-
-    def feed(self, data: bytes) -> list[Chunk]:
-        return self._chunks(self._sse.feed(data))
-
-    def close(self) -> list[Chunk]:
-        return self._chunks(self._sse.close())
-
-
-def _declaration(name: str, description: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
-    declaration: dict[str, Any] = {"name": name}
-    if description:
-        declaration["description"] = description
-    schema = _openapi(parameters)
-    if schema is not None:
-        declaration["parameters"] = schema
-    else:
-        declaration["parametersJsonSchema"] = dict(parameters)
-    return declaration
-
-
-def _response_format(fmt: ResponseFormat) -> dict[str, Any]:
-    out: dict[str, Any] = {"responseMimeType": "application/json"}
-    if fmt.kind == "json_schema" and fmt.schema is not None:
-        schema = _openapi(fmt.schema, order=True)
-        if schema is not None:
-            out["responseSchema"] = schema
-        else:
-            out["responseJsonSchema"] = dict(fmt.schema)
-    return out
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _media(media_type: str, data: bytes) -> dict[str, Any]:
-    return {"inlineData": {"mimeType": media_type, "data": _b64(data)}}
-
-
-def _image(part: ImagePart) -> dict[str, Any]:
-    if part.image is not None:
-        return _media(part.media_type, part.image)
-    url = part.url or ""
-    if url.startswith("data:") and ";base64," in url:
-        head, _, data = url.partition(";base64,")
-        try:
-            return _media(head[5:] or part.media_type, base64.b64decode(data, validate=True))
-        except (binascii.Error, ValueError):
-            raise ConfigurationError("an image data: URL does not hold valid base64") from None
-    return {"fileData": {"mimeType": part.media_type, "fileUri": url}}
-
-
-def _response(result: ToolResultPart) -> dict[str, Any]:
-    if result.is_error:
-        return {"error": result.content}
-    try:
-        value = json.loads(result.content)
-    except (ValueError, RecursionError):
-        value = None
-    return value if isinstance(value, dict) else {"result": result.content}
-
-
-def _with_id(payload: dict[str, Any], call_id: str) -> dict[str, Any]:
-    # Ids minicall made up mean nothing to the API; real ones are echoed back.
-    if call_id and not _SYNTHETIC_ID.fullmatch(call_id):
-        payload["id"] = call_id
-    return payload
-
-
-def _part(part: ContentPart) -> dict[str, Any]:
-    if isinstance(part, TextPart):
-        return {"text": part.text}
-    if isinstance(part, ImagePart):
-        return _image(part)
-    if isinstance(part, AudioPart):
-        return _media(part.media_type, part.audio)
-    if isinstance(part, DocumentPart):
-        return _media(part.media_type, part.document)
-    if isinstance(part, ToolCallPart):
-        return {"functionCall": _with_id({"name": part.name, "args": dict(part.args)}, part.id)}
-    return {"functionResponse": _with_id({"name": part.name, "response": _response(part)}, part.id)}
+    def _chunk(self, event: ServerSentEvent) -> Chunk | None:
+        if not event.data.strip():
+            return None
+        chunk = self._codec.decode_chunk(loads(event.data, PROVIDER, "chunk"), self._calls)
+        self._calls += len(chunk.tool_deltas)
+        return chunk
 
 
 GEMINI = GeminiCodec()
