@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minicall._codecs import openai_compat
+from minicall._codecs import openai_stream
 from minicall._codecs.openai_compat import OPENAI, OpenAICompatCodec
 from minicall._spec import CallSpec, Endpoint
 
@@ -58,13 +58,13 @@ def test_fast_chunk_path_agrees_with_the_checked_path(content, role, model, id_,
         fast = CODEC.decode_chunk(chunk)
     except Exception as exc:  # noqa: BLE001 - compared with the checked path below
         fast = type(exc)
-    original = openai_compat._plain_text_chunk
-    openai_compat._plain_text_chunk = lambda raw: None
+    original = openai_stream._plain_text_chunk
+    openai_stream._plain_text_chunk = lambda raw: None
     try:
         try:
             slow = CODEC.decode_chunk(chunk)
         except Exception as exc:  # noqa: BLE001
             slow = type(exc)
     finally:
-        openai_compat._plain_text_chunk = original
+        openai_stream._plain_text_chunk = original
     assert fast == slow

@@ -10,32 +10,27 @@ Groq, xAI, Mistral, LiteLLM and Azure differ only in the facts a :class:`Dialect
 holds: path, parameter renames, parameters they reject, how structured output is
 asked for, where a reported cost lives, where stream usage and stream errors arrive.
 Their dialects live in :mod:`minicall._codecs.openai_dialects` (re-exported here),
-the message conversion in :mod:`minicall._codecs.openai_messages`.
+the message conversion in :mod:`minicall._codecs.openai_messages`, the stream
+decoder in :mod:`minicall._codecs.openai_stream`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from .._framing.sse import ServerSentEvent
 from .._http._types import HttpRequest
 from .._messages import ContentPart, Message, ToolCallPart, ToolResultPart
-from .._spec import CallSpec, Chunk, Completion, Endpoint, ToolDelta, Usage
+from .._spec import CallSpec, Chunk, Completion, Endpoint, Usage
 from .._wire import Reader, dumps, loads
 from ._common import (
-    SSEChunks,
     assistant_message,
     b64decode,
     count,
     error_json,
-    error_text,
     native_params,
     same,
-    status_of,
-    stream_error,
     text_of,
     usage_of,
 )
@@ -51,6 +46,7 @@ from .openai_dialects import (
     Dialect,
 )
 from .openai_messages import chat_messages, content_part, function_tools, tool_calls
+from .openai_stream import OpenAIStream, compat_error_text, decode_chunk, dig
 
 __all__ = [
     "Dialect",
@@ -191,12 +187,8 @@ class OpenAICompatCodec:
                     )
                 )
                 raw_calls.append(call)
-            audio_value = r.opt_obj(msg.get("audio"), f"{at}.message.audio")
-            if audio_value is not None:
-                audio_id = r.opt_str(audio_value.get("id"), f"{at}.message.audio.id")
-                data = r.opt_str(audio_value.get("data"), f"{at}.message.audio.data")
-                audio = b64decode(data or "", self.provider, f"{at}.message.audio.data")
-                transcript = r.opt_str(audio_value.get("transcript"), f"{at}.message.audio.transcript")
+            if msg.get("audio") is not None:
+                audio_id, audio, transcript = self._audio(msg.get("audio"), f"{at}.message.audio")
         content = "".join(texts)
         message = assistant_message(content, calls)
         native = self.native_assistant(message)
@@ -215,6 +207,17 @@ class OpenAICompatCodec:
             audio_transcript=transcript,
             reported_cost=self._cost(raw, headers),
             raw_tool_calls=tuple(raw_calls),
+        )
+
+    def _audio(self, value: Any, at: str) -> tuple[str | None, bytes, str | None]:
+        """The id, bytes and transcript of an ``audio`` object (whole or a delta)."""
+        r = self._read
+        audio = r.obj(value, at)
+        data = r.opt_str(audio.get("data"), f"{at}.data") or ""
+        return (
+            r.opt_str(audio.get("id"), f"{at}.id"),
+            b64decode(data, self.provider, f"{at}.data"),
+            r.opt_str(audio.get("transcript"), f"{at}.transcript"),
         )
 
     def _usage(self, value: Any) -> Usage | None:
@@ -249,167 +252,23 @@ class OpenAICompatCodec:
         for path in self.dialect.chunk_usage_paths:
             if usage is not None:
                 break
-            usage = _dig(raw, path)
+            usage = dig(raw, path)
         return usage
 
     def error_message(self, body: bytes) -> str | None:
         """The provider's words in an error body (``error.message`` and its variants)."""
-        return _error_text(error_json(body))
+        return compat_error_text(error_json(body))
 
     # -- stream -------------------------------------------------------------------
 
-    def stream_decoder(self, spec: CallSpec) -> _StreamDecoder:
+    def stream_decoder(self, spec: CallSpec) -> OpenAIStream:
         """A decoder for one ``text/event-stream`` reply."""
-        return _StreamDecoder(self)
+        return OpenAIStream(self)
 
     def decode_chunk(self, data: Any, headers: Mapping[str, str] | None = None) -> Chunk:
         """One ``chat.completion.chunk`` object as a neutral :class:`Chunk`."""
-        fast = _plain_text_chunk(data)
-        if fast is not None:
-            return fast
-        r = self._read
-        raw = r.obj(data, "chunk")
-        if ("error" in raw and raw.get("error")) or raw.get("object") == "error":
-            # ``{"error": {...}}`` (OpenAI) or a bare ``{"object": "error", "message"}``
-            # (Mistral, vLLM), whose ``code`` may be the HTTP status.
-            message = _error_text(raw) or "error event in stream"
-            raise stream_error(message, self.provider, raw, status_of(raw.get("code")))
-        for path in self.dialect.chunk_error_paths:
-            stopped = _dig(raw, path)
-            if isinstance(stopped, str) and stopped:
-                raise stream_error(stopped, self.provider, raw, None)
-        content: list[str] = []
-        deltas: list[ToolDelta] = []
-        finish: list[str] = []
-        audio = b""
-        transcript = ""
-        audio_id: str | None = None
-        for i, choice_value in enumerate(r.opt_arr(raw.get("choices"), "chunk.choices")):
-            at = f"chunk.choices[{i}]"
-            choice = r.obj(choice_value, at)
-            reason = r.opt_str(choice.get("finish_reason"), f"{at}.finish_reason")
-            if reason is not None:
-                finish.append(reason)
-            delta = r.opt_obj(choice.get("delta"), f"{at}.delta") or {}
-            if i:
-                continue
-            piece = delta.get("content")
-            if isinstance(piece, list):
-                content.extend(str(c.get("text", "")) for c in piece if isinstance(c, dict))
-            else:
-                content.append(r.opt_str(piece, f"{at}.delta.content") or "")
-            for j, tc_value in enumerate(r.opt_arr(delta.get("tool_calls"), f"{at}.delta.tool_calls")):
-                tat = f"{at}.delta.tool_calls[{j}]"
-                tc = r.obj(tc_value, tat)
-                fn = r.opt_obj(tc.get("function"), f"{tat}.function") or {}
-                args = fn.get("arguments")
-                deltas.append(
-                    ToolDelta(
-                        index=r.opt_int(tc.get("index"), f"{tat}.index") or 0,
-                        id=r.opt_str(tc.get("id"), f"{tat}.id"),
-                        name=r.opt_str(fn.get("name"), f"{tat}.function.name"),
-                        arguments=json.dumps(args) if isinstance(args, dict) else (r.opt_str(args, f"{tat}.function.arguments") or ""),
-                    )
-                )
-            audio_value = r.opt_obj(delta.get("audio"), f"{at}.delta.audio")
-            if audio_value is not None:
-                audio_id = r.opt_str(audio_value.get("id"), f"{at}.delta.audio.id")
-                audio = b64decode(r.opt_str(audio_value.get("data"), f"{at}.delta.audio.data") or "", self.provider, f"{at}.delta.audio.data")
-                transcript = r.opt_str(audio_value.get("transcript"), f"{at}.delta.audio.transcript") or ""
-        return Chunk(
-            content="".join(content),
-            tool_deltas=tuple(deltas),
-            finish_reasons=tuple(finish) if finish else None,
-            usage=self._usage(self._chunk_usage(raw)),
-            model=r.opt_str(raw.get("model"), "chunk.model"),
-            id=r.opt_str(raw.get("id"), "chunk.id"),
-            audio=audio,
-            audio_transcript=transcript,
-            audio_id=audio_id,
-            reported_cost=self._cost(raw, headers or {}),
-            raw=raw,
-        )
-
-
-_PLAIN_DELTA_KEYS = frozenset({"content", "role", "refusal"})
-_PLAIN_CHUNK_KEYS = frozenset(
-    {"id", "object", "created", "model", "choices", "usage", "system_fingerprint", "service_tier", "obfuscation"}
-)
-
-
-def _plain_text_chunk(raw: Any) -> Chunk | None:
-    """The common case, a lone text delta, decoded without the general checks.
-
-    Nearly every chunk of a stream is one choice whose delta holds only text; reading
-    it directly halves the decoding cost. Anything else (tool calls, finish reasons,
-    usage, errors, audio, unknown keys, a value of the wrong type) returns ``None`` and
-    takes the checked path, so the two paths never disagree on what they accept.
-    """
-    if type(raw) is not dict or not raw.keys() <= _PLAIN_CHUNK_KEYS or raw.get("usage") is not None:
-        return None
-    choices = raw.get("choices")
-    if type(choices) is not list or len(choices) != 1:
-        return None
-    choice = choices[0]
-    if type(choice) is not dict or choice.get("finish_reason") is not None:
-        return None
-    delta = choice.get("delta")
-    if type(delta) is not dict or not delta.keys() <= _PLAIN_DELTA_KEYS:
-        return None
-    content = delta.get("content")
-    model = raw.get("model")
-    id_ = raw.get("id")
-    if not (
-        (content is None or type(content) is str)
-        and (model is None or type(model) is str)
-        and (id_ is None or type(id_) is str)
-        and (delta.get("refusal") is None)
-    ):
-        return None
-    return Chunk(content=content or "", model=model, id=id_, raw=raw)
-
-
-class _StreamDecoder(SSEChunks):
-    """SSE bytes in, chunks out; stops at ``[DONE]``."""
-
-    sentinel = "[DONE]"
-
-    def __init__(self, codec: OpenAICompatCodec) -> None:
-        super().__init__()
-        self._codec = codec
-
-    def _chunk(self, event: ServerSentEvent) -> Chunk:
-        return self._codec.decode_chunk(loads(event.data, self._codec.provider, "chunk"))
-
-    def headers(self, headers: Mapping[str, str]) -> list[Chunk]:
-        """What the response headers say: a gateway's reported cost (LiteLLM)."""
-        cost = self._codec._cost({}, headers)
-        return [Chunk(reported_cost=cost)] if cost is not None else []
+        return decode_chunk(self, data, headers)
 
 
 def _tool_message(result: ToolResultPart) -> dict[str, Any]:
     return {"role": "tool", "tool_call_id": result.id, "content": result.content}
-
-
-def _error_text(data: Any) -> str | None:
-    """``error.message`` and the spellings compatible providers use instead."""
-    text = error_text(data, ("error", "message", "detail"))
-    if text is not None or not isinstance(data, dict):
-        return text
-    for key in ("message", "detail"):
-        value = data.get(key)
-        if isinstance(value, list) and value:
-            # FastAPI-style validation details (Mistral 422): the ``msg`` of each item.
-            msgs = [item.get("msg") for item in value if isinstance(item, dict)]
-            texts = [m for m in msgs if isinstance(m, str)]
-            return "; ".join(texts) if texts else json.dumps(value)[:500]
-    return None
-
-
-def _dig(value: Any, path: Sequence[str]) -> Any:
-    """``value[path[0]][path[1]]...``, or ``None`` where the shape does not hold."""
-    for key in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
