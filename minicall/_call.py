@@ -108,6 +108,8 @@ def default_client(provider: str) -> BaseClient:
 def _messages_from(result: Any, template: str | None, fn_args: Mapping[str, Any], fn_name: str) -> tuple[
     list[Message | Mapping[str, Any]], dict[str, Any] | None
 ]:
+    if type(result) is str:  # the common case first: isinstance against an ABC is slow
+        return [Message("user", result)], None
     config: dict[str, Any] | None = None
     if isinstance(result, Mapping):
         unknown = set(result) - _CONFIG_KEYS

@@ -146,6 +146,14 @@ class _Attempts:
             raise _api_error(self.prepared, status, headers, body, self.attempt + 1)
         return self._next(delay, f"HTTP {status}")
 
+    def whole(self, status: int, headers: Mapping[str, str], body: bytes) -> HttpResponse:
+        """A successful whole-body reply, scrubbed (a reply that echoes no secret is as sent)."""
+        return HttpResponse(status, headers, self.scrub.whole(body))
+
+    def whole_async(self, status: int, headers: Mapping[str, str], body: bytes) -> AsyncHttpResponse:
+        """The asynchronous twin of :meth:`whole`."""
+        return AsyncHttpResponse(status, headers, self.scrub.whole(body))
+
     def not_a_stream(self, response: HttpResponse | AsyncHttpResponse, body: bytes) -> Exception:
         """The error for a stream request answered with a whole body."""
         return _not_a_stream_error(self.prepared, response, self.scrub.whole(body))
@@ -169,10 +177,12 @@ def send_sync(prepared: Prepared, request: HttpRequest) -> HttpResponse:
         else:
             if not 200 <= response.status < 300:
                 delay = attempts.rejected(response.status, response.headers, response.read())
+            elif not stream:
+                return attempts.whole(response.status, response.headers, response.read())
             elif _not_a_stream(prepared, response):
                 raise attempts.not_a_stream(response, response.read())
             else:
-                return attempts.scrub.response(response, attempts.scrub.headers(response.headers))
+                return attempts.scrub.response(response, response.headers)
         time.sleep(delay)
 
 
@@ -197,8 +207,10 @@ async def send_async(prepared: Prepared, request: HttpRequest) -> AsyncHttpRespo
         else:
             if not 200 <= response.status < 300:
                 delay = attempts.rejected(response.status, response.headers, await response.read())
+            elif not stream:
+                return attempts.whole_async(response.status, response.headers, await response.read())
             elif _not_a_stream(prepared, response):
                 raise attempts.not_a_stream(response, await response.read())
             else:
-                return attempts.scrub.async_response(response, attempts.scrub.headers(response.headers))
+                return attempts.scrub.async_response(response, response.headers)
         await asyncio.sleep(delay)

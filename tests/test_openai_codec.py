@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minicall._codecs import openai_stream
+from minicall._codecs import openai_compat, openai_stream
 from minicall._codecs.openai_compat import OPENAI, OpenAICompatCodec
 from minicall._spec import CallSpec, Endpoint
 
@@ -67,4 +67,44 @@ def test_fast_chunk_path_agrees_with_the_checked_path(content, role, model, id_,
             slow = type(exc)
     finally:
         openai_stream._plain_text_chunk = original
+    assert fast == slow
+
+
+_counts = st.one_of(st.none(), st.integers(0, 10**6), st.floats(0, 10, allow_nan=False), st.booleans(), st.text(max_size=2))
+
+
+@given(
+    content=st.one_of(st.none(), texts, st.integers(), st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": texts}), max_size=2)),
+    reason=st.one_of(st.none(), st.sampled_from(["stop", "length", "tool_calls"]), st.integers()),
+    model=st.one_of(st.none(), texts, st.integers()),
+    extra_message=st.sampled_from([{}, {"refusal": None}, {"refusal": "no"}, {"tool_calls": []}, {"audio": None}, {"weird": 1}]),
+    usage=st.one_of(
+        st.none(),
+        st.integers(),
+        st.fixed_dictionaries(
+            {"prompt_tokens": _counts, "completion_tokens": _counts, "total_tokens": _counts},
+            optional={"prompt_tokens_details": st.one_of(st.none(), st.fixed_dictionaries({}, optional={"cached_tokens": _counts}))},
+        ),
+    ),
+    n_choices=st.integers(0, 2),
+)
+def test_fast_reply_path_agrees_with_the_checked_path(content, reason, model, extra_message, usage, n_choices):
+    message = {"role": "assistant", "content": content, **extra_message}
+    reply = {"id": "x", "model": model, "usage": usage,
+             "choices": [{"index": i, "message": message, "finish_reason": reason} for i in range(n_choices)]}
+    body = json.dumps(reply).encode()
+
+    def outcome():
+        try:
+            return CODEC.decode(body, {}, SPEC)
+        except Exception as exc:  # noqa: BLE001 - compared between the two paths
+            return type(exc)
+
+    fast = outcome()
+    original = openai_compat._plain_reply
+    openai_compat._plain_reply = lambda raw: None
+    try:
+        slow = outcome()
+    finally:
+        openai_compat._plain_reply = original
     assert fast == slow

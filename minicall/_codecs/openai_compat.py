@@ -113,7 +113,9 @@ class OpenAICompatCodec:
             body["stream"] = True
             if d.stream_usage and "stream_options" not in body:
                 body["stream_options"] = {"include_usage": True}
-        path = endpoint.options.get("path", d.path).format(model=quote(spec.model, safe=""))
+        path = endpoint.options.get("path", d.path)
+        if "{model}" in path:
+            path = path.format(model=quote(spec.model, safe=""))
         url = endpoint.base_url + path
         if endpoint.options.get("api_version"):
             url += "?" + urlencode({"api-version": endpoint.options["api_version"]})
@@ -142,8 +144,28 @@ class OpenAICompatCodec:
 
     def decode(self, body: bytes, headers: Mapping[str, str], spec: CallSpec) -> Completion:
         """The completion in a Chat Completions reply."""
+        raw = loads(body, self.provider)
+        fast = _plain_reply(raw)
+        if fast is not None:
+            content, reason, usage = fast
+            message = assistant_message(content, [])
+            return Completion(
+                content=content,
+                message=message,
+                native_message={"role": "assistant", "content": content},
+                raw=raw,
+                finish_reasons=(reason,) if reason is not None else None,
+                model=raw.get("model"),
+                id=raw.get("id"),
+                usage=usage,
+                reported_cost=self._cost(raw, headers),
+            )
+        return self._decode_checked(raw, headers)
+
+    def _decode_checked(self, value: Any, headers: Mapping[str, str]) -> Completion:
+        """Every reply shape, each value narrowed: the path for anything unusual."""
         r = self._read
-        raw = r.obj(loads(body, self.provider), "")
+        raw = r.obj(value, "")
         choices = r.arr(raw.get("choices"), "choices")
         texts: list[str] = []
         calls: list[ToolCallPart] = []
@@ -272,3 +294,60 @@ class OpenAICompatCodec:
 
 def _tool_message(result: ToolResultPart) -> dict[str, Any]:
     return {"role": "tool", "tool_call_id": result.id, "content": result.content}
+
+
+_PLAIN_MESSAGE_KEYS = frozenset({"role", "content", "refusal", "annotations", "tool_calls", "audio", "function_call"})
+
+
+def _plain_reply(raw: Any) -> tuple[str, str | None, Usage | None] | None:
+    """Content, finish reason and usage of the common reply, read without the general checks.
+
+    One choice whose message is text only (no tool calls, audio or refusal), with string
+    ``model``/``id`` and integer usage counts. Anything else returns ``None`` and takes
+    the checked path, so both paths accept and produce exactly the same things.
+    """
+    if type(raw) is not dict:
+        return None
+    choices = raw.get("choices")
+    if type(choices) is not list or len(choices) != 1:
+        return None
+    choice = choices[0]
+    if type(choice) is not dict:
+        return None
+    message = choice.get("message")
+    if type(message) is not dict or not message.keys() <= _PLAIN_MESSAGE_KEYS:
+        return None
+    content = message.get("content")
+    reason = choice.get("finish_reason")
+    model, id_ = raw.get("model"), raw.get("id")
+    if (
+        (content is not None and type(content) is not str)
+        or (reason is not None and type(reason) is not str)
+        or (model is not None and type(model) is not str)
+        or (id_ is not None and type(id_) is not str)
+        or message.get("tool_calls") not in (None, [])
+        or message.get("audio") is not None
+        or message.get("refusal") is not None
+        or message.get("function_call") is not None
+    ):
+        return None
+    value = raw.get("usage")
+    if value is None:
+        return content or "", reason, None
+    if type(value) is not dict:
+        return None
+    details = value.get("prompt_tokens_details")
+    if details is not None and type(details) is not dict:
+        return None
+    counts = (
+        value.get("prompt_tokens"),
+        value.get("completion_tokens"),
+        None if details is None else details.get("cached_tokens"),
+        value.get("total_tokens"),
+    )
+    if not all(c is None or type(c) is int for c in counts):
+        return None
+    inp, out, cached, total = (c or 0 for c in counts)
+    usage = Usage(inp, out, cached, total if counts[3] is not None else inp + out)
+    return content or "", reason, usage
+
