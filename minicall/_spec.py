@@ -160,6 +160,8 @@ class Chunk:
     audio_id: str | None = None
     reported_cost: float | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+    plain: bool = field(default=False, compare=False)
+    """Set by a decoder's fast path: only ``content``, ``model``, ``id`` and ``raw`` are set."""
 
 
 class StreamDecoder(Protocol):

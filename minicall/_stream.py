@@ -71,6 +71,14 @@ class StreamState:
 
     def absorb(self, chunk: Chunk) -> list[ToolCallPart]:
         """Fold ``chunk`` in; return the tool calls it completed."""
+        if chunk.plain:
+            # Text only (most events): skip the checks for everything it cannot carry.
+            if chunk.content:
+                self.texts.append(chunk.content)
+            self.model = chunk.model or self.model
+            self.id = chunk.id or self.id
+            self.last_raw = chunk.raw
+            return []
         if chunk.content:
             self.texts.append(chunk.content)
         if chunk.usage is not None:

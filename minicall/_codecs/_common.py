@@ -213,7 +213,9 @@ class SSEChunks:
         for event in events:
             if self._done:
                 break
-            if self.sentinel is not None and event.data.strip() == self.sentinel:
+            data = event.data
+            # JSON events start with "{"; only something else can be the sentinel.
+            if self.sentinel is not None and data[:1] != "{" and data.strip() == self.sentinel:
                 self._done = True
                 break
             chunk = self._chunk(event)

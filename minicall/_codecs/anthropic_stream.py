@@ -100,7 +100,7 @@ def _text_delta(data: Any) -> Chunk | None:
     text = delta.get("text")
     if delta.get("type") != "text_delta" or type(text) is not str:
         return None
-    return Chunk(content=text, raw=data)
+    return Chunk(content=text, raw=data, plain=True)
 
 
 class AnthropicStream(SSEChunks):

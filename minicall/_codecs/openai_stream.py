@@ -131,7 +131,7 @@ def _plain_text_chunk(raw: Any) -> Chunk | None:
         and (delta.get("refusal") is None)
     ):
         return None
-    return Chunk(content=content or "", model=model, id=id_, raw=raw)
+    return Chunk(content=content or "", model=model, id=id_, raw=raw, plain=True)
 
 
 class OpenAIStream(SSEChunks):
@@ -144,7 +144,9 @@ class OpenAIStream(SSEChunks):
         self._codec = codec
 
     def _chunk(self, event: ServerSentEvent) -> Chunk:
-        return self._codec.decode_chunk(loads(event.data, self._codec.provider, "chunk"))
+        raw = loads(event.data, self._codec.provider, "chunk")
+        # The plain-text fast path first, without the layers of the general decoder.
+        return _plain_text_chunk(raw) or self._codec.decode_chunk(raw)
 
     def headers(self, headers: Mapping[str, str]) -> list[Chunk]:
         """What the response headers say: a gateway's reported cost (LiteLLM)."""

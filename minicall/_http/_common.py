@@ -17,6 +17,7 @@ turns any method but ``HEAD`` into a body-less ``GET``, and so does a 302; a 301
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -97,8 +98,12 @@ class Route:
         return f"{self.host}:{self.port}{via}"
 
 
+@functools.lru_cache(maxsize=512)
 def parse_url(url: str) -> Url:
-    """Validate an absolute http(s) URL; raise ``ConfigurationError`` otherwise."""
+    """Validate an absolute http(s) URL; raise ``ConfigurationError`` otherwise.
+
+    Cached: a client sends to the same few URLs again and again.
+    """
     # Never echo the URL: its query may hold a key (Gemini's ?key=).
     if _BAD_URL.search(url):
         raise ConfigurationError("request URL contains whitespace or control characters")
