@@ -36,6 +36,9 @@ __all__ = [
     "tool_calls",
 ]
 
+# Roles whose plain-text turns map one to one, with no parts to look into.
+_TEXT_ROLES = frozenset({"system", "user", "developer"})
+
 # Audio formats by media type, for ``input_audio`` parts.
 _AUDIO_FORMATS = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/mpeg": "mp3", "audio/mp3": "mp3"}
 
@@ -56,6 +59,9 @@ def chat_messages(
     for message in messages:
         if not isinstance(message, Message):
             out.append(dict(message))
+            continue
+        if type(message.content) is str and message.role in _TEXT_ROLES:
+            out.append({"role": message.role, "content": message.content})  # the common turn
             continue
         if message.role == "assistant":
             out.append(assistant(message))
