@@ -88,6 +88,8 @@ class ToolCallPart:
     id: str
     name: str
     args: Mapping[str, Any] = field(default_factory=dict)
+    signature: str | None = None
+    """An opaque token the provider wants echoed with the call (Gemini's ``thoughtSignature``)."""
     type: Literal["tool_call"] = "tool_call"
 
 

@@ -140,6 +140,7 @@ class ToolDelta:
     name: str | None = None
     arguments: str = ""
     done: bool = False
+    signature: str | None = None
 
 
 @dataclass(slots=True)

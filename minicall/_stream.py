@@ -31,13 +31,14 @@ ChunkT = TypeVar("ChunkT", bound=BaseCallResponseChunk)
 
 
 class _ToolBuffer:
-    __slots__ = ("id", "name", "args", "done")
+    __slots__ = ("id", "name", "args", "done", "signature")
 
     def __init__(self) -> None:
         self.id = ""
         self.name = ""
         self.args: list[str] = []
         self.done = False
+        self.signature: str | None = None
 
 
 class StreamState:
@@ -111,6 +112,8 @@ class StreamState:
             buf.name = delta.name
         if delta.arguments:
             buf.args.append(delta.arguments)
+        if delta.signature:
+            buf.signature = delta.signature
         return self._complete(delta.index, buf) if delta.done else None
 
     def _complete(self, index: int, buf: _ToolBuffer) -> ToolCallPart | None:
@@ -118,7 +121,8 @@ class StreamState:
             return None
         buf.done = True
         path = f"tool_calls[{index}].arguments"
-        call = ToolCallPart(buf.id or f"call_{index}", buf.name, Reader(self.provider).args("".join(buf.args), path))
+        args = Reader(self.provider).args("".join(buf.args), path)
+        call = ToolCallPart(buf.id or f"call_{index}", buf.name, args, signature=buf.signature)
         self.calls.append(call)
         return call
 

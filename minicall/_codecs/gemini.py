@@ -240,6 +240,7 @@ class GeminiCodec:
                         r.opt_str(fn.get("id"), f"{pat}.functionCall.id") or f"call_{index}",
                         r.str(fn.get("name"), f"{pat}.functionCall.name"),
                         r.opt_obj(fn.get("args"), f"{pat}.functionCall.args") or {},
+                        signature=r.opt_str(part.get("thoughtSignature"), f"{pat}.thoughtSignature"),
                     )
                 )
                 raw_calls.append(fn)
@@ -294,7 +295,7 @@ class GeminiCodec:
             raise _stream_error(err, raw)
         texts, calls, _, _ = self._candidate(raw, "chunk.", first_call)
         deltas = tuple(
-            ToolDelta(first_call + i, c.id, c.name, json.dumps(dict(c.args)), done=True)
+            ToolDelta(first_call + i, c.id, c.name, json.dumps(dict(c.args)), done=True, signature=c.signature)
             for i, c in enumerate(calls)
         )
         return Chunk(

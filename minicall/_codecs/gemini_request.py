@@ -198,5 +198,8 @@ def native_part(part: ContentPart) -> dict[str, Any]:
     if isinstance(part, DocumentPart):
         return _media(part.media_type, part.document)
     if isinstance(part, ToolCallPart):
-        return {"functionCall": _with_id({"name": part.name, "args": dict(part.args)}, part.id)}
+        call: dict[str, Any] = {"functionCall": _with_id({"name": part.name, "args": dict(part.args)}, part.id)}
+        if part.signature:
+            call["thoughtSignature"] = part.signature  # Gemini 2.5/3 refuse a tool loop without it
+        return call
     return {"functionResponse": _with_id({"name": part.name, "response": _response(part)}, part.id)}
