@@ -80,7 +80,12 @@ def _check_settings(settings: Settings) -> Settings:
         raise ConfigurationError("use either response_model or output_parser, not both")
     if settings.output_parser is not None and settings.stream:
         raise ConfigurationError("output_parser cannot be combined with stream=True")
-    return settings
+    # Copies: a caller mutating its dict or list later must not change this decorator.
+    return replace(
+        settings,
+        call_params=None if settings.call_params is None else dict(settings.call_params),
+        tools=None if settings.tools is None else tuple(settings.tools),
+    )
 
 
 # -- clients ------------------------------------------------------------------------
@@ -241,7 +246,7 @@ def _prepare(
     except (PromptError, ConfigurationError):
         raise
     except (TypeError, ValueError) as exc:
-        raise PromptError(f"{fn.__name__}: the request cannot be encoded as JSON: {exc}") from None
+        raise PromptError(f"{fn.__name__}: the request cannot be encoded as JSON: {exc}") from exc
     context = CallContext(
         provider=settings.provider,
         model=settings.model,
@@ -300,14 +305,16 @@ def decorate(fn: Callable[..., Any], settings: Settings) -> Callable[..., Any]:
             start = time.time() * 1000
             result = await fn(*args, **kwargs)
             prepared = _prepare(fn, bind, settings, args, kwargs, result, start)
-            request = await prepared.client.authorize_async(prepared.context.request)
             if settings.stream:
+                # Credentials are added when the stream opens, as in the sync path.
 
                 async def open_() -> AsyncHttpResponse:
+                    request = await prepared.client.authorize_async(prepared.context.request)
                     return await send_async(prepared, request)
 
                 stream = flavor.async_stream(prepared.context, flavor.response, flavor.chunk, open_)
                 return _stream_result(prepared, stream)
+            request = await prepared.client.authorize_async(prepared.context.request)
             response = await send_async(prepared, request)
             return _finish(prepared, await response.read(), response.headers)
 
@@ -350,7 +357,7 @@ def override(
         raise ConfigurationError(f"{getattr(fn, '__name__', fn)!r} is not a minicall-decorated function")
     original, settings = found
     if provider is not None and model is None:
-        raise ValueError("llm.override: a provider needs a model too (pass model=...)")
+        raise ConfigurationError("llm.override: a provider needs a model too (pass model=...)")
     changes: dict[str, Any] = {}
     if provider is not None:
         changes["provider"] = check_provider(provider)

@@ -155,6 +155,10 @@ class BaseClient:
             _check_header(name, value)
         if ca_file is not None and not os.path.isfile(ca_file):
             raise ConfigurationError(f"ca_file {ca_file!r} is not a file")
+        if transport is not None and (ca_file is not None or not verify):
+            raise ConfigurationError(
+                "ca_file and verify configure minicall's own transport; with transport=, set TLS up there"
+            )
         if transport is None and (ca_file is not None or not verify):
             from ._http._default import DefaultTransport
 
@@ -198,6 +202,10 @@ class BaseClient:
         merged = dict(request.headers)
         merged.update(self.auth_headers())
         return HttpRequest(request.method, request.url, merged, request.body, request.timeout)
+
+    def credentials_rejected(self) -> None:
+        """Called when the provider answered 401: drop any cached token (Vertex) so the
+        next call fetches a fresh one. Clients with fixed keys have nothing to drop."""
 
     async def authorize_async(self, request: HttpRequest) -> HttpRequest:
         """The asynchronous twin of :meth:`authorize`."""

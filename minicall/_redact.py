@@ -13,6 +13,7 @@ would otherwise mangle every reply, and no real credential is that short.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ __all__ = ["MIN_SECRET", "REDACTED", "Scrubber"]
 MIN_SECRET = 8
 _CACHE: dict[tuple[str, ...], Scrubber] = {}
 _CACHE_SIZE = 64
+_CACHE_LOCK = threading.Lock()
 REDACTED = b"[redacted]"
 # Scheme words in credential headers; the value after them is the credential.
 _SCHEMES = ("bearer ", "basic ", "token ")
@@ -86,9 +88,11 @@ class Scrubber:
         )
         scrubber = _CACHE.get(found)
         if scrubber is None:
-            if len(_CACHE) >= _CACHE_SIZE:
-                _CACHE.clear()  # rotating tokens must not grow the cache without bound
-            scrubber = _CACHE[found] = cls(found)
+            scrubber = cls(found)
+            with _CACHE_LOCK:
+                if len(_CACHE) >= _CACHE_SIZE:
+                    _CACHE.clear()  # rotating tokens must not grow the cache without bound
+                _CACHE[found] = scrubber
         return scrubber
 
     def __bool__(self) -> bool:

@@ -26,7 +26,9 @@ def check_provider(provider: str) -> str:
     """``provider`` if known; otherwise ``ValueError`` naming the known ones."""
     if provider not in PROVIDERS:
         known = ", ".join(PROVIDERS)
-        raise ValueError(f"unknown provider {provider!r}; known providers: {known}")
+        from ._errors import ConfigurationError  # a ValueError, as API.md promises
+
+        raise ConfigurationError(f"unknown provider {provider!r}; known providers: {known}")
     return provider
 
 

@@ -72,10 +72,12 @@ def _not_a_stream(prepared: Prepared, response: HttpResponse | AsyncHttpResponse
     return prepared.context.spec.stream and media in _NOT_STREAM_TYPES
 
 
-def _not_a_stream_error(prepared: Prepared, response: HttpResponse | AsyncHttpResponse, body: bytes) -> Exception:
+def _not_a_stream_error(
+    prepared: Prepared, response: HttpResponse | AsyncHttpResponse, body: bytes, attempts: int
+) -> Exception:
     words = prepared.context.codec.error_message(body)
     if words is not None:
-        return _api_error(prepared, response.status, response.headers, body, 1)
+        return _api_error(prepared, response.status, response.headers, body, attempts)
     media = response.headers.get("content-type", "")
     return ResponseFormatError(
         prepared.settings.provider, "", f"expected a stream of events, got content-type {media!r}", _snippet(body)
@@ -141,6 +143,8 @@ class _Attempts:
         """The delay after an error status; raises the typed error when it is final."""
         headers = self.scrub.headers(raw_headers)
         body = self.scrub.whole(raw_body)
+        if status == 401:
+            self.prepared.client.credentials_rejected()
         delay = _retry_plan(self.prepared, self.attempt, status, headers, body)
         if delay is None:
             raise _api_error(self.prepared, status, headers, body, self.attempt + 1)
@@ -156,7 +160,7 @@ class _Attempts:
 
     def not_a_stream(self, response: HttpResponse | AsyncHttpResponse, body: bytes) -> Exception:
         """The error for a stream request answered with a whole body."""
-        return _not_a_stream_error(self.prepared, response, self.scrub.whole(body))
+        return _not_a_stream_error(self.prepared, response, self.scrub.whole(body), self.attempt + 1)
 
     def _next(self, delay: float, reason: str) -> float:
         _log_retry(self.request, self.attempt, delay, reason)

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from ._errors import MinicallError, ResponseFormatError
 from ._http._types import AsyncHttpResponse, HttpResponse
 from ._messages import ContentPart, Message, TextPart, ToolCallPart
-from ._pricing import cost as _cost
 from ._response import BaseCallResponse, BaseCallResponseChunk, CallContext, build_tools
 from ._spec import Chunk, Completion, ToolDelta, Usage
 from ._wire import Reader
@@ -263,10 +262,8 @@ class _StreamBase(Generic[ResponseT, ChunkT]):
 
     @property
     def cost(self) -> float | None:
-        """USD for what was streamed."""
-        if self._state.reported_cost is not None:
-            return self._state.reported_cost
-        return _cost(self._context.provider, self._context.model, self._state.usage)
+        """USD for what was streamed (priced exactly as the equivalent response)."""
+        return self.construct_call_response().cost
 
     @property
     def message_param(self) -> Any:
@@ -311,7 +308,8 @@ class BaseStream(_StreamBase[ResponseT, ChunkT]):
                 yield from self._feed(piece)
             yield from self._finish()
         except MinicallError as error:
-            raise self._broken(error) from None
+            self._broken(error)
+            raise
         finally:
             if response is not None:
                 response.close()
@@ -348,7 +346,8 @@ class BaseAsyncStream(_StreamBase[ResponseT, ChunkT]):
             for pair in self._finish():
                 yield pair
         except MinicallError as error:
-            raise self._broken(error) from None
+            self._broken(error)
+            raise
         finally:
             if response is not None:
                 await response.aclose()

@@ -510,3 +510,26 @@ def test_vertex_default_hosts_follow_the_location():
     assert host("us-central1") == "https://us-central1-aiplatform.googleapis.com"
     assert host("global") == "https://aiplatform.googleapis.com"
     assert host("eu") == "https://aiplatform.eu.rep.googleapis.com"
+
+
+def test_vertex_token_rejected_with_401_is_fetched_again_on_the_next_call(fake, monkeypatch, tmp_path):
+    creds = tmp_path / "adc.json"
+    creds.write_text(json.dumps({
+        "type": "authorized_user", "client_id": "cid", "client_secret": "csecret",
+        "refresh_token": "rtoken", "token_uri": TOKEN_URL,
+    }))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(creds))
+    transport = TokenTransport()
+    client = google.GoogleClient(vertex=True, project="proj", location="us-central1",
+                                 base_url=fake.base_url("google"), transport=transport, max_retries=0)
+
+    @llm.call(provider="google", model=MODEL, client=client)
+    def ask() -> str:
+        return "hi"
+
+    fake.script(ErrorReply(401, message="token revoked"), provider="google")
+    with pytest.raises(minicall.AuthenticationError):
+        ask()
+    assert ask().content == "echo: hi"
+    assert len(transport.token_requests) == 2  # the revoked token was not reused
+    assert fake.last.headers["authorization"] == "Bearer ya29.token2"

@@ -204,8 +204,10 @@ def test_slow_drip_below_the_read_timeout_succeeds(fake, mode):
     # Each byte comes far inside the timeout although the whole body takes longer than it:
     # the timeout bounds waiting for the server, not a slow but live reply.
     body = b'{"choices":[{"index":0,"message":{"role":"assistant","content":"drip"},"finish_reason":"stop"}]}'
-    fake.script(Fault("drip", body=body, interval=0.004))
-    response = run(ask(fake.client("openai", max_retries=0, timeout=0.25), mode), "hello")
+    # ~100 bytes at 15 ms each: 1.5 s in all against a 1 s timeout, with a wide margin
+    # for every single gap even on a loaded machine.
+    fake.script(Fault("drip", body=body, interval=0.015))
+    response = run(ask(fake.client("openai", max_retries=0, timeout=1.0), mode), "hello")
     assert response.content == "drip"
 
 

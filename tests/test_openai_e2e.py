@@ -578,9 +578,12 @@ def test_idle_stream_times_out_with_partial_content(fake):
         return "x"
 
     fake.script(Reply(text="alpha beta gamma", chunk_delay=3))
+    stream = tell()
+    seen: list[str] = []
     with pytest.raises(minicall.APITimeoutError) as info:
-        for _ in tell():
-            pass
+        for chunk, _ in stream:
+            seen.append(chunk.content)
+    assert info.value.partial == "".join(seen) == stream.content
     assert len(fake.requests) == 1  # a started stream is never retried
 
 

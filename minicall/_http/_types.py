@@ -50,8 +50,10 @@ class HttpRequest:
     timeout: float | None = None
 
     def __repr__(self) -> str:
+        from ._log import redact_url  # query values such as Gemini's ?key= are credentials
+
         return (
-            f"HttpRequest({self.method} {self.url}, headers={redact_headers(self.headers)}, "
+            f"HttpRequest({self.method} {redact_url(self.url)}, headers={redact_headers(self.headers)}, "
             f"{len(self.body)} body bytes)"
         )
 

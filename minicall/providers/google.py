@@ -303,6 +303,11 @@ class GoogleClient(BaseClient):
     def codec(self) -> Codec:
         return GEMINI
 
+    def credentials_rejected(self) -> None:
+        """A 401 means the cached Vertex token was revoked: fetch a new one next time."""
+        if self._token_source is not None:
+            self._token_source.invalidate()
+
     def endpoint(self) -> Endpoint:
         options = {
             "vertex": "true" if self.vertex else "",

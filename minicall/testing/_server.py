@@ -46,7 +46,8 @@ class FakeServer:
     a provider's own queue is served before the shared one, and with both empty the
     answer is ``Reply(text="echo: <last user text>")``. ``requests`` records every
     request received, ``last`` is the latest, ``connections_accepted`` counts TCP
-    connections, ``errors`` collects exceptions raised while rendering a reply.
+    connections, ``errors`` collects exceptions raised while rendering a reply (leaving
+    the ``with`` block raises if any is left, so a broken format cannot pass as a 500).
     """
 
     def __init__(self, *, tls: tuple[str, str] | None = None) -> None:
@@ -103,6 +104,10 @@ class FakeServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+        if exc_type is None and self.errors:
+            # A wire format that crashed answered 500, which a test of error handling
+            # could mistake for the server error it scripted: fail loudly instead.
+            raise AssertionError(f"FakeServer failed to render a reply: {self.errors[0]!r}") from self.errors[0]
 
     # -- addresses and clients ----------------------------------------------------------
 
