@@ -26,7 +26,7 @@ from ._errors import (
     PromptError,
 )
 from ._http._types import AsyncHttpResponse, HttpResponse
-from ._messages import Message
+from ._messages import _PART_TYPES, Message
 from ._registry import check_provider, provider_module
 from ._response import BaseCallResponse, BaseCallResponseChunk, CallContext
 from ._send import Prepared, send_async, send_sync
@@ -76,6 +76,8 @@ def _check_settings(settings: Settings) -> Settings:
         raise ConfigurationError(f"call_params must be a dict, got {type(settings.call_params).__name__}")
     if settings.client is not None and not isinstance(settings.client, BaseClient):
         raise ConfigurationError(f"client must be a minicall client, got {type(settings.client).__name__}")
+    if settings.tools is not None and not isinstance(settings.tools, (list, tuple)):
+        raise ConfigurationError(f"tools must be a list of functions or BaseTool types, got {type(settings.tools).__name__}")
     if settings.output_parser is not None and settings.response_model is not None:
         raise ConfigurationError("use either response_model or output_parser, not both")
     if settings.output_parser is not None and settings.stream:
@@ -115,6 +117,10 @@ def _messages_from(result: Any, template: str | None, fn_args: Mapping[str, Any]
 ]:
     if type(result) is str:  # the common case first: isinstance against an ABC is slow
         return [Message("user", result)], None
+    if isinstance(result, Message):
+        return [result], None
+    if isinstance(result, (list, tuple)) and result and all(isinstance(r, (str, *_PART_TYPES)) for r in result):
+        return [Message("user", list(result))], None  # strings and parts: one user message
     config: dict[str, Any] | None = None
     if isinstance(result, Mapping):
         unknown = set(result) - _CONFIG_KEYS
@@ -138,6 +144,15 @@ def _messages_from(result: Any, template: str | None, fn_args: Mapping[str, Any]
     if not isinstance(computed, Mapping):
         raise PromptError(f"{fn_name}: computed_fields must be a dict")
     return list(format_template(template, {**fn_args, **computed})), config
+
+
+def _check_config(config: Mapping[str, Any], fn_name: str) -> None:
+    tools = config.get("tools")
+    if tools is not None and not isinstance(tools, (list, tuple)):
+        raise PromptError(f"{fn_name}: the dynamic config's tools must be a list, got {type(tools).__name__}")
+    metadata = config.get("metadata")
+    if metadata is not None and not isinstance(metadata, Mapping):
+        raise PromptError(f"{fn_name}: the dynamic config's metadata must be a dict, got {type(metadata).__name__}")
 
 
 def _check_messages(messages: Any, fn_name: str) -> list[Message | Mapping[str, Any]]:
@@ -172,7 +187,10 @@ def _structure(settings: Settings, tool_types: tuple[type[BaseTool], ...]) -> tu
     from ._schema import json_schema, strict_openai
 
     if settings.json_mode:
-        schema = json_schema(model)
+        # Non-object types are asked for as {"value": ...}, as the forced tool does:
+        # schema modes (OpenAI strict, Gemini) want an object at the root.
+        wrapper = response_model_tool(model)
+        schema = wrapper._parameters_schema() if getattr(wrapper, "__minicall_wrapped__", False) else json_schema(model)
         name = getattr(model, "__name__", "response")
         fmt = ResponseFormat("json_schema", name=name, schema=schema, strict_schema=strict_openai(schema))
         return tool_types, None, fmt, _json_instruction(schema)
@@ -227,6 +245,8 @@ def _prepare(
         raise ConfigurationError(
             f"a {type(client).__name__} cannot serve provider {settings.provider!r}"
         )
+    if config is not None:
+        _check_config(config, fn.__name__)
     raw_tools = (config or {}).get("tools", settings.tools) or ()
     tool_types = convert_tools(raw_tools) if raw_tools else ()
     tool_types, forced, fmt, instruction = _structure(settings, tool_types)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal, TypeAlias, Union, cast
+
+from ._errors import PromptError
 
 __all__ = [
     "TextPart",
@@ -105,6 +107,8 @@ class ToolResultPart:
 
 
 ContentPart = Union[TextPart, ImagePart, AudioPart, DocumentPart, ToolCallPart, ToolResultPart]
+_PART_TYPES = (TextPart, ImagePart, AudioPart, DocumentPart, ToolCallPart, ToolResultPart)
+_ROLES = frozenset({"system", "user", "assistant", "tool"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,18 +119,30 @@ class Message:
     """
 
     role: Role
-    content: str | Sequence[ContentPart]
+    content: str | Sequence[ContentPart | str]
 
     def __post_init__(self) -> None:
-        if not isinstance(self.content, str):
-            object.__setattr__(self, "content", tuple(self.content))
+        if self.role not in _ROLES:
+            raise PromptError(f"message role must be one of {sorted(_ROLES)}, got {self.role!r}")
+        if isinstance(self.content, str):
+            return
+        if not isinstance(self.content, (list, tuple)):
+            raise PromptError(f"message content must be a str or a list of parts, got {type(self.content).__name__}")
+        parts = []
+        for i, part in enumerate(self.content):
+            if isinstance(part, str):
+                part = TextPart(part)  # as Mirascope: plain strings in a list are text parts
+            elif not isinstance(part, _PART_TYPES):
+                raise PromptError(f"message content[{i}] is a {type(part).__name__}, not a content part")
+            parts.append(part)
+        object.__setattr__(self, "content", tuple(parts))
 
     @property
     def parts(self) -> tuple[ContentPart, ...]:
         """The content as parts (a string becomes one :class:`TextPart`)."""
         if isinstance(self.content, str):
             return (TextPart(self.content),) if self.content else ()
-        return tuple(self.content)
+        return cast("tuple[ContentPart, ...]", self.content)  # __post_init__ made every item a part
 
 
 def text_of(message: Message) -> str:
@@ -139,18 +155,21 @@ def text_of(message: Message) -> str:
 class Messages:
     """Builders for messages, as in Mirascope: ``Messages.User("hi")``."""
 
+    Type: TypeAlias = Union[str, Message, Sequence[Union[str, ContentPart, Message, Mapping[str, Any]]]]
+    """What a prompt function may return as its messages (Mirascope's ``Messages.Type``)."""
+
     @staticmethod
-    def System(content: str | Sequence[ContentPart]) -> Message:  # noqa: N802
+    def System(content: str | Sequence[ContentPart | str]) -> Message:  # noqa: N802
         """A system message."""
         return Message("system", content)
 
     @staticmethod
-    def User(content: str | Sequence[ContentPart]) -> Message:  # noqa: N802
+    def User(content: str | Sequence[ContentPart | str]) -> Message:  # noqa: N802
         """A user message."""
         return Message("user", content)
 
     @staticmethod
-    def Assistant(content: str | Sequence[ContentPart]) -> Message:  # noqa: N802
+    def Assistant(content: str | Sequence[ContentPart | str]) -> Message:  # noqa: N802
         """An assistant message."""
         return Message("assistant", content)
 

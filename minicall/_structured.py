@@ -8,6 +8,7 @@ arrives and only the last one is validated.
 from __future__ import annotations
 
 import json
+from enum import Enum
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,12 @@ __all__ = ["extract", "json_text", "partial_models", "partial_models_async"]
 
 
 def json_text(text: str) -> Any:
-    """The first JSON object or array in ``text`` (models wrap JSON in prose or fences)."""
+    """The JSON in ``text``: all of it, or else the first object or array (models wrap JSON
+    in prose or fences)."""
+    try:
+        return json.loads(text)  # the whole reply is JSON (bare scalars included)
+    except ValueError:
+        pass
     decoder = json.JSONDecoder()
     for i, ch in enumerate(text):
         if ch in "{[":
@@ -36,6 +42,8 @@ def json_text(text: str) -> Any:
 def _attach(value: Any, response: Any) -> Any:
     # Mirascope hangs the response on the model as ``_response``; where the type has no
     # room for it (builtins, slots) the value is returned as is.
+    if isinstance(value, Enum):
+        return value  # a member is shared by every call: it cannot carry one call's response
     try:
         object.__setattr__(value, "_response", response)
     except (AttributeError, TypeError):
@@ -52,13 +60,15 @@ def _value(model: Any, response: BaseCallResponse[Any], json_mode: bool) -> Any:
     from ._tools import response_model_tool, unwrap
     from ._validate import validate
 
+    tool_type = response_model_tool(model)
     if json_mode:
         try:
             raw = json_text(response.content)
         except ValueError:
             raise ValidationError([f"<reply>: expected JSON, got {response.content[:80]!r}"], None, _name(model)) from None
-        return validate(model, raw)
-    tool_type = response_model_tool(model)
+        if getattr(tool_type, "__minicall_wrapped__", False) and not (isinstance(raw, dict) and "value" in raw):
+            return validate(model, raw)  # a bare value where {"value": ...} was asked for
+        return unwrap(tool_type, raw)
     for part in response._completion.message.parts:
         if isinstance(part, ToolCallPart) and part.name == tool_type._name():
             return unwrap(tool_type, part.args)
@@ -76,12 +86,11 @@ def extract(model: Any, response: BaseCallResponse[Any], *, json_mode: bool) -> 
 
 
 def _partial(model: Any, stream: Any, json_mode: bool) -> Any:
-    from ._partial_json import parse_partial, partial_value
+    from ._partial_json import parse_partial
     from ._tools import response_model_tool, unwrap_partial
 
-    if json_mode:
-        return partial_value(model, parse_partial(stream.content))
-    return unwrap_partial(response_model_tool(model), parse_partial(stream._state.first_tool_arguments()))
+    text = stream.content if json_mode else stream._state.first_tool_arguments()
+    return unwrap_partial(response_model_tool(model), parse_partial(text))
 
 
 def _source(stream: Any, json_mode: bool) -> str:

@@ -108,6 +108,10 @@ class OpenAICompatCodec:
                 body["response_format"] = {"type": "json_schema", "json_schema": schema}
             else:
                 body["response_format"] = {"type": "json_object"}
+                if spec.json_instruction:
+                    # JSON mode is refused unless the messages mention JSON; as Mirascope
+                    # does, the instruction (with the schema, when there is one) goes last.
+                    body["messages"].append({"role": "user", "content": spec.json_instruction})
         body.update(native_params(spec.call_params, self._renames, d.drops))
         if spec.stream:
             body["stream"] = True
