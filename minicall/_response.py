@@ -20,7 +20,7 @@ from ._spec import CallSpec, Chunk, Codec, Completion, Usage
 if TYPE_CHECKING:
     from ._tools import BaseTool
 
-__all__ = ["CallContext", "BaseCallResponse", "BaseCallResponseChunk", "build_tools"]
+__all__ = ["CallContext", "CallFacts", "BaseCallResponse", "BaseCallResponseChunk", "build_tools"]
 
 MessageT = TypeVar("MessageT")
 
@@ -61,11 +61,88 @@ def _normalize(codec: Codec, reasons: Sequence[str] | None) -> list[str] | None:
     return [codec.finish_map.get(r, r) for r in reasons]
 
 
-class BaseCallResponse(Generic[MessageT]):
+class CallFacts:
+    """What a call sent, as responses and streams alike report it (API.md section 2).
+
+    The host class provides ``_context`` (a :class:`CallContext`) and says, through
+    :meth:`_speaks_native`, whether messages are the provider's dicts or neutral ones.
+    """
+
+    _context: CallContext
+
+    def _speaks_native(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def provider(self) -> str:
+        """The provider that answered."""
+        return self._context.provider
+
+    @property
+    def prompt_template(self) -> str | None:
+        """The template used, if any."""
+        return self._context.prompt_template
+
+    @property
+    def fn_args(self) -> dict[str, Any]:
+        """The decorated function's bound arguments."""
+        return self._context.fn_args
+
+    @property
+    def dynamic_config(self) -> dict[str, Any] | None:
+        """What the function returned, when it returned a config."""
+        return self._context.dynamic_config
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The config's ``metadata`` (``{}`` when none)."""
+        config = self._context.dynamic_config or {}
+        return dict(config.get("metadata") or {})
+
+    @property
+    def messages(self) -> list[Any]:
+        """The messages sent (native dicts for a provider module's response)."""
+        if self._speaks_native():
+            return self._context.codec.to_native(self._context.spec.messages)
+        return list(self._context.spec.messages)
+
+    @property
+    def user_message_param(self) -> Any:
+        """The last user message sent, or ``None``."""
+        for message in reversed(self.messages):
+            role = message.role if isinstance(message, Message) else message.get("role")
+            if role == "user":
+                return message
+        return None
+
+    @property
+    def call_params(self) -> dict[str, Any]:
+        """The merged call params used."""
+        return dict(self._context.spec.call_params)
+
+    @property
+    def call_kwargs(self) -> dict[str, Any]:
+        """The final request arguments: the JSON body sent (credentials travel in headers)."""
+        try:
+            body = json.loads(self._context.request.body or b"{}")
+        except ValueError:
+            return {}
+        return body if isinstance(body, dict) else {}
+
+    @property
+    def tool_types(self) -> list[type[BaseTool]]:
+        """The tool types offered in this call."""
+        return list(self._context.tool_types)
+
+
+class BaseCallResponse(CallFacts, Generic[MessageT]):
     """The result of one call; see API.md section 2 for every property."""
 
     _native: ClassVar[bool] = True
     """True: provider-native messages and finish reasons; False: neutral ones."""
+
+    def _speaks_native(self) -> bool:
+        return self._native
 
     def __init__(self, completion: Completion, context: CallContext, end_time: float) -> None:
         self._completion = completion
@@ -122,11 +199,6 @@ class BaseCallResponse(Generic[MessageT]):
         return None if self.usage is None else self.usage.output_tokens
 
     @property
-    def provider(self) -> str:
-        """The provider that answered."""
-        return self._context.provider
-
-    @property
     def cost(self) -> float | None:
         """USD: the provider's own figure when it reports one, else from the price table."""
         if self._completion.reported_cost is not None:
@@ -176,11 +248,6 @@ class BaseCallResponse(Generic[MessageT]):
         tools = self.tools
         return tools[0] if tools else None
 
-    @property
-    def tool_types(self) -> list[type[BaseTool]]:
-        """The tool types offered in this call."""
-        return list(self._context.tool_types)
-
     def tool_message_params(self, tools_and_outputs: Sequence[tuple[BaseTool, Any]]) -> list[MessageT]:
         """The messages that carry tool results back to the model."""
         results = [
@@ -195,59 +262,6 @@ class BaseCallResponse(Generic[MessageT]):
             return out
         neutral: list[Any] = [message]
         return neutral
-
-    # -- what was sent ------------------------------------------------------------
-
-    @property
-    def prompt_template(self) -> str | None:
-        """The template used, if any."""
-        return self._context.prompt_template
-
-    @property
-    def fn_args(self) -> dict[str, Any]:
-        """The decorated function's bound arguments."""
-        return self._context.fn_args
-
-    @property
-    def dynamic_config(self) -> dict[str, Any] | None:
-        """What the function returned, when it returned a config."""
-        return self._context.dynamic_config
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        """The config's ``metadata`` (``{}`` when none)."""
-        config = self._context.dynamic_config or {}
-        return dict(config.get("metadata") or {})
-
-    @property
-    def messages(self) -> list[Any]:
-        """The messages sent (native dicts for a provider module's response)."""
-        if self._native:
-            return self._context.codec.to_native(self._context.spec.messages)
-        return list(self._context.spec.messages)
-
-    @property
-    def user_message_param(self) -> Any:
-        """The last user message sent, or ``None``."""
-        for message in reversed(self.messages):
-            role = message.role if isinstance(message, Message) else message.get("role")
-            if role == "user":
-                return message
-        return None
-
-    @property
-    def call_params(self) -> dict[str, Any]:
-        """The merged call params used."""
-        return dict(self._context.spec.call_params)
-
-    @property
-    def call_kwargs(self) -> dict[str, Any]:
-        """The final request arguments: the JSON body sent (credentials travel in headers)."""
-        try:
-            body = json.loads(self._context.request.body or b"{}")
-        except ValueError:
-            return {}
-        return body if isinstance(body, dict) else {}
 
     def __str__(self) -> str:
         return self.content

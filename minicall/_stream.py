@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from ._errors import MinicallError, ResponseFormatError
 from ._http._types import AsyncHttpResponse, HttpResponse
 from ._messages import ContentPart, Message, TextPart, ToolCallPart
-from ._response import BaseCallResponse, BaseCallResponseChunk, CallContext, build_tools
+from ._response import BaseCallResponse, BaseCallResponseChunk, CallContext, CallFacts, build_tools
 from ._spec import Chunk, Completion, ToolDelta, Usage
 from ._wire import Reader
 
@@ -159,7 +159,7 @@ class StreamState:
         )
 
 
-class _StreamBase(Generic[ResponseT, ChunkT]):
+class _StreamBase(CallFacts, Generic[ResponseT, ChunkT]):
     """What sync and async streams share: state, properties, the final response."""
 
     response_type: type[ResponseT]
@@ -271,61 +271,12 @@ class _StreamBase(Generic[ResponseT, ChunkT]):
         return None if self._state.usage is None else self._state.usage.cached_tokens
 
     @property
-    def provider(self) -> str:
-        """The provider streaming the reply."""
-        return self._context.provider
-
-    @property
     def start_time(self) -> float:
         """Milliseconds since the epoch when the call started."""
         return self._context.start_time
 
-    # What was sent: the same answers the finished response gives.
-
-    @property
-    def prompt_template(self) -> str | None:
-        """The template used, if any."""
-        return self._context.prompt_template
-
-    @property
-    def fn_args(self) -> dict[str, Any]:
-        """The decorated function's bound arguments."""
-        return self._context.fn_args
-
-    @property
-    def dynamic_config(self) -> dict[str, Any] | None:
-        """What the function returned, when it returned a config."""
-        return self._context.dynamic_config
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        """The config's ``metadata`` (``{}`` when none)."""
-        return self.construct_call_response().metadata
-
-    @property
-    def messages(self) -> list[Any]:
-        """The messages sent."""
-        return self.construct_call_response().messages
-
-    @property
-    def user_message_param(self) -> Any:
-        """The last user message sent, or ``None``."""
-        return self.construct_call_response().user_message_param
-
-    @property
-    def call_params(self) -> dict[str, Any]:
-        """The merged call params used."""
-        return dict(self._context.spec.call_params)
-
-    @property
-    def call_kwargs(self) -> dict[str, Any]:
-        """The final request arguments (the JSON body sent)."""
-        return self.construct_call_response().call_kwargs
-
-    @property
-    def tool_types(self) -> list[type[BaseTool]]:
-        """The tool types offered in this call."""
-        return list(self._tool_types)
+    def _speaks_native(self) -> bool:
+        return self.response_type._native
 
     @property
     def message_param(self) -> Any:
