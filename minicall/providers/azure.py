@@ -2,7 +2,8 @@
 
 One :class:`AzureClient` serves both URL shapes (see its docstring). Environment:
 ``AZURE_AI_API_KEY``, ``AZURE_AI_ENDPOINT``, ``AZURE_AI_API_VERSION`` (default
-``2024-05-01-preview``) for AI Model Inference; ``AZURE_OPENAI_API_KEY``,
+``2024-05-01-preview``) for AI Model Inference (Mirascope's ``AZURE_INFERENCE_CREDENTIAL``
+and ``AZURE_INFERENCE_ENDPOINT`` also work); ``AZURE_OPENAI_API_KEY``,
 ``AZURE_OPENAI_ENDPOINT``, ``OPENAI_API_VERSION`` (default ``2024-10-21``) and
 ``AZURE_OPENAI_AD_TOKEN`` for Azure OpenAI, as the openai SDK's ``AzureOpenAI`` reads
 them. Inference sends the key as both ``api-key`` and ``Authorization: Bearer`` (as
@@ -82,9 +83,10 @@ class _Style(NamedTuple):
 
 
 _STYLES: dict[str, _Style] = {
+    # Mirascope v1 reads AZURE_INFERENCE_*: accepted after minicall's own names.
     "inference": _Style(
-        ("AZURE_AI_API_KEY",),
-        ("AZURE_AI_ENDPOINT",),
+        ("AZURE_AI_API_KEY", "AZURE_INFERENCE_CREDENTIAL"),
+        ("AZURE_AI_ENDPOINT", "AZURE_INFERENCE_ENDPOINT"),
         ("AZURE_AI_API_VERSION",),
         "2024-05-01-preview",
         AZURE,
@@ -116,8 +118,8 @@ class AzureClient(CompatClient):
 
     provider: ClassVar[str] = "azure"
     dialect = AZURE
-    api_key_env: ClassVar[tuple[str, ...]] = ("AZURE_AI_API_KEY", "AZURE_OPENAI_API_KEY")
-    base_url_env: ClassVar[tuple[str, ...]] = ("AZURE_AI_ENDPOINT", "AZURE_OPENAI_ENDPOINT")
+    api_key_env: ClassVar[tuple[str, ...]] = ("AZURE_AI_API_KEY", "AZURE_INFERENCE_CREDENTIAL", "AZURE_OPENAI_API_KEY")
+    base_url_env: ClassVar[tuple[str, ...]] = ("AZURE_AI_ENDPOINT", "AZURE_INFERENCE_ENDPOINT", "AZURE_OPENAI_ENDPOINT")
 
     def __init__(
         self,

@@ -184,6 +184,9 @@ class Fault:
       half of ``body`` and a close.
     - ``drip``: a 200 with ``body`` sent one byte every ``interval`` seconds.
     - ``raw``: ``body`` written to the socket as is (no status line), then a close.
+
+    Without a ``body``, ``reset_mid_body`` and ``drip`` use a small JSON object, so
+    that a bare ``Fault("reset_mid_body")`` really breaks off mid-body.
     """
 
     kind: FaultKind
@@ -191,6 +194,13 @@ class Fault:
     interval: float = 0.0
     headers: Mapping[str, str] = field(default_factory=lambda: {"content-type": "application/json"})
 
+
+    def __post_init__(self) -> None:
+        if not self.body and self.kind in ("reset_mid_body", "drip"):
+            object.__setattr__(self, "body", _FAULT_BODY)
+
+
+_FAULT_BODY = b'{"choices": [{"index": 0, "message": {"role": "assistant", "content": "cut"}}]}'
 
 Scripted = Reply | ErrorReply | RawReply | Fault
 
