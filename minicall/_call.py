@@ -26,7 +26,6 @@ from ._errors import (
     PromptError,
 )
 from ._http._types import AsyncHttpResponse, HttpResponse
-from ._messages import _PART_TYPES, Message
 from ._registry import check_provider, provider_module
 from ._response import BaseCallResponse, BaseCallResponseChunk, CallContext
 from ._send import Prepared, send_async, send_sync
@@ -34,12 +33,10 @@ from ._spec import CallSpec, ResponseFormat
 from ._stream import BaseAsyncStream, BaseStream
 from ._structured import extract, partial_models, partial_models_async
 
-from ._prompt import format_template
+from ._prompt import PROMPT_FN_ATTR, TEMPLATE_ATTR, check_config, prompt_messages
 from ._tools import BaseTool, convert_tools, response_model_tool, tool_spec
 
 __all__ = ["Flavor", "Settings", "decorate", "override", "default_client"]
-
-_CONFIG_KEYS = frozenset({"messages", "call_params", "metadata", "client", "tools", "computed_fields"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,60 +109,6 @@ def default_client(provider: str) -> BaseClient:
 # -- preparing a call ---------------------------------------------------------------
 
 
-def _messages_from(result: Any, template: str | None, fn_args: Mapping[str, Any], fn_name: str) -> tuple[
-    list[Message | Mapping[str, Any]], dict[str, Any] | None
-]:
-    if type(result) is str:  # the common case first: isinstance against an ABC is slow
-        return [Message("user", result)], None
-    if isinstance(result, Message):
-        return [result], None
-    if isinstance(result, (list, tuple)) and result and all(isinstance(r, (str, *_PART_TYPES)) for r in result):
-        return [Message("user", list(result))], None  # strings and parts: one user message
-    config: dict[str, Any] | None = None
-    if isinstance(result, Mapping):
-        unknown = set(result) - _CONFIG_KEYS
-        if unknown:
-            raise PromptError(f"{fn_name} returned a dynamic config with unknown keys: {sorted(unknown)}")
-        config = dict(result)
-    if isinstance(result, str):
-        return [Message("user", result)], None
-    if isinstance(result, (list, tuple)):
-        return _check_messages(result, fn_name), None
-    if config is not None and "messages" in config:
-        return _check_messages(config["messages"], fn_name), config
-    if result is not None and config is None:
-        raise PromptError(
-            f"{fn_name} returned {type(result).__name__}; a prompt function returns a str, "
-            "a list of messages, a dynamic config dict, or None under @prompt_template"
-        )
-    if template is None:
-        raise PromptError(f"{fn_name} returned no messages and has no @prompt_template")
-    computed = (config or {}).get("computed_fields") or {}
-    if not isinstance(computed, Mapping):
-        raise PromptError(f"{fn_name}: computed_fields must be a dict")
-    return list(format_template(template, {**fn_args, **computed})), config
-
-
-def _check_config(config: Mapping[str, Any], fn_name: str) -> None:
-    tools = config.get("tools")
-    if tools is not None and not isinstance(tools, (list, tuple)):
-        raise PromptError(f"{fn_name}: the dynamic config's tools must be a list, got {type(tools).__name__}")
-    metadata = config.get("metadata")
-    if metadata is not None and not isinstance(metadata, Mapping):
-        raise PromptError(f"{fn_name}: the dynamic config's metadata must be a dict, got {type(metadata).__name__}")
-
-
-def _check_messages(messages: Any, fn_name: str) -> list[Message | Mapping[str, Any]]:
-    if not isinstance(messages, (list, tuple)):
-        raise PromptError(f"{fn_name}: messages must be a list, got {type(messages).__name__}")
-    for i, message in enumerate(messages):
-        if not isinstance(message, (Message, Mapping)):
-            raise PromptError(
-                f"{fn_name}: messages[{i}] is a {type(message).__name__}; expected a Message or a message dict"
-            )
-    return list(messages)
-
-
 def _json_instruction(schema: Mapping[str, Any] | None) -> str:
     if schema is None:
         return "Respond only with a valid JSON object, with no other text."
@@ -232,8 +175,8 @@ def _prepare(
     start: float,
 ) -> Prepared:
     fn_args = bind(args, kwargs)
-    template: str | None = getattr(fn, "__minicall_prompt_template__", None)
-    messages, config = _messages_from(result, template, fn_args, fn.__name__)
+    template: str | None = getattr(fn, TEMPLATE_ATTR, None)
+    messages, config = prompt_messages(result, template, fn_args, fn.__name__)
     config = config or None
     dynamic_params = (config or {}).get("call_params")
     if dynamic_params is not None and not isinstance(dynamic_params, Mapping):
@@ -246,7 +189,7 @@ def _prepare(
             f"a {type(client).__name__} cannot serve provider {settings.provider!r}"
         )
     if config is not None:
-        _check_config(config, fn.__name__)
+        check_config(config, fn.__name__)
     raw_tools = (config or {}).get("tools", settings.tools) or ()
     tool_types = convert_tools(raw_tools) if raw_tools else ()
     tool_types, forced, fmt, instruction = _structure(settings, tool_types)
@@ -315,6 +258,7 @@ def _stream_result(prepared: Prepared, stream: Any) -> Any:
 def decorate(fn: Callable[..., Any], settings: Settings) -> Callable[..., Any]:
     """Wrap ``fn`` so that calling it makes the LLM call ``settings`` describe."""
     settings = _check_settings(settings)
+    fn = getattr(fn, PROMPT_FN_ATTR, fn)  # under @prompt_template: the function itself
     bind = _binder(inspect.signature(fn))
     flavor = settings.flavor
 

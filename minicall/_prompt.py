@@ -19,23 +19,28 @@ specs make list text or media parts (``_SPECS`` below); any other spec is handed
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import string
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ParamSpec, TypeVar, Union
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from typing import Any, ParamSpec, Protocol, TypeVar, Union, cast, overload
 
 from ._errors import PromptError
 from ._media import audio_part, image_part
-from ._messages import ContentPart, Message, Role, TextPart
+from ._messages import _PART_TYPES, ContentPart, Message, Role, TextPart
 
 __all__ = [
     "TEMPLATE_ATTR",
+    "PROMPT_FN_ATTR",
+    "TemplateDecorator",
     "PromptMessage",
     "prompt_template",
     "get_prompt_template",
     "format_template",
     "render_prompt",
+    "prompt_messages",
+    "check_config",
 ]
 
 P = ParamSpec("P")
@@ -44,35 +49,76 @@ R = TypeVar("R")
 TEMPLATE_ATTR = "__minicall_prompt_template__"
 """The attribute ``@prompt_template`` sets on the function it decorates."""
 
+PROMPT_FN_ATTR = "__minicall_prompt_fn__"
+"""On a ``@prompt_template`` wrapper: the function it wraps."""
+
 PromptMessage = Union[Message, Mapping[str, Any]]
 """A formatted message: a neutral ``Message``, or a native dict spliced by ``MESSAGES:``."""
 
 _MARKER = re.compile(r"^[ \t]*(SYSTEM|USER|ASSISTANT|MESSAGES):", re.MULTILINE)
 _ROLES: dict[str, Role] = {"SYSTEM": "system", "USER": "user", "ASSISTANT": "assistant"}
-_SPECIAL_SPEC = re.compile(r"(lists?|images?|audios?)(?:\(([^()]*)\))?")
+_SPECIAL_SPEC = re.compile(r"(lists?|texts?|images?|audios?)(?:\(([^()]*)\))?")
 
 # What a rendered section is made of: text, or parts from a media spec.
 _Piece = Union[str, list[ContentPart]]
 
 
-def prompt_template(template: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Attach ``template`` to a prompt function, keeping its signature and type.
+class TemplateDecorator(Protocol):
+    """What ``@prompt_template(...)`` returns: it keeps a function's parameters, and a
+    direct call returns the formatted messages (an awaitable of them for ``async def``)."""
 
-    The call machinery formats the template with the function's bound arguments plus
-    the ``computed_fields`` of the dynamic config the function returns (if any)::
+    @overload
+    def __call__(self, fn: Callable[P, Coroutine[Any, Any, Any]]) -> Callable[P, Awaitable[list[PromptMessage]]]: ...
+
+    @overload
+    def __call__(self, fn: Callable[P, Any]) -> Callable[P, list[PromptMessage]]: ...
+
+
+def prompt_template(template: str | None = None) -> TemplateDecorator:
+    """Attach ``template`` to a prompt function, keeping its signature.
+
+    Called directly, the decorated function returns its messages, as in Mirascope; under
+    a ``call`` decorator the call machinery formats the template with the function's
+    bound arguments plus the ``computed_fields`` of the dynamic config it returns::
 
         @llm.call(provider="openai", model="gpt-4o-mini")
         @prompt_template("SYSTEM: You are a librarian.\\nUSER: Recommend a {genre} book")
         def recommend_book(genre: str) -> None: ...
+
+    Without a template, the function returns its messages itself (a str, messages, ...).
     """
-    if not isinstance(template, str):
+    if template is not None and not isinstance(template, str):
         raise PromptError(f"prompt_template takes a str, not {type(template).__name__}")
 
-    def attach(fn: Callable[P, R]) -> Callable[P, R]:
-        setattr(fn, TEMPLATE_ATTR, template)
-        return fn
+    def attach(fn: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(fn)
 
-    return attach
+        def render(result: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[PromptMessage]:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            return prompt_messages(result, template, bound.arguments, fn.__name__)[0]
+
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def async_messages(*args: Any, **kwargs: Any) -> list[PromptMessage]:
+                return render(await fn(*args, **kwargs), args, kwargs)
+
+            wrapper: Callable[..., Any] = async_messages
+        else:
+
+            @functools.wraps(fn)
+            def messages(*args: Any, **kwargs: Any) -> list[PromptMessage]:
+                return render(fn(*args, **kwargs), args, kwargs)
+
+            wrapper = messages
+        # The call machinery calls the original function and formats the template itself.
+        for target in (fn, wrapper):
+            setattr(target, TEMPLATE_ATTR, template)
+        setattr(wrapper, PROMPT_FN_ATTR, fn)
+        return wrapper
+
+    return cast(TemplateDecorator, attach)
 
 
 def get_prompt_template(fn: object) -> str | None:
@@ -258,9 +304,19 @@ def _audios(value: Any, options: Mapping[str, str]) -> list[ContentPart]:
     return [part for item in _items(value, "audios") for part in _audio(item, options)]
 
 
+def _text(value: Any, options: Mapping[str, str]) -> list[ContentPart]:
+    return [TextPart(str(value))]
+
+
+def _texts(value: Any, options: Mapping[str, str]) -> list[ContentPart]:
+    return [TextPart(str(item)) for item in _items(value, "texts")]
+
+
 _SPECS: dict[str, Callable[[Any, Mapping[str, str]], _Piece]] = {
     "list": _list,
     "lists": _lists,
+    "text": _text,
+    "texts": _texts,
     "image": _image,
     "images": _images,
     "audio": _audio,
@@ -283,3 +339,67 @@ def _history(body: str, values: Mapping[str, Any]) -> list[PromptMessage]:
             kind = type(item).__name__
             raise PromptError(f"MESSAGES variable {field!r} holds a {kind}, not a message")
     return list(history)
+
+
+# -- what a prompt function returned -------------------------------------------------
+
+_CONFIG_KEYS = frozenset({"messages", "call_params", "metadata", "client", "tools", "computed_fields"})
+
+
+def prompt_messages(result: Any, template: str | None, fn_args: Mapping[str, Any], fn_name: str) -> tuple[
+    list[Message | Mapping[str, Any]], dict[str, Any] | None
+]:
+    """The messages a prompt function's ``result`` stands for, and its dynamic config.
+
+    ``result`` is a str (one user message), a message, a list of messages, a list of
+    strings and parts (one user message), a dynamic config, or ``None`` under a template.
+    """
+    if type(result) is str:  # the common case first: isinstance against an ABC is slow
+        return [Message("user", result)], None
+    if isinstance(result, Message):
+        return [result], None
+    if isinstance(result, (list, tuple)) and result and all(isinstance(r, (str, *_PART_TYPES)) for r in result):
+        return [Message("user", list(result))], None  # strings and parts: one user message
+    config: dict[str, Any] | None = None
+    if isinstance(result, Mapping):
+        unknown = set(result) - _CONFIG_KEYS
+        if unknown:
+            raise PromptError(f"{fn_name} returned a dynamic config with unknown keys: {sorted(unknown)}")
+        config = dict(result)
+    if isinstance(result, str):
+        return [Message("user", result)], None
+    if isinstance(result, (list, tuple)):
+        return _check_messages(result, fn_name), None
+    if config is not None and "messages" in config:
+        return _check_messages(config["messages"], fn_name), config
+    if result is not None and config is None:
+        raise PromptError(
+            f"{fn_name} returned {type(result).__name__}; a prompt function returns a str, "
+            "a list of messages, a dynamic config dict, or None under @prompt_template"
+        )
+    if template is None:
+        raise PromptError(f"{fn_name} returned no messages and has no @prompt_template")
+    computed = (config or {}).get("computed_fields") or {}
+    if not isinstance(computed, Mapping):
+        raise PromptError(f"{fn_name}: computed_fields must be a dict")
+    return list(format_template(template, {**fn_args, **computed})), config
+
+
+def check_config(config: Mapping[str, Any], fn_name: str) -> None:
+    tools = config.get("tools")
+    if tools is not None and not isinstance(tools, (list, tuple)):
+        raise PromptError(f"{fn_name}: the dynamic config's tools must be a list, got {type(tools).__name__}")
+    metadata = config.get("metadata")
+    if metadata is not None and not isinstance(metadata, Mapping):
+        raise PromptError(f"{fn_name}: the dynamic config's metadata must be a dict, got {type(metadata).__name__}")
+
+
+def _check_messages(messages: Any, fn_name: str) -> list[Message | Mapping[str, Any]]:
+    if not isinstance(messages, (list, tuple)):
+        raise PromptError(f"{fn_name}: messages must be a list, got {type(messages).__name__}")
+    for i, message in enumerate(messages):
+        if not isinstance(message, (Message, Mapping)):
+            raise PromptError(
+                f"{fn_name}: messages[{i}] is a {type(message).__name__}; expected a Message or a message dict"
+            )
+    return list(messages)

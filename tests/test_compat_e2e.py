@@ -694,7 +694,7 @@ def test_azure_inference_env_and_entra_token_provider(monkeypatch, fake):
 
 def test_azure_without_an_endpoint_names_both_variables():
     with pytest.raises(
-        minicall.ConfigurationError, match="AZURE_AI_ENDPOINT or AZURE_OPENAI_ENDPOINT"
+        minicall.ConfigurationError, match="AZURE_AI_ENDPOINT or AZURE_INFERENCE_ENDPOINT or AZURE_OPENAI_ENDPOINT"
     ):
         azure.AzureClient(api_key="k")
     with pytest.raises(minicall.ConfigurationError, match="deployment_style"):

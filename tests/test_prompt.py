@@ -52,13 +52,14 @@ def one(template: str, **values: Any) -> Message:
 # -- the decorator ----------------------------------------------------------------------
 
 
-def test_prompt_template_attaches_the_template_and_returns_the_same_function():
+def test_prompt_template_attaches_the_template_and_keeps_the_signature():
     def recommend(genre: str) -> None: ...
 
     decorated = prompt_template("Recommend a {genre} book")(recommend)
 
-    assert decorated is recommend
-    assert getattr(recommend, TEMPLATE_ATTR) == "Recommend a {genre} book"
+    assert decorated.__wrapped__ is recommend  # type: ignore[attr-defined]
+    assert decorated("fantasy") == [Message("user", "Recommend a fantasy book")]
+    assert getattr(recommend, TEMPLATE_ATTR) == getattr(decorated, TEMPLATE_ATTR) == "Recommend a {genre} book"
     assert get_prompt_template(recommend) == "Recommend a {genre} book"
     assert list(inspect.signature(decorated).parameters) == ["genre"]
 

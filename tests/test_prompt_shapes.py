@@ -119,3 +119,37 @@ def test_an_enum_answer_does_not_carry_a_shared_response(fake):
     fake.script(Reply(text='{"value": "red"}'), Reply(text='{"value": "red"}'))
     assert ask() is ask() is Color.RED
     assert not hasattr(Color.RED, "_response")
+
+
+def test_a_prompt_template_function_called_directly_returns_its_messages():
+    from minicall import prompt_template
+
+    @prompt_template(
+        """
+        SYSTEM: You are {who}.
+        USER: Recommend a {genre} book {notes:texts}
+        """
+    )
+    def recommend(genre: str, who: str = "a librarian", notes: tuple[str, ...] = ("short",)) -> None: ...
+
+    assert recommend("fantasy") == [
+        Messages.System("You are a librarian."),
+        Messages.User([TextPart("Recommend a fantasy book"), TextPart("short")]),
+    ]
+
+    @prompt_template()
+    def plain(name: str) -> str:
+        return f"Hi {name}"
+
+    assert plain("Ada") == [Messages.User("Hi Ada")]
+
+
+def test_a_prompt_template_function_still_calls_under_a_call_decorator(fake):
+    from minicall import prompt_template
+
+    @llm.call(provider="openai", model="gpt-4o-mini", client=fake.client("openai"))
+    @prompt_template("USER: Recommend a {genre} book")
+    def recommend(genre: str) -> None: ...
+
+    assert recommend("mystery").content == "echo: Recommend a mystery book"
+    assert recommend("mystery").prompt_template == "USER: Recommend a {genre} book"
