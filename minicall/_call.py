@@ -26,17 +26,16 @@ from ._errors import (
     PromptError,
 )
 from ._http._types import AsyncHttpResponse, HttpResponse
+from ._prompt import PROMPT_FN_ATTR, TEMPLATE_ATTR, check_config, prompt_messages
 from ._registry import check_provider, provider_module
 from ._response import BaseCallResponse, BaseCallResponseChunk, CallContext
 from ._send import Prepared, send_async, send_sync
 from ._spec import CallSpec, ResponseFormat
 from ._stream import BaseAsyncStream, BaseStream
 from ._structured import extract, partial_models, partial_models_async
-
-from ._prompt import PROMPT_FN_ATTR, TEMPLATE_ATTR, check_config, prompt_messages
 from ._tools import BaseTool, convert_tools, response_model_tool, tool_spec
 
-__all__ = ["Flavor", "Settings", "decorate", "override", "default_client"]
+__all__ = ["Flavor", "Settings", "decorate", "default_client", "override"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from typing import Any, TypedDict
 
 from ._messages import Message
 
-__all__ = ["BaseDynamicConfig", "merge_params", "merge_layers"]
+__all__ = ["BaseDynamicConfig", "merge_layers", "merge_params"]
 
 
 class BaseDynamicConfig(TypedDict, total=False):

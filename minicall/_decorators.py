@@ -27,7 +27,7 @@ P = ParamSpec("P")
 R_co = TypeVar("R_co", covariant=True)
 AR_co = TypeVar("AR_co", covariant=True)
 T = TypeVar("T")
-O = TypeVar("O")  # noqa: E741
+O = TypeVar("O")
 ResponseT = TypeVar("ResponseT")
 StreamT = TypeVar("StreamT")
 AsyncStreamT = TypeVar("AsyncStreamT")

@@ -30,25 +30,25 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
-    "MinicallError",
-    "ConfigurationError",
-    "PromptError",
-    "APIError",
-    "BadRequestError",
-    "AuthenticationError",
-    "PermissionDeniedError",
-    "NotFoundError",
-    "ConflictError",
-    "UnprocessableEntityError",
-    "RateLimitError",
-    "InternalServerError",
+    "SECRET_HEADERS",
     "APIConnectionError",
+    "APIError",
     "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "InternalServerError",
+    "MinicallError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PromptError",
+    "RateLimitError",
     "ResponseFormatError",
+    "UnprocessableEntityError",
     "ValidationError",
     "error_for_status",
     "redact_headers",
-    "SECRET_HEADERS",
 ]
 
 # Header names whose values are credentials; compared lower-case.

@@ -17,11 +17,11 @@ from ._messages import AudioPart, ImagePart
 
 __all__ = [
     "MediaSource",
-    "sniff_image_type",
-    "sniff_audio_type",
+    "audio_part",
     "guess_image_type_from_url",
     "image_part",
-    "audio_part",
+    "sniff_audio_type",
+    "sniff_image_type",
 ]
 
 MediaSource = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]"]

@@ -14,16 +14,16 @@ from typing import Any, Literal, TypeAlias, Union, cast
 from ._errors import PromptError
 
 __all__ = [
-    "TextPart",
-    "ImagePart",
     "AudioPart",
-    "DocumentPart",
-    "ToolCallPart",
-    "ToolResultPart",
     "ContentPart",
-    "Role",
+    "DocumentPart",
+    "ImagePart",
     "Message",
     "Messages",
+    "Role",
+    "TextPart",
+    "ToolCallPart",
+    "ToolResultPart",
     "text_of",
 ]
 
@@ -159,21 +159,21 @@ class Messages:
     """What a prompt function may return as its messages (Mirascope's ``Messages.Type``)."""
 
     @staticmethod
-    def System(content: str | Sequence[ContentPart | str]) -> Message:  # noqa: N802
+    def System(content: str | Sequence[ContentPart | str]) -> Message:
         """A system message."""
         return Message("system", content)
 
     @staticmethod
-    def User(content: str | Sequence[ContentPart | str]) -> Message:  # noqa: N802
+    def User(content: str | Sequence[ContentPart | str]) -> Message:
         """A user message."""
         return Message("user", content)
 
     @staticmethod
-    def Assistant(content: str | Sequence[ContentPart | str]) -> Message:  # noqa: N802
+    def Assistant(content: str | Sequence[ContentPart | str]) -> Message:
         """An assistant message."""
         return Message("assistant", content)
 
     @staticmethod
-    def Tool(results: Sequence[ToolResultPart]) -> Message:  # noqa: N802
+    def Tool(results: Sequence[ToolResultPart]) -> Message:
         """A message carrying tool results back to the model."""
         return Message("tool", results)

@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import os
 import threading
-
 from typing import Any
 
 from ._errors import ConfigurationError
 from ._spec import Usage
 
-__all__ = ["cost", "set_price", "price_of"]
+__all__ = ["cost", "price_of", "set_price"]
 
 _TABLE: dict[str, dict[str, dict[str, float]]] | None = None
 _LOCK = threading.Lock()
@@ -67,12 +66,10 @@ def _table() -> dict[str, dict[str, dict[str, float]]]:
 def set_price(provider: str, model: str, *, input: float, output: float, cached: float | None = None) -> None:
     """Set the USD price per million tokens of ``model`` (a name or name prefix)."""
     table = _table()
+    entry = {"input": float(input), "output": float(output), "cached": float(input if cached is None else cached)}
     with _LOCK:
-        table.setdefault(provider, {})[model] = {
-            "input": float(input),
-            "output": float(output),
-            "cached": float(input if cached is None else cached),
-        }
+        # Copy on write: readers iterate a provider's models without taking the lock.
+        table[provider] = {**table.get(provider, {}), model: entry}
 
 
 # Gateways serve other providers' models under those models' own names.

@@ -31,16 +31,16 @@ from ._media import audio_part, image_part
 from ._messages import _PART_TYPES, ContentPart, Message, Role, TextPart
 
 __all__ = [
-    "TEMPLATE_ATTR",
     "PROMPT_FN_ATTR",
-    "TemplateDecorator",
+    "TEMPLATE_ATTR",
     "PromptMessage",
-    "prompt_template",
-    "get_prompt_template",
-    "format_template",
-    "render_prompt",
-    "prompt_messages",
+    "TemplateDecorator",
     "check_config",
+    "format_template",
+    "get_prompt_template",
+    "prompt_messages",
+    "prompt_template",
+    "render_prompt",
 ]
 
 P = ParamSpec("P")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-__all__ = ["PROVIDERS", "provider_module", "check_provider"]
+__all__ = ["PROVIDERS", "check_provider", "provider_module"]
 
 # provider name -> client class name in ``minicall.providers.<name>``
 PROVIDERS: dict[str, str] = {

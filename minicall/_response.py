@@ -20,7 +20,7 @@ from ._spec import CallSpec, Chunk, Codec, Completion, Usage
 if TYPE_CHECKING:
     from ._tools import BaseTool
 
-__all__ = ["CallContext", "CallFacts", "BaseCallResponse", "BaseCallResponseChunk", "build_tools"]
+__all__ = ["BaseCallResponse", "BaseCallResponseChunk", "CallContext", "CallFacts", "build_tools"]
 
 MessageT = TypeVar("MessageT")
 

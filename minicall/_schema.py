@@ -24,8 +24,19 @@ from typing import Any, Literal, Union
 from ._docstrings import parse_docstring
 from ._errors import ConfigurationError
 
-__all__ = ["json_schema", "strict_openai", "gemini_schema", "Field", "record_fields",
-           "classify", "record_kind", "unwrap_annotated", "class_summary", "type_label", "MISSING"]
+__all__ = [
+    "MISSING",
+    "Field",
+    "class_summary",
+    "classify",
+    "gemini_schema",
+    "json_schema",
+    "record_fields",
+    "record_kind",
+    "strict_openai",
+    "type_label",
+    "unwrap_annotated",
+]
 
 
 

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._client import BaseClient, warn_if_plaintext
-from ._errors import APIConnectionError, APIError, ConfigurationError, ResponseFormatError, error_for_status
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    ConfigurationError,
+    ResponseFormatError,
+    error_for_status,
+)
 from ._http._types import AsyncHttpResponse, HttpRequest, HttpResponse
 from ._redact import Scrubber as _Scrubber
 from ._response import CallContext
@@ -23,7 +29,7 @@ from ._response import CallContext
 if TYPE_CHECKING:
     from ._call import Settings
 
-__all__ = ["Prepared", "send_sync", "send_async"]
+__all__ = ["Prepared", "send_async", "send_sync"]
 
 log = logging.getLogger("minicall")
 

@@ -15,17 +15,17 @@ from ._http._types import HttpRequest
 from ._messages import Message
 
 __all__ = [
-    "ToolSpec",
-    "ResponseFormat",
-    "CallSpec",
-    "Endpoint",
-    "Usage",
-    "Completion",
-    "ToolDelta",
-    "Chunk",
-    "StreamDecoder",
-    "Codec",
     "NORMAL_FINISH",
+    "CallSpec",
+    "Chunk",
+    "Codec",
+    "Completion",
+    "Endpoint",
+    "ResponseFormat",
+    "StreamDecoder",
+    "ToolDelta",
+    "ToolSpec",
+    "Usage",
 ]
 
 # CallSpec, Completion, Chunk and ToolDelta are built once per call or per streamed

@@ -23,14 +23,14 @@ from ._wire import Reader
 if TYPE_CHECKING:
     from ._tools import BaseTool
 
-__all__ = ["StreamState", "BaseStream", "BaseAsyncStream"]
+__all__ = ["BaseAsyncStream", "BaseStream", "StreamState"]
 
 ResponseT = TypeVar("ResponseT", bound=BaseCallResponse[Any])
 ChunkT = TypeVar("ChunkT", bound=BaseCallResponseChunk)
 
 
 class _ToolBuffer:
-    __slots__ = ("id", "name", "args", "done", "signature")
+    __slots__ = ("args", "done", "id", "name", "signature")
 
     def __init__(self) -> None:
         self.id = ""

@@ -8,8 +8,8 @@ arrives and only the last one is validated.
 from __future__ import annotations
 
 import json
-from enum import Enum
 from collections.abc import AsyncIterator, Iterator
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from ._errors import ValidationError

@@ -23,16 +23,33 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
+from ._docstrings import parse_docstring
 from ._errors import ConfigurationError, ValidationError
 from ._partial_json import partial_value
-from ._schema import (MISSING, Field, class_summary, classify, json_schema, record_fields,
-                      record_kind, type_label, unwrap_annotated)
-from ._docstrings import parse_docstring
+from ._schema import (
+    MISSING,
+    Field,
+    class_summary,
+    classify,
+    json_schema,
+    record_fields,
+    record_kind,
+    type_label,
+    unwrap_annotated,
+)
 from ._spec import ToolSpec
 from ._validate import validate
 
-__all__ = ["BaseTool", "tool_from_function", "convert_tools", "tool_spec",
-           "response_model_tool", "unwrap", "unwrap_partial", "DEFAULT_TOOL_DESCRIPTION"]
+__all__ = [
+    "DEFAULT_TOOL_DESCRIPTION",
+    "BaseTool",
+    "convert_tools",
+    "response_model_tool",
+    "tool_from_function",
+    "tool_spec",
+    "unwrap",
+    "unwrap_partial",
+]
 
 DEFAULT_TOOL_DESCRIPTION = (
     "Typed arguments taken from the conversation. Give every required argument; give "

@@ -22,9 +22,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from ._errors import ConfigurationError, ValidationError
-from ._schema import record_kind, classify, record_fields, type_label, unwrap_annotated
+from ._schema import classify, record_fields, record_kind, type_label, unwrap_annotated
 
-__all__ = ["validate", "dump", "check"]
+__all__ = ["check", "dump", "validate"]
 
 T = TypeVar("T")
 

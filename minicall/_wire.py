@@ -14,7 +14,7 @@ from typing import Any, Union
 
 from ._errors import ResponseFormatError
 
-__all__ = ["JSON", "JSONObject", "Reader", "loads", "dumps", "snippet"]
+__all__ = ["JSON", "JSONObject", "Reader", "dumps", "loads", "snippet"]
 
 JSON = Union[None, bool, int, float, str, list["JSON"], dict[str, "JSON"]]
 JSONObject = dict[str, Any]

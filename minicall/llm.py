@@ -25,14 +25,14 @@ from ._response import BaseCallResponse, BaseCallResponseChunk
 from ._stream import BaseAsyncStream, BaseStream
 
 __all__ = [
-    "call",
-    "override",
+    "AsyncStream",
     "CallResponse",
     "CallResponseChunk",
-    "Stream",
-    "AsyncStream",
-    "Provider",
     "CommonCallParams",
+    "Provider",
+    "Stream",
+    "call",
+    "override",
 ]
 
 Provider = Literal[
@@ -75,7 +75,7 @@ class AsyncStream(BaseAsyncStream[CallResponse, CallResponseChunk]):
 NEUTRAL = Flavor(CallResponse, Stream, AsyncStream, CallResponseChunk)
 
 T = TypeVar("T")
-O = TypeVar("O")  # noqa: E741
+O = TypeVar("O")
 F = TypeVar("F", bound=Callable[..., Any])
 
 

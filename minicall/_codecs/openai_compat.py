@@ -49,16 +49,16 @@ from .openai_messages import chat_messages, content_part, function_tools, tool_c
 from .openai_stream import OpenAIStream, compat_error_text, decode_chunk, dig
 
 __all__ = [
-    "Dialect",
-    "OpenAICompatCodec",
-    "OPENAI",
-    "GROQ",
-    "XAI",
-    "MISTRAL",
-    "LITELLM",
     "AZURE",
     "AZURE_OPENAI",
     "DIALECTS",
+    "GROQ",
+    "LITELLM",
+    "MISTRAL",
+    "OPENAI",
+    "XAI",
+    "Dialect",
+    "OpenAICompatCodec",
 ]
 
 _FINISH = {

@@ -12,7 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 __all__ = [
-    "Dialect", "OPENAI", "GROQ", "XAI", "MISTRAL", "LITELLM", "AZURE", "AZURE_OPENAI", "DIALECTS",
+    "AZURE",
+    "AZURE_OPENAI",
+    "DIALECTS",
+    "GROQ",
+    "LITELLM",
+    "MISTRAL",
+    "OPENAI",
+    "XAI",
+    "Dialect",
 ]
 
 

@@ -9,19 +9,19 @@ from __future__ import annotations
 from typing import Any, Literal, TypedDict, Union
 
 __all__ = [
-    "TextContentPart",
-    "ImageURL",
-    "ImageContentPart",
-    "InputAudio",
-    "AudioContentPart",
-    "FunctionCall",
-    "ToolCallParam",
-    "SystemMessageParam",
-    "DeveloperMessageParam",
-    "UserMessageParam",
     "AssistantMessageParam",
-    "ToolMessageParam",
+    "AudioContentPart",
+    "DeveloperMessageParam",
+    "FunctionCall",
+    "ImageContentPart",
+    "ImageURL",
+    "InputAudio",
     "MessageParam",
+    "SystemMessageParam",
+    "TextContentPart",
+    "ToolCallParam",
+    "ToolMessageParam",
+    "UserMessageParam",
 ]
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import threading
 from contextlib import suppress
 
 from .._errors import APIConnectionError, ConfigurationError, ResponseFormatError
@@ -165,6 +166,8 @@ class AsyncioTransport:
         self._max_redirects = max_redirects
         self._ssl: ssl.SSLContext | None = None
         self._loops: dict[asyncio.AbstractEventLoop, LoopPools] = {}
+        # The default transport is shared by threads that each run their own loop.
+        self._loops_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"AsyncioTransport(max_connections_per_host={self._limit})"
@@ -188,8 +191,10 @@ class AsyncioTransport:
     async def aclose(self) -> None:
         """Close every idle connection (of this loop, and of loops already closed)."""
         loop = asyncio.get_running_loop()
-        for key in [k for k in self._loops if k is loop or k.is_closed()]:
-            self._loops.pop(key).forget()
+        with self._loops_lock:
+            gone = [self._loops.pop(k) for k in list(self._loops) if k is loop or k.is_closed()]
+        for pools in gone:
+            pools.forget()
 
     # -- one exchange -------------------------------------------------------------
 
@@ -291,8 +296,11 @@ class AsyncioTransport:
 
     async def _new_loop_pools(self) -> LoopPools:
         loop = asyncio.get_running_loop()
-        for stale in [k for k in self._loops if k.is_closed()]:
-            self._loops.pop(stale).forget()
-        pools = self._loops[loop] = LoopPools()
+        pools = LoopPools()
+        with self._loops_lock:
+            stale = [self._loops.pop(k) for k in list(self._loops) if k.is_closed()]
+            self._loops[loop] = pools
+        for old in stale:
+            old.forget()
         await pools.watch()
         return pools

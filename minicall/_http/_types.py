@@ -17,12 +17,12 @@ from typing import Protocol
 from .._errors import redact_headers
 
 __all__ = [
+    "AsyncHttpResponse",
+    "AsyncTransport",
     "HttpRequest",
     "HttpResponse",
-    "AsyncHttpResponse",
-    "Transport",
-    "AsyncTransport",
     "MockTransport",
+    "Transport",
     "lower_headers",
 ]
 
@@ -65,7 +65,7 @@ class HttpResponse:
     ``read()`` returns it whole (reading the rest of a stream if needed).
     """
 
-    __slots__ = ("status", "headers", "_body", "_chunks", "_close", "reason")
+    __slots__ = ("_body", "_chunks", "_close", "headers", "reason", "status")
 
     def __init__(
         self,
@@ -124,7 +124,7 @@ class HttpResponse:
 class AsyncHttpResponse:
     """The asynchronous twin of :class:`HttpResponse`."""
 
-    __slots__ = ("status", "headers", "_body", "_chunks", "_close", "reason")
+    __slots__ = ("_body", "_chunks", "_close", "headers", "reason", "status")
 
     def __init__(
         self,

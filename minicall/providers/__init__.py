@@ -4,14 +4,14 @@ Each module is imported only when used, so ``import minicall`` loads none of the
 """
 
 __all__ = [
-    "openai",
     "anthropic",
-    "google",
-    "groq",
-    "xai",
-    "mistral",
-    "cohere",
-    "litellm",
     "azure",
     "bedrock",
+    "cohere",
+    "google",
+    "groq",
+    "litellm",
+    "mistral",
+    "openai",
+    "xai",
 ]

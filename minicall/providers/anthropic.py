@@ -16,7 +16,7 @@ from .._call import Flavor
 from .._client import BaseClient, env_first
 from .._codecs.anthropic import ANTHROPIC, DEFAULT_VERSION
 from .._decorators import ProviderCall
-from .._errors import *  # noqa: F403  (provider modules re-export the error tree)
+from .._errors import *
 from .._errors import ConfigurationError
 from .._errors import __all__ as _errors_all
 from .._http._types import AsyncTransport, Transport

@@ -16,7 +16,7 @@ from .._codecs.cohere import CODEC
 from .._codecs.openai_types import ImageContentPart as ImageUrlContent
 from .._codecs.openai_types import TextContentPart as TextContent
 from .._decorators import ProviderCall
-from .._errors import *  # noqa: F403  (provider modules re-export the error tree)
+from .._errors import *
 from .._errors import __all__ as _errors_all
 from .._http._types import AsyncTransport, Transport
 from .._response import BaseCallResponse, BaseCallResponseChunk

@@ -22,7 +22,7 @@ from .._codecs.openai_types import (
     UserMessageParam,
 )
 from .._decorators import ProviderCall
-from .._errors import *  # noqa: F403  (provider modules re-export the error tree)
+from .._errors import *
 from .._errors import __all__ as _errors_all
 from .._http._types import AsyncTransport, Transport
 from .._response import BaseCallResponse, BaseCallResponseChunk
