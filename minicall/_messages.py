@@ -92,6 +92,9 @@ class ToolCallPart:
     args: Mapping[str, Any] = field(default_factory=dict)
     signature: str | None = None
     """An opaque token the provider wants echoed with the call (Gemini's ``thoughtSignature``)."""
+    unparsed: str | None = None
+    """The arguments text when it was not a JSON object (a reply cut short by its token
+    limit): the reply still decodes, and building a tool from this call raises."""
     type: Literal["tool_call"] = "tool_call"
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from ._errors import ResponseFormatError
 from ._http._types import HttpRequest
 from ._messages import Message, ToolCallPart, ToolResultPart
 from ._pricing import cost as _cost
@@ -42,7 +43,7 @@ class CallContext:
 
 
 def build_tools(
-    tool_types: Sequence[type[BaseTool]], calls: Sequence[ToolCallPart], raws: Sequence[Any]
+    tool_types: Sequence[type[BaseTool]], calls: Sequence[ToolCallPart], raws: Sequence[Any], provider: str = ""
 ) -> list[BaseTool]:
     """Tool instances for the calls whose name matches one of ``tool_types``."""
     by_name = {t._name(): t for t in tool_types}
@@ -50,6 +51,10 @@ def build_tools(
     for i, call in enumerate(calls):
         tool_type = by_name.get(call.name)
         if tool_type is not None:
+            if call.unparsed is not None:
+                raise ResponseFormatError(
+                    provider, f"tool call {call.name}", "arguments are not a JSON object", call.unparsed
+                )
             raw = raws[i] if i < len(raws) else call
             tools.append(tool_type.from_call(call.id, call.args, raw))
     return tools
@@ -239,7 +244,9 @@ class BaseCallResponse(CallFacts, Generic[MessageT]):
         """The tool calls as tool instances (``None`` when there were none)."""
         if self._tools is None:
             calls = [p for p in self._completion.message.parts if isinstance(p, ToolCallPart)]
-            self._tools = build_tools(self._context.tool_types, calls, self._completion.raw_tool_calls)
+            self._tools = build_tools(
+                self._context.tool_types, calls, self._completion.raw_tool_calls, self._context.provider
+            )
         return self._tools or None
 
     @property

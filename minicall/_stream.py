@@ -120,8 +120,8 @@ class StreamState:
             return None
         buf.done = True
         path = f"tool_calls[{index}].arguments"
-        args = Reader(self.provider).args("".join(buf.args), path)
-        call = ToolCallPart(buf.id or f"call_{index}", buf.name, args, signature=buf.signature)
+        args, unparsed = Reader(self.provider).args_or_text("".join(buf.args), path)
+        call = ToolCallPart(buf.id or f"call_{index}", buf.name, args, signature=buf.signature, unparsed=unparsed)
         self.calls.append(call)
         return call
 
@@ -200,7 +200,7 @@ class _StreamBase(CallFacts, Generic[ResponseT, ChunkT]):
         for chunk in chunks:
             wrapped = self.chunk_type(chunk, self._context.codec)
             completed = self._state.absorb(chunk)
-            tools = build_tools(self._tool_types, completed, ()) if completed else []
+            tools = build_tools(self._tool_types, completed, (), self._context.provider) if completed else []
             if not tools:
                 out.append((wrapped, None))
             for i, tool in enumerate(tools):
@@ -214,7 +214,7 @@ class _StreamBase(CallFacts, Generic[ResponseT, ChunkT]):
             raise ResponseFormatError(
                 self._context.provider, "", "the reply held no stream events", self._head.decode("utf-8", "replace")
             )
-        tools = build_tools(self._tool_types, self._state.finish(), ())
+        tools = build_tools(self._tool_types, self._state.finish(), (), self._context.provider)
         out.extend((self.chunk_type(Chunk(), self._context.codec), t) for t in tools)
         self.end_time = time.time() * 1000
         return out

@@ -71,6 +71,9 @@ def _value(model: Any, response: BaseCallResponse[Any], json_mode: bool) -> Any:
         return unwrap(tool_type, raw)
     for part in response._completion.message.parts:
         if isinstance(part, ToolCallPart) and part.name == tool_type._name():
+            if part.unparsed is not None:
+                problem = f"<reply>: the tool arguments are not a JSON object: {part.unparsed[:80]!r}"
+                raise ValidationError([problem], None, _name(model))
             return unwrap(tool_type, part.args)
     raise ValidationError(["<reply>: the model did not call the structured-output tool"], None, _name(model))
 

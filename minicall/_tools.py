@@ -62,6 +62,22 @@ _ToolT = TypeVar("_ToolT", bound="BaseTool")
 _FIELDS: weakref.WeakKeyDictionary[type, list[Field]] = weakref.WeakKeyDictionary()
 
 
+def _field_default(value: Any, description: str | None) -> tuple[Any, str | None]:
+    """A field's default and description, reading a pydantic ``Field(...)`` by duck typing.
+
+    Mirascope tools often declare ``city: str = Field(..., description="...")``; pydantic
+    is never imported here, so anything with ``is_required()``, ``default`` and
+    ``description`` counts as such a field.
+    """
+    if not (callable(getattr(value, "is_required", None)) and hasattr(value, "default") and hasattr(value, "description")):
+        return value, description
+    description = value.description or description
+    if value.is_required():
+        return MISSING, description
+    factory = getattr(value, "default_factory", None)
+    return (factory() if callable(factory) else value.default), description
+
+
 class BaseTool:
     """Base class of tools: annotated fields, a docstring, and a ``call()`` method.
 
@@ -120,8 +136,8 @@ class BaseTool:
                 hint = hints.get(name, Any)
                 if name.startswith("_") or typing.get_origin(hint) is ClassVar:
                     continue
-                default = getattr(cls, name, MISSING)
-                fields.append(Field(name, hint, default is MISSING, default, docs.get(name)))
+                default, description = _field_default(getattr(cls, name, MISSING), docs.get(name))
+                fields.append(Field(name, hint, default is MISSING, default, description))
         _FIELDS[cls] = fields
         return fields
 

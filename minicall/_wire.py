@@ -109,6 +109,13 @@ class Reader:
         """``value`` as an object or ``None``."""
         return None if value is None else self.obj(value, path)
 
+    def args_or_text(self, text: builtins.str, path: builtins.str) -> tuple[dict[builtins.str, Any], builtins.str | None]:
+        """:meth:`args`, or ``({}, text)`` when ``text`` is not a JSON object."""
+        try:
+            return self.args(text, path), None
+        except ResponseFormatError:
+            return {}, text
+
     def args(self, text: builtins.str, path: builtins.str) -> dict[builtins.str, Any]:
         """Tool-call arguments given as JSON text: an object (empty text means ``{}``)."""
         if not text.strip():

@@ -200,8 +200,6 @@ def test_tool_calls_decode_with_plan_kept_in_the_native_message():
         {"message": None},
         {"message": {"content": "text"}},
         {"message": {"content": [{"type": "text"}]}},
-        {"message": {"tool_calls": [{"id": "x", "function": {"name": "f", "arguments": "[1]"}}]}},
-        {"message": {"tool_calls": [{"id": "x", "function": {"name": "f", "arguments": "{bad"}}]}},
         {"message": {}, "usage": {"billed_units": {"input_tokens": "5"}}},
         {"message": {}, "finish_reason": 3},
     ],
@@ -209,6 +207,13 @@ def test_tool_calls_decode_with_plan_kept_in_the_native_message():
 def test_malformed_replies_raise_response_format_error(body):
     with pytest.raises(ResponseFormatError):
         decode(body)
+
+
+@pytest.mark.parametrize("arguments", ["[1]", "{bad"])
+def test_tool_arguments_that_are_not_an_object_keep_the_reply_and_mark_the_call(arguments):
+    completion = decode({"message": {"tool_calls": [{"id": "x", "function": {"name": "f", "arguments": arguments}}]}})
+    call = completion.message.parts[0]
+    assert call.name == "f" and call.args == {} and call.unparsed == arguments
 
 
 def test_error_message_reads_cohere_error_bodies():

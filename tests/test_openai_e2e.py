@@ -600,3 +600,26 @@ def test_stream_cli_prints_tokens(fake, monkeypatch, capsys):
     assert fake.last.json["response_format"] == {"type": "json_object"}
     out = capsys.readouterr()
     assert "sk-cli" not in out.out + out.err
+
+
+def test_a_tool_call_cut_short_keeps_the_reply_and_fails_only_when_the_tool_is_built(fake):
+    from minicall.testing import RawReply
+
+    def get_weather(city: str) -> str:
+        """Weather."""
+        return city
+
+    @llm.call(provider="openai", model="gpt-4o-mini", client=fake.client("openai"), tools=[get_weather])
+    def ask() -> str:
+        return "weather?"
+
+    cut = {"id": "c1", "model": "gpt-4o-mini", "usage": {"prompt_tokens": 3, "completion_tokens": 9, "total_tokens": 12},
+           "choices": [{"index": 0, "finish_reason": "length", "message": {"role": "assistant", "content": None,
+                        "tool_calls": [{"id": "call_1", "type": "function",
+                                        "function": {"name": "get_weather", "arguments": '{"city": "Par'}}]}}]}
+    fake.script(RawReply(200, {"content-type": "application/json"}, json.dumps(cut).encode()))
+    response = ask()
+    assert response.finish_reasons == ["length"]
+    assert response.usage is not None and response.usage.output_tokens == 9
+    with pytest.raises(minicall.ResponseFormatError, match="not a JSON object"):
+        response.tool  # noqa: B018 - the property is what raises

@@ -139,11 +139,13 @@ class CohereCodec:
             call = r.obj(call_value, at)
             fn = r.obj(call.get("function"), f"{at}.function")
             arguments = r.opt_str(fn.get("arguments"), f"{at}.function.arguments") or ""
+            args, unparsed = r.args_or_text(arguments, f"{at}.function.arguments")
             calls.append(
                 ToolCallPart(
                     r.opt_str(call.get("id"), f"{at}.id") or f"call_{j}",
                     r.str(fn.get("name"), f"{at}.function.name"),
-                    r.args(arguments, f"{at}.function.arguments"),
+                    args,
+                    unparsed=unparsed,
                 )
             )
             raw_calls.append(call)

@@ -200,16 +200,18 @@ class OpenAICompatCodec:
                 call = r.obj(call_value, cat)
                 fn = r.obj(call.get("function"), f"{cat}.function")
                 arguments = fn.get("arguments")
-                args = (
-                    dict(arguments)
-                    if isinstance(arguments, dict)
-                    else r.args(r.opt_str(arguments, f"{cat}.function.arguments") or "", f"{cat}.function.arguments")
-                )
+                unparsed = None
+                if isinstance(arguments, dict):
+                    args = dict(arguments)
+                else:
+                    text = r.opt_str(arguments, f"{cat}.function.arguments") or ""
+                    args, unparsed = r.args_or_text(text, f"{cat}.function.arguments")
                 calls.append(
                     ToolCallPart(
                         r.opt_str(call.get("id"), f"{cat}.id") or f"call_{j}",
                         r.str(fn.get("name"), f"{cat}.function.name"),
                         args,
+                        unparsed=unparsed,
                     )
                 )
                 raw_calls.append(call)
