@@ -126,7 +126,8 @@ def _structure(settings: Settings, tool_types: tuple[type[BaseTool], ...]) -> tu
         if settings.json_mode:
             return tool_types, None, ResponseFormat("json_object"), _json_instruction(None)
         return tool_types, None, None, None
-    from ._schema import json_schema, strict_openai
+    from ._schema import json_schema
+    from ._schema_dialects import strict_openai
 
     if settings.json_mode:
         # Non-object types are asked for as {"value": ...}, as the forced tool does:

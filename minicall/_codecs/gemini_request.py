@@ -26,7 +26,7 @@ from .._messages import (
     ToolCallPart,
     ToolResultPart,
 )
-from .._schema import gemini_schema
+from .._schema_dialects import gemini_schema
 from .._spec import ResponseFormat
 from ._common import Renames, b64encode, json_object, same, split_data_url, stop_list
 
