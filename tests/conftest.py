@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from minicall.testing import FakeServer
 
 settings.register_profile(
     "minicall",
@@ -85,3 +88,18 @@ def _no_ambient_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/minicall-tests/credentials")
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/minicall-tests/config")
     monkeypatch.setenv("CLOUDSDK_CONFIG", "/nonexistent/minicall-tests/gcloud")
+
+
+@pytest.fixture()
+def fake():
+    """A FakeServer on loopback for one test (it fails the test if a wire format crashed)."""
+    with FakeServer() as server:
+        yield server
+
+
+@pytest.fixture()
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Retry delays the sync pipeline asked for, recorded instead of slept."""
+    recorded: list[float] = []
+    monkeypatch.setattr(time, "sleep", recorded.append)
+    return recorded

@@ -20,7 +20,7 @@ import pytest
 
 from minicall import llm
 from minicall.providers import anthropic as mc
-from minicall.testing import ErrorReply, FakeServer, Reply, ToolCallReply
+from minicall.testing import ErrorReply, Reply, ToolCallReply
 from minicall.testing._reply import RecordedRequest
 
 anthropic_sdk = pytest.importorskip("anthropic")
@@ -47,12 +47,6 @@ def get_weather(city: str) -> str:
         city: The city name.
     """
     return f"sunny in {city}"
-
-
-@pytest.fixture()
-def fake():
-    with FakeServer() as server:
-        yield server
 
 
 @pytest.fixture()

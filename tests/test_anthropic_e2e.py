@@ -19,20 +19,6 @@ from minicall.testing import ErrorReply, FakeServer, Reply, ToolCallReply
 MODEL = "claude-3-5-sonnet-latest"
 
 
-@pytest.fixture()
-def fake():
-    with FakeServer() as server:
-        yield server
-
-
-@pytest.fixture()
-def sleeps(monkeypatch):
-    """Retries sleep through time.sleep in the call machinery; record instead of waiting."""
-    recorded: list[float] = []
-    monkeypatch.setattr(call_module.time, "sleep", recorded.append)
-    return recorded
-
-
 @dataclass
 class Book:
     title: str

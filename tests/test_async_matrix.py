@@ -54,12 +54,6 @@ def test_every_provider_has_a_module_and_a_fake_server_format():
 
 
 @pytest.fixture()
-def fake():
-    with FakeServer() as server:
-        yield server
-
-
-@pytest.fixture()
 def async_sleeps(monkeypatch):
     """Retries wait through ``asyncio.sleep``; record the delays and only yield once."""
     recorded: list[float] = []

@@ -24,7 +24,6 @@ from minicall.testing import ErrorReply, FakeServer, Reply, ToolCallReply
 
 MODEL = "gpt-4o-mini"
 # The matrix's fixtures and model, shared rather than copied.
-fake = matrix.fake
 async_sleeps = matrix.async_sleeps
 Book = matrix.Book
 

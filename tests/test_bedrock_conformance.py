@@ -32,7 +32,7 @@ from minicall import ImagePart, Messages, TextPart, llm
 from minicall._auth.sigv4 import AwsCredentials, sign
 from minicall._http._types import HttpRequest
 from minicall.providers import bedrock
-from minicall.testing import ErrorReply, FakeServer, Reply, ToolCallReply
+from minicall.testing import ErrorReply, Reply, ToolCallReply
 
 pytestmark = pytest.mark.conformance
 
@@ -55,12 +55,6 @@ def _no_aws_environment(monkeypatch, tmp_path):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-
-
-@pytest.fixture()
-def fake():
-    with FakeServer() as server:
-        yield server
 
 
 @pytest.fixture()

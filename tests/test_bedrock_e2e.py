@@ -40,19 +40,6 @@ def _no_aws_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
 
 
-@pytest.fixture()
-def fake():
-    with FakeServer() as server:
-        yield server
-
-
-@pytest.fixture()
-def sleeps(monkeypatch):
-    recorded: list[float] = []
-    monkeypatch.setattr(call_module.time, "sleep", recorded.append)
-    return recorded
-
-
 def assert_signed_by(
     request: Any, secret: str = "fake-secret-key", region: str = "us-east-1"
 ) -> None:

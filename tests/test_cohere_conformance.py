@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from minicall.providers import cohere as mc
-from minicall.testing import FakeServer, Reply, ToolCallReply
+from minicall.testing import Reply, ToolCallReply
 from minicall.testing._reply import RecordedRequest
 
 cohere_sdk = pytest.importorskip("cohere")
@@ -39,12 +39,6 @@ def get_weather(city: str) -> str:
         city: The city name.
     """
     return f"sunny in {city}"
-
-
-@pytest.fixture()
-def fake():
-    with FakeServer() as server:
-        yield server
 
 
 @pytest.fixture()

@@ -11,7 +11,6 @@ import pytest
 
 import minicall
 from minicall import BaseDynamicConfig, Messages, llm
-from minicall import _call as call_module
 from minicall.providers import cohere
 from minicall.testing import ErrorReply, FakeServer, Reply, ToolCallReply
 
@@ -33,20 +32,6 @@ def get_weather(city: str) -> str:
         city: The city name.
     """
     return f"sunny in {city}"
-
-
-@pytest.fixture()
-def fake():
-    with FakeServer() as server:
-        yield server
-
-
-@pytest.fixture()
-def sleeps(monkeypatch):
-    """Retries sleep through time.sleep in the call machinery; record instead of waiting."""
-    recorded: list[float] = []
-    monkeypatch.setattr(call_module.time, "sleep", recorded.append)
-    return recorded
 
 
 def test_simple_call_sends_v2_chat_and_reads_text_usage_and_requested_model(fake):

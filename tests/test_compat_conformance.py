@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -239,12 +239,6 @@ ORACLES = {
         stream_options=False,
     ),
 }
-
-
-@pytest.fixture()
-def fake() -> Iterable[FakeServer]:
-    with FakeServer() as server:
-        yield server
 
 
 def _minicall(

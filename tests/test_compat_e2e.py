@@ -11,7 +11,6 @@ import asyncio
 import base64
 import importlib
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +18,6 @@ import pytest
 
 import minicall
 from minicall import Messages, llm
-from minicall import _call as call_module
 from minicall.providers import azure, groq, litellm, mistral, xai
 from minicall.testing import ErrorReply, FakeServer, Reply, ToolCallReply
 
@@ -105,22 +103,9 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture()
-def fake() -> Iterator[FakeServer]:
-    with FakeServer() as server:
-        yield server
-
-
 @pytest.fixture(params=CASES, ids=[c.name for c in CASES])
 def case(request: pytest.FixtureRequest) -> Case:
     return request.param  # type: ignore[no-any-return]
-
-
-@pytest.fixture()
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    recorded: list[float] = []
-    monkeypatch.setattr(call_module.time, "sleep", recorded.append)
-    return recorded
 
 
 def client_for(fake: FakeServer, case: Case, **kwargs: Any) -> Any:

@@ -23,12 +23,6 @@ CHAT = "/openai/v1/chat/completions"
 TIMEOUT = 5.0  # a generous bound, so a broken server fails the test instead of hanging it
 
 
-@pytest.fixture
-def fake():
-    with FakeServer() as server:
-        yield server
-
-
 def chat_body(text="Recommend a book", **extra):
     return {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}], **extra}
 

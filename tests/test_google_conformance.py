@@ -34,12 +34,6 @@ def get_weather(city: str) -> str:
     return city
 
 
-@pytest.fixture()
-def fake():
-    with FakeServer() as server:
-        yield server
-
-
 def sdk_client(fake: FakeServer, **kw: Any) -> Any:
     options = types.HttpOptions(base_url=fake.base_url("google"), retry_options=types.HttpRetryOptions(attempts=1))
     return genai.Client(api_key="test-key", http_options=options, **kw)

@@ -12,7 +12,6 @@ import pytest
 
 import minicall
 from minicall import BaseDynamicConfig, Messages, llm
-from minicall import _call as call_module
 from minicall._http._default import default_transport
 from minicall._http._types import AsyncHttpResponse, HttpRequest, HttpResponse
 from minicall.providers import google
@@ -37,20 +36,6 @@ def get_weather(city: str) -> str:
         city: The city name.
     """
     return f"sunny in {city}"
-
-
-@pytest.fixture()
-def fake():
-    with FakeServer() as server:
-        yield server
-
-
-@pytest.fixture()
-def sleeps(monkeypatch):
-    """Retries sleep through time.sleep in the call machinery; record instead of waiting."""
-    recorded: list[float] = []
-    monkeypatch.setattr(call_module.time, "sleep", recorded.append)
-    return recorded
 
 
 def test_simple_call_sends_generate_content_with_the_api_key_header(fake):

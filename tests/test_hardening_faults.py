@@ -32,7 +32,7 @@ from minicall import (
 from minicall import _call as call_module
 from minicall._http._retry import INITIAL_BACKOFF
 from minicall._stream import BaseAsyncStream, BaseStream
-from minicall.testing import ErrorReply, FakeServer, Fault, Reply
+from minicall.testing import ErrorReply, Fault, Reply
 
 MODES = ("sync", "async")
 
@@ -107,12 +107,6 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     monkeypatch.setattr(call_module.time, "sleep", recorded.append)
     monkeypatch.setattr(asyncio, "sleep", fake_async_sleep)
     return recorded
-
-
-@pytest.fixture()
-def fake():
-    with FakeServer() as server:
-        yield server
 
 
 def closed_port() -> int:

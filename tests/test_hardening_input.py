@@ -29,12 +29,6 @@ JSON = {"content-type": "application/json"}
 SSE = {"content-type": "text/event-stream"}
 
 
-@pytest.fixture()
-def fake():
-    with FakeServer() as server:
-        yield server
-
-
 # -- bad input from the server ----------------------------------------------------------
 
 # name -> (reply, stream?, error type, text the error must show)

@@ -32,12 +32,6 @@ MODELS = {"bedrock": "anthropic.claude-3-haiku-20240307-v1:0", "google": "gemini
 ECHO = b'{"message": {headers_text}, "Message": {headers_text}, "error": {"message": {headers_text}, "headers": {headers}}}'
 
 
-@pytest.fixture()
-def fake():
-    with FakeServer() as server:
-        yield server
-
-
 def secret_kwargs(provider: str) -> dict[str, str]:
     """Fresh, recognisable credentials for ``provider``'s client (an access key id is no secret)."""
     fmt = get_format(provider)

@@ -16,20 +16,6 @@ from minicall.providers import openai
 from minicall.testing import ErrorReply, FakeServer, Reply, ToolCallReply
 
 
-@pytest.fixture()
-def fake():
-    with FakeServer() as server:
-        yield server
-
-
-@pytest.fixture()
-def sleeps(monkeypatch):
-    """Retries sleep through time.sleep in the call machinery; record instead of waiting."""
-    recorded: list[float] = []
-    monkeypatch.setattr(call_module.time, "sleep", recorded.append)
-    return recorded
-
-
 def test_str_prompt_becomes_one_user_message_and_content_comes_back(fake):
     client = fake.client("openai")
 

@@ -12,12 +12,6 @@ from minicall import ImagePart, Message, Messages, TextPart, llm
 from minicall.testing import FakeServer, Reply
 
 
-@pytest.fixture()
-def fake():
-    with FakeServer() as server:
-        yield server
-
-
 def _ask(fake: FakeServer, **kwargs):
     return llm.call(provider="openai", model="gpt-4o-mini", client=fake.client("openai"), **kwargs)
 

@@ -8,13 +8,7 @@ import pytest
 
 import minicall
 from minicall import llm
-from minicall.testing import FakeServer, RawReply, Reply
-
-
-@pytest.fixture()
-def fake():
-    with FakeServer() as server:
-        yield server
+from minicall.testing import RawReply, Reply
 
 
 def test_litellm_stream_reports_the_proxys_cost_header(fake):
