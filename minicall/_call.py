@@ -280,7 +280,10 @@ def decorate(fn: Callable[..., Any], settings: Settings) -> Callable[..., Any]:
                 return _stream_result(prepared, stream)
             request = await prepared.client.authorize_async(prepared.context.request)
             response = await send_async(prepared, request)
-            return _finish(prepared, await response.read(), response.headers)
+            result = _finish(prepared, await response.read(), response.headers)
+            if settings.output_parser is not None and inspect.isawaitable(result):
+                result = await result  # an ``async def`` output parser
+            return result
 
         wrapper: Callable[..., Any] = async_wrapper
     else:

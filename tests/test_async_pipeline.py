@@ -360,3 +360,14 @@ def test_wait_for_deadline_cancels_a_call_and_the_client_keeps_working(fake):
         return str((await asyncio.wait_for(ask("quick"), 5)).content)
 
     assert asyncio.run(main()) == "echo: quick"
+
+
+def test_an_async_output_parser_is_awaited(fake):
+    async def shout(response: Any) -> str:
+        return str(response.content).upper()
+
+    @llm.call(provider="openai", model=MODEL, client=fake.client("openai"), output_parser=shout)
+    async def ask(q: str) -> str:
+        return q
+
+    assert asyncio.run(ask("hi")) == "ECHO: HI"

@@ -84,7 +84,18 @@ class _Body:
         return piece
 
     async def read_all(self) -> bytes:
-        return b"".join([piece async for piece in self])
+        # The loop of __anext__ without the async-iterator protocol around each piece.
+        parts: list[bytes] = []
+        try:
+            while (piece := await self._next_piece()) is not None:
+                parts.append(piece)
+        except NETWORK_ERRORS as exc:
+            self._release(reuse=False)
+            raise failure(exc, self._where, self._timeout) from None
+        except BaseException:  # oversized bodies, cancellation
+            self._release(reuse=False)
+            raise
+        return b"".join(parts)
 
     async def aclose(self) -> None:
         self._release(reuse=False)
