@@ -448,6 +448,13 @@ def test_urllib_sees_scripted_error_status(fake):
 
 def test_stop_releases_hung_handlers_and_idle_connections():
     fake = FakeServer().start()
+    try:
+        _stop_releases_everything(fake)
+    finally:
+        fake.stop()  # even when an assertion failed: a hung handler must not outlive the test
+
+
+def _stop_releases_everything(fake: FakeServer) -> None:
     fake.script(Fault("hang"))
     hung = connect(fake)
     hung.request("POST", CHAT, json.dumps(chat_body()))
