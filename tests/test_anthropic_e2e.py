@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from shared import ERROR_STATUSES, Book, get_weather
 
 import minicall
 from minicall import BaseDynamicConfig, Messages, llm
@@ -17,21 +17,6 @@ from minicall.providers import anthropic
 from minicall.testing import ErrorReply, FakeServer, Reply, ToolCallReply
 
 MODEL = "claude-3-5-sonnet-latest"
-
-
-@dataclass
-class Book:
-    title: str
-    year: int
-
-
-def get_weather(city: str) -> str:
-    """Get the weather.
-
-    Args:
-        city: The city name.
-    """
-    return f"sunny in {city}"
 
 
 # -- simple calls ------------------------------------------------------------------------
@@ -243,13 +228,7 @@ def test_env_client_reads_key_token_and_base_url(fake, monkeypatch):
 @pytest.mark.parametrize(
     ("status", "error_type"),
     [
-        (400, minicall.BadRequestError),
-        (401, minicall.AuthenticationError),
-        (403, minicall.PermissionDeniedError),
-        (404, minicall.NotFoundError),
-        (422, minicall.UnprocessableEntityError),
-        (429, minicall.RateLimitError),
-        (500, minicall.InternalServerError),
+        *ERROR_STATUSES,
         (529, minicall.InternalServerError),
     ],
 )

@@ -12,11 +12,11 @@ import importlib.util
 import json
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from shared import Book
 
 import minicall
 from minicall import Messages, llm
@@ -78,12 +78,6 @@ async def _until(condition: Any, what: str, limit: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up waiting for {what}")
         await asyncio.sleep(0.01)
-
-
-@dataclass
-class Book:
-    title: str
-    year: int
 
 
 # -- call and stream ----------------------------------------------------------------

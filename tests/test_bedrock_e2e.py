@@ -6,10 +6,10 @@ import asyncio
 import base64
 import datetime
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from shared import ERROR_STATUSES, Book
 
 import minicall
 from minicall import Messages, llm
@@ -195,15 +195,7 @@ def test_custom_client_via_dynamic_config_serves_one_call(fake):
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [
-        (400, minicall.BadRequestError),
-        (401, minicall.AuthenticationError),
-        (403, minicall.PermissionDeniedError),
-        (404, minicall.NotFoundError),
-        (422, minicall.UnprocessableEntityError),
-        (429, minicall.RateLimitError),
-        (500, minicall.InternalServerError),
-    ],
+    ERROR_STATUSES,
 )
 def test_error_statuses_map_to_typed_errors_with_the_service_message(fake, sleeps, status, error):
     @llm.call(provider="bedrock", model=MODEL, client=fake.client("bedrock", max_retries=0))
@@ -313,12 +305,6 @@ def test_dropped_stream_raises_with_partial(fake):
         for chunk, _ in stream:
             seen.append(chunk.content)
     assert info.value.partial == "".join(seen) == "one two three "
-
-
-@dataclass
-class Book:
-    title: str
-    year: int
 
 
 def test_tool_round_trip_makes_a_valid_next_request(fake):

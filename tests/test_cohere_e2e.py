@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from shared import ERROR_STATUSES, Book, get_weather
 
 import minicall
 from minicall import BaseDynamicConfig, Messages, llm
@@ -15,23 +15,6 @@ from minicall.providers import cohere
 from minicall.testing import ErrorReply, FakeServer, Reply, ToolCallReply
 
 MODEL = "command-r-plus"
-
-
-@dataclass
-class Book:
-    """A book."""
-
-    title: str
-    year: int
-
-
-def get_weather(city: str) -> str:
-    """Get the weather.
-
-    Args:
-        city: The city name.
-    """
-    return f"sunny in {city}"
 
 
 def test_simple_call_sends_v2_chat_and_reads_text_usage_and_requested_model(fake):
@@ -148,15 +131,7 @@ def test_custom_client_via_decorator_and_via_dynamic_config(fake):
 
 @pytest.mark.parametrize(
     ("status", "error_type"),
-    [
-        (400, minicall.BadRequestError),
-        (401, minicall.AuthenticationError),
-        (403, minicall.PermissionDeniedError),
-        (404, minicall.NotFoundError),
-        (422, minicall.UnprocessableEntityError),
-        (429, minicall.RateLimitError),
-        (500, minicall.InternalServerError),
-    ],
+    ERROR_STATUSES,
 )
 def test_error_statuses_map_to_typed_errors_with_coheres_message(fake, sleeps, status, error_type):
     @llm.call(provider="cohere", model=MODEL, client=fake.client("cohere", max_retries=0))

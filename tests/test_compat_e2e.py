@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from shared import ERROR_STATUSES, Book, get_weather
 
 import minicall
 from minicall import Messages, llm
@@ -114,21 +115,6 @@ def client_for(fake: FakeServer, case: Case, **kwargs: Any) -> Any:
 
 def module_for(case: Case) -> Any:
     return importlib.import_module(f"minicall.providers.{case.provider}")
-
-
-@dataclass
-class Book:
-    title: str
-    year: int
-
-
-def get_weather(city: str) -> str:
-    """Get the weather.
-
-    Args:
-        city: The city name.
-    """
-    return f"sunny in {city}"
 
 
 # -- simple calls -------------------------------------------------------------------
@@ -250,15 +236,7 @@ def test_custom_client_via_decorator_and_via_dynamic_config(fake, case):
 
 # -- errors and retries -------------------------------------------------------------
 
-STATUSES = [
-    (400, minicall.BadRequestError),
-    (401, minicall.AuthenticationError),
-    (403, minicall.PermissionDeniedError),
-    (404, minicall.NotFoundError),
-    (422, minicall.UnprocessableEntityError),
-    (429, minicall.RateLimitError),
-    (500, minicall.InternalServerError),
-]
+STATUSES = ERROR_STATUSES
 
 
 @pytest.mark.parametrize(("status", "error_type"), STATUSES)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from shared import ERROR_STATUSES, Book, get_weather
 
 import minicall
 from minicall import BaseDynamicConfig, Messages, llm
@@ -19,23 +19,6 @@ from minicall.testing import ErrorReply, FakeServer, Reply, ToolCallReply
 
 MODEL = "gemini-2.0-flash"
 PATH = f"/v1/models/{MODEL}:generateContent"
-
-
-@dataclass
-class Book:
-    """A book."""
-
-    title: str
-    year: int
-
-
-def get_weather(city: str) -> str:
-    """Get the weather.
-
-    Args:
-        city: The city name.
-    """
-    return f"sunny in {city}"
 
 
 def test_simple_call_sends_generate_content_with_the_api_key_header(fake):
@@ -144,15 +127,7 @@ def test_custom_client_via_decorator_and_via_dynamic_config(fake):
 
 @pytest.mark.parametrize(
     ("status", "error_type"),
-    [
-        (400, minicall.BadRequestError),
-        (401, minicall.AuthenticationError),
-        (403, minicall.PermissionDeniedError),
-        (404, minicall.NotFoundError),
-        (422, minicall.UnprocessableEntityError),
-        (429, minicall.RateLimitError),
-        (500, minicall.InternalServerError),
-    ],
+    ERROR_STATUSES,
 )
 def test_error_statuses_map_to_typed_errors_with_googles_message(fake, sleeps, status, error_type):
     @llm.call(provider="google", model=MODEL, client=fake.client("google", max_retries=0))

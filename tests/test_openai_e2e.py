@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from shared import ERROR_STATUSES, Book
 
 import minicall
 from minicall import BaseDynamicConfig, Messages, llm, prompt_template
@@ -253,13 +253,7 @@ def test_audio_output_is_decoded_with_transcript(fake):
 @pytest.mark.parametrize(
     ("status", "error_type"),
     [
-        (400, minicall.BadRequestError),
-        (401, minicall.AuthenticationError),
-        (403, minicall.PermissionDeniedError),
-        (404, minicall.NotFoundError),
-        (422, minicall.UnprocessableEntityError),
-        (429, minicall.RateLimitError),
-        (500, minicall.InternalServerError),
+        *ERROR_STATUSES,
         (503, minicall.InternalServerError),
     ],
 )
@@ -356,12 +350,6 @@ def test_garbage_body_raises_response_format_error_with_snippet(fake):
     with pytest.raises(minicall.ResponseFormatError) as info:
         ask()
     assert "<html>proxy error" in str(info.value)
-
-
-@dataclass
-class Book:
-    title: str
-    year: int
 
 
 def test_tool_call_round_trip_sends_tool_results(fake):

@@ -9,10 +9,10 @@ output parsers, and a history handed from any provider to any other.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from shared import Book
 
 from minicall import Message, Messages, llm
 from minicall._demo import MODELS
@@ -20,14 +20,6 @@ from minicall._registry import PROVIDERS
 from minicall.testing import FakeServer, Reply, ToolCallReply
 
 ALL = list(PROVIDERS)
-
-
-@dataclass
-class Book:
-    """A book."""
-
-    title: str
-    year: int
 
 
 def get_weather(city: str) -> str:

@@ -15,8 +15,6 @@ import sys
 import types
 from pathlib import Path
 
-import pytest
-
 from minicall import _call as call_module
 from minicall.testing import FakeServer, Reply, ToolCallReply
 

@@ -10,9 +10,16 @@ import pytest
 
 from minicall._errors import ConfigurationError, ValidationError
 from minicall._partial_json import parse_partial
-from minicall._tools import (DEFAULT_TOOL_DESCRIPTION, BaseTool, convert_tools,
-                             response_model_tool, tool_from_function, tool_spec, unwrap,
-                             unwrap_partial)
+from minicall._tools import (
+    DEFAULT_TOOL_DESCRIPTION,
+    BaseTool,
+    convert_tools,
+    response_model_tool,
+    tool_from_function,
+    tool_spec,
+    unwrap,
+    unwrap_partial,
+)
 
 
 def format_book(title: str, author: str, year: int = 2000) -> str:
