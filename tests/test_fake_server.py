@@ -7,6 +7,7 @@ import http.client
 import json
 import socket
 import threading
+import time
 import types
 import urllib.error
 import urllib.request
@@ -458,6 +459,7 @@ def _stop_releases_everything(fake: FakeServer) -> None:
     fake.script(Fault("hang"))
     hung = connect(fake)
     hung.request("POST", CHAT, json.dumps(chat_body()))
+    _wait_until(lambda: fake.pending == 0)  # the hang went to `hung`, not to the next request
     idle = connect(fake)
     assert post(fake, chat_body(), conn=idle).read()  # now parked on a keep-alive read
     gate = threading.Event()
@@ -477,6 +479,13 @@ def _stop_releases_everything(fake: FakeServer) -> None:
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
     fake.stop()  # a second stop is harmless
+
+
+def _wait_until(condition) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while not condition():
+        assert time.monotonic() < deadline, "the server never got there"
+        time.sleep(0.005)
 
 
 def test_rendering_failure_is_reported_as_500_and_recorded(fake, monkeypatch):
