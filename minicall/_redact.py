@@ -82,10 +82,10 @@ class Scrubber:
     @classmethod
     def of(cls, client: BaseClient, request: HttpRequest) -> Scrubber:
         """The secrets of ``client`` plus every credential header of ``request`` (cached)."""
-        found = (
-            *client.secrets(),
-            *(_header_secret(v) for k, v in request.headers.items() if k.lower() in SECRET_HEADERS),
-        )
+        found = client.secrets()
+        extra = [_header_secret(v) for k, v in request.headers.items() if k.lower() in SECRET_HEADERS]
+        if extra:
+            found = (*found, *extra)
         scrubber = _CACHE.get(found)
         if scrubber is None:
             scrubber = cls(found)

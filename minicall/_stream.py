@@ -69,15 +69,18 @@ class StreamState:
             return ""
         return "".join(self._tools[min(self._tools)].args)
 
+    def absorb_plain(self, chunk: Chunk) -> None:
+        """Fold in a text-only chunk (``chunk.plain``), skipping the checks for all it cannot carry."""
+        if chunk.content:
+            self.texts.append(chunk.content)
+        self.model = chunk.model or self.model
+        self.id = chunk.id or self.id
+        self.last_raw = chunk.raw
+
     def absorb(self, chunk: Chunk) -> list[ToolCallPart]:
         """Fold ``chunk`` in; return the tool calls it completed."""
         if chunk.plain:
-            # Text only (most events): skip the checks for everything it cannot carry.
-            if chunk.content:
-                self.texts.append(chunk.content)
-            self.model = chunk.model or self.model
-            self.id = chunk.id or self.id
-            self.last_raw = chunk.raw
+            self.absorb_plain(chunk)
             return []
         if chunk.content:
             self.texts.append(chunk.content)
@@ -197,9 +200,14 @@ class _StreamBase(CallFacts, Generic[ResponseT, ChunkT]):
     def _pairs(self, chunks: list[Chunk]) -> list[tuple[ChunkT, BaseTool | None]]:
         self._events += len(chunks)
         out: list[tuple[ChunkT, BaseTool | None]] = []
+        chunk_type, codec, state = self.chunk_type, self._context.codec, self._state
         for chunk in chunks:
-            wrapped = self.chunk_type(chunk, self._context.codec)
-            completed = self._state.absorb(chunk)
+            wrapped = chunk_type(chunk, codec)
+            if chunk.plain:
+                state.absorb_plain(chunk)  # most events: no tool call can complete
+                out.append((wrapped, None))
+                continue
+            completed = state.absorb(chunk)
             tools = build_tools(self._tool_types, completed, (), self._context.provider) if completed else []
             if not tools:
                 out.append((wrapped, None))

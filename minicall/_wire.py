@@ -26,17 +26,43 @@ def snippet(body: bytes | str, limit: int = 200) -> str:
     return text[:limit]
 
 
+# Made once: json.dumps with any option builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_DECODER = json.JSONDecoder()
+_JSON_BLANKS = " \t\n\r"
+
+
 def dumps(value: Any) -> bytes:
     """Compact UTF-8 JSON, as the official SDKs send it."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _ENCODER.encode(value).encode("utf-8")
 
 
 def loads(body: bytes | str, provider: str, path: str = "") -> Any:
     """Parse JSON or raise ``ResponseFormatError`` with a snippet of what arrived."""
     try:
-        return json.loads(body)
+        return _parse(body)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ResponseFormatError(provider, path, f"not JSON ({exc})", snippet(body)) from None
+
+
+def _parse(body: bytes | str) -> Any:
+    """``json.loads(body)``, with less work for the usual body: UTF-8 text opening an object."""
+    if type(body) is bytes and body[:1] == b"{":
+        # A first byte "{" rules out a BOM and UTF-16/32, so this is the decoding
+        # json.loads would pick ("surrogatepass" as it has).
+        text = body.decode("utf-8", "surrogatepass")
+    elif type(body) is str and body[:1] == "{":
+        text = body
+    else:
+        return json.loads(body)
+    try:
+        value, end = _DECODER.raw_decode(text)
+    except ValueError:
+        pass  # the error is worded below, as json.loads words it
+    else:
+        if end == len(text) or not text[end:].strip(_JSON_BLANKS):
+            return value
+    return json.loads(body)  # anything else, and every error, exactly as json words it
 
 
 class Reader:

@@ -84,7 +84,8 @@ def test_header_checks_refuse_splitting_and_never_show_the_value():
 def test_framing_owns_length_and_uses_absolute_form_through_a_plain_proxy():
     url = parse_url("http://example.com:8080/p?q=1")
     headers = checked_headers({"Content-Length": "999", "Connection": "close"})
-    payload, wire = frame_request("POST", url, headers, b"{}", Proxy("proxy", 3128, "Basic x"))
+    payload, pairs = frame_request("POST", url, headers, b"{}", Proxy("proxy", 3128, "Basic x"))
+    wire = dict(pairs)
     head = payload.split(b"\r\n\r\n")[0].decode()
     assert head.startswith("POST http://example.com:8080/p?q=1 HTTP/1.1\r\n")
     assert wire["content-length"] == "2" and "connection" not in wire

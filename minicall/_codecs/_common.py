@@ -210,15 +210,16 @@ class SSEChunks:
 
     def _chunks(self, events: Sequence[ServerSentEvent]) -> list[Chunk]:
         chunks: list[Chunk] = []
+        if self._done:
+            return chunks
+        sentinel, chunk_of = self.sentinel, self._chunk
         for event in events:
-            if self._done:
-                break
             data = event.data
             # JSON events start with "{"; only something else can be the sentinel.
-            if self.sentinel is not None and data[:1] != "{" and data.strip() == self.sentinel:
+            if sentinel is not None and data[:1] != "{" and data.strip() == sentinel:
                 self._done = True
                 break
-            chunk = self._chunk(event)
+            chunk = chunk_of(event)
             if chunk is not None:
                 chunks.append(chunk)
         return chunks

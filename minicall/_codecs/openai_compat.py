@@ -343,17 +343,22 @@ def _plain_reply(raw: Any) -> tuple[str, str | None, Usage | None] | None:
     if type(value) is not dict:
         return None
     details = value.get("prompt_tokens_details")
-    if details is not None and type(details) is not dict:
+    if details is None:
+        cached = None
+    elif type(details) is dict:
+        cached = details.get("cached_tokens")
+    else:
         return None
-    counts = (
-        value.get("prompt_tokens"),
-        value.get("completion_tokens"),
-        None if details is None else details.get("cached_tokens"),
-        value.get("total_tokens"),
-    )
-    if not all(c is None or type(c) is int for c in counts):
+    inp, out, total = value.get("prompt_tokens"), value.get("completion_tokens"), value.get("total_tokens")
+    # Written out, not a loop: this runs on every reply.
+    if (
+        (inp is not None and type(inp) is not int)
+        or (out is not None and type(out) is not int)
+        or (cached is not None and type(cached) is not int)
+        or (total is not None and type(total) is not int)
+    ):
         return None
-    inp, out, cached, total = (c or 0 for c in counts)
-    usage = Usage(inp, out, cached, total if counts[3] is not None else inp + out)
+    inp, out = inp or 0, out or 0
+    usage = Usage(inp, out, cached or 0, inp + out if total is None else total)
     return content or "", reason, usage
 

@@ -96,6 +96,8 @@ def decode_chunk(codec: OpenAICompatCodec, data: Any, headers: Mapping[str, str]
     )
 
 
+_raw_decode = json.JSONDecoder().raw_decode
+
 _PLAIN_DELTA_KEYS = frozenset({"content", "role", "refusal"})
 _PLAIN_CHUNK_KEYS = frozenset(
     {"id", "object", "created", "model", "choices", "usage", "system_fingerprint", "service_tier", "obfuscation"}
@@ -110,7 +112,7 @@ def _plain_text_chunk(raw: Any) -> Chunk | None:
     usage, errors, audio, unknown keys, a value of the wrong type) returns ``None`` and
     takes the checked path, so the two paths never disagree on what they accept.
     """
-    if type(raw) is not dict or not raw.keys() <= _PLAIN_CHUNK_KEYS or raw.get("usage") is not None:
+    if type(raw) is not dict:
         return None
     choices = raw.get("choices")
     if type(choices) is not list or len(choices) != 1:
@@ -119,19 +121,23 @@ def _plain_text_chunk(raw: Any) -> Chunk | None:
     if type(choice) is not dict or choice.get("finish_reason") is not None:
         return None
     delta = choice.get("delta")
-    if type(delta) is not dict or not delta.keys() <= _PLAIN_DELTA_KEYS:
+    if type(delta) is not dict:
         return None
     content = delta.get("content")
     model = raw.get("model")
     id_ = raw.get("id")
-    if not (
-        (content is None or type(content) is str)
-        and (model is None or type(model) is str)
-        and (id_ is None or type(id_) is str)
-        and (delta.get("refusal") is None)
+    if (
+        (content is not None and type(content) is not str)
+        or (model is not None and type(model) is not str)
+        or (id_ is not None and type(id_) is not str)
+        or raw.get("usage") is not None
+        or delta.get("refusal") is not None
+        or not delta.keys() <= _PLAIN_DELTA_KEYS
+        or not raw.keys() <= _PLAIN_CHUNK_KEYS
     ):
         return None
-    return Chunk(content=content or "", model=model, id=id_, raw=raw, plain=True)
+    # Positional, in Chunk's field order: keywords cost more on every event.
+    return Chunk(content or "", (), None, None, model, id_, b"", "", None, None, raw, True)
 
 
 class OpenAIStream(SSEChunks):
@@ -144,7 +150,13 @@ class OpenAIStream(SSEChunks):
         self._codec = codec
 
     def _chunk(self, event: ServerSentEvent) -> Chunk:
-        raw = loads(event.data, self._codec.provider, "chunk")
+        data = event.data
+        try:
+            raw, end = _raw_decode(data)  # the usual event: one JSON object, nothing else
+        except (ValueError, RecursionError):
+            end = -1
+        if end != len(data):
+            raw = loads(data, self._codec.provider, "chunk")  # parsed again, for its words
         # The plain-text fast path first, without the layers of the general decoder.
         return _plain_text_chunk(raw) or self._codec.decode_chunk(raw)
 

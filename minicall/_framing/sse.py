@@ -137,13 +137,16 @@ class SSEDecoder:
         # The common lines (data, event, blank) are handled inline: a stream of many
         # small events spends most of its decoding time in per-line calls otherwise.
         line_limit = self._max_line
+        data = self._data
         for line in pieces:
             if line.startswith("data:") and len(line) <= line_limit:
-                self._data.append(line[6:] if line[5:6] == " " else line[5:])
-            elif not line and self._data:
+                data.append(line[6:] if line[5:6] == " " else line[5:])
+            elif not line and data:
                 self._dispatch(events)
+                data = self._data
             else:
                 self._line(line, events)
+                data = self._data  # a dispatch there starts a new list
         if tail:
             self._grow(tail)
         return events

@@ -135,11 +135,23 @@ def check_method(method: str) -> str:
 
 def checked_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Lower-cased copy; refuses names and values that could split the request."""
+    items = tuple(headers.items())
+    try:
+        return dict(_checked(items))
+    except TypeError:  # an unhashable value: not a str, refused by the uncached check
+        return dict(_checked.__wrapped__(items))
+
+
+@functools.lru_cache(maxsize=256)
+def _checked(items: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    # Cached: a client sends the same few header sets again and again.
     out: dict[str, str] = {}
-    for name, value in headers.items():
+    for name, value in items:
         # Name only in the message: the value may be a credential.
-        if not _TOKEN.match(name):
-            raise ConfigurationError(f"invalid HTTP header name {name[:40]!r}")
+        if not isinstance(name, str) or not _TOKEN.match(name):
+            raise ConfigurationError(f"invalid HTTP header name {str(name)[:40]!r}")
+        if not isinstance(value, str):
+            raise ConfigurationError(f"HTTP header {name!r} must be a str, got {type(value).__name__}")
         if _BAD_VALUE.search(value):
             raise ConfigurationError(f"HTTP header {name!r} contains CR, LF or NUL")
         if not value.isascii():
@@ -150,29 +162,42 @@ def checked_headers(headers: Mapping[str, str]) -> dict[str, str]:
         out[name.lower()] = value
     out.setdefault("user-agent", USER_AGENT)
     out.setdefault("accept-encoding", "gzip, deflate")
-    return out
+    return tuple(out.items())
 
 
 def frame_request(
     method: str, url: Url, headers: Mapping[str, str], body: bytes, proxy: Proxy | None
-) -> tuple[bytes, dict[str, str]]:
-    """The request as sent (head and body in one piece) and the headers it carries.
+) -> tuple[bytes, tuple[tuple[str, str], ...]]:
+    """The request as sent (head and body in one piece) and the header fields it carries.
 
     One write: one syscall, and no Nagle/delayed-ACK stall between two small segments.
     ``headers`` come from :func:`checked_headers`.
     """
-    wire = {"host": url.host_header, **headers}
+    with_length = bool(body) or method in _METHODS_WITH_BODY
+    head, wire = _head(method, url, tuple(headers.items()), proxy)
+    if not with_length:
+        return head + b"\r\n", wire
+    length = str(len(body))
+    payload = b"%scontent-length: %s\r\n\r\n%s" % (head, length.encode(), body)
+    return payload, (*wire, ("content-length", length))
+
+
+@functools.lru_cache(maxsize=256)
+def _head(
+    method: str, url: Url, headers: tuple[tuple[str, str], ...], proxy: Proxy | None
+) -> tuple[bytes, tuple[tuple[str, str], ...]]:
+    # The head up to (not including) Content-Length and the blank line: the same for
+    # every request of a client but for the body's length, so it is built once.
+    wire = {"host": url.host_header, **dict(headers)}
     for name in _OWN_HEADERS:
         wire.pop(name, None)
-    if body or method in _METHODS_WITH_BODY:
-        wire["content-length"] = str(len(body))
     target = url.target
     if proxy is not None and url.scheme == "http":
         target = url.absolute
         if proxy.authorization:
             wire["proxy-authorization"] = proxy.authorization
     head = f"{method} {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in wire.items())
-    return (head + "\r\n").encode("latin-1") + body, wire
+    return head.encode("latin-1"), tuple(wire.items())
 
 
 def declared_too_big(headers: Mapping[str, str], limit: int) -> bool:

@@ -36,13 +36,17 @@ MAX_LINE_BYTES = 8 * 1024
 _STATUS_LINE = re.compile(rb"HTTP/(1\.[01]) ([0-9]{3})(?: ([^\r\n]*))?")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?")
 _LINE_END = re.compile(rb"\r?\n")
-_HEAD_END = re.compile(rb"\r?\n\r?\n")
+# The blank line ending the head, found by its LFs (a literal first byte is a fast scan);
+# a CR before the first LF belongs to it too.
+_HEAD_END = re.compile(rb"\n\r?\n")
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _TEXT_LINE_END = re.compile(r"\r?\n")
 _FRAMING_FIELDS = frozenset({"connection", "transfer-encoding", "content-length"})
 
 
-@dataclass(frozen=True)
+# Plain slotted classes: one of each is made per response, and frozen dataclasses
+# cost several times as much to construct.
+@dataclass(slots=True)
 class Head:
     """The status line and header fields (names lower-cased, in arrival order)."""
 
@@ -52,14 +56,14 @@ class Head:
     http_version: str = "1.1"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Data:
     """A piece of the (still content-encoded) body."""
 
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class End:
     """The body is complete."""
 
@@ -123,24 +127,34 @@ class ResponseParser:
     # -- head -------------------------------------------------------------------
 
     def _read_head(self, events: list[Event]) -> bool:
-        end = _HEAD_END.search(self._buf)
+        buf = self._buf
+        end = _HEAD_END.search(buf)
         if end is None:
-            if len(self._buf) > MAX_HEAD_BYTES:
+            if len(buf) > MAX_HEAD_BYTES:
                 raise _broken("header section too large")
             # A status line can be judged before the head completes: fail early on junk.
-            first = _LINE_END.search(self._buf)
+            first = _LINE_END.search(buf)
             if first is not None:
-                self._parse_status(bytes(self._buf[: first.start()]))
-            elif len(self._buf) >= 5 and not self._buf.startswith(b"HTTP/"):
+                self._parse_status(bytes(buf[: first.start()]))
+            elif len(buf) >= 5 and not buf.startswith(b"HTTP/"):
                 raise _broken("no status line")
             return False
-        if end.start() > MAX_HEAD_BYTES:
+        start = end.start()
+        if start and buf[start - 1] == 13:  # the blank line's CR before its LF
+            start -= 1
+        if start > MAX_HEAD_BYTES:
             raise _broken("header section too large")
         # One decode for the whole head: latin-1 maps every byte, so nothing is lost.
-        lines = _TEXT_LINE_END.split(self._buf[: end.start()].decode("latin-1"))
-        del self._buf[: end.end()]
-        version, status, reason = self._parse_status(lines[0].encode("latin-1"))
-        headers = _parse_fields(lines[1:])
+        text = buf[:start].decode("latin-1")
+        del buf[: end.end()]
+        # Most servers end every line with CRLF, which str.split handles alone.
+        lines = text.split("\r\n") if text.count("\n") == text.count("\r\n") else _TEXT_LINE_END.split(text)
+        status_line = lines[0]
+        if status_line == "HTTP/1.1 200 OK":
+            version, status, reason = "1.1", 200, "OK"
+        else:
+            version, status, reason = self._parse_status(status_line.encode("latin-1"))
+        headers = _parse_fields(lines, 1)
         if 100 <= status < 200:
             if status == 101:
                 raise _broken("unexpected 101 Switching Protocols")
@@ -161,19 +175,31 @@ class ResponseParser:
     def _choose_framing(
         self, version: str, status: int, headers: tuple[tuple[str, str], ...], events: list[Event]
     ) -> None:
-        # Only the framing fields are split into their comma-separated items.
-        fields: dict[str, list[str]] = {}
-        for name, value in headers:
-            if name in _FRAMING_FIELDS:
-                fields.setdefault(name, []).extend(v.strip().lower() for v in value.split(","))
-        connection = fields.get("connection", [])
-        self.keep_alive = "close" not in connection and (
-            version == "1.1" or "keep-alive" in connection
-        )
+        framing = [(name, value) for name, value in headers if name in _FRAMING_FIELDS]
         no_body = (
             self._method == "HEAD"
             or status in (204, 304)
             or (self._method == "CONNECT" and 200 <= status < 300)
+        )
+        if len(framing) == 1 and framing[0][0] == "content-length" and not no_body:
+            # The common reply: one Content-Length and nothing else about framing.
+            value = framing[0][1]
+            if value.isdigit() and len(value) < 19:
+                self.keep_alive = version == "1.1"
+                self._remaining = int(value)
+                self._state = self._read_fixed
+                return
+        # Only the framing fields are split into their comma-separated items.
+        fields: dict[str, list[str]] = {}
+        for name, value in framing:
+            items = [v.strip().lower() for v in value.split(",")]
+            if name in fields:
+                fields[name] += items
+            else:
+                fields[name] = items
+        connection = fields.get("connection", [])
+        self.keep_alive = "close" not in connection and (
+            version == "1.1" or "keep-alive" in connection
         )
         if no_body:
             self._finish(events)
@@ -200,8 +226,13 @@ class ResponseParser:
     # -- bodies -----------------------------------------------------------------
 
     def _take(self, limit: int, events: list[Event]) -> int:
-        piece = bytes(self._buf[:limit])
-        del self._buf[:limit]
+        buf = self._buf
+        if limit >= len(buf):
+            piece = bytes(buf)
+            buf.clear()
+        else:
+            piece = bytes(buf[:limit])
+            del buf[:limit]
         if piece:
             events.append(Data(piece))
         return len(piece)
@@ -270,21 +301,32 @@ class ResponseParser:
         events.append(End())
 
 
-def _parse_fields(lines: list[str]) -> tuple[tuple[str, str], ...]:
+def _parse_fields(lines: list[str], first: int) -> tuple[tuple[str, str], ...]:
     fields: list[tuple[str, str]] = []
-    for line in lines:
-        if line[:1] in (" ", "\t"):
+    names = _FIELD_NAMES
+    for i in range(first, len(lines)):
+        line = lines[i]
+        name, colon, value = line.partition(":")
+        key = names.get(name)
+        if key is None and colon and _TOKEN.fullmatch(name) is not None:
+            key = name.lower()
+            if len(names) < 1024:  # names seen repeat; a hostile server cannot grow this far
+                names[name] = key
+        if key is not None:
+            fields.append((key, value.strip(" \t")))
+        elif line[:1] in (" ", "\t"):
             # obs-fold (RFC 9112 5.2): a continuation of the previous value.
             if not fields:
                 raise _broken("header continuation before any header")
             prev_name, prev_value = fields[-1]
             fields[-1] = (prev_name, f"{prev_value} {line.strip()}")
-            continue
-        name, colon, value = line.partition(":")
-        if not colon or _TOKEN.fullmatch(name) is None:
+        else:
             raise _broken(f"bad header line {line[:40].encode('latin-1')!r}")
-        fields.append((name.lower(), value.strip(" \t")))
     return tuple(fields)
+
+
+# Field names already checked, and their lower-case form.
+_FIELD_NAMES: dict[str, str] = {}
 
 
 # Content-Encoding -> zlib wbits; 'deflate' is meant to be zlib-wrapped but some servers

@@ -9,7 +9,7 @@ URLs through :func:`redact_url`, which masks credential-like query values (Gemin
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from .._errors import redact_headers
@@ -56,11 +56,11 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
-def log_request(method: str, url: str, headers: Mapping[str, str]) -> None:
-    """Log an outgoing request at DEBUG (redacted)."""
+def log_request(method: str, url: str, headers: Iterable[tuple[str, str]]) -> None:
+    """Log an outgoing request's method, URL and header fields at DEBUG (redacted)."""
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug(
-            "HTTP request: %s %s headers=%r", method, redact_url(url), redact_headers(headers)
+            "HTTP request: %s %s headers=%r", method, redact_url(url), redact_headers(dict(headers))
         )
 
 

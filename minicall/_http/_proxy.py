@@ -21,6 +21,7 @@ Only ``http://`` proxies are supported (https goes through them with CONNECT); a
 from __future__ import annotations
 
 import base64
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -108,8 +109,42 @@ def is_bypassed(host: str, port: int, no_proxy: str) -> bool:
 def proxy_for(
     scheme: str, host: str, port: int, env: Mapping[str, str] | None = None
 ) -> Proxy | None:
-    """The proxy the environment names for a request to ``scheme://host:port``, if any."""
-    env = os.environ if env is None else env
+    """The proxy the environment names for a request to ``scheme://host:port``, if any.
+
+    With ``env`` left out, ``os.environ`` is read on every call (a variable set at run
+    time takes effect at once), and the decision for a given set of values is cached.
+    """
+    if env is None:
+        return _decided(scheme, host, port, _environment())
+    return _proxy_in(scheme, host, port, env)
+
+
+_NAMES = (*_SCHEME_VARIABLES["https"], *_SCHEME_VARIABLES["http"], *_NO_PROXY_VARIABLES, "REQUEST_METHOD")
+_ENCODED_NAMES = tuple(os.fsencode(name) for name in _NAMES)
+
+
+def _environment() -> tuple[object, ...]:
+    """The values of the variables :func:`proxy_for` reads, as a cache key."""
+    data = getattr(os.environ, "_data", None)
+    if os.name == "posix" and type(data) is dict:
+        # On POSIX os.environ keeps fs-encoded keys and values in ``_data``: one dict
+        # lookup per name, where os.environ.get raises and catches KeyError for each
+        # unset one, which is most of the cost of a request's proxy decision.
+        return tuple(map(data.get, _ENCODED_NAMES))
+    return tuple(map(os.environ.get, _NAMES))
+
+
+@functools.lru_cache(maxsize=256)
+def _decided(scheme: str, host: str, port: int, values: tuple[object, ...]) -> Proxy | None:
+    env = {
+        name: os.fsdecode(value) if isinstance(value, bytes) else str(value)
+        for name, value in zip(_NAMES, values)
+        if value is not None
+    }
+    return _proxy_in(scheme, host, port, env)
+
+
+def _proxy_in(scheme: str, host: str, port: int, env: Mapping[str, str]) -> Proxy | None:
     names = _SCHEME_VARIABLES.get(scheme.lower(), ())
     if scheme.lower() == "http" and "REQUEST_METHOD" in env:
         names = tuple(n for n in names if n != "HTTP_PROXY")

@@ -1,0 +1,54 @@
+"""The JSON helpers every codec parses and writes bodies with."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minicall import ResponseFormatError
+from minicall._wire import _parse, dumps, loads
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def _outcome(parse, value):
+    try:
+        return ("ok", parse(value))
+    except (ValueError, RecursionError) as exc:
+        return ("error", type(exc))
+
+
+@given(_json, st.sampled_from(["", " ", "\n\r\t ", " x", "}", "{}", "\x00"]))
+def test_parsing_text_agrees_with_json_loads(value, tail):
+    text = json.dumps(value) + tail
+    assert _outcome(_parse, text) == _outcome(json.loads, text)
+    for encoding in ("utf-8", "utf-16", "utf-32"):
+        raw = text.encode(encoding, "surrogatepass")
+        assert _outcome(_parse, raw) == _outcome(json.loads, raw)
+
+
+@given(st.binary(max_size=40).map(lambda b: b"{" + b))
+def test_parsing_any_bytes_after_a_brace_agrees_with_json_loads(raw):
+    assert _outcome(_parse, raw) == _outcome(json.loads, raw)
+
+
+def test_lone_surrogates_pass_as_json_loads_lets_them():
+    raw = b'{"a": "\xed\xa0\x80"}'
+    assert _parse(raw) == json.loads(raw)
+
+
+def test_garbage_is_a_response_format_error_naming_the_provider():
+    with pytest.raises(ResponseFormatError) as info:
+        loads(b'{"a": 1} trailing', "openai", "chunk")
+    assert info.value.provider == "openai" and "not JSON" in str(info.value)
+
+
+def test_dumps_is_compact_utf8():
+    assert dumps({"a": [1, "é"]}) == '{"a":[1,"é"]}'.encode()
