@@ -25,7 +25,7 @@ from ._errors import (
     ConfigurationError,
     PromptError,
 )
-from ._http._types import AsyncHttpResponse, HttpResponse
+from ._http._types import AsyncHttpResponse, HttpResponse, body_if_read
 from ._prompt import PROMPT_FN_ATTR, TEMPLATE_ATTR, check_config, prompt_messages
 from ._registry import check_provider, provider_module
 from ._response import BaseCallResponse, BaseCallResponseChunk, CallContext
@@ -278,9 +278,16 @@ def decorate(fn: Callable[..., Any], settings: Settings) -> Callable[..., Any]:
 
                 stream = flavor.async_stream(prepared.context, flavor.response, flavor.chunk, open_)
                 return _stream_result(prepared, stream)
-            request = await prepared.client.authorize_async(prepared.context.request)
+            client = prepared.client
+            if type(client).authorize_async is BaseClient.authorize_async:
+                request = client.authorize(prepared.context.request)  # no coroutine to run
+            else:
+                request = await client.authorize_async(prepared.context.request)
             response = await send_async(prepared, request)
-            result = _finish(prepared, await response.read(), response.headers)
+            body = body_if_read(response)
+            if body is None:
+                body = await response.read()
+            result = _finish(prepared, body, response.headers)
             if settings.output_parser is not None and inspect.isawaitable(result):
                 result = await result  # an ``async def`` output parser
             return result

@@ -14,7 +14,7 @@ import ipaddress
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._errors import SECRET_HEADERS, ConfigurationError
@@ -107,6 +107,20 @@ def warn_if_plaintext(request: HttpRequest) -> None:
         "them (use https://)",
         host,
     )
+
+
+def _default_transport() -> Any:
+    global _get_default
+    if _get_default is None:
+        # Imported on first use (import minicall stays light), then kept: an import
+        # statement costs a microsecond on every call.
+        from ._http._default import default_transport
+
+        _get_default = default_transport
+    return _get_default()
+
+
+_get_default: Callable[[], Any] | None = None
 
 
 class BaseClient:
@@ -234,9 +248,7 @@ class BaseClient:
     def transport(self) -> Any:
         """The transport requests go through (the process-wide default unless given)."""
         if self._transport is None:
-            from ._http._default import default_transport
-
-            return default_transport()
+            return _default_transport()
         return self._transport
 
     def __repr__(self) -> str:

@@ -22,7 +22,7 @@ from ._errors import (
     ResponseFormatError,
     error_for_status,
 )
-from ._http._types import AsyncHttpResponse, HttpRequest, HttpResponse
+from ._http._types import AsyncHttpResponse, HttpRequest, HttpResponse, body_if_read
 from ._redact import Scrubber as _Scrubber
 from ._response import CallContext
 
@@ -160,9 +160,9 @@ class _Attempts:
         """A successful whole-body reply, scrubbed (a reply that echoes no secret is as sent)."""
         return HttpResponse(status, headers, self.scrub.whole(body))
 
-    def whole_async(self, status: int, headers: Mapping[str, str], body: bytes) -> AsyncHttpResponse:
+    def whole_async(self, status: int, headers: dict[str, str], body: bytes) -> AsyncHttpResponse:
         """The asynchronous twin of :meth:`whole`."""
-        return AsyncHttpResponse(status, headers, self.scrub.whole(body))
+        return AsyncHttpResponse._whole(status, headers, self.scrub.whole(body))
 
     def not_a_stream(self, response: HttpResponse | AsyncHttpResponse, body: bytes) -> Exception:
         """The error for a stream request answered with a whole body."""
@@ -218,7 +218,10 @@ async def send_async(prepared: Prepared, request: HttpRequest) -> AsyncHttpRespo
             if not 200 <= response.status < 300:
                 delay = attempts.rejected(response.status, response.headers, await response.read())
             elif not stream:
-                return attempts.whole_async(response.status, response.headers, await response.read())
+                body = body_if_read(response)
+                if body is None:
+                    body = await response.read()
+                return attempts.whole_async(response.status, response.headers, body)
             elif _not_a_stream(prepared, response):
                 raise attempts.not_a_stream(response, await response.read())
             else:

@@ -50,6 +50,11 @@ from ._types import AsyncHttpResponse, HttpRequest, lower_headers
 __all__ = ["AsyncioTransport"]
 
 
+# What _Body._step returns when the next piece has not arrived yet: empty bytes, which
+# no piece is (only non-empty decoded pieces are returned).
+_MORE = b""
+
+
 class _Body:
     """The body of one response, read off its connection as the caller asks.
 
@@ -84,11 +89,16 @@ class _Body:
         return piece
 
     async def read_all(self) -> bytes:
-        # The loop of __anext__ without the async-iterator protocol around each piece.
+        # The loop of __anext__ without a coroutine per piece: what has arrived
+        # already (usually the whole body, with the head) is taken synchronously.
         parts: list[bytes] = []
+        conn = self._conn
         try:
-            while (piece := await self._next_piece()) is not None:
-                parts.append(piece)
+            while (piece := self._step()) is not None:
+                if not piece:
+                    await conn.wait(self._timeout)
+                else:
+                    parts.append(piece)
         except NETWORK_ERRORS as exc:
             self._release(reuse=False)
             raise failure(exc, self._where, self._timeout) from None
@@ -101,16 +111,23 @@ class _Body:
         self._release(reuse=False)
 
     async def _next_piece(self) -> bytes | None:
+        while (piece := self._step()) is not None and not piece:
+            await self._conn.wait(self._timeout)
+        return piece
+
+    def _step(self) -> bytes | None:
+        """The next decoded piece from what has arrived; ``_MORE`` when bytes must be
+        awaited first, ``None`` at the end of the body."""
         conn = self._conn
         while not self._released:
             event = conn.pop()
             if event is None:
-                await conn.wait(self._timeout)
-            elif isinstance(event, Data):
+                return _MORE
+            if type(event) is Data:
                 out = self._decoder.decode(event.data)
                 if out:
                     return out
-            elif isinstance(event, End):
+            elif type(event) is End:
                 tail = self._decoder.flush()
                 self._release(reuse=conn.reusable())
                 return tail or None
@@ -260,7 +277,10 @@ class AsyncioTransport:
                 conn = await self._connect(route, timeout)
             try:
                 conn.begin(method, payload)
-                return conn, await conn.head(timeout)
+                # conn.head(), inline: one coroutine less to resume when the reply comes.
+                while (head := conn.take_head()) is None:
+                    await conn.wait(timeout)
+                return conn, head
             except ClosedBeforeReply:
                 conn.close()
                 if not conn.reused:

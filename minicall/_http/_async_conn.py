@@ -29,11 +29,6 @@ class ClosedBeforeReply(Exception):
     """The server closed or reset the connection before sending one byte of a reply."""
 
 
-def _expire(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError())
-
-
 class Conn(asyncio.Protocol):
     """One connection; what arrives is parsed at once and queued as events.
 
@@ -51,6 +46,10 @@ class Conn(asyncio.Protocol):
         self._buffered = 0
         self._paused = False
         self._waiter: asyncio.Future[None] | None = None
+        # One timer per connection, not one per wait: it is moved on only when it
+        # fires before the current wait's deadline (see _check_deadline).
+        self._deadline = 0.0
+        self._timer: asyncio.TimerHandle | None = None
 
     @property
     def writer(self) -> asyncio.BaseTransport | None:
@@ -90,6 +89,7 @@ class Conn(asyncio.Protocol):
         self._ended(exc)
 
     def _ended(self, exc: Exception | None) -> None:
+        self._stop_timer()
         if self.closed:
             self._wake()
             return
@@ -142,22 +142,44 @@ class Conn(asyncio.Protocol):
     async def wait(self, timeout: float | None) -> None:
         """Until something arrives (bytes, end or error); ``TimeoutError`` after ``timeout`` s."""
         waiter = self._waiter = self._loop.create_future()
-        timer = None if timeout is None else self._loop.call_later(timeout, _expire, waiter)
+        if timeout is not None:
+            self._deadline = deadline = self._loop.time() + timeout
+            if self._timer is None:
+                self._timer = self._loop.call_at(deadline, self._check_deadline)
+        else:
+            self._deadline = 0.0
         try:
             await waiter
         finally:
             self._waiter = None
-            if timer is not None:
-                timer.cancel()
+
+    def _check_deadline(self) -> None:
+        self._timer = None
+        waiter = self._waiter
+        if waiter is None or waiter.done() or not self._deadline:
+            return  # nobody waits with a deadline now: the next wait sets a new timer
+        if self._loop.time() >= self._deadline:
+            waiter.set_exception(TimeoutError())
+        else:
+            self._timer = self._loop.call_at(self._deadline, self._check_deadline)
+
+    def _stop_timer(self) -> None:
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+
+    def take_head(self) -> Head | None:
+        """The reply's head if it has arrived (body events stay queued), else ``None``."""
+        while (event := self.pop()) is not None:
+            if type(event) is Head:
+                return event
+        return None
 
     async def head(self, timeout: float | None) -> Head:
         """Wait for the reply's head; body events stay queued."""
-        while True:
-            event = self.pop()
-            if event is None:
-                await self.wait(timeout)
-            elif isinstance(event, Head):
-                return event
+        while (head := self.take_head()) is None:
+            await self.wait(timeout)
+        return head
 
     def usable(self) -> bool:
         transport = self.transport
@@ -170,6 +192,7 @@ class Conn(asyncio.Protocol):
     def close(self) -> None:
         # abort, not close: a half-read response must not be flushed or waited for.
         self.closed = True
+        self._stop_timer()
         if self.transport is not None:
             with suppress(RuntimeError):  # the loop is already closed
                 self.transport.abort()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigurationError
 from ._types import AsyncHttpResponse, HttpRequest, HttpResponse
@@ -91,9 +92,11 @@ class DefaultTransport:
         """Send over ``http.client``."""
         return self.sync().send(request, stream=stream)
 
-    async def send_async(self, request: HttpRequest, *, stream: bool = False) -> AsyncHttpResponse:
-        """Send over asyncio streams."""
-        return await self.asyncio().send_async(request, stream=stream)
+    def send_async(
+        self, request: HttpRequest, *, stream: bool = False
+    ) -> Coroutine[Any, Any, AsyncHttpResponse]:
+        """Send over asyncio (the asyncio transport's coroutine itself: no wrapper to await)."""
+        return self.asyncio().send_async(request, stream=stream)
 
 
 _DEFAULT: DefaultTransport | None = None

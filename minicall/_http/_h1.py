@@ -181,14 +181,8 @@ class ResponseParser:
             or status in (204, 304)
             or (self._method == "CONNECT" and 200 <= status < 300)
         )
-        if len(framing) == 1 and framing[0][0] == "content-length" and not no_body:
-            # The common reply: one Content-Length and nothing else about framing.
-            value = framing[0][1]
-            if value.isdigit() and len(value) < 19:
-                self.keep_alive = version == "1.1"
-                self._remaining = int(value)
-                self._state = self._read_fixed
-                return
+        if not no_body and self._fixed_length(version, framing):
+            return
         # Only the framing fields are split into their comma-separated items.
         fields: dict[str, list[str]] = {}
         for name, value in framing:
@@ -218,6 +212,22 @@ class ResponseParser:
             self._state = self._read_fixed
         else:
             self._to_close()
+
+    def _fixed_length(self, version: str, framing: list[tuple[str, str]]) -> bool:
+        """The common reply, one Content-Length and at most ``Connection: keep-alive``,
+        framed directly; ``False`` leaves anything else to the general rules."""
+        length = None
+        for name, value in framing:
+            if name == "content-length" and length is None:
+                length = value
+            elif name != "connection" or value.lower() != "keep-alive":
+                return False
+        if length is None or not length.isdigit() or len(length) >= 19:
+            return False
+        self.keep_alive = True if len(framing) == 2 else version == "1.1"
+        self._remaining = int(length)
+        self._state = self._read_fixed
+        return True
 
     def _to_close(self) -> None:
         self.keep_alive = False

@@ -18,6 +18,7 @@ from .._errors import redact_headers
 
 __all__ = [
     "AsyncHttpResponse",
+    "body_if_read",
     "AsyncTransport",
     "HttpRequest",
     "HttpResponse",
@@ -143,6 +144,14 @@ class AsyncHttpResponse:
         self._close = close
         self.reason = reason
 
+    @classmethod
+    def _whole(cls, status: int, headers: dict[str, str], body: bytes) -> AsyncHttpResponse:
+        """A whole-body response whose header names are lower-case already (no copy)."""
+        response = cls.__new__(cls)
+        response.status, response.headers, response.reason = status, headers, ""
+        response._body, response._chunks, response._close = body, None, None
+        return response
+
     async def read(self) -> bytes:
         """Read the rest of the body and return all of it."""
         if self._body is None:
@@ -177,6 +186,11 @@ class AsyncHttpResponse:
 
     def __repr__(self) -> str:
         return f"AsyncHttpResponse({self.status})"
+
+
+def body_if_read(response: AsyncHttpResponse) -> bytes | None:
+    """The body of ``response`` when it is in memory already (no await needed), else ``None``."""
+    return response._body
 
 
 class Transport(Protocol):
