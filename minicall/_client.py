@@ -204,8 +204,25 @@ class BaseClient:
         raise NotImplementedError
 
     def endpoint(self) -> Endpoint:
-        """Where requests go, and the non-secret headers they carry."""
+        """Where requests go, and the non-secret headers they carry.
+
+        Built once by :meth:`_build_endpoint` and kept until an attribute of the client
+        is set again (the headers dict is shared, so changes made in it show at once).
+        """
+        cached: Endpoint | None = self.__dict__.get("_endpoint_cache")
+        if cached is None:
+            cached = self.__dict__["_endpoint_cache"] = self._build_endpoint()
+        return cached
+
+    def _build_endpoint(self) -> Endpoint:
+        """The endpoint for the client's current settings (providers add their options)."""
         return Endpoint(base_url=self.base_url, headers=self.headers, timeout=self.timeout)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        # What was derived from the old settings is rebuilt on next use.
+        self.__dict__.pop("_endpoint_cache", None)
+        self.__dict__.pop("_secrets_found", None)
 
     def auth_headers(self) -> dict[str, str]:
         """The credential headers (overridden per provider)."""

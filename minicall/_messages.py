@@ -24,6 +24,7 @@ __all__ = [
     "TextPart",
     "ToolCallPart",
     "ToolResultPart",
+    "assistant_text",
     "text_of",
 ]
 
@@ -146,6 +147,18 @@ class Message:
         if isinstance(self.content, str):
             return (TextPart(self.content),) if self.content else ()
         return cast("tuple[ContentPart, ...]", self.content)  # __post_init__ made every item a part
+
+
+def assistant_text(text: str) -> Message:
+    """``Message("assistant", [TextPart(text)])``, built without re-checking what is
+    known good: a decoder makes one for nearly every reply."""
+    message = object.__new__(Message)
+    part = object.__new__(TextPart)
+    object.__setattr__(part, "text", text)
+    object.__setattr__(part, "type", "text")
+    object.__setattr__(message, "role", "assistant")
+    object.__setattr__(message, "content", (part,))
+    return message
 
 
 def text_of(message: Message) -> str:

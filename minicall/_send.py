@@ -22,7 +22,7 @@ from ._errors import (
     ResponseFormatError,
     error_for_status,
 )
-from ._http._types import AsyncHttpResponse, HttpRequest, HttpResponse, body_if_read
+from ._http._types import AsyncHttpResponse, HttpRequest, HttpResponse, body_if_read, whole_response
 from ._redact import Scrubber as _Scrubber
 from ._response import CallContext
 
@@ -156,13 +156,13 @@ class _Attempts:
             raise _api_error(self.prepared, status, headers, body, self.attempt + 1)
         return self._next(delay, f"HTTP {status}")
 
-    def whole(self, status: int, headers: Mapping[str, str], body: bytes) -> HttpResponse:
+    def whole(self, status: int, headers: dict[str, str], body: bytes) -> HttpResponse:
         """A successful whole-body reply, scrubbed (a reply that echoes no secret is as sent)."""
-        return HttpResponse(status, headers, self.scrub.whole(body))
+        return whole_response(HttpResponse, status, headers, self.scrub.whole(body))
 
     def whole_async(self, status: int, headers: dict[str, str], body: bytes) -> AsyncHttpResponse:
         """The asynchronous twin of :meth:`whole`."""
-        return AsyncHttpResponse._whole(status, headers, self.scrub.whole(body))
+        return whole_response(AsyncHttpResponse, status, headers, self.scrub.whole(body))
 
     def not_a_stream(self, response: HttpResponse | AsyncHttpResponse, body: bytes) -> Exception:
         """The error for a stream request answered with a whole body."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Union
 
 from ._errors import ResponseFormatError
@@ -26,15 +26,41 @@ def snippet(body: bytes | str, limit: int = 200) -> str:
     return text[:limit]
 
 
-# Made once: json.dumps with any option builds a new encoder on every call.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _DECODER = json.JSONDecoder()
 _JSON_BLANKS = " \t\n\r"
 
 
+def _not_serializable(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _compact_encoder() -> Callable[[Any], str]:
+    """``json.dumps(value, separators=(",", ":"), ensure_ascii=False)``, built once.
+
+    json.dumps sets up a new C encoder on every call, which costs as much as encoding a
+    small request; this one is made once. Without json's circular-reference table, a
+    cycle ends in RecursionError, reported as the ValueError json would raise.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator (another Python): the plain encoder
+        return json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+    encode = make(None, _not_serializable, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+
+    def compact(value: Any) -> str:
+        try:
+            return "".join(encode(value, 0))
+        except RecursionError:
+            raise ValueError("Circular reference detected (or nesting too deep)") from None
+
+    return compact
+
+
+_compact = _compact_encoder()
+
+
 def dumps(value: Any) -> bytes:
     """Compact UTF-8 JSON, as the official SDKs send it."""
-    return _ENCODER.encode(value).encode("utf-8")
+    return _compact(value).encode("utf-8")
 
 
 def loads(body: bytes | str, provider: str, path: str = "") -> Any:

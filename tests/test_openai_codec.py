@@ -108,3 +108,12 @@ def test_fast_reply_path_agrees_with_the_checked_path(content, reason, model, ex
     finally:
         openai_compat._plain_reply = original
     assert fast == slow
+
+
+@given(st.text(min_size=1))
+def test_assistant_text_is_the_checked_message(text):
+    from minicall._messages import Message, TextPart, assistant_text
+
+    built = assistant_text(text)
+    assert built == Message("assistant", [TextPart(text)])
+    assert built.parts == (TextPart(text),) and hash(built.parts) == hash((TextPart(text),))

@@ -597,3 +597,22 @@ def test_a_tool_call_cut_short_keeps_the_reply_and_fails_only_when_the_tool_is_b
     assert response.usage is not None and response.usage.output_tokens == 9
     with pytest.raises(minicall.ResponseFormatError, match="not a JSON object"):
         response.tool  # noqa: B018 - the property is what raises
+
+
+def test_client_settings_changed_after_a_call_reach_the_next_request(fake):
+    client = fake.client("openai")
+
+    @openai.call("gpt-4o-mini", client=client)
+    def ask() -> str:
+        return "hi"
+
+    ask()
+    client.headers["X-Team"] = "blue"  # the headers dict itself
+    other = FakeServer().start()
+    try:
+        client.base_url = other.base_url("openai")  # a new attribute value
+        ask()
+        assert other.last.headers["x-team"] == "blue"
+        assert len(fake.requests) == 1
+    finally:
+        other.stop()

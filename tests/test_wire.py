@@ -52,3 +52,22 @@ def test_garbage_is_a_response_format_error_naming_the_provider():
 
 def test_dumps_is_compact_utf8():
     assert dumps({"a": [1, "é"]}) == '{"a":[1,"é"]}'.encode()
+
+
+@given(_json)
+def test_dumps_agrees_with_compact_json_dumps(value):
+    expected = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
+    try:
+        assert dumps(value) == expected
+    except UnicodeEncodeError:  # a lone surrogate: not UTF-8, refused as json's text would be
+        pass
+
+
+def test_dumps_refuses_what_json_refuses():
+    cyclic: list = []
+    cyclic.append(cyclic)
+    with pytest.raises(ValueError):
+        dumps(cyclic)
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        dumps({"a": object()})
+    assert dumps({1: float("nan"), None: True}) == b'{"1":NaN,"null":true}'

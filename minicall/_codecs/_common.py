@@ -18,7 +18,7 @@ from typing import Any
 
 from .._errors import APIError, error_for_status
 from .._framing.sse import ServerSentEvent, SSEDecoder
-from .._messages import ContentPart, Message, TextPart, ToolCallPart
+from .._messages import ContentPart, Message, TextPart, ToolCallPart, assistant_text
 from .._spec import Chunk, Usage
 from .._wire import Reader
 
@@ -95,6 +95,8 @@ def text_of(parts: Sequence[ContentPart]) -> str:
 
 def assistant_message(content: str, calls: Sequence[ToolCallPart]) -> Message:
     """The neutral assistant turn of a reply: its text (when any), then its tool calls."""
+    if content and not calls:
+        return assistant_text(content)
     parts: list[ContentPart] = [TextPart(content)] if content else []
     parts.extend(calls)
     return Message("assistant", parts)

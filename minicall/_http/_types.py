@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from .._errors import redact_headers
 
@@ -25,6 +25,7 @@ __all__ = [
     "MockTransport",
     "Transport",
     "lower_headers",
+    "whole_response",
 ]
 
 
@@ -144,14 +145,6 @@ class AsyncHttpResponse:
         self._close = close
         self.reason = reason
 
-    @classmethod
-    def _whole(cls, status: int, headers: dict[str, str], body: bytes) -> AsyncHttpResponse:
-        """A whole-body response whose header names are lower-case already (no copy)."""
-        response = cls.__new__(cls)
-        response.status, response.headers, response.reason = status, headers, ""
-        response._body, response._chunks, response._close = body, None, None
-        return response
-
     async def read(self) -> bytes:
         """Read the rest of the body and return all of it."""
         if self._body is None:
@@ -186,6 +179,18 @@ class AsyncHttpResponse:
 
     def __repr__(self) -> str:
         return f"AsyncHttpResponse({self.status})"
+
+
+_R = TypeVar("_R", "HttpResponse", "AsyncHttpResponse")
+
+
+def whole_response(cls: type[_R], status: int, headers: dict[str, str], body: bytes) -> _R:
+    """A whole-body response of ``cls`` whose header names are lower-case already:
+    made without the constructor's copy of the headers (the pipeline's hot path)."""
+    response = cls.__new__(cls)
+    response.status, response.headers, response.reason = status, headers, ""
+    response._body, response._chunks, response._close = body, None, None
+    return response
 
 
 def body_if_read(response: AsyncHttpResponse) -> bytes | None:

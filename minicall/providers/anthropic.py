@@ -212,7 +212,7 @@ class AnthropicClient(BaseClient):
             return {"x-api-key": self._api_key}
         return {"Authorization": f"Bearer {self._auth_token}"}
 
-    def endpoint(self) -> Endpoint:
+    def _build_endpoint(self) -> Endpoint:
         options = {"version": self.version}
         if self.betas:
             options["betas"] = ",".join(self.betas)

@@ -186,7 +186,7 @@ class AzureClient(CompatClient):
     def codec(self) -> Codec:
         return codec_for(_STYLES[self.deployment_style].dialect)
 
-    def endpoint(self) -> Endpoint:
+    def _build_endpoint(self) -> Endpoint:
         return Endpoint(
             base_url=self.base_url,
             headers=self.headers,

@@ -308,7 +308,7 @@ class GoogleClient(BaseClient):
         if self._token_source is not None:
             self._token_source.invalidate()
 
-    def endpoint(self) -> Endpoint:
+    def _build_endpoint(self) -> Endpoint:
         options = {
             "vertex": "true" if self.vertex else "",
             "project": self.project or "",
