@@ -683,3 +683,51 @@ def test_trust_env_false_ignores_proxy_variables(monkeypatch):
         return await AsyncioTransport(trust_env=False).send_async(get(server.url()))
 
     assert body(run(main())) == b"direct"
+
+
+# -- the pool's slots ---------------------------------------------------------------
+
+
+def test_slots_bound_concurrency_and_serve_waiters_in_order():
+    from minicall._http._async_conn import Slots
+
+    async def main() -> list[int]:
+        slots, order, inside = Slots(2), [], [0]
+
+        async def job(i: int) -> None:
+            if not slots.try_take():
+                await slots.take()
+            inside[0] += 1
+            assert inside[0] <= 2
+            order.append(i)
+            await asyncio.sleep(0)
+            inside[0] -= 1
+            slots.give()
+
+        await asyncio.gather(*(job(i) for i in range(6)))
+        assert slots.free == 2
+        return order
+
+    assert asyncio.run(main()) == [0, 1, 2, 3, 4, 5]
+
+
+def test_a_cancelled_waiter_neither_takes_nor_loses_a_slot():
+    from minicall._http._async_conn import Slots
+
+    async def main() -> None:
+        slots = Slots(1)
+        assert slots.try_take()
+        queued = asyncio.ensure_future(slots.take())
+        await asyncio.sleep(0)
+        queued.cancel()  # cancelled while still queued
+        with pytest.raises(asyncio.CancelledError):
+            await queued
+        handed = asyncio.ensure_future(slots.take())
+        await asyncio.sleep(0)
+        slots.give()  # the slot is handed to `handed` ...
+        handed.cancel()  # ... which is cancelled before it could run: it passes it on
+        with pytest.raises(asyncio.CancelledError):
+            await handed
+        assert slots.free == 1 and slots.try_take()
+
+    asyncio.run(main())

@@ -42,10 +42,10 @@ from ._common import (
     redirect,
 )
 from ._default import check_ca_paths, tls_context
-from ._h1 import BodyDecoder, Data, End, Head
+from ._h1 import BodyDecoder, Data, End
 from ._log import log_request, log_response
 from ._proxy import parse_proxy, proxy_for
-from ._types import AsyncHttpResponse, HttpRequest, lower_headers
+from ._types import AsyncHttpResponse, HttpRequest, lower_headers, whole_response
 
 __all__ = ["AsyncioTransport"]
 
@@ -79,8 +79,7 @@ class _Body:
         try:
             piece = await self._next_piece()
         except NETWORK_ERRORS as exc:
-            self._release(reuse=False)
-            raise failure(exc, self._where, self._timeout) from None
+            raise self._network_failure(exc) from None
         except BaseException:  # oversized bodies, cancellation
             self._release(reuse=False)
             raise
@@ -88,24 +87,40 @@ class _Body:
             raise StopAsyncIteration
         return piece
 
-    async def read_all(self) -> bytes:
-        # The loop of __anext__ without a coroutine per piece: what has arrived
-        # already (usually the whole body, with the head) is taken synchronously.
-        parts: list[bytes] = []
+    def read_arrived(self, parts: list[bytes]) -> bool:
+        """Append the pieces that have arrived to ``parts``; ``True`` once the body is
+        complete (no coroutine: a small body usually arrives with its head)."""
+        try:
+            while (piece := self._step()) is not None:
+                if not piece:
+                    return False
+                parts.append(piece)
+            return True
+        except NETWORK_ERRORS as exc:
+            raise self._network_failure(exc) from None
+        except BaseException:  # oversized bodies
+            self._release(reuse=False)
+            raise
+
+    async def read_rest(self, parts: list[bytes]) -> None:
+        """Append pieces to ``parts`` until the body is complete."""
         conn = self._conn
         try:
             while (piece := self._step()) is not None:
                 if not piece:
-                    await conn.wait(self._timeout)
+                    await conn.arm(self._timeout)
                 else:
                     parts.append(piece)
         except NETWORK_ERRORS as exc:
-            self._release(reuse=False)
-            raise failure(exc, self._where, self._timeout) from None
+            raise self._network_failure(exc) from None
         except BaseException:  # oversized bodies, cancellation
             self._release(reuse=False)
             raise
-        return b"".join(parts)
+
+    def _network_failure(self, exc: BaseException) -> APIConnectionError:
+        """Release the connection after a network error while reading; the error to raise."""
+        self._release(reuse=False)
+        return failure(exc, self._where, self._timeout)
 
     async def aclose(self) -> None:
         self._release(reuse=False)
@@ -142,7 +157,7 @@ class _Body:
             self._pool.idle.append(self._conn)
         else:
             self._conn.close()
-        self._pool.slots.release()
+        self._pool.slots.give()
 
     def __del__(self) -> None:
         # A stream dropped unread must not hold its slot forever.
@@ -245,18 +260,46 @@ class AsyncioTransport:
             pool = pools.pools[route] = Pool(self._limit)
         payload, wire = frame_request(method, url, headers, body, proxy)
         log_request(method, url.text, wire)
-        await pool.slots.acquire()
+        slots = pool.slots
+        if not slots.try_take():
+            await slots.take()
+        # Written out in one coroutine (send, wait for the head, read a body that has
+        # arrived): each coroutine layer is resumed again whenever bytes arrive.
         try:
-            conn, head = await self._exchange_head(pool, route, method, payload, timeout)
+            fresh = False
+            while True:
+                conn = None if fresh else pool.take_idle()
+                if conn is None:
+                    conn = await self._connect(route, timeout)
+                try:
+                    conn.begin(method, payload)
+                    while (head := conn.take_head()) is None:
+                        await conn.arm(timeout)
+                    break
+                except ClosedBeforeReply:
+                    conn.close()
+                    if not conn.reused:
+                        raise APIConnectionError(
+                            f"server closed the connection without a response ({route.where})"
+                        ) from None
+                    # A keep-alive connection the server dropped while idle: the request
+                    # never reached it, so one retry on a new connection is safe.
+                    fresh = True
+                except NETWORK_ERRORS as exc:
+                    conn.close()
+                    raise failure(exc, route.where, timeout) from None
+                except BaseException:
+                    conn.close()
+                    raise
         except BaseException:
-            pool.slots.release()
+            slots.give()
             raise
         folded = lower_headers(head.headers)
         log_response(method, url.text, head.status, folded)
         if not stream and declared_too_big(folded, self._max_body):
             # Refuse before waiting for a body we would refuse anyway (as the sync twin does).
             conn.close()
-            pool.slots.release()
+            slots.give()
             raise ResponseFormatError("http", "", f"response body larger than {self._max_body} bytes")
         decoder = BodyDecoder(folded.get("content-encoding", ""), self._max_body)
         reader = _Body(pool, conn, decoder, timeout, route.where)
@@ -264,38 +307,10 @@ class AsyncioTransport:
             return AsyncHttpResponse(
                 head.status, folded, chunks=reader, close=reader.aclose, reason=head.reason
             )
-        return AsyncHttpResponse(head.status, folded, await reader.read_all(), reason=head.reason)
-
-    async def _exchange_head(
-        self, pool: Pool, route: Route, method: str, payload: bytes, timeout: float | None
-    ) -> tuple[Conn, Head]:
-        """Send the request and read the reply's head, retrying a stale idle connection once."""
-        fresh = False
-        while True:
-            conn = None if fresh else pool.take_idle()
-            if conn is None:
-                conn = await self._connect(route, timeout)
-            try:
-                conn.begin(method, payload)
-                # conn.head(), inline: one coroutine less to resume when the reply comes.
-                while (head := conn.take_head()) is None:
-                    await conn.wait(timeout)
-                return conn, head
-            except ClosedBeforeReply:
-                conn.close()
-                if not conn.reused:
-                    raise APIConnectionError(
-                        f"server closed the connection without a response ({route.where})"
-                    ) from None
-                # A keep-alive connection the server dropped while idle: the request
-                # never reached it, so one retry on a new connection is safe.
-                fresh = True
-            except NETWORK_ERRORS as exc:
-                conn.close()
-                raise failure(exc, route.where, timeout) from None
-            except BaseException:
-                conn.close()
-                raise
+        parts: list[bytes] = []
+        if not reader.read_arrived(parts):
+            await reader.read_rest(parts)
+        return whole_response(AsyncHttpResponse, head.status, folded, b"".join(parts))
 
     async def _connect(self, route: Route, timeout: float | None) -> Conn:
         loop = asyncio.get_running_loop()

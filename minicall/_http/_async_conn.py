@@ -19,7 +19,7 @@ from .._errors import APIConnectionError
 from ._common import READ_SIZE, Route
 from ._h1 import Data, Event, Head, ResponseParser
 
-__all__ = ["NETWORK_ERRORS", "ClosedBeforeReply", "Conn", "LoopPools", "Pool", "tunnel"]
+__all__ = ["NETWORK_ERRORS", "ClosedBeforeReply", "Conn", "LoopPools", "Pool", "Slots", "tunnel"]
 
 _HIGH_WATER = 4 * READ_SIZE
 NETWORK_ERRORS = (OSError, EOFError, APIConnectionError, asyncio.TimeoutError)
@@ -139,8 +139,9 @@ class Conn(asyncio.Protocol):
             raise APIConnectionError("connection closed before the body was complete")
         return None
 
-    async def wait(self, timeout: float | None) -> None:
-        """Until something arrives (bytes, end or error); ``TimeoutError`` after ``timeout`` s."""
+    def arm(self, timeout: float | None) -> asyncio.Future[None]:
+        """A future done when something arrives (bytes, end or error), failing with
+        ``TimeoutError`` after ``timeout`` s: the owner awaits it directly."""
         waiter = self._waiter = self._loop.create_future()
         if timeout is not None:
             self._deadline = deadline = self._loop.time() + timeout
@@ -148,10 +149,11 @@ class Conn(asyncio.Protocol):
                 self._timer = self._loop.call_at(deadline, self._check_deadline)
         else:
             self._deadline = 0.0
-        try:
-            await waiter
-        finally:
-            self._waiter = None
+        return waiter
+
+    async def wait(self, timeout: float | None) -> None:
+        """Until something arrives (bytes, end or error); ``TimeoutError`` after ``timeout`` s."""
+        await self.arm(timeout)
 
     def _check_deadline(self) -> None:
         self._timer = None
@@ -198,12 +200,54 @@ class Conn(asyncio.Protocol):
                 self.transport.abort()
 
 
+class Slots:
+    """A counting semaphore whose uncontended take costs no coroutine.
+
+    ``try_take()`` takes a free slot at once; otherwise the caller awaits ``take()``,
+    which queues it first-in first-out. ``give()`` hands a slot straight to the first
+    live waiter, so a waiter woken but cancelled before it ran passes its slot on.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.free = limit
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    def try_take(self) -> bool:
+        if self.free > 0 and not self._waiters:
+            self.free -= 1
+            return True
+        return False
+
+    async def take(self) -> None:
+        if self.try_take():
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.give()  # handed a slot just as we were cancelled: pass it on
+            else:
+                with suppress(ValueError):
+                    self._waiters.remove(waiter)
+            raise
+
+    def give(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the slot goes to this waiter
+                return
+        self.free += 1
+
+
 class Pool:
     """Idle connections to one route, and the slots bounding requests to it."""
 
     def __init__(self, limit: int) -> None:
         self.idle: list[Conn] = []
-        self.slots = asyncio.Semaphore(limit)
+        self.slots = Slots(limit)
 
     def take_idle(self) -> Conn | None:
         while self.idle:

@@ -18,12 +18,12 @@ from .._errors import redact_headers
 
 __all__ = [
     "AsyncHttpResponse",
-    "body_if_read",
     "AsyncTransport",
     "HttpRequest",
     "HttpResponse",
     "MockTransport",
     "Transport",
+    "body_if_read",
     "lower_headers",
     "whole_response",
 ]
