@@ -21,12 +21,13 @@ from typing import Any, Generic, Literal, ParamSpec, Protocol, TypeVar, overload
 
 from ._call import Flavor, Settings, decorate
 
-__all__ = ["CallDecorator", "ProviderCall", "ToolsArg"]
+__all__ = ["CallDecorator", "ParsedDecorator", "ProviderCall", "ToolsArg"]
 
 P = ParamSpec("P")
 R_co = TypeVar("R_co", covariant=True)
 AR_co = TypeVar("AR_co", covariant=True)
 T = TypeVar("T")
+U = TypeVar("U")
 O = TypeVar("O")
 ResponseT = TypeVar("ResponseT")
 StreamT = TypeVar("StreamT")
@@ -51,8 +52,30 @@ class CallDecorator(Protocol[R_co, AR_co]):
     def __call__(self, fn: Callable[P, T]) -> Callable[P, R_co]: ...
 
 
+class ParsedDecorator(Generic[O]):
+    """A decorator with an output parser returning ``O``: as ``CallDecorator[O, O]``, except
+    that for ``async def`` functions an ``async def`` parser's result is awaited too."""
+
+    # Restricting ``self`` picks the coroutine's result out of O, which no TypeVar
+    # expression in one signature can: ``Awaitable[int]``, not ``Awaitable[Coroutine[..., int]]``.
+    # A class, not a Protocol: mypy cannot settle the variance of a self-restricted protocol.
+    @overload
+    def __call__(
+        self: ParsedDecorator[Coroutine[Any, Any, T]], fn: Callable[P, Coroutine[Any, Any, U]]
+    ) -> Callable[P, Awaitable[T]]: ...
+
+    @overload
+    def __call__(self, fn: Callable[P, Coroutine[Any, Any, U]]) -> Callable[P, Awaitable[O]]: ...
+
+    @overload
+    def __call__(self, fn: Callable[P, T]) -> Callable[P, O]: ...
+
+    def __call__(self, fn: Callable[..., Any]) -> Any:
+        raise NotImplementedError("a type only: make_decorator() builds the decorator")
+
+
 class _Decorator:
-    """The runtime object behind :class:`CallDecorator`."""
+    """The runtime object behind :class:`CallDecorator` and :class:`ParsedDecorator`."""
 
     __slots__ = ("_settings",)
 
@@ -103,7 +126,7 @@ class ProviderCall(Generic[ResponseT, StreamT, AsyncStreamT, ParamsT, ClientT]):
         json_mode: bool = False,
         client: ClientT | None = None,
         call_params: ParamsT | None = None,
-    ) -> CallDecorator[O, O]: ...
+    ) -> ParsedDecorator[O]: ...
 
     @overload
     def __call__(

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Literal, TypedDict, TypeVar, cast, overload
 
 from ._call import Flavor, Settings
 from ._call import override as _override
-from ._decorators import CallDecorator, ToolsArg, make_decorator
+from ._decorators import CallDecorator, ParsedDecorator, ToolsArg, make_decorator
 from ._messages import Message
 from ._response import BaseCallResponse, BaseCallResponseChunk
 from ._stream import BaseAsyncStream, BaseStream
@@ -106,7 +106,7 @@ def call(
     json_mode: bool = False,
     client: Any = None,
     call_params: CommonCallParams | Mapping[str, Any] | None = None,
-) -> CallDecorator[O, O]: ...
+) -> ParsedDecorator[O]: ...
 
 
 @overload

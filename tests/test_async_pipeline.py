@@ -9,6 +9,7 @@ twice, and that cancellation stays cancellation.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import threading
 from typing import Any
@@ -371,3 +372,18 @@ def test_an_async_output_parser_is_awaited(fake):
         return q
 
     assert asyncio.run(ask("hi")) == "ECHO: HI"
+
+
+def test_a_sync_prompt_with_an_async_output_parser_returns_the_parsers_coroutine(fake):
+    # As in Mirascope: a sync call hands back what the parser returned, here a coroutine;
+    # typings/pass/async_parsers.py pins its type as Coroutine[Any, Any, str].
+    async def shout(response: Any) -> str:
+        return str(response.content).upper()
+
+    @llm.call(provider="openai", model=MODEL, client=fake.client("openai"), output_parser=shout)
+    def ask(q: str) -> str:
+        return q
+
+    pending = ask("hi")
+    assert inspect.iscoroutine(pending)
+    assert asyncio.run(pending) == "ECHO: HI"
