@@ -57,13 +57,18 @@ _ORIGIN_KINDS: dict[Any, str] = {
 
 @dataclass(frozen=True)
 class Field:
-    """One named field of a record type (dataclass, TypedDict, NamedTuple, tool)."""
+    """One named field of a record type (dataclass, TypedDict, NamedTuple, tool).
+
+    ``default_factory``, when set, makes a fresh default for each instance (tools; a
+    dataclass calls its own); ``default`` is then ``MISSING``, so no schema shows it.
+    """
 
     name: str
     type: Any
     required: bool = True
     default: Any = MISSING
     description: str | None = None
+    default_factory: Callable[[], Any] | None = None
 
 
 def unwrap_annotated(tp: Any) -> tuple[Any, str | None]:

@@ -62,20 +62,33 @@ _ToolT = TypeVar("_ToolT", bound="BaseTool")
 _FIELDS: weakref.WeakKeyDictionary[type, list[Field]] = weakref.WeakKeyDictionary()
 
 
-def _field_default(value: Any, description: str | None) -> tuple[Any, str | None]:
-    """A field's default and description, reading a pydantic ``Field(...)`` by duck typing.
+# The type names of pydantic's "no default given" sentinel (v2 ``PydanticUndefined``, v1
+# ``Undefined``), recognised by name so that pydantic is never imported.
+_UNDEFINED_TYPES = frozenset({"PydanticUndefinedType", "UndefinedType"})
 
-    Mirascope tools often declare ``city: str = Field(..., description="...")``; pydantic
-    is never imported here, so anything with ``is_required()``, ``default`` and
-    ``description`` counts as such a field.
+
+def _read_field(name: str, hint: Any, value: Any, description: str | None) -> Field:
+    """A tool field from its class attribute, reading a pydantic ``Field(...)`` by duck typing.
+
+    Mirascope tools are pydantic models, so they declare ``city: str = Field(...,
+    description="...")``, ``Field(default=3)`` or ``Field(default_factory=list)``. Any
+    object with ``default`` and ``description`` attributes (and maybe ``default_factory``)
+    counts as such a field: its description wins over the docstring's; ``...`` or
+    pydantic's undefined sentinel as the default means required; a factory is kept, to be
+    called for each instance, never here.
     """
-    if not (callable(getattr(value, "is_required", None)) and hasattr(value, "default") and hasattr(value, "description")):
-        return value, description
-    description = value.description or description
-    if value.is_required():
-        return MISSING, description
+    if isinstance(value, type) or not (hasattr(value, "default") and hasattr(value, "description")):
+        return Field(name, hint, value is MISSING, value, description)
+    described = value.description
+    if isinstance(described, str) and described:
+        description = described
     factory = getattr(value, "default_factory", None)
-    return (factory() if callable(factory) else value.default), description
+    if callable(factory):
+        return Field(name, hint, False, MISSING, description, factory)
+    default = value.default
+    if default is Ellipsis or type(default).__name__ in _UNDEFINED_TYPES:
+        return Field(name, hint, True, MISSING, description)
+    return Field(name, hint, False, default, description)
 
 
 class BaseTool:
@@ -101,7 +114,9 @@ class BaseTool:
         if unknown or missing:
             raise TypeError(f"{type(self).__name__}: unexpected {sorted(unknown)}, "
                             f"missing {missing}")
-        self._set({f.name: kwargs.get(f.name, f.default) for f in fields})
+        self._set({f.name: kwargs[f.name] if f.name in kwargs
+                   else f.default_factory() if f.default_factory is not None
+                   else f.default for f in fields})
 
     def _set(self, values: Mapping[str, Any]) -> None:
         for name, value in values.items():
@@ -136,8 +151,7 @@ class BaseTool:
                 hint = hints.get(name, Any)
                 if name.startswith("_") or typing.get_origin(hint) is ClassVar:
                     continue
-                default, description = _field_default(getattr(cls, name, MISSING), docs.get(name))
-                fields.append(Field(name, hint, default is MISSING, default, description))
+                fields.append(_read_field(name, hint, getattr(cls, name, MISSING), docs.get(name)))
         _FIELDS[cls] = fields
         return fields
 

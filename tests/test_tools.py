@@ -144,6 +144,41 @@ def test_async_base_tool_call() -> None:
     assert asyncio.run(Shout.from_call("c", {"text": "hi"}).call()) == "HI"
 
 
+class _FieldInfoLike:
+    """Looks like pydantic's FieldInfo (default, default_factory, description), is not."""
+
+    def __init__(self, default: object, *, description: str | None = None,
+                 default_factory: object = None) -> None:
+        self.default, self.description, self.default_factory = default, description, default_factory
+
+
+class PydanticUndefinedType:  # named as pydantic names its "no default" sentinel's type
+    pass
+
+
+def test_field_info_objects_are_read_by_duck_typing_without_pydantic() -> None:
+    class Shelve(BaseTool):
+        """Shelve a book."""
+
+        title: str = _FieldInfoLike(..., description="The title")  # type: ignore[assignment]
+        shelf: str = _FieldInfoLike(PydanticUndefinedType())  # type: ignore[assignment]
+        copies: int = _FieldInfoLike(1, description="How many")  # type: ignore[assignment]
+        notes: list[str] = _FieldInfoLike(  # type: ignore[assignment]
+            PydanticUndefinedType(), default_factory=list)
+
+    schema = tool_spec(Shelve).parameters
+    assert schema["required"] == ["title", "shelf"]
+    assert schema["properties"]["title"] == {"type": "string", "description": "The title"}
+    assert schema["properties"]["copies"] == {"type": "integer", "description": "How many", "default": 1}
+    assert "default" not in schema["properties"]["notes"]
+    one = Shelve.from_call("1", {"title": "Dune", "shelf": "A"})
+    two = Shelve(title="Emma", shelf="B")
+    assert one.args == {"title": "Dune", "shelf": "A", "copies": 1, "notes": []}
+    assert one.notes is not two.notes
+    with pytest.raises(ValidationError, match="shelf"):
+        Shelve.from_call("3", {"title": "Dune"})
+
+
 def test_reserved_field_names_are_refused() -> None:
     with pytest.raises(ConfigurationError, match="id"):
         class Clash(BaseTool):
