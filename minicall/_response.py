@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from ._errors import ResponseFormatError
+from ._errors import ConfigurationError, ResponseFormatError
 from ._http._types import HttpRequest
 from ._messages import Message, ToolCallPart, ToolResultPart
 from ._pricing import cost as _cost
@@ -145,6 +145,9 @@ class BaseCallResponse(CallFacts, Generic[MessageT]):
 
     _native: ClassVar[bool] = True
     """True: provider-native messages and finish reasons; False: neutral ones."""
+    _codec: ClassVar[Codec | None] = None
+    """The codec whose native messages a provider's response class speaks, for
+    :meth:`tool_message_params` called on the class (no instance, so no call context)."""
 
     def _speaks_native(self) -> bool:
         return self._native
@@ -255,8 +258,14 @@ class BaseCallResponse(CallFacts, Generic[MessageT]):
         tools = self.tools
         return tools[0] if tools else None
 
-    def tool_message_params(self, tools_and_outputs: Sequence[tuple[BaseTool, Any]]) -> list[MessageT]:
-        """The messages that carry tool results back to the model."""
+    @classmethod
+    def tool_message_params(cls, tools_and_outputs: Sequence[tuple[BaseTool, Any]]) -> list[MessageT]:
+        """The messages that carry tool results back to the model.
+
+        A classmethod, as in Mirascope: ``OpenAICallResponse.tool_message_params(...)``
+        and ``response.tool_message_params(...)`` give the same messages. Outputs that
+        are not strings are sent as JSON.
+        """
         results = [
             ToolResultPart(tool.id or "", tool._name(), output if isinstance(output, str) else _jsonish(output))
             for tool, output in tools_and_outputs
@@ -264,11 +273,13 @@ class BaseCallResponse(CallFacts, Generic[MessageT]):
         if not results:
             return []
         message = Message("tool", results)
-        if self._native:
-            out: list[Any] = self._context.codec.to_native([message])
-            return out
-        neutral: list[Any] = [message]
-        return neutral
+        if not cls._native:
+            neutral: list[Any] = [message]
+            return neutral
+        if cls._codec is None:
+            raise ConfigurationError(f"{cls.__name__} names no codec (_codec) to write tool messages with")
+        out: list[Any] = cls._codec.to_native([message])
+        return out
 
     def __str__(self) -> str:
         return self.content

@@ -1,11 +1,12 @@
-"""Fixtures-as-data the provider end-to-end tests share: one model type, one tool, the
-status table. Imported as ``from shared import ...`` (pytest puts tests/ on the path)."""
+"""Fixtures-as-data the provider end-to-end tests share: one model type, one tool, a
+scripted tool round, the status table. Imported as ``from shared import ...`` (pytest puts tests/ on the path)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import minicall
+from minicall.testing import Reply, ToolCallReply
 
 
 @dataclass
@@ -23,6 +24,14 @@ def get_weather(city: str) -> str:
         city: The city name.
     """
     return f"sunny in {city}"
+
+
+PARALLEL_WEATHER = (
+    Reply(tool_calls=[ToolCallReply("get_weather", {"city": "Paris"}, id="call_p1"),
+                      ToolCallReply("get_weather", {"city": "Rome"}, id="call_p2")]),
+    Reply(text="Both sunny."),
+)
+"""Two ``get_weather`` calls at once, then the answer once their results come back."""
 
 
 ERROR_STATUSES = [

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 import pytest
-from shared import Book
+from shared import PARALLEL_WEATHER, Book
 
 from minicall import Message, Messages, llm
 from minicall._demo import MODELS
@@ -47,12 +47,7 @@ def test_parallel_tool_calls_and_results_carried_back(fake, provider):
     def chat(history: list[Message]) -> list[Message]:
         return history
 
-    fake.script(
-        Reply(tool_calls=[ToolCallReply("get_weather", {"city": "Paris"}, id="call_p1"),
-                          ToolCallReply("get_weather", {"city": "Rome"}, id="call_p2")]),
-        Reply(text="Both sunny."),
-        provider=provider,
-    )
+    fake.script(*PARALLEL_WEATHER, provider=provider)
     history = [Messages.User("Weather in Paris and Rome?")]
     response = chat(history)
     tools = response.tools or []

@@ -235,6 +235,8 @@ class AnthropicTool(BaseTool):
 class AnthropicCallResponse(BaseCallResponse[MessageParam]):
     """A Messages API response: native message dicts and ``stop_reason`` values."""
 
+    _codec = ANTHROPIC
+
 
 class AnthropicCallResponseChunk(BaseCallResponseChunk):
     """One stream event (``message_start``, ``content_block_delta``, ...)."""

@@ -231,6 +231,8 @@ class AzureTool(BaseTool):
 class AzureCallResponse(BaseCallResponse[AzureMessageParam]):
     """A Azure chat completion: native message dicts and Azure's finish reasons."""
 
+    _codec = codec_for(AZURE)  # both deployment styles write tool results alike
+
 
 class AzureCallResponseChunk(BaseCallResponseChunk):
     """One streamed chat completion chunk."""

@@ -295,6 +295,8 @@ class BedrockTool(BaseTool):
 class BedrockCallResponse(BaseCallResponse[BedrockMessageParam]):
     """A Converse response: native message dicts and Bedrock stop reasons."""
 
+    _codec = CODEC
+
 
 class BedrockCallResponseChunk(BaseCallResponseChunk):
     """One ConverseStream event."""

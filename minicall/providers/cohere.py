@@ -175,6 +175,8 @@ class CohereTool(BaseTool):
 class CohereCallResponse(BaseCallResponse[CohereMessageParam]):
     """A v2 Chat response: native message dicts and Cohere's finish reasons."""
 
+    _codec = CODEC
+
 
 class CohereCallResponseChunk(BaseCallResponseChunk):
     """One v2 Chat stream event."""

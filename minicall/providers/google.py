@@ -369,6 +369,8 @@ class GoogleTool(BaseTool):
 class GoogleCallResponse(BaseCallResponse[GoogleMessageParam]):
     """A ``generateContent`` response: ``Content`` dicts and Gemini finish reasons."""
 
+    _codec = GEMINI
+
 
 class GoogleCallResponseChunk(BaseCallResponseChunk):
     """One streamed ``GenerateContentResponse``."""

@@ -26,7 +26,7 @@ from .._errors import __all__ as _errors_all
 from .._response import BaseCallResponse, BaseCallResponseChunk
 from .._stream import BaseAsyncStream, BaseStream
 from .._tools import BaseTool
-from ._compat import ChatParams, CompatClient
+from ._compat import ChatParams, CompatClient, codec_for
 
 __all__ = [
     "call",
@@ -84,6 +84,8 @@ class GroqTool(BaseTool):
 
 class GroqCallResponse(BaseCallResponse[GroqMessageParam]):
     """A Groq chat completion: native message dicts and Groq's finish reasons."""
+
+    _codec = codec_for(GROQ)
 
 
 class GroqCallResponseChunk(BaseCallResponseChunk):

@@ -27,7 +27,7 @@ from .._errors import __all__ as _errors_all
 from .._response import BaseCallResponse, BaseCallResponseChunk
 from .._stream import BaseAsyncStream, BaseStream
 from .._tools import BaseTool
-from ._compat import CompatClient
+from ._compat import CompatClient, codec_for
 from .openai import OpenAICallParams
 
 __all__ = [
@@ -80,6 +80,8 @@ class LiteLLMTool(BaseTool):
 
 class LiteLLMCallResponse(BaseCallResponse[LiteLLMMessageParam]):
     """A LiteLLM chat completion: native message dicts and LiteLLM's finish reasons."""
+
+    _codec = codec_for(LITELLM)
 
 
 class LiteLLMCallResponseChunk(BaseCallResponseChunk):

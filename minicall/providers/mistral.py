@@ -29,7 +29,7 @@ from .._errors import __all__ as _errors_all
 from .._response import BaseCallResponse, BaseCallResponseChunk
 from .._stream import BaseAsyncStream, BaseStream
 from .._tools import BaseTool
-from ._compat import ChatParams, CompatClient
+from ._compat import ChatParams, CompatClient, codec_for
 
 __all__ = [
     "call",
@@ -85,6 +85,8 @@ class MistralTool(BaseTool):
 
 class MistralCallResponse(BaseCallResponse[MistralMessageParam]):
     """A Mistral chat completion: native message dicts and Mistral's finish reasons."""
+
+    _codec = codec_for(MISTRAL)
 
 
 class MistralCallResponseChunk(BaseCallResponseChunk):

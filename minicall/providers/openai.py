@@ -142,6 +142,8 @@ class OpenAITool(BaseTool):
 class OpenAICallResponse(BaseCallResponse[OpenAIMessageParam]):
     """A Chat Completions response: native message dicts and finish reasons."""
 
+    _codec = _CODEC
+
 
 class OpenAICallResponseChunk(BaseCallResponseChunk):
     """One ``chat.completion.chunk``."""
