@@ -30,7 +30,7 @@ from ._prompt import PROMPT_FN_ATTR, TEMPLATE_ATTR, check_config, prompt_message
 from ._registry import check_provider, provider_module
 from ._response import BaseCallResponse, BaseCallResponseChunk, CallContext
 from ._send import Prepared, send_async, send_sync
-from ._spec import CallSpec, ResponseFormat
+from ._spec import CallSpec, ResponseFormat, ToolSpec
 from ._stream import BaseAsyncStream, BaseStream
 from ._structured import extract, partial_models, partial_models_async
 from ._tools import BaseTool, convert_tools, response_model_tool, tool_spec
@@ -165,10 +165,48 @@ def _binder(signature: inspect.Signature) -> Binder:
     return bind
 
 
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What tools and structured output add to a request. The same for every call of
+    a decorated function whose dynamic config names no tools, so it is made once."""
+
+    tool_types: tuple[type[BaseTool], ...]
+    forced: str | None
+    fmt: ResponseFormat | None
+    instruction: str | None
+    specs: tuple[ToolSpec, ...]
+
+
+def _shape_of(settings: Settings, raw_tools: Sequence[Any]) -> _Shape:
+    tool_types = convert_tools(raw_tools) if raw_tools else ()
+    tool_types, forced, fmt, instruction = _structure(settings, tool_types)
+    return _Shape(tool_types, forced, fmt, instruction, tuple(tool_spec(t) for t in tool_types))
+
+
+class _StaticShape:
+    """The decorator's own :class:`_Shape`, made on first use (errors surface at call time)."""
+
+    __slots__ = ("_settings", "_shape")
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._shape: _Shape | None = None
+
+    def get(self) -> _Shape:
+        shape = self._shape
+        if shape is None:
+            shape = self._shape = _shape_of(self._settings, self._settings.tools or ())
+        return shape
+
+
+_NO_CONFIG: Mapping[str, Any] = {}
+
+
 def _prepare(
     fn: Callable[..., Any],
     bind: Binder,
     settings: Settings,
+    static: _StaticShape,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     result: Any,
@@ -178,11 +216,12 @@ def _prepare(
     template: str | None = getattr(fn, TEMPLATE_ATTR, None)
     messages, config = prompt_messages(result, template, fn_args, fn.__name__)
     config = config or None
-    dynamic_params = (config or {}).get("call_params")
+    given: Mapping[str, Any] = config if config is not None else _NO_CONFIG
+    dynamic_params = given.get("call_params")
     if dynamic_params is not None and not isinstance(dynamic_params, Mapping):
         raise PromptError(f"{fn.__name__}: call_params must be a dict, got {type(dynamic_params).__name__}")
-    client = (config or {}).get("client") or settings.client or default_client(settings.provider)
-    if not isinstance(client, BaseClient):
+    client = given.get("client") or settings.client or default_client(settings.provider)
+    if client is not settings.client and not isinstance(client, BaseClient):
         raise ConfigurationError(f"client must be a minicall client, got {type(client).__name__}")
     if client.provider != settings.provider:
         raise ConfigurationError(
@@ -190,17 +229,15 @@ def _prepare(
         )
     if config is not None:
         check_config(config, fn.__name__)
-    raw_tools = (config or {}).get("tools", settings.tools) or ()
-    tool_types = convert_tools(raw_tools) if raw_tools else ()
-    tool_types, forced, fmt, instruction = _structure(settings, tool_types)
+    shape = _shape_of(settings, given["tools"] or ()) if "tools" in given else static.get()
     spec = CallSpec(
         model=settings.model,
         messages=tuple(messages),
         call_params=merge_params(settings.call_params, dynamic_params),
-        tools=tuple(tool_spec(t) for t in tool_types),
-        forced_tool=forced,
-        response_format=fmt,
-        json_instruction=instruction,
+        tools=shape.specs,
+        forced_tool=shape.forced,
+        response_format=shape.fmt,
+        json_instruction=shape.instruction,
         stream=settings.stream,
     )
     codec = client.codec
@@ -219,7 +256,7 @@ def _prepare(
         fn_args=fn_args,
         prompt_template=template,
         dynamic_config=config,
-        tool_types=tool_types,
+        tool_types=shape.tool_types,
         start_time=start,
     )
     return Prepared(settings, client, context)
@@ -261,6 +298,7 @@ def decorate(fn: Callable[..., Any], settings: Settings) -> Callable[..., Any]:
     fn = getattr(fn, PROMPT_FN_ATTR, fn)  # under @prompt_template: the function itself
     bind = _binder(inspect.signature(fn))
     flavor = settings.flavor
+    static = _StaticShape(settings)
 
     if inspect.iscoroutinefunction(fn):
 
@@ -268,7 +306,7 @@ def decorate(fn: Callable[..., Any], settings: Settings) -> Callable[..., Any]:
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
             start = time.time() * 1000
             result = await fn(*args, **kwargs)
-            prepared = _prepare(fn, bind, settings, args, kwargs, result, start)
+            prepared = _prepare(fn, bind, settings, static, args, kwargs, result, start)
             if settings.stream:
                 # Credentials are added when the stream opens, as in the sync path.
 
@@ -299,7 +337,7 @@ def decorate(fn: Callable[..., Any], settings: Settings) -> Callable[..., Any]:
         def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
             start = time.time() * 1000
             result = fn(*args, **kwargs)
-            prepared = _prepare(fn, bind, settings, args, kwargs, result, start)
+            prepared = _prepare(fn, bind, settings, static, args, kwargs, result, start)
             if settings.stream:
 
                 def open_() -> HttpResponse:

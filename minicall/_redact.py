@@ -12,6 +12,7 @@ would otherwise mangle every reply, and no real credential is that short.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
@@ -34,6 +35,13 @@ REDACTED = b"[redacted]"
 _SCHEMES = ("bearer ", "basic ", "token ")
 
 
+@functools.lru_cache(maxsize=256)
+def _secret_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    # Cached: a client's requests carry the same few sets of header names.
+    return tuple(name for name in names if name.lower() in SECRET_HEADERS)
+
+
+@functools.lru_cache(maxsize=64)
 def _header_secret(value: str) -> str:
     lowered = value.lower()
     for scheme in _SCHEMES:
@@ -83,9 +91,10 @@ class Scrubber:
     def of(cls, client: BaseClient, request: HttpRequest) -> Scrubber:
         """The secrets of ``client`` plus every credential header of ``request`` (cached)."""
         found = client.secrets()
-        extra = [_header_secret(v) for k, v in request.headers.items() if k.lower() in SECRET_HEADERS]
-        if extra:
-            found = (*found, *extra)
+        headers = request.headers
+        names = _secret_names(tuple(headers))
+        if names:
+            found = (*found, *[_header_secret(headers[name]) for name in names])
         scrubber = _CACHE.get(found)
         if scrubber is None:
             scrubber = cls(found)

@@ -253,11 +253,8 @@ class AsyncioTransport:
         proxy = self._proxy
         if proxy is None and self._trust_env:
             proxy = proxy_for(url.scheme, url.host, url.port)
-        route = Route(url.scheme, url.host, url.port, proxy)
         pools = self._loops.get(asyncio.get_running_loop()) or await self._new_loop_pools()
-        pool = pools.pools.get(route)
-        if pool is None:
-            pool = pools.pools[route] = Pool(self._limit)
+        route, pool = pools.for_target(url, proxy, self._limit)
         payload, wire = frame_request(method, url, headers, body, proxy)
         log_request(method, url.text, wire)
         slots = pool.slots

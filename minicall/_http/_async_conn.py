@@ -16,8 +16,9 @@ from collections.abc import AsyncGenerator
 from contextlib import suppress
 
 from .._errors import APIConnectionError
-from ._common import READ_SIZE, Route
+from ._common import READ_SIZE, Route, Url
 from ._h1 import Data, Event, Head, ResponseParser
+from ._proxy import Proxy
 
 __all__ = ["NETWORK_ERRORS", "ClosedBeforeReply", "Conn", "LoopPools", "Pool", "Slots", "tunnel"]
 
@@ -269,7 +270,22 @@ class LoopPools:
 
     def __init__(self) -> None:
         self.pools: dict[Route, Pool] = {}
+        # By URL text and proxy: a str key hashes once, a Route key on every lookup.
+        self._targets: dict[tuple[str, Proxy | None], tuple[Route, Pool]] = {}
         self._watch: AsyncGenerator[None, None] | None = None
+
+    def for_target(self, url: Url, proxy: Proxy | None, limit: int) -> tuple[Route, Pool]:
+        """The route to ``url`` (through ``proxy``) and its pool, made on first use."""
+        found = self._targets.get((url.text, proxy))
+        if found is None:
+            route = Route(url.scheme, url.host, url.port, proxy)
+            pool = self.pools.get(route)
+            if pool is None:
+                pool = self.pools[route] = Pool(limit)
+            if len(self._targets) >= 1024:
+                self._targets.clear()  # many distinct URLs: a cache, not a registry
+            found = self._targets[(url.text, proxy)] = (route, pool)
+        return found
 
     def close_all(self) -> None:
         for pool in self.pools.values():

@@ -353,12 +353,14 @@ class BodyDecoder:
     """
 
     def __init__(self, content_encoding: str, limit: int) -> None:
-        self._codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
-        self._codings = [c for c in self._codings if c != "identity"]
-        unknown = [c for c in self._codings if c not in _WBITS]
-        if unknown or len(self._codings) > 1:
-            # Pass such bodies through untouched: the caller sees what the server sent.
-            self._codings = []
+        self._codings: list[str] = []
+        if content_encoding:  # most replies have none
+            codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
+            codings = [c for c in codings if c != "identity"]
+            # Unknown or stacked codings pass through untouched: the caller sees what
+            # the server sent.
+            if len(codings) == 1 and codings[0] in _WBITS:
+                self._codings = codings
         self._zlib: zlib._Decompress | None = None
         self._limit = limit
         self._total = 0
