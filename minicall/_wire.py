@@ -73,9 +73,10 @@ def loads(body: bytes | str, provider: str, path: str = "") -> Any:
 
 def _parse(body: bytes | str) -> Any:
     """``json.loads(body)``, with less work for the usual body: UTF-8 text opening an object."""
-    if type(body) is bytes and body[:1] == b"{":
-        # A first byte "{" rules out a BOM and UTF-16/32, so this is the decoding
-        # json.loads would pick ("surrogatepass" as it has).
+    if type(body) is bytes and body[:1] == b"{" and body[1:2] != b"\x00":
+        # "{" then a non-NUL byte rules out a BOM and UTF-16/32 (json.detect_encoding
+        # reads a NUL second byte as UTF-16-LE), so this is the decoding json.loads
+        # would pick ("surrogatepass" as it has).
         text = body.decode("utf-8", "surrogatepass")
     elif type(body) is str and body[:1] == "{":
         text = body

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minicall import ResponseFormatError
@@ -34,6 +34,7 @@ def test_parsing_text_agrees_with_json_loads(value, tail):
         assert _outcome(_parse, raw) == _outcome(json.loads, raw)
 
 
+@settings(max_examples=2000)
 @given(st.binary(max_size=40).map(lambda b: b"{" + b))
 def test_parsing_any_bytes_after_a_brace_agrees_with_json_loads(raw):
     assert _outcome(_parse, raw) == _outcome(json.loads, raw)
@@ -71,3 +72,8 @@ def test_dumps_refuses_what_json_refuses():
     with pytest.raises(TypeError, match="not JSON serializable"):
         dumps({"a": object()})
     assert dumps({1: float("nan"), None: True}) == b'{"1":NaN,"null":true}'
+
+
+def test_a_nul_after_the_brace_is_read_as_json_reads_it():
+    raw = b"{\x00\x00\x00"  # json.detect_encoding: UTF-16-LE
+    assert _outcome(_parse, raw) == _outcome(json.loads, raw)
