@@ -25,16 +25,18 @@ from __future__ import annotations
 import asyncio
 import ssl
 import threading
+from collections.abc import Mapping
 from contextlib import suppress
 
 from .._errors import APIConnectionError, ConfigurationError, ResponseFormatError
 from ._async_conn import NETWORK_ERRORS, ClosedBeforeReply, Conn, LoopPools, Pool, tunnel
 from ._common import (
     DEFAULT_MAX_BODY_BYTES,
+    HeaderItems,
     Route,
     Url,
     check_method,
-    checked_headers,
+    checked_header_items,
     declared_too_big,
     failure,
     frame_request,
@@ -219,7 +221,7 @@ class AsyncioTransport:
         """Send ``request``, following redirects; see :class:`AsyncTransport`."""
         method = check_method(request.method)
         url = parse_url(request.url)
-        headers = checked_headers(request.headers)
+        headers: Mapping[str, str] | HeaderItems = checked_header_items(request.headers)
         body = request.body
         for hop in range(self._max_redirects + 1):
             response = await self._send_once(method, url, headers, body, request.timeout, stream)
@@ -245,7 +247,7 @@ class AsyncioTransport:
         self,
         method: str,
         url: Url,
-        headers: dict[str, str],
+        headers: Mapping[str, str] | HeaderItems,
         body: bytes,
         timeout: float | None,
         stream: bool,

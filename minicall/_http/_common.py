@@ -31,10 +31,12 @@ __all__ = [
     "READ_SIZE",
     "REDIRECT_STATUSES",
     "USER_AGENT",
+    "HeaderItems",
     "Hop",
     "Route",
     "Url",
     "check_method",
+    "checked_header_items",
     "checked_headers",
     "declared_too_big",
     "failure",
@@ -133,17 +135,26 @@ def check_method(method: str) -> str:
     return method.upper()
 
 
+HeaderItems = tuple[tuple[str, str], ...]
+"""Header fields as (lower-case name, value) pairs: what the transports pass around."""
+
+
 def checked_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Lower-cased copy; refuses names and values that could split the request."""
+    return dict(checked_header_items(headers))
+
+
+def checked_header_items(headers: Mapping[str, str]) -> HeaderItems:
+    """:func:`checked_headers` as pairs, shared between requests with the same headers."""
     items = tuple(headers.items())
     try:
-        return dict(_checked(items))
+        return _checked(items)
     except TypeError:  # an unhashable value: not a str, refused by the uncached check
-        return dict(_checked.__wrapped__(items))
+        return _checked.__wrapped__(items)
 
 
 @functools.lru_cache(maxsize=256)
-def _checked(items: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+def _checked(items: HeaderItems) -> HeaderItems:
     # Cached: a client sends the same few header sets again and again.
     out: dict[str, str] = {}
     for name, value in items:
@@ -166,15 +177,16 @@ def _checked(items: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
 
 
 def frame_request(
-    method: str, url: Url, headers: Mapping[str, str], body: bytes, proxy: Proxy | None
-) -> tuple[bytes, tuple[tuple[str, str], ...]]:
+    method: str, url: Url, headers: Mapping[str, str] | HeaderItems, body: bytes, proxy: Proxy | None
+) -> tuple[bytes, HeaderItems]:
     """The request as sent (head and body in one piece) and the header fields it carries.
 
     One write: one syscall, and no Nagle/delayed-ACK stall between two small segments.
     ``headers`` come from :func:`checked_headers`.
     """
     with_length = bool(body) or method in _METHODS_WITH_BODY
-    head, wire = _head(method, url, tuple(headers.items()), proxy)
+    items = headers if isinstance(headers, tuple) else tuple(headers.items())
+    head, wire = _head(method, url, items, proxy)
     if not with_length:
         return head + b"\r\n", wire
     length = str(len(body))
@@ -184,8 +196,8 @@ def frame_request(
 
 @functools.lru_cache(maxsize=256)
 def _head(
-    method: str, url: Url, headers: tuple[tuple[str, str], ...], proxy: Proxy | None
-) -> tuple[bytes, tuple[tuple[str, str], ...]]:
+    method: str, url: Url, headers: HeaderItems, proxy: Proxy | None
+) -> tuple[bytes, HeaderItems]:
     # The head up to (not including) Content-Length and the blank line: the same for
     # every request of a client but for the body's length, so it is built once.
     wire = {"host": url.host_header, **dict(headers)}
@@ -217,7 +229,12 @@ class Hop:
 
 
 def redirect(
-    status: int, location: str | None, method: str, url: Url, headers: Mapping[str, str], body: bytes
+    status: int,
+    location: str | None,
+    method: str,
+    url: Url,
+    headers: Mapping[str, str] | HeaderItems,
+    body: bytes,
 ) -> Hop | None:
     """The next hop for a 3xx reply, or ``None`` when it is not to be followed.
 

@@ -35,10 +35,11 @@ from ._common import (
     DEFAULT_MAX_BODY_BYTES,
     READ_SIZE,
     USER_AGENT,
+    HeaderItems,
     Route,
     Url,
     check_method,
-    checked_headers,
+    checked_header_items,
     declared_too_big,
     failure,
     frame_request,
@@ -134,7 +135,7 @@ class SyncTransport:
     def send(self, request: HttpRequest, *, stream: bool = False) -> HttpResponse:
         """Send ``request``; see the module docstring for what is guaranteed."""
         method = check_method(request.method)
-        headers = checked_headers(request.headers)
+        headers: Mapping[str, str] | HeaderItems = checked_header_items(request.headers)
         url, body = parse_url(request.url), request.body
         for hop in range(self._max_redirects + 1):
             route = self._route(url)
@@ -166,7 +167,7 @@ class SyncTransport:
         route: Route,
         url: Url,
         method: str,
-        headers: Mapping[str, str],
+        headers: Mapping[str, str] | HeaderItems,
         body: bytes,
         timeout: float | None,
     ) -> tuple[http.client.HTTPConnection, ResponseParser, list[Event]]:
