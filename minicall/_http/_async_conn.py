@@ -146,7 +146,11 @@ class Conn(asyncio.Protocol):
         waiter = self._waiter = self._loop.create_future()
         if timeout is not None:
             self._deadline = deadline = self._loop.time() + timeout
-            if self._timer is None:
+            timer = self._timer
+            if timer is None or timer.when() > deadline:
+                # No timer, or one set for a later deadline (an earlier, longer wait).
+                if timer is not None:
+                    timer.cancel()
                 self._timer = self._loop.call_at(deadline, self._check_deadline)
         else:
             self._deadline = 0.0
