@@ -122,6 +122,8 @@ def test_bare_lf_line_endings_are_accepted():
         b"<html>hello</html>",
         b"HTTP/2 200\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nbad header\r\n\r\n",
+        # a known field name without its colon (names already checked are remembered)
+        b"HTTP/1.1 200 OK\r\nContent-Type: a\r\nContent-Type\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",

@@ -317,7 +317,7 @@ def _parse_fields(lines: list[str], first: int) -> tuple[tuple[str, str], ...]:
     for i in range(first, len(lines)):
         line = lines[i]
         name, colon, value = line.partition(":")
-        key = names.get(name)
+        key = names.get(name) if colon else None
         if key is None and colon and _TOKEN.fullmatch(name) is not None:
             key = name.lower()
             if len(names) < 1024:  # names seen repeat; a hostile server cannot grow this far
