@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import zlib
 
 import pytest
@@ -210,3 +211,44 @@ def test_corrupt_or_truncated_gzip_raises_connection_error():
         decode_in_pieces("gzip", b"\x1f\x8b\x08\x00garbage-garbage", 4)
     with pytest.raises(APIConnectionError, match="ends early"):
         decode_in_pieces("gzip", ENCODED["gzip"][:-10], 64)
+
+
+def _reference_fields(lines):
+    """The field rules of RFC 9112 written plainly: the oracle for the parser's fast version."""
+    token = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+    fields = []
+    for line in lines:
+        if line[:1] in (" ", "\t"):
+            if not fields:
+                raise ValueError("continuation first")
+            fields[-1] = (fields[-1][0], f"{fields[-1][1]} {line.strip()}")
+            continue
+        name, colon, value = line.partition(":")
+        if not colon or token.fullmatch(name) is None:
+            raise ValueError("bad line")
+        fields.append((name.lower(), value.strip(" \t")))
+    return tuple(fields)
+
+
+_field_lines = st.lists(
+    st.one_of(
+        st.sampled_from(["Content-Type: a", "content-length: 3", "X-Id:\tb ", "Content-Type", " folded", "\tmore"]),
+        st.text(alphabet="aZ-:; \t", max_size=12),
+    ),
+    max_size=6,
+)
+
+
+@given(_field_lines)
+def test_header_fields_are_read_as_the_plain_rules_read_them(lines):
+    from minicall._http._h1 import _parse_fields
+
+    try:
+        expected = ("ok", _reference_fields(lines))
+    except ValueError:
+        expected = ("error",)
+    try:
+        got = ("ok", _parse_fields(["HTTP/1.1 200 OK", *lines], 1))
+    except APIConnectionError:
+        got = ("error",)
+    assert got == expected
