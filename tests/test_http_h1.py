@@ -252,3 +252,36 @@ def test_header_fields_are_read_as_the_plain_rules_read_them(lines):
     except APIConnectionError:
         got = ("error",)
     assert got == expected
+
+
+class _GeneralFraming(ResponseParser):
+    """The parser with its direct Content-Length path turned off: the general rules only."""
+
+    def _fixed_length(self, version, framing):
+        return False
+
+
+_framing_fields = st.lists(
+    st.sampled_from(
+        [
+            "Content-Length: 3", "Content-Length: 4", "Content-Length: 03", "Content-Length: \xb2",
+            "Content-Length: -1", "Connection: keep-alive", "Connection: Keep-Alive", "Connection: close",
+            "Connection: keep-alive, Upgrade", "Transfer-Encoding: chunked", "X-Other: 1",
+        ]
+    ),
+    max_size=4,
+)
+
+
+@given(_framing_fields, st.sampled_from(["1.1", "1.0"]))
+def test_the_direct_content_length_path_frames_as_the_general_rules_do(fields, version):
+    raw = (f"HTTP/{version} 200 OK\r\n" + "".join(f + "\r\n" for f in fields) + "\r\nabcdef").encode("latin-1")
+
+    def outcome(parser):
+        try:
+            events = parser.feed(raw)
+        except APIConnectionError:
+            return ("error",)
+        return (parser.keep_alive, parser.done, [type(e).__name__ for e in events], parser.unused)
+
+    assert outcome(ResponseParser("POST")) == outcome(_GeneralFraming("POST"))

@@ -215,7 +215,12 @@ def _head(
 def declared_too_big(headers: Mapping[str, str], limit: int) -> bool:
     """Whether an uncompressed body's ``Content-Length`` already exceeds ``limit``."""
     declared = headers.get("content-length", "")
-    return not headers.get("content-encoding") and declared.isdigit() and int(declared) > limit
+    return (
+        not headers.get("content-encoding")
+        and declared.isascii()
+        and declared.isdigit()
+        and int(declared) > limit
+    )
 
 
 @dataclass(frozen=True, slots=True)

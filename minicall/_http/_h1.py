@@ -71,6 +71,11 @@ class End:
 Event = Head | Data | End
 
 
+def _is_length(value: str) -> bool:
+    # ASCII digits only: str.isdigit() accepts "²" (Latin-1 0xB2), which int() refuses.
+    return value.isascii() and value.isdigit() and len(value) < 19
+
+
 def _broken(problem: str) -> APIConnectionError:
     return APIConnectionError(f"malformed HTTP response: {problem}")
 
@@ -206,7 +211,7 @@ class ResponseParser:
                 self._to_close()
         elif "content-length" in fields:
             lengths = set(fields["content-length"])
-            if len(lengths) != 1 or not all(v.isdigit() and len(v) < 19 for v in lengths):
+            if len(lengths) != 1 or not all(_is_length(v) for v in lengths):
                 raise _broken(f"bad Content-Length {sorted(lengths)!r}")
             self._remaining = int(lengths.pop())
             self._state = self._read_fixed
@@ -217,14 +222,17 @@ class ResponseParser:
         """The common reply, one Content-Length and at most ``Connection: keep-alive``,
         framed directly; ``False`` leaves anything else to the general rules."""
         length = None
+        keep_alive = version == "1.1"
         for name, value in framing:
             if name == "content-length" and length is None:
                 length = value
-            elif name != "connection" or value.lower() != "keep-alive":
+            elif name == "connection" and value.lower() == "keep-alive":
+                keep_alive = True
+            else:
                 return False
-        if length is None or not length.isdigit() or len(length) >= 19:
+        if length is None or not _is_length(length):
             return False
-        self.keep_alive = True if len(framing) == 2 else version == "1.1"
+        self.keep_alive = keep_alive
         self._remaining = int(length)
         self._state = self._read_fixed
         return True
