@@ -147,7 +147,8 @@ class ToolDelta:
 class Chunk:
     """One decoded stream event in neutral terms.
 
-    ``usage`` is cumulative: the newest non-``None`` value is the total so far.
+    ``usage`` is cumulative: the newest non-``None`` value is the total so far. Fast
+    paths build chunks positionally (OpenAI's): new fields go at the end.
     """
 
     content: str = ""
@@ -163,6 +164,12 @@ class Chunk:
     raw: Mapping[str, Any] = field(default_factory=dict)
     plain: bool = field(default=False, compare=False)
     """Set by a decoder's fast path: only ``content``, ``model``, ``id`` and ``raw`` are set."""
+    block: Mapping[str, Any] | None = None
+    """A content block of the turn that ends with this event, in the provider's own shape
+    and ready for a history, from providers whose turns are ordered blocks (Anthropic's
+    ``thinking`` must go back exactly as it came). A ``"text"`` block's ``text`` is left
+    to :class:`~minicall._stream.StreamState`: it is the text delivered since the block
+    before it ended (text deltas take a fast path that keeps no block state)."""
 
 
 class StreamDecoder(Protocol):

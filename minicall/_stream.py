@@ -57,6 +57,9 @@ class StreamState:
         self.audio_id: str | None = None
         self.reported_cost: float | None = None
         self.last_raw: Any = {}
+        self.blocks: list[Mapping[str, Any]] = []
+        """The provider's own content blocks so far, for providers that stream them (Anthropic)."""
+        self._text_mark = 0  # len(texts) when the last block ended: later text is the next block's
 
     @property
     def content(self) -> str:
@@ -97,12 +100,31 @@ class StreamState:
         self.audio_id = chunk.audio_id or self.audio_id
         if chunk.reported_cost is not None:
             self.reported_cost = chunk.reported_cost
+        if chunk.block is not None:
+            self._end_block(chunk.block)
         self.last_raw = chunk.raw
         done = [self._tool_delta(d) for d in chunk.tool_deltas]
         completed = [c for c in done if c is not None]
         if chunk.finish_reasons is not None:
             completed.extend(self.finish())
         return completed
+
+    def _end_block(self, block: Mapping[str, Any]) -> None:
+        # Blocks arrive one after another, so a text block's text is exactly what the
+        # state took in since the block before it ended (see ``Chunk.block``).
+        if block.get("type") == "text":
+            block = {**block, "text": "".join(self.texts[self._text_mark :])}
+        self._text_mark = len(self.texts)
+        self.blocks.append(block)
+
+    def native_content(self) -> list[Mapping[str, Any]] | None:
+        """The turn so far as the provider's own content blocks, in the order they came
+        (text after the last finished block as one more text block); ``None`` when the
+        stream delivered none, and the codec builds the native turn from :meth:`message`."""
+        if not self.blocks:
+            return None
+        rest = "".join(self.texts[self._text_mark :])
+        return [*self.blocks, {"type": "text", "text": rest}] if rest else list(self.blocks)
 
     def _tool_delta(self, delta: ToolDelta) -> ToolCallPart | None:
         buf = self._tools.get(delta.index)
@@ -147,6 +169,9 @@ class StreamState:
         """Everything so far as a :class:`Completion` (what a non-streamed call gives)."""
         if self.audio_id is not None:
             native = {**native, "audio": {"id": self.audio_id}}
+        blocks = self.native_content()
+        if blocks is not None:
+            native = {**native, "content": blocks}
         return Completion(
             content=self.content,
             message=self.message(),
@@ -288,7 +313,8 @@ class _StreamBase(CallFacts, Generic[ResponseT, ChunkT]):
 
     @property
     def message_param(self) -> Any:
-        """The assistant turn streamed so far, ready to append to a history."""
+        """The assistant turn streamed so far, as the same reply non-streamed gives it
+        (Anthropic's thinking blocks and signatures included), ready for a history."""
         return self.construct_call_response().message_param
 
     def tool_message_params(self, tools_and_outputs: Sequence[tuple[BaseTool, Any]]) -> list[Any]:

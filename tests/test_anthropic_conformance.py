@@ -20,7 +20,7 @@ import pytest
 
 from minicall import llm
 from minicall.providers import anthropic as mc
-from minicall.testing import ErrorReply, Reply, ToolCallReply
+from minicall.testing import ErrorReply, RawReply, Reply, ThinkingReply, ToolCallReply
 from minicall.testing._reply import RecordedRequest
 
 anthropic_sdk = pytest.importorskip("anthropic")
@@ -282,21 +282,123 @@ def test_whole_replies_parse_the_same(fake, sdk, client, reply):
     assert ours == theirs
 
 
-@pytest.mark.parametrize("reply", REPLIES)
-def test_streamed_replies_parse_the_same(fake, sdk, client, reply):
+def streamed_with_tools(fake: Any, client: Any, scripted: Any, prompt: str) -> tuple[Any, list[Any]]:
+    """A streamed minicall call offering ``get_weather``, iterated; ``scripted`` is the
+    reply for it and for the SDK call that follows."""
+
     @mc.call(MODEL, client=client, tools=[get_weather], stream=True)
     def ask() -> str:
-        return "hello there"
+        return prompt
 
-    fake.script(reply, reply)
+    fake.script(scripted, scripted)
     stream = ask()
-    tools = [tool for _, tool in stream if tool is not None]
+    return stream, [tool for _, tool in stream if tool is not None]
+
+
+@pytest.mark.parametrize("reply", REPLIES)
+def test_streamed_replies_parse_the_same(fake, sdk, client, reply):
+    stream, tools = streamed_with_tools(fake, client, reply, "hello there")
     ours = minicall_view(stream, tools)
     with sdk.messages.stream(
         model=MODEL, max_tokens=1024, messages=[{"role": "user", "content": "hello there"}]
     ) as s:
         theirs = sdk_view(s.get_final_message())
     assert ours == theirs
+
+
+# -- extended thinking: the streamed turn, accumulated ----------------------------------------
+
+THINKING_REPLY = Reply(
+    text="Checking.",
+    thinking=[ThinkingReply("Paris, so call get_weather.", "sig_1"), ThinkingReply(redacted="ENCRYPTED==")],
+    tool_calls=[ToolCallReply("get_weather", {"city": "Paris"}, id="toolu_1")],
+)
+THINKING = {"type": "enabled", "budget_tokens": 1024}
+WEATHER_Q = [{"role": "user", "content": "weather?"}]
+
+
+def _sdk_final(sdk: Any, **kwargs: Any) -> Any:
+    with sdk.messages.stream(model=MODEL, max_tokens=2048, messages=WEATHER_Q, **kwargs) as s:
+        return s.get_final_message()
+
+
+def test_streamed_thinking_turn_is_the_message_the_sdk_accumulates(fake, sdk, client):
+    @mc.call(MODEL, client=client, tools=[get_weather], call_params={"max_tokens": 2048, "thinking": THINKING})
+    def ask() -> str:
+        return "weather?"
+
+    @mc.call(MODEL, client=client, tools=[get_weather], call_params={"max_tokens": 2048, "thinking": THINKING}, stream=True)
+    def ask_streamed() -> str:
+        return "weather?"
+
+    fake.script(THINKING_REPLY, THINKING_REPLY, THINKING_REPLY)
+    stream = ask_streamed()
+    for _ in stream:
+        pass
+    final = _sdk_final(sdk, thinking=THINKING, tools=fake.last.json["tools"])
+    assert [b.type for b in final.content] == ["thinking", "redacted_thinking", "text", "tool_use"]
+    assert stream.message_param["content"] == [b.to_dict() for b in final.content]
+    assert stream.message_param == ask().message_param
+
+
+def test_streamed_thinking_turn_goes_back_as_the_sdk_sends_it(fake, sdk, client):
+    params: mc.AnthropicCallParams = {"max_tokens": 2048, "thinking": THINKING}
+
+    @mc.call(MODEL, client=client, tools=[get_weather], call_params=params, stream=True)
+    def chat(history: list[Any]) -> mc.AnthropicDynamicConfig:
+        return {"messages": [*WEATHER_Q, *history]}
+
+    fake.script(THINKING_REPLY, Reply(text="Sunny."), THINKING_REPLY)
+    stream = chat([])
+    outputs = [(tool, tool.call()) for _, tool in stream if tool is not None]
+    list(chat([stream.message_param, *stream.tool_message_params(outputs)]))
+    ours = fake.last
+    tools = ours.json["tools"]
+    final = _sdk_final(sdk, thinking=THINKING, tools=tools)
+    tool_use = final.content[-1]
+    results = [{"type": "tool_result", "tool_use_id": tool_use.id, "content": get_weather(**tool_use.input)}]
+    with sdk.messages.stream(
+        model=MODEL,
+        max_tokens=2048,
+        thinking=THINKING,
+        tools=tools,
+        messages=[
+            *WEATHER_Q,
+            {"role": "assistant", "content": final.content},
+            {"role": "user", "content": results},
+        ],
+    ) as s:
+        s.get_final_message()
+    same_request(ours, fake.last)
+
+
+def test_a_stream_of_every_block_kind_accumulates_as_the_sdk_accumulates_it(fake, sdk, client):
+    from test_anthropic_stream_blocks import stream_of, whole
+
+    citation = {
+        "type": "char_location",
+        "cited_text": "It is sunny.",
+        "document_index": 0,
+        "document_title": None,
+        "start_char_index": 0,
+        "end_char_index": 12,
+    }
+    content = [
+        {"type": "thinking", "thinking": "Search first, then answer.", "signature": "sig_2"},
+        {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "Paris"}},
+        {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []},
+        {"type": "text", "text": "It is sunny.", "citations": [citation]},
+        {"type": "redacted_thinking", "data": "ENCRYPTED=="},
+        {"type": "text", "text": "Shall I check Rome?"},
+        {"type": "tool_use", "id": "toolu_2", "name": "get_weather", "input": {"city": "Rome"}},
+    ]
+    body = stream_of(whole(content), [3, 11, 20])
+    raw = RawReply(200, {"content-type": "text/event-stream"}, body)
+    stream, tools = streamed_with_tools(fake, client, raw, "weather?")
+    assert [t.args for t in tools] == [{"city": "Rome"}]  # the server's tool is not the client's
+    final = _sdk_final(sdk)
+    assert stream.message_param["content"] == [b.to_dict() for b in final.content]
+    assert stream.content == "".join(b.text for b in final.content if b.type == "text")
 
 
 def test_error_status_and_message_agree(fake, sdk, client):

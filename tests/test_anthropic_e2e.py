@@ -14,7 +14,7 @@ import minicall
 from minicall import BaseDynamicConfig, Messages, llm
 from minicall import _call as call_module
 from minicall.providers import anthropic
-from minicall.testing import ErrorReply, FakeServer, Reply, ToolCallReply
+from minicall.testing import ErrorReply, FakeServer, Reply, ThinkingReply, ToolCallReply
 
 MODEL = "claude-3-5-sonnet-latest"
 
@@ -377,6 +377,90 @@ def test_stream_error_event_raises_overloaded_with_partial(fake):
             pass
     assert info.value.status_code == 529
     assert info.value.partial and info.value.partial.startswith("alpha")
+
+
+# -- extended thinking -------------------------------------------------------------------
+
+THINKING_REPLY = Reply(
+    text="Let me check.",
+    thinking=[ThinkingReply("The user wants the weather in Paris.", "sig_abc"), ThinkingReply(redacted="ENCRYPTED==")],
+    tool_calls=[ToolCallReply("get_weather", {"city": "Paris"}, id="toolu_1")],
+)
+THINKING_TURN = {
+    "role": "assistant",
+    "content": [
+        {"type": "thinking", "thinking": "The user wants the weather in Paris.", "signature": "sig_abc"},
+        {"type": "redacted_thinking", "data": "ENCRYPTED=="},
+        {"type": "text", "text": "Let me check."},
+        {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}},
+    ],
+}
+THINKING_PARAMS: anthropic.AnthropicCallParams = {"max_tokens": 2048, "thinking": {"type": "enabled", "budget_tokens": 1024}}
+
+
+@pytest.mark.parametrize("module", ["anthropic", "llm"])
+def test_streamed_thinking_reply_gives_the_message_param_of_the_whole_reply(fake, module):
+    client = fake.client("anthropic")
+    if module == "anthropic":
+        whole_call = anthropic.call(MODEL, client=client, tools=[get_weather], call_params=THINKING_PARAMS)
+        stream_call = anthropic.call(MODEL, client=client, tools=[get_weather], call_params=THINKING_PARAMS, stream=True)
+    else:
+        whole_call = llm.call(provider="anthropic", model=MODEL, client=client, tools=[get_weather])
+        stream_call = llm.call(provider="anthropic", model=MODEL, client=client, tools=[get_weather], stream=True)
+
+    @whole_call
+    def ask() -> str:
+        return "weather in Paris?"
+
+    @stream_call
+    def ask_streamed() -> str:
+        return "weather in Paris?"
+
+    fake.script(THINKING_REPLY, THINKING_REPLY)
+    whole = ask()
+    stream = ask_streamed()
+    tools = [tool for _, tool in stream if tool is not None]
+    assert [t.args for t in tools] == [{"city": "Paris"}]
+    assert stream.message_param == whole.message_param
+    assert stream.construct_call_response().message_param == whole.message_param
+    if module == "anthropic":
+        assert whole.message_param == THINKING_TURN
+    else:  # the neutral turn keeps what a whole reply's does: its text and tool calls
+        assert whole.message_param == Messages.Assistant(
+            [minicall.TextPart("Let me check."), minicall.ToolCallPart("toolu_1", "get_weather", {"city": "Paris"})]
+        )
+
+
+def test_thinking_blocks_of_a_streamed_turn_go_back_unchanged_in_the_next_request(fake):
+    @anthropic.call(MODEL, client=fake.client("anthropic"), tools=[get_weather], call_params=THINKING_PARAMS, stream=True)
+    def chat(history: list[Any]) -> anthropic.AnthropicDynamicConfig:
+        return {"messages": [{"role": "user", "content": "weather in Paris?"}, *history]}
+
+    fake.script(THINKING_REPLY, Reply(text="Sunny."))
+    stream = chat([])
+    outputs = [(tool, tool.call()) for _, tool in stream if tool is not None]
+    history = [stream.message_param, *stream.tool_message_params(outputs)]
+    assert "".join(chunk.content for chunk, _ in chat(history)) == "Sunny."
+    assert fake.last.json["thinking"] == {"type": "enabled", "budget_tokens": 1024}
+    assert fake.last.json["messages"][1:] == [
+        THINKING_TURN,
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny in Paris"}]},
+    ]
+
+
+def test_async_streamed_thinking_turn_is_the_whole_replys_turn(fake):
+    @anthropic.call(MODEL, client=fake.client("anthropic"), tools=[get_weather], stream=True)
+    async def ask() -> str:
+        return "weather in Paris?"
+
+    async def main() -> Any:
+        stream = await ask()
+        tools = [tool async for _, tool in stream if tool is not None]
+        assert len(tools) == 1
+        return stream.message_param
+
+    fake.script(THINKING_REPLY)
+    assert asyncio.run(main()) == THINKING_TURN
 
 
 # -- tools and structured output ---------------------------------------------------------

@@ -16,7 +16,7 @@ import types
 from pathlib import Path
 
 from minicall import _call as call_module
-from minicall.testing import FakeServer, Reply, ToolCallReply
+from minicall.testing import FakeServer, Reply, ThinkingReply, ToolCallReply
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 _BLOCK = re.compile(r"(<!-- readme-test: skip -->\n)?```python\n(.*?)```", re.DOTALL)
@@ -37,10 +37,13 @@ _ENV = {
 
 
 _DUNE = ToolCallReply("Book", {"title": "Dune", "year": 1965})
-# What the model "answers" to examples whose point is a structured reply.
+_THINK = Reply(thinking=[ThinkingReply("Paris: call get_weather.")], tool_calls=[ToolCallReply("get_weather", {"city": "Paris"})])
+# What the model "answers" to examples whose point is a structured reply or a tool loop,
+# and the provider it answers as.
 _SCRIPTS = {
-    "book: Book = extract_book(": [Reply(tool_calls=[_DUNE])],
-    "for partial in extract_partial(": [Reply(tool_calls=[_DUNE])],
+    "book: Book = extract_book(": ("openai", [Reply(tool_calls=[_DUNE])]),
+    "for partial in extract_partial(": ("openai", [Reply(tool_calls=[_DUNE])]),
+    "stream = weather_agent(history)": ("anthropic", [_THINK, Reply(text="Sunny in Paris.")]),
 }
 
 
@@ -65,12 +68,17 @@ def test_the_runnable_examples_run_in_order(monkeypatch, tmp_path):
         for skip, code in BLOCKS:
             if skip:
                 continue
-            for marker, replies in _SCRIPTS.items():
+            for marker, (provider, replies) in _SCRIPTS.items():
                 if marker in code:
-                    fake.script(*replies, provider="openai")
+                    fake.script(*replies, provider=provider)
             # asyncio.run inside an example is fine: no loop is running here.
             exec(compile(code, str(README), "exec"), namespace)  # noqa: S102 - the README is ours
             ran += 1
         assert ran >= 15
+        # The thinking tool loop sent its streamed turn back, thinking block and all.
+        follow_up = [r.json for r in fake.requests if isinstance(r.json, dict) and "thinking" in r.json][-1]
+        thinking_turn = follow_up["messages"][1]
+        assert [b["type"] for b in thinking_turn["content"]] == ["thinking", "tool_use"]
+        assert thinking_turn["content"][0]["signature"]
         assert len(fake.requests) >= 10  # the examples really went over loopback HTTP
     asyncio.set_event_loop_policy(None)

@@ -10,6 +10,16 @@ pieces (``message_start`` then ``message_delta``), which :class:`TokenCounts` su
 Nearly every event of a long reply is a ``content_block_delta`` holding a
 ``text_delta``; :func:`_text_delta` reads those directly and everything else takes the
 checked path, which narrows each value through :class:`~minicall._wire.Reader`.
+
+A turn is an ordered list of content blocks, and with extended thinking the API wants
+its ``thinking`` blocks (with their ``signature``) and ``redacted_thinking`` blocks sent
+back unchanged. So, as the official SDK's ``accumulate_event`` does, the decoder keeps
+each open block (``thinking_delta`` text appended, ``signature_delta`` replacing the
+signature, ``input_json_delta`` pieces and ``citations_delta`` collected) and hands it
+over, trimmed as a non-streamed reply's block is, on the chunk of its
+``content_block_stop``. Text deltas are the exception: a text block's text is
+assembled by :class:`~minicall._stream.StreamState` from the text it already keeps,
+so the fast path stays stateless.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from .._framing.sse import ServerSentEvent
 from .._spec import Chunk, ToolDelta, Usage
 from .._wire import JSONObject, Reader, loads
 from ._common import SSEChunks, error_text, reasons, stream_error
+from .anthropic_messages import echo_block
 
 __all__ = ["ERROR_STATUS", "PROVIDER", "AnthropicStream", "TokenCounts", "anthropic_error_text"]
 
@@ -48,6 +59,10 @@ _USAGE_KEYS = (
     ("creation", "cache_creation_input_tokens"),
     ("read", "cache_read_input_tokens"),
 )
+
+# Blocks whose ``input`` arrives as ``input_json_delta`` pieces (the SDK's
+# ``TRACKS_TOOL_INPUT``). Only ``tool_use`` is a call for the client to run.
+_TRACKS_INPUT = frozenset({"tool_use", "server_tool_use"})
 
 
 def anthropic_error_text(data: Any) -> str | None:
@@ -111,6 +126,7 @@ class AnthropicStream(SSEChunks):
         self._read = Reader(PROVIDER)
         self._counts = TokenCounts()
         self._tool_blocks: set[int] = set()
+        self._open: dict[int, _OpenBlock] = {}
         self._handlers: Mapping[str, Callable[[JSONObject], Chunk | None]] = {
             "message_start": self._message_start,
             "content_block_start": self._block_start,
@@ -157,6 +173,7 @@ class AnthropicStream(SSEChunks):
         index = self._index(data, at)
         block = r.obj(data.get("content_block"), f"{at}.content_block")
         kind = r.str(block.get("type"), f"{at}.content_block.type")
+        self._open[index] = _OpenBlock(kind, block)
         if kind == "tool_use":
             self._tool_blocks.add(index)
             start = r.opt_obj(block.get("input"), f"{at}.content_block.input")
@@ -181,16 +198,30 @@ class AnthropicStream(SSEChunks):
         kind = r.str(delta.get("type"), f"{at}.delta.type")
         if kind == "text_delta":
             return Chunk(content=r.str(delta.get("text"), f"{at}.delta.text"), raw=data)
+        block = self._open.get(index)
         if kind == "input_json_delta":
             piece = r.str(delta.get("partial_json"), f"{at}.delta.partial_json")
-            return Chunk(tool_deltas=(ToolDelta(index, arguments=piece),), raw=data)
+            if block is not None:
+                block.json.append(piece)
+            if block is None or index in self._tool_blocks:  # no start seen: a tool call
+                return Chunk(tool_deltas=(ToolDelta(index, arguments=piece),), raw=data)
+        elif kind == "thinking_delta" and block is not None and block.kind == "thinking":
+            piece = r.str(delta.get("thinking"), f"{at}.delta.thinking")
+            block.fields["thinking"] = str(block.fields.get("thinking") or "") + piece
+        elif kind == "signature_delta" and block is not None and block.kind == "thinking":
+            block.fields["signature"] = r.str(delta.get("signature"), f"{at}.delta.signature")
+        elif block is not None and block.kind == "text" and kind == "citations_delta":
+            cited = block.fields.get("citations") or []
+            block.fields["citations"] = [*cited, delta.get("citation")]
         return Chunk(raw=data)  # thinking, signature and citation deltas carry no text
 
     def _block_stop(self, data: JSONObject) -> Chunk:
         index = self._index(data, "content_block_stop")
+        block = self._open.pop(index, None)
+        finished = None if block is None else block.finished(self._read, index)
         if index in self._tool_blocks:
-            return Chunk(tool_deltas=(ToolDelta(index, done=True),), raw=data)
-        return Chunk(raw=data)
+            return Chunk(tool_deltas=(ToolDelta(index, done=True),), raw=data, block=finished)
+        return Chunk(raw=data, block=finished)
 
     def _message_delta(self, data: JSONObject) -> Chunk:
         r = self._read
@@ -198,6 +229,27 @@ class AnthropicStream(SSEChunks):
         reason = r.opt_str(delta.get("stop_reason"), "message_delta.delta.stop_reason")
         self._counts.update(r, data.get("usage"), "message_delta.usage")
         return Chunk(finish_reasons=reasons(reason), usage=self._counts.usage(), raw=data)
+
+
+class _OpenBlock:
+    """A content block between its ``content_block_start`` and ``content_block_stop``."""
+
+    __slots__ = ("fields", "json", "kind")
+
+    def __init__(self, kind: str, start: JSONObject) -> None:
+        self.kind = kind
+        self.fields: dict[str, Any] = dict(start)
+        self.json: list[str] = []
+        if kind in _TRACKS_INPUT and start.get("input"):
+            self.json.append(json.dumps(start["input"]))
+
+    def finished(self, r: Reader, index: int) -> JSONObject:
+        """The block as a non-streamed reply's would be sent back (:func:`echo_block`)."""
+        if self.kind in _TRACKS_INPUT:
+            # Unparseable arguments (a call cut off by max_tokens) echo as ``{}``, as the
+            # neutral tool call they also make does.
+            self.fields["input"] = r.args_or_text("".join(self.json), f"content[{index}].input")[0]
+        return echo_block(self.fields)
 
 
 def _raw_chunk(data: JSONObject) -> Chunk:

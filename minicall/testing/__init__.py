@@ -13,7 +13,15 @@
 
 from __future__ import annotations
 
-from ._reply import ErrorReply, Fault, RawReply, RecordedRequest, Reply, ToolCallReply
+from ._reply import (
+    ErrorReply,
+    Fault,
+    RawReply,
+    RecordedRequest,
+    Reply,
+    ThinkingReply,
+    ToolCallReply,
+)
 from ._server import FakeServer
 
 __all__ = [
@@ -23,5 +31,6 @@ __all__ = [
     "RawReply",
     "RecordedRequest",
     "Reply",
+    "ThinkingReply",
     "ToolCallReply",
 ]

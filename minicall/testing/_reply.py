@@ -24,6 +24,7 @@ __all__ = [
     "RecordedRequest",
     "Reply",
     "Scripted",
+    "ThinkingReply",
     "TokenCounts",
     "ToolCallReply",
     "count_words",
@@ -54,6 +55,21 @@ class ToolCallReply:
         return json.dumps(dict(self.args), separators=(",", ":"))
 
 
+@dataclass(frozen=True)
+class ThinkingReply:
+    """A reasoning block the model emits before its answer (Anthropic's extended thinking).
+
+    ``thinking`` is the reasoning text and ``signature`` the opaque value a client must
+    send back unchanged (``""`` lets the format invent one). With ``redacted`` set, the
+    block is a ``redacted_thinking`` block carrying that encrypted data instead. Formats
+    without reasoning blocks leave it out.
+    """
+
+    thinking: str = ""
+    signature: str = ""
+    redacted: str | None = None
+
+
 class TokenCounts(NamedTuple):
     """Token counts a format reports: scripted ones, or derived from word counts."""
 
@@ -68,8 +84,9 @@ class Reply:
 
     ``finish_reason`` is neutral (``stop``, ``length``, ``tool_calls``,
     ``content_filter``); ``None`` means ``tool_calls`` when there are tool calls, else
-    ``stop``. Token counts left ``None`` are word counts (input: the last user text;
-    output: the text, transcript and tool-call JSON). ``model=None`` echoes the
+    ``stop``. ``thinking`` holds reasoning blocks that come before the text. Token
+    counts left ``None`` are word counts (input: the last user text; output: the
+    thinking, text, transcript and tool-call JSON). ``model=None`` echoes the
     requested model. Stream controls: ``stream_chunks`` splits the text into that many
     pieces (``None``: one per word); ``chunk_delay`` waits between events; ``gate``
     holds every event after the first until it is set; ``drop_after_events`` closes
@@ -96,6 +113,7 @@ class Reply:
     stream_error_after: int | None = None
     stream_error_message: str = "The server had an error while processing your request."
     reported_cost: float | None = None
+    thinking: Sequence[ThinkingReply] = ()
 
     def resolved_finish_reason(self) -> str:
         """The neutral finish reason, derived when not scripted."""
@@ -109,7 +127,7 @@ class Reply:
 
     def token_counts(self, prompt_text: str) -> TokenCounts:
         """Scripted token counts, or word counts of the prompt and the answer."""
-        produced = [self.text, self.audio_transcript or ""]
+        produced = [self.text, self.audio_transcript or "", *(t.thinking for t in self.thinking)]
         produced += [call.name + " " + call.arguments_json() for call in self.tool_calls]
         derived_output = sum(count_words(part) for part in produced)
         return TokenCounts(

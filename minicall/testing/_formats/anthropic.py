@@ -1,16 +1,18 @@
 """Anthropic Messages API, server side (PROVIDERS.md section 2).
 
 Endpoint ``POST {host}/v1/messages`` (the SDK's base URL is the host root). A whole
-reply is one ``message`` object whose ``content`` is a list of blocks (``text`` with
-``citations: null``, ``tool_use`` with an object ``input``) and whose ``usage``
+reply is one ``message`` object whose ``content`` is a list of blocks (scripted
+``thinking`` with its ``signature`` and ``redacted_thinking`` first, then ``text`` with
+``citations: null`` and ``tool_use`` with an object ``input``) and whose ``usage``
 counts input tokens *without* the cache reads, which are reported apart. A stream is
 SSE with an ``event:`` line naming each event's ``type``: ``message_start`` (empty
 content, input usage), ``ping``, per block ``content_block_start`` /
-``content_block_delta`` (``text_delta`` or ``input_json_delta`` fragments) /
-``content_block_stop``, then ``message_delta`` (stop reason, cumulative output tokens)
-and ``message_stop``. Errors are ``{"type": "error", "error": {"type", "message"},
-"request_id"}`` with a ``request-id`` header; mid-stream an ``error`` event carries
-``overloaded_error``.
+``content_block_delta`` (``text_delta``, ``input_json_delta`` or ``thinking_delta``
+fragments, a thinking block's ``signature_delta`` last; a ``redacted_thinking`` block
+comes whole in its start) / ``content_block_stop``, then ``message_delta`` (stop
+reason, cumulative output tokens) and ``message_stop``. Errors are ``{"type": "error",
+"error": {"type", "message"}, "request_id"}`` with a ``request-id`` header; mid-stream
+an ``error`` event carries ``overloaded_error``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from .._reply import ErrorReply, RecordedRequest, Reply
+from .._reply import ErrorReply, RecordedRequest, Reply, ThinkingReply, split_text
 from . import Rendered, RenderedStream, json_bytes, split_fragments, sse_event
 
 __all__ = ["FORMAT", "AnthropicFormat"]
@@ -87,7 +89,7 @@ class AnthropicFormat:
         return Rendered(200, self._headers(reply, request, "application/json"), json_bytes(body))
 
     def _blocks(self, reply: Reply, request: RecordedRequest) -> list[dict[str, Any]]:
-        blocks: list[dict[str, Any]] = []
+        blocks: list[dict[str, Any]] = [_thinking_block(t) for t in reply.thinking]
         if reply.text or not reply.tool_calls:
             blocks.append({"type": "text", "text": reply.text, "citations": None})
         for i, call in enumerate(reply.tool_calls):
@@ -110,6 +112,21 @@ class AnthropicFormat:
         start["usage"] = {**self._usage(reply, request, output=False), "output_tokens": 1}
         events = [_event({"type": "message_start", "message": start}), _event({"type": "ping"})]
         index = 0
+        for thinking in reply.thinking:
+            whole = _thinking_block(thinking)
+            if whole["type"] == "thinking":
+                start = {"type": "thinking", "thinking": "", "signature": ""}
+                events.append(_block_start(index, start))
+                events += [
+                    _block_delta(index, {"type": "thinking_delta", "thinking": piece})
+                    for piece in split_text(thinking.thinking, reply.stream_chunks)
+                ]
+                signature = {"type": "signature_delta", "signature": whole["signature"]}
+                events.append(_block_delta(index, signature))
+            else:
+                events.append(_block_start(index, whole))
+            events.append(_event({"type": "content_block_stop", "index": index}))
+            index += 1
         if reply.text or not reply.tool_calls:
             events.append(_block_start(index, {"type": "text", "text": ""}))
             events += [
@@ -218,6 +235,16 @@ def _block_start(index: int, block: dict[str, Any]) -> bytes:
 
 def _block_delta(index: int, delta: dict[str, Any]) -> bytes:
     return _event({"type": "content_block_delta", "index": index, "delta": delta})
+
+
+def _thinking_block(thinking: ThinkingReply) -> dict[str, Any]:
+    """The whole block; an invented signature depends on the text only, so a reply
+    scripted twice (whole, then streamed) carries the same one."""
+    if thinking.redacted is not None:
+        return {"type": "redacted_thinking", "data": thinking.redacted}
+    digest = hashlib.sha256(thinking.thinking.encode()).hexdigest()
+    signature = thinking.signature or f"Eq{digest[:40]}=="
+    return {"type": "thinking", "thinking": thinking.thinking, "signature": signature}
 
 
 def _stop_reason(reply: Reply) -> str:
