@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_args
 
-from ._errors import MinicallError, ResponseFormatError
+from ._errors import ConfigurationError, MinicallError, ResponseFormatError
 from ._http._types import AsyncHttpResponse, HttpResponse
 from ._messages import ContentPart, Message, TextPart, ToolCallPart
 from ._response import BaseCallResponse, BaseCallResponseChunk, CallContext, CallFacts, build_tools
@@ -25,8 +25,11 @@ if TYPE_CHECKING:
 
 __all__ = ["BaseAsyncStream", "BaseStream", "StreamState"]
 
-ResponseT = TypeVar("ResponseT", bound=BaseCallResponse[Any])
+# Covariant, so that ``AnthropicStream`` is a stream of ``BaseCallResponse[MessageParam]``
+# and ``tool_message_params`` on it types as ``list[MessageParam]``.
+ResponseT_co = TypeVar("ResponseT_co", bound=BaseCallResponse[Any], covariant=True)
 ChunkT = TypeVar("ChunkT", bound=BaseCallResponseChunk)
+MessageT = TypeVar("MessageT")
 
 
 class _ToolBuffer:
@@ -187,16 +190,28 @@ class StreamState:
         )
 
 
-class _StreamBase(CallFacts, Generic[ResponseT, ChunkT]):
+class _StreamBase(CallFacts, Generic[ResponseT_co, ChunkT]):
     """What sync and async streams share: state, properties, the final response."""
 
-    response_type: type[ResponseT]
+    response_type: type[ResponseT_co]
     chunk_type: type[ChunkT]
+    _response_class: ClassVar[type[BaseCallResponse[Any]] | None] = None
+    """The response class the stream class names in its base
+    (``BaseStream[AnthropicCallResponse, ...]``), for class-level use without an instance."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # ``class AnthropicStream(BaseStream[AnthropicCallResponse, ...])``: the first type
+        # argument of the class's own generic base; subclasses without one inherit it.
+        for base in cls.__dict__.get("__orig_bases__", ()):
+            named = next(iter(get_args(base)), None)
+            if isinstance(named, type) and issubclass(named, BaseCallResponse):
+                cls._response_class = named
 
     def __init__(
         self,
         context: CallContext,
-        response_type: type[ResponseT],
+        response_type: type[ResponseT_co],
         chunk_type: type[ChunkT],
     ) -> None:
         self._context = context
@@ -317,11 +332,29 @@ class _StreamBase(CallFacts, Generic[ResponseT, ChunkT]):
         (Anthropic's thinking blocks and signatures included), ready for a history."""
         return self.construct_call_response().message_param
 
-    def tool_message_params(self, tools_and_outputs: Sequence[tuple[BaseTool, Any]]) -> list[Any]:
-        """The messages that carry tool results back to the model."""
-        return self.construct_call_response().tool_message_params(tools_and_outputs)
+    @classmethod
+    def tool_message_params(
+        cls: type[_StreamBase[BaseCallResponse[MessageT], Any]],
+        tools_and_outputs: Sequence[tuple[BaseTool, Any]],
+    ) -> list[MessageT]:
+        """The messages that carry tool results back to the model: those of the stream's
+        response class, so ``stream.tool_message_params(...)``,
+        ``AnthropicStream.tool_message_params(...)`` and
+        ``AnthropicCallResponse.tool_message_params(...)`` are the same messages.
 
-    def construct_call_response(self) -> ResponseT:
+        A classmethod, as on Mirascope's ``llm.Stream`` (its provider streams have it as
+        an instance method, which this also serves). Outputs that are not strings are
+        sent as JSON.
+        """
+        response_class = cls._response_class
+        if response_class is None:
+            raise ConfigurationError(
+                f"{cls.__name__} names no response class "
+                "(subclass BaseStream[SomeCallResponse, SomeCallResponseChunk])"
+            )
+        return response_class.tool_message_params(tools_and_outputs)
+
+    def construct_call_response(self) -> ResponseT_co:
         """The response a non-streamed call would have given for what was streamed."""
         native = self._context.codec.native_assistant(self._state.message())
         return self.response_type(
@@ -329,13 +362,13 @@ class _StreamBase(CallFacts, Generic[ResponseT, ChunkT]):
         )
 
 
-class BaseStream(_StreamBase[ResponseT, ChunkT]):
+class BaseStream(_StreamBase[ResponseT_co, ChunkT]):
     """A lazy stream: ``for chunk, tool in stream:``."""
 
     def __init__(
         self,
         context: CallContext,
-        response_type: type[ResponseT],
+        response_type: type[ResponseT_co],
         chunk_type: type[ChunkT],
         open_: Callable[[], HttpResponse],
     ) -> None:
@@ -362,13 +395,13 @@ class BaseStream(_StreamBase[ResponseT, ChunkT]):
                 response.close()
 
 
-class BaseAsyncStream(_StreamBase[ResponseT, ChunkT]):
+class BaseAsyncStream(_StreamBase[ResponseT_co, ChunkT]):
     """A lazy async stream: ``async for chunk, tool in stream:``."""
 
     def __init__(
         self,
         context: CallContext,
-        response_type: type[ResponseT],
+        response_type: type[ResponseT_co],
         chunk_type: type[ChunkT],
         open_: Callable[[], Awaitable[AsyncHttpResponse]],
     ) -> None:

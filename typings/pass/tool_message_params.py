@@ -1,4 +1,5 @@
-"""``tool_message_params`` on the class or on a response: the same typed messages."""
+"""``tool_message_params`` on a response or stream class, or on a response or stream: the
+same typed messages."""
 
 from __future__ import annotations
 
@@ -30,3 +31,22 @@ def from_a_response(response: openai.OpenAICallResponse, neutral: llm.CallRespon
     if neutral.tool is not None:
         messages: list[Message] = llm.CallResponse.tool_message_params([(neutral.tool, "done")])
         messages += neutral.tool_message_params([(neutral.tool, {"ok": True})])
+
+
+def from_a_stream_class(outputs: list[tuple[BaseTool, Any]]) -> None:
+    assert_type(llm.Stream.tool_message_params(outputs), list[Message])
+    assert_type(llm.AsyncStream.tool_message_params(outputs), list[Message])
+    assert_type(anthropic.AnthropicStream.tool_message_params(outputs), list[anthropic.MessageParam])
+    assert_type(openai.OpenAIAsyncStream.tool_message_params(outputs), list[openai.OpenAIMessageParam])
+
+
+def from_a_stream(stream: anthropic.AnthropicStream, neutral: llm.Stream) -> None:
+    for _, tool in stream:
+        if tool is not None:
+            history: list[anthropic.MessageParam] = [stream.message_param]
+            history += stream.tool_message_params([(tool, tool.call())])
+            history += anthropic.AnthropicCallResponse.tool_message_params([(tool, {"ok": True})])
+    for _, tool in neutral:
+        if tool is not None:
+            messages: list[Message] = neutral.tool_message_params([(tool, "done")])
+            messages += llm.CallResponse.tool_message_params([(tool, "done")])
