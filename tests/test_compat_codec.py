@@ -19,6 +19,7 @@ from minicall import APIError, ResponseFormatError
 from minicall._codecs.openai_compat import (
     AZURE,
     AZURE_OPENAI,
+    AZURE_OPENAI_V1,
     DIALECTS,
     GROQ,
     LITELLM,
@@ -35,8 +36,8 @@ from minicall.testing import Reply, ToolCallReply
 from minicall.testing._formats import get_format
 from minicall.testing._reply import RecordedRequest
 
-ALL = [OPENAI, GROQ, XAI, MISTRAL, LITELLM, AZURE, AZURE_OPENAI]
-IDS = ["openai", "groq", "xai", "mistral", "litellm", "azure", "azure-openai"]
+ALL = [OPENAI, GROQ, XAI, MISTRAL, LITELLM, AZURE, AZURE_OPENAI, AZURE_OPENAI_V1]
+IDS = ["openai", "groq", "xai", "mistral", "litellm", "azure", "azure-openai", "azure-v1"]
 FINISH = {
     "stop": "stop",
     "length": "length",
@@ -72,6 +73,7 @@ def encode(
         (LITELLM, BASE + "/chat/completions"),
         (AZURE, BASE + "/chat/completions"),
         (AZURE_OPENAI, BASE + "/openai/deployments/m-1/chat/completions"),
+        (AZURE_OPENAI_V1, BASE + "/openai/v1/chat/completions"),
     ],
     ids=IDS,
 )
@@ -245,7 +247,7 @@ def replies(draw: st.DrawFn, dialect: Dialect) -> tuple[dict[str, Any], dict[str
     }
     if dialect is GROQ:
         body["x_groq"] = {"id": "req_1"}
-    if dialect in (AZURE, AZURE_OPENAI):
+    if dialect in (AZURE, AZURE_OPENAI, AZURE_OPENAI_V1):
         body["prompt_filter_results"] = []
     expected = {
         "content": text,

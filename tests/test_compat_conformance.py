@@ -1,7 +1,8 @@
 """The OpenAI-compatible family beside its official SDKs, against the same FakeServer.
 
 Each oracle is an SDK the provider documents: the openai SDK (OpenAI, xAI, a LiteLLM
-proxy, Azure OpenAI via ``AzureOpenAI``), groq, mistralai and azure-ai-inference. For
+proxy, Azure OpenAI via ``AzureOpenAI``, Azure OpenAI's v1 API via the plain ``OpenAI``
+client at ``{endpoint}/openai/v1/``), groq, mistralai and azure-ai-inference. For
 the same call both must send the same method, path and query, credentials and JSON
 body (parsed), and parse the same scripted reply, whole and streamed, to the same
 content, usage, finish reason and tool arguments.
@@ -227,6 +228,16 @@ ORACLES = {
         _stainless,
         {"deployment_style": "openai"},
     ),
+    # Azure OpenAI's v1 API: Microsoft documents the plain client, base URL ending in
+    # /openai/v1/, no api_version; minicall gets the endpoint and deployment_style="v1".
+    "azure-v1": Oracle(
+        "azure",
+        lambda f: openai_sdk.OpenAI(
+            api_key="test-key", base_url=f.base_url("azure") + "/openai/v1/", max_retries=0
+        ),
+        _stainless,
+        {"deployment_style": "v1"},
+    ),
     "azure-inference": Oracle(
         "azure",
         lambda f: inference_sdk.ChatCompletionsClient(
@@ -436,3 +447,40 @@ def test_azure_entra_token_is_sent_as_the_openai_sdk_sends_it(fake: FakeServer) 
     prompt()
     assert _essential(fake.last) == theirs
     assert theirs[2] == {"authorization": "Bearer entra-token"}
+
+
+def test_azure_v1_base_url_and_entra_token_provider_send_what_the_openai_sdk_sends(
+    fake: FakeServer,
+) -> None:
+    # The v1 API's keyless setup: OpenAI(base_url=".../openai/v1/", api_key=token_provider),
+    # the provider called per request; minicall's counterpart is azure_ad_token_provider
+    # with the same base URL, its shape read from the URL.
+    fake.script(*[Reply(text="ok")] * 4)
+    base_url = fake.base_url("azure") + "/openai/v1/"
+    sdk_tokens = iter(["entra-1", "entra-2"])
+    sdk = openai_sdk.OpenAI(api_key=lambda: next(sdk_tokens), base_url=base_url, max_retries=0)
+    theirs = []
+    for _ in range(2):
+        sdk.chat.completions.create(model="dep", messages=MESSAGES)
+        theirs.append(_essential(fake.last))
+    tokens = iter(["entra-1", "entra-2"])
+    client = azure.AzureClient(
+        azure_ad_token_provider=lambda: next(tokens), base_url=base_url, max_retries=0
+    )
+    assert client.deployment_style == "v1"
+
+    @azure.call("dep", client=client)
+    def prompt() -> azure.AzureDynamicConfig:
+        return {"messages": MESSAGES}
+
+    ours = []
+    for _ in range(2):
+        prompt()
+        ours.append(_essential(fake.last))
+    assert ours == theirs
+    assert [t[1] for t in theirs] == ["/openai/v1/chat/completions"] * 2
+    assert [t[2] for t in theirs] == [
+        {"authorization": "Bearer entra-1"},
+        {"authorization": "Bearer entra-2"},
+    ]
+    assert theirs[0][3]["model"] == "dep"

@@ -1,6 +1,6 @@
 """The OpenAI-compatible family end to end over loopback through FakeServer.
 
-Every test runs for OpenAI and each compatible dialect (Azure in both URL shapes), via
+Every test runs for OpenAI and each compatible dialect (Azure in each of its URL shapes), via
 ``minicall.llm.call`` and via the provider module, and checks what the fake received
 in the provider's own terms: path, credentials, parameter names, tool choice.
 """
@@ -79,6 +79,14 @@ CASES = [
         "/openai/deployments/model-x/chat/completions?api-version=2024-10-21",
         {"api-key": "test-key"},
         {"deployment_style": "openai"},
+        key_env="AZURE_OPENAI_API_KEY",
+    ),
+    Case(
+        "azure-v1",
+        "azure",
+        "/openai/v1/chat/completions",
+        BEARER,
+        {"deployment_style": "v1"},
         key_env="AZURE_OPENAI_API_KEY",
     ),
 ]

@@ -37,6 +37,7 @@ from ._common import (
 from .openai_dialects import (
     AZURE,
     AZURE_OPENAI,
+    AZURE_OPENAI_V1,
     DIALECTS,
     GROQ,
     LITELLM,
@@ -51,6 +52,7 @@ from .openai_stream import OpenAIStream, compat_error_text, decode_chunk, dig
 __all__ = [
     "AZURE",
     "AZURE_OPENAI",
+    "AZURE_OPENAI_V1",
     "DIALECTS",
     "GROQ",
     "LITELLM",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 __all__ = [
     "AZURE",
     "AZURE_OPENAI",
+    "AZURE_OPENAI_V1",
     "DIALECTS",
     "GROQ",
     "LITELLM",
@@ -89,10 +90,13 @@ MISTRAL = Dialect(
 LITELLM = Dialect("litellm", cost_header="x-litellm-response-cost")
 
 # Azure AI Model Inference: the azure-ai-inference SDK has no ``stream_options``.
-# Azure OpenAI takes OpenAI's body at a deployment path. The AzureClient picks one and
-# sets ``api_version`` in Endpoint.options.
+# Azure OpenAI takes OpenAI's body at a deployment path; its v1 API takes it at
+# ``/openai/v1`` with the deployment named by the body's ``model`` and no api-version
+# (the openai SDK's plain ``OpenAI`` client serves it). The AzureClient picks one and
+# sets ``api_version`` in Endpoint.options where the shape has one.
 AZURE = Dialect("azure", stream_usage=False)
 AZURE_OPENAI = Dialect("azure", path="/openai/deployments/{model}/chat/completions")
+AZURE_OPENAI_V1 = Dialect("azure", path="/openai/v1/chat/completions")
 
 DIALECTS: Mapping[str, Dialect] = {
     d.provider: d for d in (OPENAI, GROQ, XAI, MISTRAL, LITELLM, AZURE)

@@ -1,14 +1,17 @@
-"""Azure: AI Model Inference and Azure OpenAI deployments (PROVIDERS.md sections 1a, 9).
+"""Azure: AI Model Inference and Azure OpenAI, classic and v1 (PROVIDERS.md sections 1a, 9).
 
-One :class:`AzureClient` serves both URL shapes (see its docstring). Environment:
+One :class:`AzureClient` serves the three URL shapes (see its docstring). Environment:
 ``AZURE_AI_API_KEY``, ``AZURE_AI_ENDPOINT``, ``AZURE_AI_API_VERSION`` (default
 ``2024-05-01-preview``) for AI Model Inference (Mirascope's ``AZURE_INFERENCE_CREDENTIAL``
 and ``AZURE_INFERENCE_ENDPOINT`` also work); ``AZURE_OPENAI_API_KEY``,
 ``AZURE_OPENAI_ENDPOINT``, ``OPENAI_API_VERSION`` (default ``2024-10-21``) and
 ``AZURE_OPENAI_AD_TOKEN`` for Azure OpenAI, as the openai SDK's ``AzureOpenAI`` reads
-them. Inference sends the key as both ``api-key`` and ``Authorization: Bearer`` (as
-the azure-ai-inference SDK does); Azure OpenAI sends ``api-key``. A blocked prompt
-or reply shows as finish reason ``content_filter``.
+them; the v1 API reads the same key, token and endpoint but no API version. Inference
+sends the key as both ``api-key`` and ``Authorization: Bearer`` (as the
+azure-ai-inference SDK does); classic Azure OpenAI sends ``api-key``; the v1 API gets
+``Authorization: Bearer <key>``, as the openai SDK's plain ``OpenAI`` client sends it
+there (Microsoft's documented client for v1). A blocked prompt or reply shows as
+finish reason ``content_filter``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from urllib.parse import urlsplit
 
 from .._call import Flavor
 from .._client import env_first
-from .._codecs.openai_compat import AZURE, AZURE_OPENAI, Dialect
+from .._codecs.openai_compat import AZURE, AZURE_OPENAI, AZURE_OPENAI_V1, Dialect
 from .._codecs.openai_types import (
     AssistantMessageParam,
     MessageParam,
@@ -72,14 +75,14 @@ class AzureCallParams(OpenAICallParams, total=False):
 
 
 class _Style(NamedTuple):
-    """One of Azure's two URL shapes: where its settings live and how it authenticates."""
+    """One of Azure's URL shapes: where its settings live and how it authenticates."""
 
     key_env: tuple[str, ...]
     endpoint_env: tuple[str, ...]
     version_env: tuple[str, ...]
-    version: str
+    version: str | None  # None: no api-version unless one is passed explicitly
     dialect: Dialect
-    bearer_key: bool  # the azure-ai-inference SDK sends the key as Bearer too
+    key_headers: tuple[str, ...]  # the headers that carry an API key, as its SDK sends it
 
 
 _STYLES: dict[str, _Style] = {
@@ -90,7 +93,7 @@ _STYLES: dict[str, _Style] = {
         ("AZURE_AI_API_VERSION",),
         "2024-05-01-preview",
         AZURE,
-        True,
+        ("api-key", "Authorization"),
     ),
     "openai": _Style(
         ("AZURE_OPENAI_API_KEY",),
@@ -98,22 +101,38 @@ _STYLES: dict[str, _Style] = {
         ("OPENAI_API_VERSION",),
         "2024-10-21",
         AZURE_OPENAI,
-        False,
+        ("api-key",),
+    ),
+    # The v1 API is dateless: OPENAI_API_VERSION (a classic setting, often still in the
+    # environment) is not read; an explicit api_version (e.g. "preview") is still sent.
+    "v1": _Style(
+        ("AZURE_OPENAI_API_KEY",),
+        ("AZURE_OPENAI_ENDPOINT",),
+        (),
+        None,
+        AZURE_OPENAI_V1,
+        ("Authorization",),
     ),
 }
 _AD_TOKEN_ENV = "AZURE_OPENAI_AD_TOKEN"
+# A base URL ending so is the v1 API's, as given to the openai SDK's ``OpenAI`` client.
+_V1_SUFFIX = "/openai/v1"
 
 
 class AzureClient(CompatClient):
-    """Connection settings for Azure: AI Model Inference or Azure OpenAI deployments.
+    """Connection settings for Azure: AI Model Inference or Azure OpenAI.
 
     ``deployment_style`` is ``"inference"`` (``{endpoint}/chat/completions``, the body's
-    ``model`` picks the deployment) or ``"openai"``
-    (``{endpoint}/openai/deployments/{model}/chat/completions``). Unset, it is
-    ``"openai"`` for an endpoint from ``AZURE_OPENAI_ENDPOINT`` or on a
-    ``*.openai.azure.com`` host, else ``"inference"``. ``azure_ad_token`` (or
-    ``azure_ad_token_provider``, called per request) is an Entra ID bearer token and
-    wins over the key, as in the openai SDK.
+    ``model`` picks the deployment), ``"openai"``
+    (``{endpoint}/openai/deployments/{model}/chat/completions?api-version=...``) or
+    ``"v1"`` (``{endpoint}/openai/v1/chat/completions``, the body's ``model`` names the
+    deployment, no api-version). Unset, it is ``"v1"`` for an endpoint ending in
+    ``/openai/v1`` (the ``base_url`` the openai SDK's ``OpenAI`` client takes for it),
+    ``"openai"`` for another endpoint from ``AZURE_OPENAI_ENDPOINT`` or on a
+    ``*.openai.azure.com`` host, else ``"inference"``. In the v1 style ``base_url`` may
+    be the endpoint or end in ``/openai/v1``; :attr:`base_url` keeps the endpoint.
+    ``azure_ad_token`` (or ``azure_ad_token_provider``, called per request) is an Entra
+    ID bearer token and wins over the key, as in the openai SDK.
     """
 
     provider: ClassVar[str] = "azure"
@@ -133,7 +152,7 @@ class AzureClient(CompatClient):
         ca_file: str | None = None,
         verify: bool = True,
         api_version: str | None = None,
-        deployment_style: Literal["inference", "openai"] | None = None,
+        deployment_style: Literal["inference", "openai", "v1"] | None = None,
         azure_ad_token: str | None = None,
         azure_ad_token_provider: Callable[[], str] | None = None,
     ) -> None:
@@ -143,6 +162,8 @@ class AzureClient(CompatClient):
             )
         url, style_name = _endpoint_and_style(base_url, deployment_style)
         style = _STYLES[style_name]
+        if style_name == "v1":
+            url = _without_v1_suffix(url)
         self.deployment_style = style_name
         self._ad_token = azure_ad_token or env_first(_AD_TOKEN_ENV)
         self._token_provider = azure_ad_token_provider
@@ -166,7 +187,7 @@ class AzureClient(CompatClient):
 
     @classmethod
     def environment(cls) -> dict[str, tuple[str, ...]]:
-        """Both styles' variables: key, endpoint, API version and the Entra token."""
+        """Every style's variables: key, endpoint, API version and the Entra token."""
         return {
             "api key": cls.api_key_env,
             "endpoint": cls.base_url_env,
@@ -190,7 +211,7 @@ class AzureClient(CompatClient):
         return Endpoint(
             base_url=self.base_url,
             headers=self.headers,
-            options={"api_version": self.api_version},
+            options={"api_version": self.api_version} if self.api_version else {},
             timeout=self.timeout,
         )
 
@@ -200,28 +221,38 @@ class AzureClient(CompatClient):
             return {"Authorization": f"Bearer {token}"}
         if not self._api_key:
             return {}
-        headers = {"api-key": self._api_key}
-        if _STYLES[self.deployment_style].bearer_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
-        return headers
+        forms = {"api-key": self._api_key, "Authorization": f"Bearer {self._api_key}"}
+        return {name: forms[name] for name in _STYLES[self.deployment_style].key_headers}
 
 
 def _endpoint_and_style(base_url: str | None, style: str | None) -> tuple[str, str]:
-    """The endpoint and the URL shape: explicit, else by where the endpoint came from."""
+    """The endpoint and the URL shape: explicit, else by the endpoint's path, else by
+    where the endpoint came from."""
     if base_url is not None:
-        return base_url, style or _style_of_host(base_url)
+        return base_url, style or _style_of_url(base_url)
     order = [style] if style is not None else list(_STYLES)
     for name in order:
         url = env_first(*_STYLES[name].endpoint_env)
         if url is not None:
-            return url, name if style is not None or name == "openai" else _style_of_host(url)
-    names = " or ".join(n for s in order for n in _STYLES[s].endpoint_env)
+            # AZURE_OPENAI_ENDPOINT means Azure OpenAI whatever its host.
+            return url, style or _style_of_url(url, "openai" if name != "inference" else None)
+    names = " or ".join(dict.fromkeys(n for s in order for n in _STYLES[s].endpoint_env))
     raise ConfigurationError(f"no endpoint for azure: pass base_url= to AzureClient or set {names}")
 
 
-def _style_of_host(url: str) -> str:
-    host = urlsplit(url).hostname or ""
-    return "openai" if host.endswith(".openai.azure.com") else "inference"
+def _style_of_url(url: str, default: str | None = None) -> str:
+    parts = urlsplit(url)
+    if parts.path.rstrip("/").endswith(_V1_SUFFIX):
+        return "v1"
+    if default is not None:
+        return default
+    return "openai" if (parts.hostname or "").endswith(".openai.azure.com") else "inference"
+
+
+def _without_v1_suffix(url: str) -> str:
+    """The endpoint of a v1 base URL: the v1 dialect's path adds ``/openai/v1`` back."""
+    url = url.rstrip("/")
+    return url.removesuffix(_V1_SUFFIX)
 
 
 class AzureTool(BaseTool):

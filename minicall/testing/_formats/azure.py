@@ -1,8 +1,8 @@
 """Azure, server side: AI Model Inference and Azure OpenAI (PROVIDERS.md 1a, 9).
 
-Both URL shapes end in ``/chat/completions`` (``{endpoint}/chat/completions`` and
-``{endpoint}/openai/deployments/{d}/chat/completions``, each with ``?api-version``),
-so one format serves both. A stream that did not ask for ``stream_options`` (AI
+Every URL shape ends in ``/chat/completions`` (``{endpoint}/chat/completions`` and
+``{endpoint}/openai/deployments/{d}/chat/completions``, each with ``?api-version``, and
+the v1 API's ``{endpoint}/openai/v1/chat/completions``), so one format serves all. A stream that did not ask for ``stream_options`` (AI
 Model Inference has none) gets its usage on the finish chunk. Replies add Azure's ``prompt_filter_results``; errors are
 ``{"error": {"code", "message", "status"}}`` with ``apim-request-id`` headers.
 """
