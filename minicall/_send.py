@@ -52,7 +52,7 @@ def _api_error(
         parsed: Any = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
         parsed = body[:2000].decode("utf-8", "replace")
-    request_id = headers.get("x-request-id") or headers.get("request-id") or headers.get("x-amzn-requestid")
+    request_id = next(filter(None, map(headers.get, codec.request_id_headers)), None)
     return error_for_status(status)(
         message,
         status_code=status,
@@ -96,7 +96,9 @@ def _retry_plan(prepared: Prepared, attempt: int, status: int | None, headers: M
 
     if attempt >= prepared.client.max_retries:
         return None
-    if status is not None and not should_retry(status, headers, body):
+    if status is not None and (
+        not should_retry(status, headers) or prepared.context.codec.never_retry(status, body)
+    ):
         return None
     return retry_delay(attempt, headers)
 

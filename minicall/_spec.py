@@ -190,6 +190,9 @@ class Codec(Protocol):
     provider: str
     finish_map: Mapping[str, str]
     """Provider finish reason -> one of :data:`NORMAL_FINISH`."""
+    request_id_headers: tuple[str, ...]
+    """The lower-case response headers that carry the provider's request id, as its
+    official SDK reads them; the first one present names an error's ``request_id``."""
 
     def encode(self, spec: CallSpec, endpoint: Endpoint) -> HttpRequest:
         """The request for ``spec`` (without credentials)."""
@@ -205,6 +208,14 @@ class Codec(Protocol):
 
     def error_message(self, body: bytes) -> str | None:
         """The provider's own error message in an error body, if it has one."""
+        ...
+
+    def never_retry(self, status: int, body: bytes) -> bool:
+        """Whether an error reply is final whatever its status and the server's hints say.
+
+        Asked only after an attempt failed; ``True`` where retrying cannot help (OpenAI's
+        ``insufficient_quota`` 429: the quota will not refill in a few seconds).
+        """
         ...
 
     def to_native(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -30,7 +30,9 @@ from minicall import (
     llm,
 )
 from minicall import _call as call_module
+from minicall._demo import MODELS
 from minicall._http._retry import INITIAL_BACKOFF
+from minicall._registry import PROVIDERS
 from minicall._stream import BaseAsyncStream, BaseStream
 from minicall.testing import ErrorReply, Fault, Reply
 
@@ -302,6 +304,38 @@ def test_non_retryable_status_is_raised_at_once(fake, mode, sleeps):
     assert info.value.attempts == 1
     assert len(fake.requests) == 1
     assert sleeps == []
+
+
+# OpenAI-compatible providers whose FakeServer error body is OpenAI's
+# ``{"error": {..., "code"}}`` (Mistral's puts the fields at the top level).
+QUOTA_PROVIDERS = ("openai", "groq", "xai", "litellm", "azure")
+
+
+@pytest.mark.parametrize("provider", QUOTA_PROVIDERS)
+@pytest.mark.parametrize("mode", MODES)
+def test_insufficient_quota_is_not_retried_for_openai_compatible_providers(
+    fake, mode, provider, sleeps
+):
+    # The codec's verdict (OpenAICompatCodec.never_retry) beats the server's hint.
+    hint = {"x-should-retry": "true"}
+    quota = ErrorReply(429, "You exceeded your quota", code="insufficient_quota", headers=hint)
+    fake.script(quota, Reply(text="never"), provider=provider)
+    client = fake.client(provider, max_retries=2)
+    with pytest.raises(RateLimitError) as info:
+        run(ask(client, mode, provider=provider, model=MODELS[provider]), "hello")
+    assert info.value.attempts == 1
+    assert len(fake.requests) == 1
+    assert sleeps == []
+
+
+@pytest.mark.parametrize("provider", list(PROVIDERS))
+def test_an_ordinary_429_is_still_retried_for_every_provider(fake, provider, sleeps):
+    fake.script(ErrorReply(429, "slow down"), Reply(text="recovered"), provider=provider)
+    client = fake.client(provider, max_retries=2)
+    response = run(ask(client, "sync", provider=provider, model=MODELS[provider]), "hello")
+    assert response.content == "recovered"
+    assert len(fake.requests) == 2
+    assert len(sleeps) == 1
 
 
 @pytest.mark.parametrize("mode", MODES)

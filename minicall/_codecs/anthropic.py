@@ -90,6 +90,8 @@ class AnthropicCodec:
 
     provider = PROVIDER
     finish_map: Mapping[str, str] = _FINISH
+    # The anthropic SDK's APIStatusError reads ``request-id``.
+    request_id_headers: tuple[str, ...] = ("request-id",)
 
     def __init__(self) -> None:
         self._read = Reader(PROVIDER)
@@ -214,6 +216,12 @@ class AnthropicCodec:
     def error_message(self, body: bytes) -> str | None:
         """``error.message`` of an error body (or a proxy's top-level ``message``)."""
         return anthropic_error_text(error_json(body))
+
+    def never_retry(self, status: int, body: bytes) -> bool:
+        """Never: Anthropic's 429 is ``rate_limit_error``, which a pause cures, and the
+        anthropic SDK retries every 429 (``billing_error`` is a 402 in Anthropic's
+        error reference, never retried anyway)."""
+        return False
 
     # -- stream -------------------------------------------------------------------
 

@@ -118,6 +118,8 @@ class BedrockCodec:
 
     provider = PROVIDER
     finish_map: Mapping[str, str] = _FINISH
+    # botocore's REST parsers read ``x-amzn-RequestId``, else ``x-amz-request-id``.
+    request_id_headers: tuple[str, ...] = ("x-amzn-requestid", "x-amz-request-id")
 
     def __init__(self) -> None:
         self._read = Reader(PROVIDER)
@@ -268,6 +270,11 @@ class BedrockCodec:
     def error_message(self, body: bytes) -> str | None:
         """The service's words in an error body (``message`` or ``Message``)."""
         return _message_of(error_json(body))
+
+    def never_retry(self, status: int, body: bytes) -> bool:
+        """Never: Bedrock's 429s are ``ThrottlingException`` and ``ModelNotReadyException``,
+        both transient; ``ServiceQuotaExceededException`` is a 400, never retried anyway."""
+        return False
 
     # -- stream -------------------------------------------------------------------
 

@@ -72,6 +72,9 @@ class CohereCodec:
 
     provider = PROVIDER
     finish_map: Mapping[str, str] = _FINISH
+    # The cohere SDK's ApiError keeps the headers but names no request id; the
+    # common ``x-request-id`` is the default.
+    request_id_headers: tuple[str, ...] = ("x-request-id",)
 
     def __init__(self) -> None:
         self._read = Reader(PROVIDER)
@@ -192,6 +195,10 @@ class CohereCodec:
     def error_message(self, body: bytes) -> str | None:
         """The ``message`` of a Cohere error body."""
         return error_text(error_json(body), ("message", "detail", "error"))
+
+    def never_retry(self, status: int, body: bytes) -> bool:
+        """Never: the cohere SDK retries every 429 and marks no error body final."""
+        return False
 
     # -- stream -------------------------------------------------------------------
 

@@ -114,6 +114,9 @@ class GeminiCodec:
 
     provider = PROVIDER
     finish_map: Mapping[str, str] = _FINISH
+    # The google-genai SDK's APIError names no request id; the common
+    # ``x-request-id`` is the default (a proxy in front of Google may send it).
+    request_id_headers: tuple[str, ...] = ("x-request-id",)
 
     def __init__(self) -> None:
         self._read = Reader(PROVIDER)
@@ -280,6 +283,11 @@ class GeminiCodec:
         if isinstance(data, list) and len(data) == 1:
             data = data[0]
         return error_text(data)
+
+    def never_retry(self, status: int, body: bytes) -> bool:
+        """Never: the google-genai SDK retries every 429 (``RESOURCE_EXHAUSTED``) and
+        marks no error body final."""
+        return False
 
     # -- stream -------------------------------------------------------------------
 

@@ -79,6 +79,11 @@ class OpenAICompatCodec:
     """Encodes :class:`CallSpec` s to Chat Completions requests and decodes the replies."""
 
     finish_map: Mapping[str, str] = _FINISH
+    # The openai SDK's APIStatusError reads ``x-request-id`` (that SDK also serves xAI,
+    # a LiteLLM proxy and Azure OpenAI). The groq, mistralai and azure-ai-inference
+    # SDKs expose no request id on their errors, so the same header is their default
+    # (azure-core's tracing policy records the service's ``x-ms-request-id``).
+    request_id_headers: tuple[str, ...] = ("x-request-id",)
 
     def __init__(self, dialect: Dialect = OPENAI) -> None:
         self.dialect = dialect
@@ -288,6 +293,22 @@ class OpenAICompatCodec:
     def error_message(self, body: bytes) -> str | None:
         """The provider's words in an error body (``error.message`` and its variants)."""
         return compat_error_text(error_json(body))
+
+    def never_retry(self, status: int, body: bytes) -> bool:
+        """A 429 whose ``error.code`` or ``error.type`` is OpenAI's ``insufficient_quota``.
+
+        The account is out of quota or credit, which no retry within seconds cures. The
+        compatible providers share OpenAI's error body (a LiteLLM proxy relays OpenAI's
+        own), so every dialect recognises it.
+        """
+        # Cheap test first: most 429 bodies are not quota errors and need no parsing.
+        if status != 429 or b"insufficient_quota" not in body:
+            return False
+        data = error_json(body)
+        error = data.get("error") if isinstance(data, dict) else None
+        if not isinstance(error, dict):
+            return False
+        return "insufficient_quota" in (error.get("code"), error.get("type"))
 
     # -- stream -------------------------------------------------------------------
 

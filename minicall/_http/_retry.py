@@ -5,20 +5,20 @@ asks :func:`should_retry` about an error status and :func:`retry_delay` for the 
 connection errors are the pipeline's own decision (they are always retryable before a
 stream has delivered anything).
 
-Order of the status decision, first match wins:
+Provider-blind: an error body that says retrying cannot help (OpenAI's
+``insufficient_quota`` 429) is the codec's to recognise (``Codec.never_retry``); the
+pipeline retries only what both this policy and the codec allow, so the codec's "never"
+beats any server hint. Order of the status decision, first match wins:
 
 1. 400, 401, 403, 404 and 422 are never retried: the same request fails the same way,
    whatever a server hint says.
-2. A 429 whose body says OpenAI's ``insufficient_quota`` is never retried: the quota
-   will not refill in a few seconds, and retrying only burns the user's time.
-3. ``x-should-retry: true`` / ``false`` from the server decides (OpenAI and Anthropic
+2. ``x-should-retry: true`` / ``false`` from the server decides (OpenAI and Anthropic
    send it when they know better than the status code).
-4. 408, 409, 429 and every status >= 500 are retried; everything else is not.
+3. 408, 409, 429 and every status >= 500 are retried; everything else is not.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -70,25 +70,9 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-def _is_insufficient_quota(body: bytes) -> bool:
-    # Cheap test first: most 429 bodies are not quota errors and need no parsing.
-    if b"insufficient_quota" not in body:
-        return False
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return False
-    error = data.get("error") if isinstance(data, dict) else None
-    if not isinstance(error, dict):
-        return False
-    return "insufficient_quota" in (error.get("code"), error.get("type"))
-
-
-def should_retry(status: int, headers: Mapping[str, str], body: bytes = b"") -> bool:
+def should_retry(status: int, headers: Mapping[str, str]) -> bool:
     """Whether an attempt that got ``status`` is worth repeating (see the module docstring)."""
     if status in NEVER_RETRY_STATUSES:
-        return False
-    if status == 429 and _is_insufficient_quota(body):
         return False
     hint = _header(headers, "x-should-retry")
     if hint is not None:
