@@ -137,6 +137,21 @@ def test_v1_from_the_environment_ignores_a_classic_api_version(
         azure.AzureClient()
 
 
+@pytest.mark.parametrize("style", ["v1", "openai", "inference"])
+def test_a_key_passed_in_wins_over_an_entra_token_in_the_environment(
+    monkeypatch: pytest.MonkeyPatch, fake: FakeServer, style: str
+) -> None:
+    # openai's AzureOpenAI: explicit credentials select the principal; the environment
+    # is read only when none is passed.
+    monkeypatch.setenv("AZURE_OPENAI_AD_TOKEN", "entra-token")
+    client = azure.AzureClient(
+        api_key="passed-key", base_url=fake.base_url("azure"), deployment_style=style
+    )
+    azure.call("dep", client=client)(lambda: "hi")()
+    sent = _auth(fake.last)
+    assert "entra-token" not in str(sent) and "passed-key" in str(sent)
+
+
 def test_an_explicit_api_version_is_still_sent_in_the_v1_shape(fake: FakeServer) -> None:
     # Azure's v1 preview surface was addressed with api-version=preview.
     client = azure.AzureClient(

@@ -165,9 +165,16 @@ class AzureClient(CompatClient):
         if style_name == "v1":
             url = _without_v1_suffix(url)
         self.deployment_style = style_name
-        self._ad_token = azure_ad_token or env_first(_AD_TOKEN_ENV)
+        # As the openai SDK's AzureOpenAI resolves them: a credential passed in picks the
+        # principal, and only with none passed is the environment read, where an Entra
+        # token takes precedence over a key.
+        if api_key is None and azure_ad_token is None and azure_ad_token_provider is None:
+            self._ad_token = env_first(_AD_TOKEN_ENV)
+            key = None if self._ad_token else env_first(*style.key_env)
+        else:
+            self._ad_token = azure_ad_token
+            key = api_key
         self._token_provider = azure_ad_token_provider
-        key = api_key if api_key is not None else env_first(*style.key_env)
         if key is None and self._ad_token is None and azure_ad_token_provider is None:
             names = " or ".join((*style.key_env, _AD_TOKEN_ENV))
             raise ConfigurationError(
