@@ -140,7 +140,7 @@ class OpenAICompatCodec:
         return chat_messages(messages, self.native_assistant, self._part, _tool_message)
 
     def _part(self, part: ContentPart) -> dict[str, Any]:
-        return content_part(part, self.dialect.audio_inline)
+        return content_part(part, self.dialect.audio_inline, self.dialect.document_url)
 
     def native_assistant(self, message: Message) -> dict[str, Any]:
         """An assistant message as a Chat Completions message dict."""

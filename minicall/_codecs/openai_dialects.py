@@ -39,7 +39,9 @@ class Dialect:
     ``chunk_usage_paths`` are further places a stream chunk may carry usage (Groq:
     ``x_groq.usage``) and ``chunk_error_paths`` places for an error string that stops
     a stream (Groq: ``x_groq.error``); ``audio_inline`` sends ``input_audio`` as the
-    bare base64 string (Mistral) instead of ``{data, format}``.
+    bare base64 string (Mistral) instead of ``{data, format}``; ``document_url`` sends a
+    document as a ``document_url`` chunk holding a ``data:`` URL (Mistral) instead of
+    OpenAI's ``file`` part.
     """
 
     provider: str
@@ -55,6 +57,7 @@ class Dialect:
     chunk_usage_paths: tuple[tuple[str, ...], ...] = ()
     chunk_error_paths: tuple[tuple[str, ...], ...] = ()
     audio_inline: bool = False
+    document_url: bool = False
 
 
 OPENAI = Dialect("openai")
@@ -76,7 +79,10 @@ XAI = Dialect("xai", cost_usage_key="cost_in_usd_ticks", cost_scale=1e-10)
 
 # Mistral: the SDK's base is the host root; ``random_seed``, ``max_tokens`` only,
 # ``tool_choice: "any"``; usage arrives on the last chunk unasked and the SDK has no
-# ``stream_options``.
+# ``stream_options``. Its content chunks differ too: ``input_audio`` is the bare base64
+# string, and a document is a ``document_url`` chunk (the SDK's ``DocumentURLChunk``,
+# ``{type, document_url, document_name?}``); Mistral's ``file`` chunk names an uploaded
+# file by ``file_id`` and has no room for OpenAI's inline ``file_data``.
 MISTRAL = Dialect(
     "mistral",
     path="/v1/chat/completions",
@@ -84,6 +90,7 @@ MISTRAL = Dialect(
     required_choice="any",
     stream_usage=False,
     audio_inline=True,
+    document_url=True,
 )
 
 # LiteLLM proxy: OpenAI's wire at the proxy root; the cost is a response header.

@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .._errors import PromptError
 from .._messages import (
     AudioPart,
     ContentPart,
@@ -30,6 +31,7 @@ from ._common import b64encode, media_format, text_of
 __all__ = [
     "chat_messages",
     "content_part",
+    "document_url_chunk",
     "function_tools",
     "image_url_part",
     "tool_call_text",
@@ -121,11 +123,34 @@ def tool_call_text(part: ToolCallPart) -> dict[str, Any]:
     return {"type": "text", "text": f"[tool call {part.name}({json.dumps(dict(part.args))})]"}
 
 
-def content_part(part: ContentPart, audio_inline: bool = False) -> dict[str, Any]:
+def document_url_chunk(part: DocumentPart) -> dict[str, Any]:
+    """A PDF as Mistral's ``document_url`` chunk, its bytes inlined as a ``data:`` URL.
+
+    The SDK types ``document_url`` as a plain string; Mistral documents it for PDFs, by
+    URL or as ``data:application/pdf;base64,...``. Any other media type raises
+    :class:`PromptError` here, before anything is sent, rather than as a 4xx after the
+    upload. No ``document_name`` is sent: the SDK leaves it out unless asked, and a
+    ``DocumentPart`` has none.
+    """
+    if part.media_type.lower() != "application/pdf":
+        raise PromptError(
+            f"Mistral's chat takes documents as PDF (application/pdf) only, got "
+            f"{part.media_type!r}; send text as a TextPart"
+        )
+    return {
+        "type": "document_url",
+        "document_url": f"data:application/pdf;base64,{b64encode(part.document)}",
+    }
+
+
+def content_part(
+    part: ContentPart, audio_inline: bool = False, document_url: bool = False
+) -> dict[str, Any]:
     """One user-turn part as a Chat Completions content part.
 
     ``audio_inline`` sends ``input_audio`` as the bare base64 string (Mistral)
-    instead of ``{data, format}``.
+    instead of ``{data, format}``; ``document_url`` sends a document as Mistral's
+    ``document_url`` chunk (:func:`document_url_chunk`) instead of a ``file`` part.
     """
     if isinstance(part, TextPart):
         return {"type": "text", "text": part.text}
@@ -138,6 +163,8 @@ def content_part(part: ContentPart, audio_inline: bool = False) -> dict[str, Any
         fmt = media_format(_AUDIO_FORMATS, part.media_type)
         return {"type": "input_audio", "input_audio": {"data": data, "format": fmt}}
     if isinstance(part, DocumentPart):
+        if document_url:
+            return document_url_chunk(part)
         data_url = f"data:{part.media_type};base64,{b64encode(part.document)}"
         return {"type": "file", "file": {"filename": "document.pdf", "file_data": data_url}}
     if isinstance(part, ToolCallPart):

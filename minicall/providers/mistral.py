@@ -4,9 +4,11 @@ Environment: ``MISTRAL_API_KEY`` (required); ``base_url`` is the host root, as t
 mistralai SDK's ``server_url`` (``MISTRAL_BASE_URL`` is read too, a minicall
 convenience: the SDK reads none). Differences from OpenAI, all in the codec's
 dialect: ``seed`` is sent as ``random_seed``, ``max_completion_tokens`` as
-``max_tokens``, a forced tool as ``tool_choice: "any"``; usage arrives on the last
-stream chunk without ``stream_options``; finish reasons include ``model_length`` and
-``error``.
+``max_tokens``, a forced tool as ``tool_choice: "any"``; audio is the bare base64
+``input_audio`` string and a PDF ``DocumentPart`` a ``document_url`` chunk with a
+``data:application/pdf;base64`` URL (other document types raise ``PromptError``
+before any I/O); usage arrives on the last stream chunk without ``stream_options``;
+finish reasons include ``model_length`` and ``error``.
 """
 
 from __future__ import annotations
