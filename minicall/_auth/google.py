@@ -1,6 +1,22 @@
-"""OAuth2 access tokens for Vertex AI from Google credential files, sans-IO.
+"""OAuth2 access tokens for Vertex AI: Application Default Credentials.
 
-Two kinds of ``GOOGLE_APPLICATION_CREDENTIALS`` JSON are understood:
+No sockets here: every HTTP request goes through a ``send`` function the caller hands in
+(the client's transport), so proxy and CA settings apply and tests need no network.
+
+:func:`application_default` looks where google-auth's ``google.auth.default()`` looks,
+in its order, and stops at the first hit:
+
+1. the JSON file named by ``GOOGLE_APPLICATION_CREDENTIALS`` (an unreadable one is an
+   error, not a reason to look further);
+2. gcloud's well-known file, ``application_default_credentials.json`` in
+   ``$CLOUDSDK_CONFIG``, else ``~/.config/gcloud`` (``%APPDATA%\\gcloud`` on Windows),
+   written by ``gcloud auth application-default login``;
+3. the metadata server of GCE, Cloud Run, GKE or Cloud Functions
+   (:mod:`~minicall._auth.metadata`).
+
+(google-auth's App Engine gen-1 step, for the retired ``python27`` runtime, is left out.)
+
+Two kinds of credentials JSON are understood:
 
 * ``service_account``: an RS256-signed JWT (RFC 7523) exchanged at ``token_uri``
   with ``grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer``;
@@ -18,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -27,16 +44,20 @@ from urllib.parse import urlencode
 from .._errors import AuthenticationError, ConfigurationError, error_for_status
 from .._http._types import AsyncHttpResponse, HttpRequest, HttpResponse
 from .._wire import Reader, loads
+from . import metadata
 from ._rsa import RsaPrivateKey, load_private_key, sign_rs256
 
 __all__ = [
     "CLOUD_PLATFORM_SCOPE",
     "TOKEN_URI",
+    "DefaultCredentials",
     "TokenSource",
+    "application_default",
     "parse_token_response",
     "rs256_jwt",
     "service_account_assertion",
     "token_request",
+    "well_known_file",
 ]
 
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -143,7 +164,7 @@ class _AuthorizedUser:
         return _token_post(self.token_uri, form)
 
 
-_Credentials = _ServiceAccount | _AuthorizedUser
+_Credentials = _ServiceAccount | _AuthorizedUser | metadata.MetadataServer
 _KINDS: dict[str, Callable[[Mapping[str, object]], _Credentials]] = {
     "service_account": _ServiceAccount.load,
     "authorized_user": _AuthorizedUser.load,
@@ -188,7 +209,7 @@ def parse_token_response(body: bytes) -> tuple[str, float]:
     return token, float(expires_in)
 
 
-def _token_error(response: HttpResponse | AsyncHttpResponse, body: bytes) -> Exception:
+def _token_error(response: HttpResponse | AsyncHttpResponse, body: bytes, url: str) -> Exception:
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -197,7 +218,8 @@ def _token_error(response: HttpResponse | AsyncHttpResponse, body: bytes) -> Exc
     if isinstance(data, dict):
         words = [data.get("error"), data.get("error_description")]
         detail = ": ".join(w for w in words if isinstance(w, str) and w)
-    message = f"token request failed: {detail or response.reason or 'no details'}"
+    where = url.split("?", 1)[0]  # a token URL's path names no secret; a query might
+    message = f"token request to {where} failed: {detail or response.reason or 'no details'}"
     # Server trouble stays retryable; everything else means the credentials are bad.
     status = response.status
     kind = error_for_status(status) if status >= 500 or status == 429 else AuthenticationError
@@ -209,20 +231,21 @@ def _token_error(response: HttpResponse | AsyncHttpResponse, body: bytes) -> Exc
 class TokenSource:
     """Hands out a cached OAuth2 access token, refreshing it 60 s before it expires.
 
-    ``info`` is the parsed credentials JSON; ``send`` performs one HTTP request;
+    ``info`` is the parsed credentials JSON, or a
+    :class:`~minicall._auth.metadata.MetadataServer`; ``send`` performs one HTTP request;
     ``clock`` returns seconds since the epoch (it also dates the JWT). Safe to share
     between threads: one refresh at a time, the others wait for its result.
     """
 
     def __init__(
         self,
-        info: Mapping[str, object],
+        info: Mapping[str, object] | metadata.MetadataServer,
         send: Callable[[HttpRequest], HttpResponse],
         *,
         clock: Callable[[], float] = time.time,
         scopes: Iterable[str] = (CLOUD_PLATFORM_SCOPE,),
     ) -> None:
-        self._credentials = _load(info)
+        self._credentials = info if isinstance(info, metadata.MetadataServer) else _load(info)
         self._send = send
         self._clock = clock
         self._scopes = tuple(scopes)
@@ -253,7 +276,7 @@ class TokenSource:
         response = await send(request)
         body = await response.read()
         if not 200 <= response.status < 300:
-            raise _token_error(response, body)
+            raise _token_error(response, body, request.url)
         token, expires_in = parse_token_response(body)
         with self._lock:
             self._token, self._expires_at = token, now + expires_in
@@ -265,14 +288,101 @@ class TokenSource:
             self._token = None
 
     def _fetch(self, now: float) -> tuple[str, float]:
-        response = self._send(self._credentials.request(self._scopes, int(now)))
+        request = self._credentials.request(self._scopes, int(now))
+        response = self._send(request)
         try:
             body = response.read()
         finally:
             response.close()
         if not 200 <= response.status < 300:
-            raise _token_error(response, body)
+            raise _token_error(response, body, request.url)
         return parse_token_response(body)
 
     def __repr__(self) -> str:
         return f"TokenSource({self._credentials!r})"
+
+
+# -- Application Default Credentials -----------------------------------------------------
+
+_WELL_KNOWN_NAME = "application_default_credentials.json"
+
+
+def _gcloud_config_dir(env: Mapping[str, str]) -> str:
+    named = env.get("CLOUDSDK_CONFIG")
+    if named:
+        return named
+    if os.name != "nt":
+        return os.path.join(os.path.expanduser("~"), ".config", "gcloud")
+    appdata = env.get("APPDATA")
+    return os.path.join(appdata or env.get("SystemDrive", "C:") + "\\", "gcloud")
+
+
+def well_known_file(env: Mapping[str, str] = os.environ) -> str:
+    """Where ``gcloud auth application-default login`` writes its credentials."""
+    return os.path.join(_gcloud_config_dir(env), _WELL_KNOWN_NAME)
+
+
+def _read_file(path: str) -> dict[str, object]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            info = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(
+            f"cannot read Google credentials file {path!r}: {type(exc).__name__}"
+        ) from None
+    if not isinstance(info, dict):
+        raise ConfigurationError(f"Google credentials file {path!r} does not hold a JSON object")
+    return info
+
+
+@dataclass(frozen=True)
+class DefaultCredentials:
+    """What :func:`application_default` found: a token source, the project it names
+    (``None`` when it names none) and where it was found, for messages."""
+
+    source: TokenSource
+    project: str | None
+    origin: str
+
+
+def _from_file(path: str, send: Callable[[HttpRequest], HttpResponse]) -> DefaultCredentials:
+    info = _read_file(path)
+    project = info.get("project_id")
+    return DefaultCredentials(
+        TokenSource(info, send), project if isinstance(project, str) else None, path
+    )
+
+
+def application_default(
+    send: Callable[[HttpRequest], HttpResponse],
+    *,
+    project: str | None = None,
+    env: Mapping[str, str] = os.environ,
+) -> DefaultCredentials:
+    """The first credentials found in ADC order (see the module docstring).
+
+    Only the metadata step does I/O, through ``send``: a ping, and the project id when
+    ``project`` (the one already configured) is empty. Raises
+    :class:`~minicall.ConfigurationError` naming every place looked at when none has
+    credentials.
+    """
+    explicit = env.get("GOOGLE_APPLICATION_CREDENTIALS")
+    if explicit:
+        return _from_file(explicit, send)
+    gcloud_file = well_known_file(env)
+    if os.path.isfile(gcloud_file):
+        return _from_file(gcloud_file, send)
+    if metadata.detect(send, env):
+        server = metadata.MetadataServer.at(env)
+        found = project or metadata.project_id(send, env)
+        return DefaultCredentials(TokenSource(server, send), found, server.url(""))
+    if env.get("NO_GCE_CHECK") == "true":
+        probe = "the metadata server was not asked (NO_GCE_CHECK=true)"
+    else:
+        probe = f"no metadata server answered at http://{metadata.metadata_ip(env)} (not on Google Cloud?)"
+    raise ConfigurationError(
+        "no Google credentials for Vertex AI: pass access_token= or token_provider= to GoogleClient, "
+        "or set GOOGLE_APPLICATION_CREDENTIALS to a credentials file; looked for gcloud's "
+        f"application-default file at {gcloud_file!r} (gcloud auth application-default login) "
+        f"and {probe}"
+    )

@@ -7,10 +7,11 @@ Gemini API environment: ``GOOGLE_API_KEY`` or ``GEMINI_API_KEY`` (the first wins
 Vertex AI (``GoogleClient(vertex=True, ...)`` or ``GOOGLE_GENAI_USE_VERTEXAI=true``):
 ``GOOGLE_CLOUD_PROJECT``, ``GOOGLE_CLOUD_LOCATION`` (default ``global``),
 ``GOOGLE_VERTEX_BASE_URL``, and credentials from ``access_token=``, ``token_provider=``
-(a function returning a token), or the JSON file named by
-``GOOGLE_APPLICATION_CREDENTIALS`` (else gcloud's application-default file): a
-service account or an ``authorized_user``. An ``api_key`` without a project is
-Vertex express mode.
+(a function returning a token), or else Application Default Credentials as
+google-auth finds them: the JSON file named by ``GOOGLE_APPLICATION_CREDENTIALS``
+(a service account or an ``authorized_user``), gcloud's application-default file, then
+the metadata server on Google Cloud (``GCE_METADATA_HOST``, ``GCE_METADATA_IP``,
+``NO_GCE_CHECK``). An ``api_key`` without a project is Vertex express mode.
 
 Native call params go into ``generationConfig`` (camelCase or snake_case names), except
 ``safetySettings``, ``toolConfig``, ``cachedContent``, ``labels``, ``tools``,
@@ -20,12 +21,11 @@ a ``generation_config`` or ``config`` dict is spread the same way.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypedDict
 
-from .._auth.google import TokenSource
+from .._auth.google import TokenSource, application_default, well_known_file
 from .._call import Flavor
 from .._client import BaseClient, env_first
 from .._codecs.gemini import GEMINI
@@ -63,7 +63,6 @@ CLIENT_CLASS = "GoogleClient"
 
 _GEMINI_URL = "https://generativelanguage.googleapis.com"
 _MULTI_REGION = frozenset({"us", "eu"})
-_ADC_FILE = ("gcloud", "application_default_credentials.json")
 _TRUE = ("true", "1")
 
 
@@ -155,27 +154,6 @@ class GoogleCallParams(TypedDict, total=False):
     config: dict[str, Any]
 
 
-def _adc_path() -> str | None:
-    """``GOOGLE_APPLICATION_CREDENTIALS``, else gcloud's application-default file if it exists."""
-    named = env_first("GOOGLE_APPLICATION_CREDENTIALS")
-    if named:
-        return named
-    root = env_first("CLOUDSDK_CONFIG") or os.path.join(os.path.expanduser("~"), ".config", _ADC_FILE[0])
-    path = os.path.join(root, _ADC_FILE[1])
-    return path if os.path.isfile(path) else None
-
-
-def _load_credentials(path: str) -> dict[str, Any]:
-    try:
-        with open(path, encoding="utf-8") as f:
-            info = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"cannot read Google credentials file {path!r}: {type(exc).__name__}") from None
-    if not isinstance(info, dict):
-        raise ConfigurationError(f"Google credentials file {path!r} does not hold a JSON object")
-    return info
-
-
 def _vertex_base(location: str) -> str:
     if location == "global":
         return "https://aiplatform.googleapis.com"
@@ -213,6 +191,7 @@ class GoogleClient(BaseClient):
     ) -> None:
         if vertex is None:
             vertex = (env_first("GOOGLE_GENAI_USE_VERTEXAI") or "").lower() in _TRUE
+        express = False
         self.vertex = vertex
         self.project: str | None = None
         self.location: str | None = None
@@ -223,7 +202,9 @@ class GoogleClient(BaseClient):
             env_version = "v1beta1" if vertex else "v1beta"
         self.api_version = api_version or env_version
         if vertex:
-            api_key, base_url = self._vertex(api_key, base_url, project, location, access_token, token_provider)
+            api_key, base_url, express = self._vertex(
+                api_key, base_url, project, location, access_token, token_provider
+            )
         elif api_key is None and env_first(*self.api_key_env) is None:
             self._missing_credential()
         super().__init__(
@@ -236,6 +217,8 @@ class GoogleClient(BaseClient):
             ca_file=ca_file,
             verify=verify,
         )
+        if vertex and not express:
+            self._vertex_credentials()
 
     def _vertex(
         self,
@@ -245,8 +228,8 @@ class GoogleClient(BaseClient):
         location: str | None,
         access_token: str | None,
         token_provider: Callable[[], str] | None,
-    ) -> tuple[str, str]:
-        """Settle project, location and credentials; return (api key, base URL)."""
+    ) -> tuple[str, str, bool]:
+        """Settle project, location and given tokens; return (api key, base URL, express)."""
         self.project = project or env_first("GOOGLE_CLOUD_PROJECT")
         express = api_key is not None and not project and not location
         if express:
@@ -256,28 +239,27 @@ class GoogleClient(BaseClient):
                 self._token_provider = lambda: access_token
             elif token_provider is not None:
                 self._token_provider = token_provider
-            else:
-                path = _adc_path()
-                if path is None:
-                    raise ConfigurationError(
-                        "no Google credentials for Vertex AI: pass access_token= or token_provider= "
-                        "to GoogleClient, or set GOOGLE_APPLICATION_CREDENTIALS"
-                    )
-                info = _load_credentials(path)
-                self._token_source = TokenSource(info, self._send_token)
-                project_id = info.get("project_id")
-                self.project = self.project or (project_id if isinstance(project_id, str) else None)
-            if not self.project:
-                raise ConfigurationError(
-                    "no Google Cloud project for Vertex AI: pass project= to GoogleClient "
-                    "or set GOOGLE_CLOUD_PROJECT"
-                )
             api_key = ""  # a key in the environment is not used beside a project
         self.location = location or env_first("GOOGLE_CLOUD_LOCATION") or "global"
         url = base_url or env_first("GOOGLE_VERTEX_BASE_URL")
         if url is None:
             url = _vertex_base("global" if express else self.location)
-        return api_key or "", url
+        return api_key or "", url, express
+
+    def _vertex_credentials(self) -> None:
+        """Application Default Credentials unless a token was given, then the project.
+
+        Runs after the transport is set: the metadata server is asked through it.
+        """
+        if self._token_provider is None:
+            found = application_default(self._send_token, project=self.project)
+            self._token_source = found.source
+            self.project = self.project or found.project
+        if not self.project:
+            raise ConfigurationError(
+                "no Google Cloud project for Vertex AI: pass project= to GoogleClient "
+                "or set GOOGLE_CLOUD_PROJECT"
+            )
 
     @classmethod
     def environment(cls) -> dict[str, tuple[str, ...]]:
@@ -290,13 +272,19 @@ class GoogleClient(BaseClient):
                 "GOOGLE_CLOUD_PROJECT",
                 "GOOGLE_CLOUD_LOCATION",
                 "GOOGLE_APPLICATION_CREDENTIALS",
+                "CLOUDSDK_CONFIG",
+                "GCE_METADATA_HOST",
+                "GCE_METADATA_IP",
+                "NO_GCE_CHECK",
             ),
         }
 
     @classmethod
     def is_configured(cls) -> bool:
         if (env_first("GOOGLE_GENAI_USE_VERTEXAI") or "").lower() in _TRUE:
-            return _adc_path() is not None or env_first(*cls.api_key_env) is not None
+            # No metadata-server ping here: listing providers must not wait on the network.
+            adc = env_first("GOOGLE_APPLICATION_CREDENTIALS") or os.path.isfile(well_known_file())
+            return bool(adc) or env_first(*cls.api_key_env) is not None
         return env_first(*cls.api_key_env) is not None
 
     @property
