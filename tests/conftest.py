@@ -49,6 +49,11 @@ _CREDENTIAL_ENV = (
     "GOOGLE_GEMINI_BASE_URL",
     "GOOGLE_VERTEX_BASE_URL",
     "GOOGLE_GENAI_API_VERSION",
+    "GCE_METADATA_HOST",
+    "GCE_METADATA_ROOT",
+    "GCE_METADATA_IP",
+    "GCE_METADATA_TIMEOUT",
+    "GCE_METADATA_DETECT_RETRIES",
     "AWS_PROFILE",
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
@@ -88,6 +93,9 @@ def _no_ambient_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/minicall-tests/credentials")
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/minicall-tests/config")
     monkeypatch.setenv("CLOUDSDK_CONFIG", "/nonexistent/minicall-tests/gcloud")
+    # Nor the metadata server of a Google Cloud machine (tests that want one point the
+    # GCE_METADATA_* variables at a loopback stand-in and clear this).
+    monkeypatch.setenv("NO_GCE_CHECK", "true")
 
 
 @pytest.fixture()
