@@ -225,7 +225,7 @@ def test_absent_server_fails_fast_naming_every_place_looked_at(tmp_path):
     start = time.monotonic()
     with pytest.raises(minicall.ConfigurationError) as info:
         google.GoogleClient(vertex=True, project="proj", location="us-central1")
-    assert time.monotonic() - start < 2
+    assert time.monotonic() - start < 5  # generous on a busy machine: fast, not a hang
     message = str(info.value)
     for place in ("access_token=", "token_provider=", "GOOGLE_APPLICATION_CREDENTIALS",
                   str(tmp_path / "gcloud" / "application_default_credentials.json"),
@@ -247,7 +247,7 @@ def test_a_silent_server_is_given_up_on_after_the_timeout(monkeypatch):
             minicall.ConfigurationError, match=f"no metadata server answered at http://{address}"
         ):
             google.GoogleClient(vertex=True, project="proj")
-        assert time.monotonic() - start < 2
+        assert time.monotonic() - start < 5  # generous on a busy machine: fast, not a hang
 
 
 def test_no_gce_check_is_named_in_the_error(monkeypatch):
