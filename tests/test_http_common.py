@@ -81,6 +81,19 @@ def test_header_checks_refuse_splitting_and_never_show_the_value():
         checked_headers({"X-Name": "\u20ac"})
 
 
+@pytest.mark.parametrize("value", [3, None, b"bytes", ["a", "list"]])
+def test_a_header_value_that_is_not_text_is_a_configuration_error(value):
+    # Hashable or not (the checks are cached per header set), the error is ours.
+    with pytest.raises(ConfigurationError, match="must be a str"):
+        checked_headers({"X-Name": value})
+
+
+def test_checked_headers_are_shared_between_identical_header_sets_but_copied_out():
+    first = checked_headers({"X-A": "1"})
+    first["x-a"] = "changed"
+    assert checked_headers({"X-A": "1"})["x-a"] == "1"
+
+
 def test_framing_owns_length_and_uses_absolute_form_through_a_plain_proxy():
     url = parse_url("http://example.com:8080/p?q=1")
     headers = checked_headers({"Content-Length": "999", "Connection": "close"})
