@@ -783,24 +783,47 @@ def test_refused_tunnel_is_a_connection_error_without_credentials(serve, tls_ser
     assert "hunter2" not in message and "dXNlcjpodW50ZXIy" not in message
 
 
-@pytest.mark.parametrize(
-    ("env", "host", "port", "expected"),
-    [
-        ({"HTTPS_PROXY": "http://p:3128"}, "api.openai.com", 443, "p:3128"),
-        ({"https_proxy": "http://lower:1", "HTTPS_PROXY": "http://upper:2"}, "h", 443, "lower:1"),
-        ({"HTTPS_PROXY": "p:3128", "NO_PROXY": "openai.com"}, "api.openai.com", 443, None),
-        ({"HTTPS_PROXY": "p:3128", "no_proxy": ".openai.com"}, "api.openai.com", 443, None),
-        ({"HTTPS_PROXY": "p:3128", "NO_PROXY": "*"}, "anything", 443, None),
-        ({"HTTPS_PROXY": "p:3128", "NO_PROXY": "localhost:8443"}, "localhost", 8443, None),
-        ({"HTTPS_PROXY": "p:3128", "NO_PROXY": "localhost:8443"}, "localhost", 9443, "p:3128"),
-        ({"HTTPS_PROXY": "p:3128", "NO_PROXY": "notopenai.com"}, "openai.com", 443, "p:3128"),
-        ({"HTTPS_PROXY": "p:3128"}, "127.0.0.1", 443, "p:3128"),  # loopback is not implied
-        ({"HTTP_PROXY": "http://p:3128"}, "h", 443, None),  # http proxy is for http URLs
-    ],
-)
+PROXY_CASES = [
+    ({"HTTPS_PROXY": "http://p:3128"}, "api.openai.com", 443, "p:3128"),
+    ({"https_proxy": "http://lower:1", "HTTPS_PROXY": "http://upper:2"}, "h", 443, "lower:1"),
+    ({"HTTPS_PROXY": "p:3128", "NO_PROXY": "openai.com"}, "api.openai.com", 443, None),
+    ({"HTTPS_PROXY": "p:3128", "no_proxy": ".openai.com"}, "api.openai.com", 443, None),
+    ({"HTTPS_PROXY": "p:3128", "NO_PROXY": "*"}, "anything", 443, None),
+    ({"HTTPS_PROXY": "p:3128", "NO_PROXY": "localhost:8443"}, "localhost", 8443, None),
+    ({"HTTPS_PROXY": "p:3128", "NO_PROXY": "localhost:8443"}, "localhost", 9443, "p:3128"),
+    ({"HTTPS_PROXY": "p:3128", "NO_PROXY": "notopenai.com"}, "openai.com", 443, "p:3128"),
+    ({"HTTPS_PROXY": "p:3128"}, "127.0.0.1", 443, "p:3128"),  # loopback is not implied
+    ({"HTTP_PROXY": "http://p:3128"}, "h", 443, None),  # http proxy is for http URLs
+]
+
+
+@pytest.mark.parametrize(("env", "host", "port", "expected"), PROXY_CASES)
 def test_proxy_selection_from_environment(env, host, port, expected):
     proxy = proxy_for("https", host, port, env)
     assert (proxy.address if proxy else None) == expected
+
+
+@pytest.mark.parametrize(("env", "host", "port", "expected"), PROXY_CASES)
+def test_proxy_selection_from_the_process_environment_is_the_same(monkeypatch, env, host, port, expected):
+    # os.environ is read in one pass and the decision cached per set of values.
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    proxy = proxy_for("https", host, port)
+    assert (proxy.address if proxy else None) == expected
+
+
+def test_a_proxy_variable_set_or_removed_at_run_time_counts_at_once(monkeypatch):
+    assert proxy_for("http", "example.com", 80) is None
+    monkeypatch.setenv("HTTP_PROXY", "http://p:3128")
+    assert proxy_for("http", "example.com", 80).address == "p:3128"
+    monkeypatch.setenv("no_proxy", "example.com")
+    assert proxy_for("http", "example.com", 80) is None
+    monkeypatch.delenv("no_proxy")
+    monkeypatch.setenv("REQUEST_METHOD", "GET")  # CGI: HTTP_PROXY is not to be trusted
+    assert proxy_for("http", "example.com", 80) is None
+    monkeypatch.delenv("REQUEST_METHOD")
+    monkeypatch.delenv("HTTP_PROXY")
+    assert proxy_for("http", "example.com", 80) is None
 
 
 def test_cgi_http_proxy_variable_is_ignored():
