@@ -284,3 +284,19 @@ def test_any_model_id_signs_like_botocore(model_id, body):
         ours = sign(HttpRequest("POST", url, {}, body), SUITE_CREDS, region="us-east-1",
                     service="bedrock", now=now)  # fmt: skip
         assert ours.headers["Authorization"] == expected
+
+
+@pytest.mark.conformance
+@pytest.mark.parametrize(
+    "path",
+    ["/model/./converse", "/model/../model/m/converse", "/model//m/converse", "/model/m/converse/", "/a/b/../../..", "//"],
+)
+def test_dot_and_empty_segments_are_normalised_before_signing_as_botocore_does(path):
+    pytest.importorskip("botocore.auth")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        url = f"https://bedrock-runtime.us-east-1.amazonaws.com{path}"
+        now = datetime.datetime(2024, 1, 1, tzinfo=UTC)
+        expected = botocore_authorization(monkeypatch, url, {}, b"{}", SUITE_CREDS, "us-east-1", now)
+        ours = sign(HttpRequest("POST", url, {}, b"{}"), SUITE_CREDS, region="us-east-1",
+                    service="bedrock", now=now)  # fmt: skip
+        assert ours.headers["Authorization"] == expected

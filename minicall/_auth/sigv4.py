@@ -10,7 +10,8 @@ behaviour of botocore's ``SigV4Auth`` for non-S3 services, which this reproduces
 3. signature = HMAC chain ``secret -> date -> region -> service -> "aws4_request"``.
 
 Non-S3 services sign the path percent-encoded *again* (``%3A`` becomes ``%253A``),
-and botocore does not normalise ``.``/``..`` segments for them either; neither do we.
+after normalising it: ``.`` and ``..`` segments resolved (RFC 3986 5.2.4) and empty
+segments dropped, as botocore does and the service expects.
 The clock arrives as an argument, so signing is deterministic and testable.
 """
 
@@ -88,6 +89,22 @@ def _signed_headers(request: HttpRequest) -> dict[str, str]:
     return headers
 
 
+def _normalized_path(path: str) -> str:
+    """``path`` with dot segments resolved and empty segments (``//``) dropped."""
+    if not path:
+        return "/"
+    kept: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if kept:
+                kept.pop()
+        elif segment and segment != ".":
+            kept.append(segment)
+    lead = "/" if path.startswith("/") else ""
+    trail = "/" if path.endswith("/") and kept else ""
+    return lead + "/".join(kept) + trail
+
+
 def canonical_request(request: HttpRequest) -> tuple[str, str]:
     """The canonical request text and the ``;``-joined signed header names."""
     parts = urlsplit(request.url)
@@ -97,7 +114,7 @@ def canonical_request(request: HttpRequest) -> tuple[str, str]:
     text = "\n".join(
         [
             request.method.upper(),
-            quote(parts.path or "/", safe="/~"),
+            quote(_normalized_path(parts.path), safe="/~"),
             _canonical_query(parts.query),
             "".join(f"{name}:{headers[name]}\n" for name in names),
             signed,
