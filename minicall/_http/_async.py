@@ -159,7 +159,7 @@ class _Body:
             self._pool.idle.append(self._conn)
         else:
             self._conn.close()
-        self._pool.slots.give()
+        self._pool.slots.release()
 
     def __del__(self) -> None:
         # A stream dropped unread must not hold its slot forever.
@@ -260,8 +260,7 @@ class AsyncioTransport:
         payload, wire = frame_request(method, url, headers, body, proxy)
         log_request(method, url.text, wire)
         slots = pool.slots
-        if not slots.try_take():
-            await slots.take()
+        await slots.acquire()
         # Written out in one coroutine (send, wait for the head, read a body that has
         # arrived): each coroutine layer is resumed again whenever bytes arrive.
         try:
@@ -291,14 +290,14 @@ class AsyncioTransport:
                     conn.close()
                     raise
         except BaseException:
-            slots.give()
+            slots.release()
             raise
         folded = lower_headers(head.headers)
         log_response(method, url.text, head.status, folded)
         if not stream and declared_too_big(folded, self._max_body):
             # Refuse before waiting for a body we would refuse anyway (as the sync twin does).
             conn.close()
-            slots.give()
+            slots.release()
             raise ResponseFormatError("http", "", f"response body larger than {self._max_body} bytes")
         decoder = BodyDecoder(folded.get("content-encoding", ""), self._max_body)
         reader = _Body(pool, conn, decoder, timeout, route.where)

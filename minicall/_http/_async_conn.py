@@ -20,7 +20,7 @@ from ._common import READ_SIZE, Route, Url
 from ._h1 import Data, Event, Head, ResponseParser
 from ._proxy import Proxy
 
-__all__ = ["NETWORK_ERRORS", "ClosedBeforeReply", "Conn", "LoopPools", "Pool", "Slots", "tunnel"]
+__all__ = ["NETWORK_ERRORS", "ClosedBeforeReply", "Conn", "LoopPools", "Pool", "tunnel"]
 
 _HIGH_WATER = 4 * READ_SIZE
 NETWORK_ERRORS = (OSError, EOFError, APIConnectionError, asyncio.TimeoutError)
@@ -205,54 +205,12 @@ class Conn(asyncio.Protocol):
                 self.transport.abort()
 
 
-class Slots:
-    """A counting semaphore whose uncontended take costs no coroutine.
-
-    ``try_take()`` takes a free slot at once; otherwise the caller awaits ``take()``,
-    which queues it first-in first-out. ``give()`` hands a slot straight to the first
-    live waiter, so a waiter woken but cancelled before it ran passes its slot on.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.free = limit
-        self._waiters: deque[asyncio.Future[None]] = deque()
-
-    def try_take(self) -> bool:
-        if self.free > 0 and not self._waiters:
-            self.free -= 1
-            return True
-        return False
-
-    async def take(self) -> None:
-        if self.try_take():
-            return
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        try:
-            await waiter
-        except BaseException:
-            if waiter.done() and not waiter.cancelled():
-                self.give()  # handed a slot just as we were cancelled: pass it on
-            else:
-                with suppress(ValueError):
-                    self._waiters.remove(waiter)
-            raise
-
-    def give(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)  # the slot goes to this waiter
-                return
-        self.free += 1
-
-
 class Pool:
     """Idle connections to one route, and the slots bounding requests to it."""
 
     def __init__(self, limit: int) -> None:
         self.idle: list[Conn] = []
-        self.slots = Slots(limit)
+        self.slots = asyncio.Semaphore(limit)
 
     def take_idle(self) -> Conn | None:
         while self.idle:
