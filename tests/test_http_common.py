@@ -11,7 +11,7 @@ import pytest
 
 from minicall._errors import APIConnectionError, APITimeoutError, ConfigurationError
 from minicall._http._async import AsyncioTransport
-from minicall._http._common import checked_headers, failure, frame_request, parse_url, redirect
+from minicall._http._common import checked_header_items, failure, frame_request, parse_url, redirect
 from minicall._http._proxy import Proxy
 from minicall._http._sync import SyncTransport
 from minicall._http._types import HttpRequest
@@ -73,30 +73,30 @@ def test_bad_urls_are_configuration_errors_that_never_echo_the_url(url):
 
 def test_header_checks_refuse_splitting_and_never_show_the_value():
     with pytest.raises(ConfigurationError) as info:
-        checked_headers({"Authorization": "Bearer sk-1\r\nX: y"})
+        checked_header_items({"Authorization": "Bearer sk-1\r\nX: y"})
     assert "sk-1" not in str(info.value)
     with pytest.raises(ConfigurationError):
-        checked_headers({"Bad Name": "v"})
+        checked_header_items({"Bad Name": "v"})
     with pytest.raises(ConfigurationError):
-        checked_headers({"X-Name": "\u20ac"})
+        checked_header_items({"X-Name": "\u20ac"})
 
 
 @pytest.mark.parametrize("value", [3, None, b"bytes", ["a", "list"]])
 def test_a_header_value_that_is_not_text_is_a_configuration_error(value):
     # Hashable or not (the checks are cached per header set), the error is ours.
     with pytest.raises(ConfigurationError, match="must be a str"):
-        checked_headers({"X-Name": value})
+        checked_header_items({"X-Name": value})
 
 
-def test_checked_headers_are_shared_between_identical_header_sets_but_copied_out():
-    first = checked_headers({"X-A": "1"})
-    first["x-a"] = "changed"
-    assert checked_headers({"X-A": "1"})["x-a"] == "1"
+def test_checked_headers_are_shared_between_identical_header_sets_and_immutable():
+    first = checked_header_items({"X-A": "1"})
+    assert checked_header_items({"X-A": "1"}) is first
+    assert isinstance(first, tuple) and ("x-a", "1") in first
 
 
 def test_framing_owns_length_and_uses_absolute_form_through_a_plain_proxy():
     url = parse_url("http://example.com:8080/p?q=1")
-    headers = checked_headers({"Content-Length": "999", "Connection": "close"})
+    headers = checked_header_items({"Content-Length": "999", "Connection": "close"})
     payload, pairs = frame_request("POST", url, headers, b"{}", Proxy("proxy", 3128, "Basic x"))
     wire = dict(pairs)
     head = payload.split(b"\r\n\r\n")[0].decode()

@@ -4,7 +4,7 @@ Both transports speak the same HTTP/1.1 (``_h1`` reads the reply); this module h
 the rules they must agree on, so they cannot drift apart:
 
 - :func:`parse_url` validates a request URL once and keeps what the wire needs;
-- :func:`checked_headers` refuses header names and values that could split a request;
+- :func:`checked_header_items` refuses header names and values that could split a request;
 - :func:`frame_request` writes the request head and body as one ``bytes``;
 - :func:`redirect` decides the next hop of a 3xx (the rule below);
 - :func:`failure` turns a network exception into our error, naming only host:port.
@@ -37,7 +37,6 @@ __all__ = [
     "Url",
     "check_method",
     "checked_header_items",
-    "checked_headers",
     "declared_too_big",
     "failure",
     "frame_request",
@@ -139,13 +138,10 @@ HeaderItems = tuple[tuple[str, str], ...]
 """Header fields as (lower-case name, value) pairs: what the transports pass around."""
 
 
-def checked_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Lower-cased copy; refuses names and values that could split the request."""
-    return dict(checked_header_items(headers))
-
-
 def checked_header_items(headers: Mapping[str, str]) -> HeaderItems:
-    """:func:`checked_headers` as pairs, shared between requests with the same headers."""
+    """The headers as (lower-case name, value) pairs, with ``User-Agent`` and
+    ``Accept-Encoding`` defaulted; refuses names and values that could split the request.
+    The same pairs (a tuple) serve every request with the same headers."""
     items = tuple(headers.items())
     try:
         return _checked(items)
@@ -182,7 +178,7 @@ def frame_request(
     """The request as sent (head and body in one piece) and the header fields it carries.
 
     One write: one syscall, and no Nagle/delayed-ACK stall between two small segments.
-    ``headers`` come from :func:`checked_headers`.
+    ``headers`` come from :func:`checked_header_items`.
     """
     with_length = bool(body) or method in _METHODS_WITH_BODY
     items = headers if isinstance(headers, tuple) else tuple(headers.items())
