@@ -41,7 +41,6 @@ def _secret_names(names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(name for name in names if name.lower() in SECRET_HEADERS)
 
 
-@functools.lru_cache(maxsize=64)
 def _header_secret(value: str) -> str:
     lowered = value.lower()
     for scheme in _SCHEMES:
