@@ -15,10 +15,10 @@ import base64
 import copy
 import datetime
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from shared import Book, get_weather
 
 botocore = pytest.importorskip("botocore")
 from botocore.auth import SigV4Auth
@@ -134,21 +134,6 @@ def assert_same_request(ours: Any, theirs: Any) -> None:
     # Each side's signature is what the other side computes for it.
     assert ours.headers["authorization"].endswith("Signature=" + botocore_signature(ours))
     assert theirs.headers["authorization"].endswith("Signature=" + minicall_signature(theirs))
-
-
-@dataclass
-class Book:
-    title: str
-    year: int
-
-
-def get_weather(city: str) -> str:
-    """Get the weather.
-
-    Args:
-        city: The city name.
-    """
-    return f"sunny in {city}"
 
 
 def forecast(city: str, days: list[int]) -> str:

@@ -8,10 +8,10 @@ the same content, usage, finish reason and tool arguments.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from shared import Book, get_weather
 
 from minicall.providers import cohere as mc
 from minicall.testing import Reply, ToolCallReply
@@ -22,23 +22,6 @@ cohere_sdk = pytest.importorskip("cohere")
 pytestmark = [pytest.mark.conformance, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 MODEL = "command-r-plus"
-
-
-@dataclass
-class Book:
-    """A book."""
-
-    title: str
-    year: int
-
-
-def get_weather(city: str) -> str:
-    """Get the weather.
-
-    Args:
-        city: The city name.
-    """
-    return f"sunny in {city}"
 
 
 @pytest.fixture()
