@@ -14,8 +14,8 @@ Providers, codecs and transports load when first used, not on import.
 """
 
 from . import llm
-from ._config import BaseDynamicConfig
-from ._errors import (
+from ._call.config import BaseDynamicConfig
+from ._model.errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
@@ -34,7 +34,7 @@ from ._errors import (
     ValidationError,
 )
 from ._http._types import HttpRequest, HttpResponse, MockTransport
-from ._messages import (
+from ._model.messages import (
     AudioPart,
     DocumentPart,
     ImagePart,
@@ -44,10 +44,10 @@ from ._messages import (
     ToolCallPart,
     ToolResultPart,
 )
-from ._pricing import set_price
-from ._prompt import prompt_template
-from ._spec import Usage
-from ._tools import BaseTool
+from ._call.pricing import set_price
+from ._call.prompt import prompt_template
+from ._model.spec import Usage
+from ._call.tools import BaseTool
 
 BaseMessageParam = Message
 """Mirascope's name for a neutral message."""

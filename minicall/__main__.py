@@ -7,13 +7,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from ._registry import PROVIDERS, provider_module
+from ._call.registry import PROVIDERS, provider_module
 
 
 def _call(args: argparse.Namespace) -> int:
     from . import llm
-    from ._errors import MinicallError
-    from ._messages import Message
+    from ._model.errors import MinicallError
+    from ._model.messages import Message
 
     def prompt() -> list[Message]:
         messages = [Message("system", args.system)] if args.system else []
@@ -52,7 +52,7 @@ def _providers(_: argparse.Namespace) -> int:
 
 
 def _demo(_: argparse.Namespace) -> int:
-    from ._demo import run
+    from ._cli.demo import run
 
     return run()
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import Any, ClassVar, Literal, TypedDict, TypeVar, cast, overload
 
-from ._call import Flavor, Settings
-from ._call import override as _override
-from ._decorators import CallDecorator, ParsedDecorator, ToolsArg, make_decorator
-from ._messages import Message
-from ._response import BaseCallResponse, BaseCallResponseChunk
-from ._stream import BaseAsyncStream, BaseStream
+from ._call.pipeline import Flavor, Settings
+from ._call.pipeline import override as _override
+from ._call.decorate import CallDecorator, ParsedDecorator, ToolsArg, make_decorator
+from ._model.messages import Message
+from ._call.response import BaseCallResponse, BaseCallResponseChunk
+from ._call.stream import BaseAsyncStream, BaseStream
 
 __all__ = [
     "AsyncStream",

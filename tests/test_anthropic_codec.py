@@ -16,8 +16,8 @@ from minicall import (
     RateLimitError,
     ResponseFormatError,
 )
-from minicall._codecs.anthropic import ANTHROPIC, ERROR_STATUS
-from minicall._messages import (
+from minicall._codecs.anthropic.codec import ANTHROPIC, ERROR_STATUS
+from minicall._model.messages import (
     AudioPart,
     DocumentPart,
     ImagePart,
@@ -26,8 +26,8 @@ from minicall._messages import (
     ToolCallPart,
     ToolResultPart,
 )
-from minicall._spec import CallSpec, Endpoint, ResponseFormat, ToolSpec, Usage
-from minicall._stream import StreamState
+from minicall._model.spec import CallSpec, Endpoint, ResponseFormat, ToolSpec, Usage
+from minicall._call.stream import StreamState
 
 BASE = Endpoint(base_url="https://api.anthropic.com", options={"version": "2023-06-01"})
 MODEL = "claude-3-5-sonnet-latest"

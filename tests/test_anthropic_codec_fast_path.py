@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minicall._codecs import anthropic_stream
-from minicall._codecs.anthropic import ANTHROPIC
-from minicall._spec import CallSpec, Chunk
+from minicall._codecs.anthropic import stream as anthropic_stream
+from minicall._codecs.anthropic.codec import ANTHROPIC
+from minicall._model.spec import CallSpec, Chunk
 
 SPEC = CallSpec(model="claude", messages=(), stream=True)
 

@@ -12,7 +12,7 @@ from shared import ERROR_STATUSES, Book, get_weather
 
 import minicall
 from minicall import BaseDynamicConfig, Messages, llm
-from minicall import _call as call_module
+from minicall._call import pipeline as call_module
 from minicall.providers import anthropic
 from minicall.testing import ErrorReply, FakeServer, Reply, ThinkingReply, ToolCallReply
 

@@ -21,10 +21,10 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minicall._codecs.anthropic import ANTHROPIC
-from minicall._messages import Message, TextPart, ToolCallPart
-from minicall._spec import CallSpec, Chunk, Completion
-from minicall._stream import StreamState
+from minicall._codecs.anthropic.codec import ANTHROPIC
+from minicall._model.messages import Message, TextPart, ToolCallPart
+from minicall._model.spec import CallSpec, Chunk, Completion
+from minicall._call.stream import StreamState
 
 MODEL = "claude-sonnet-4-5"
 SPEC = CallSpec(model=MODEL, messages=(Message("user", "hi"),), stream=True)

@@ -1,6 +1,6 @@
 """Async calls for every provider, end to end over loopback through FakeServer.
 
-Each test runs once per provider in ``minicall._registry.PROVIDERS``; a provider whose
+Each test runs once per provider in ``minicall._call.registry.PROVIDERS``; a provider whose
 module or FakeServer wire format is not there yet is skipped with the reason. Every
 test drives ``async def`` prompt functions on one event loop with ``asyncio.run``.
 """
@@ -21,7 +21,7 @@ from shared import Book
 import minicall
 from minicall import Messages, llm
 from minicall._http._async import AsyncioTransport
-from minicall._registry import PROVIDERS, provider_module
+from minicall._call.registry import PROVIDERS, provider_module
 from minicall.testing import ErrorReply, FakeServer, Reply, ToolCallReply
 
 _FORMATS = Path(minicall.__file__).parent / "testing" / "_formats"

@@ -21,7 +21,7 @@ from minicall._auth.google import (
     service_account_assertion,
     token_request,
 )
-from minicall._errors import (
+from minicall._model.errors import (
     AuthenticationError,
     ConfigurationError,
     InternalServerError,

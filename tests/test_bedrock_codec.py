@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minicall import _errors as errors
-from minicall._codecs.bedrock import CODEC, error_type
-from minicall._errors import ResponseFormatError
+from minicall._model import errors
+from minicall._codecs.bedrock.codec import CODEC, error_type
+from minicall._model.errors import ResponseFormatError
 from minicall._framing.eventstream import encode_message
-from minicall._messages import (
+from minicall._model.messages import (
     DocumentPart,
     ImagePart,
     Message,
@@ -22,7 +22,7 @@ from minicall._messages import (
     ToolCallPart,
     ToolResultPart,
 )
-from minicall._spec import CallSpec, Endpoint, ResponseFormat, ToolSpec, Usage
+from minicall._model.spec import CallSpec, Endpoint, ResponseFormat, ToolSpec, Usage
 
 ENDPOINT = Endpoint(base_url="https://bedrock-runtime.us-east-1.amazonaws.com", timeout=30.0)
 MODEL = "anthropic.claude-3-haiku-20240307-v1:0"

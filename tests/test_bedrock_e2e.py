@@ -13,7 +13,7 @@ from shared import ERROR_STATUSES, Book
 
 import minicall
 from minicall import Messages, llm
-from minicall import _call as call_module
+from minicall._call import pipeline as call_module
 from minicall._auth.sigv4 import AwsCredentials, canonical_request, sign
 from minicall._http._types import HttpRequest
 from minicall.providers import bedrock

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from minicall._registry import PROVIDERS
+from minicall._call.registry import PROVIDERS
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from minicall import APIError, PromptError, ResponseFormatError
 from minicall._codecs.cohere import CODEC
-from minicall._messages import (
+from minicall._model.messages import (
     AudioPart,
     ImagePart,
     Message,
@@ -19,8 +19,8 @@ from minicall._messages import (
     ToolCallPart,
     ToolResultPart,
 )
-from minicall._spec import CallSpec, Chunk, Endpoint, ResponseFormat, ToolSpec, Usage
-from minicall._stream import StreamState
+from minicall._model.spec import CallSpec, Chunk, Endpoint, ResponseFormat, ToolSpec, Usage
+from minicall._call.stream import StreamState
 from minicall.testing._formats.cohere import FORMAT
 from minicall.testing._reply import RecordedRequest, Reply, ToolCallReply
 

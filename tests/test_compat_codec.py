@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minicall import APIError, ResponseFormatError
-from minicall._codecs.openai_compat import (
+from minicall._codecs.openai.codec import (
     AZURE,
     AZURE_OPENAI,
     AZURE_OPENAI_V1,
@@ -29,9 +29,9 @@ from minicall._codecs.openai_compat import (
     Dialect,
     OpenAICompatCodec,
 )
-from minicall._messages import AudioPart, Message, TextPart, ToolCallPart, ToolResultPart
-from minicall._spec import CallSpec, Endpoint, ResponseFormat, ToolSpec
-from minicall._stream import StreamState
+from minicall._model.messages import AudioPart, Message, TextPart, ToolCallPart, ToolResultPart
+from minicall._model.spec import CallSpec, Endpoint, ResponseFormat, ToolSpec
+from minicall._call.stream import StreamState
 from minicall.testing import Reply, ToolCallReply
 from minicall.testing._formats import get_format
 from minicall.testing._reply import RecordedRequest

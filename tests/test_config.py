@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minicall._config import merge_layers, merge_params
+from minicall._call.config import merge_layers, merge_params
 
 # Few key names, so that layers overlap often.
 param_keys = st.sampled_from(["temperature", "max_tokens", "top_p", "stop", "seed"])

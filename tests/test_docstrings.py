@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from minicall._docstrings import parse_docstring
+from minicall._schema.docstrings import parse_docstring
 
 GOOGLE = """Recommend a book.
 

@@ -16,14 +16,14 @@ import pytest
 from test_hardening_faults import ask, run
 
 from minicall import APIError
-from minicall._codecs.anthropic import ANTHROPIC
-from minicall._codecs.bedrock import CODEC as BEDROCK
+from minicall._codecs.anthropic.codec import ANTHROPIC
+from minicall._codecs.bedrock.codec import CODEC as BEDROCK
 from minicall._codecs.cohere import CODEC as COHERE
-from minicall._codecs.gemini import GEMINI
-from minicall._codecs.openai_compat import AZURE_OPENAI, DIALECTS, OpenAICompatCodec
-from minicall._demo import MODELS
-from minicall._registry import PROVIDERS
-from minicall._spec import Codec
+from minicall._codecs.gemini.codec import GEMINI
+from minicall._codecs.openai.codec import AZURE_OPENAI, DIALECTS, OpenAICompatCodec
+from minicall._cli.demo import MODELS
+from minicall._call.registry import PROVIDERS
+from minicall._model.spec import Codec
 from minicall.testing import ErrorReply, FakeServer
 
 COMPAT: dict[str, Codec] = {name: OpenAICompatCodec(d) for name, d in DIALECTS.items()}

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minicall._errors import ResponseFormatError
+from minicall._model.errors import ResponseFormatError
 from minicall._framing.eventstream import (
     EventStreamDecoder,
     EventStreamMessage,

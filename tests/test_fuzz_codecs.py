@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from minicall import Message, MinicallError
 from minicall._framing.eventstream import encode_message
-from minicall._registry import PROVIDERS, provider_module
-from minicall._spec import CallSpec
+from minicall._call.registry import PROVIDERS, provider_module
+from minicall._model.spec import CallSpec
 from minicall.testing._formats import get_format
 
 SPEC = CallSpec(model="m", messages=(Message("user", "hi"),))

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minicall import APIError, InternalServerError, RateLimitError, ResponseFormatError
-from minicall._codecs.gemini import GEMINI, model_path
-from minicall._messages import (
+from minicall._codecs.gemini.codec import GEMINI, model_path
+from minicall._model.messages import (
     AudioPart,
     DocumentPart,
     ImagePart,
@@ -21,8 +21,8 @@ from minicall._messages import (
     ToolCallPart,
     ToolResultPart,
 )
-from minicall._spec import CallSpec, Chunk, Endpoint, ResponseFormat, ToolSpec, Usage
-from minicall._stream import StreamState
+from minicall._model.spec import CallSpec, Chunk, Endpoint, ResponseFormat, ToolSpec, Usage
+from minicall._call.stream import StreamState
 from minicall.testing._formats.google import FORMAT
 from minicall.testing._reply import RecordedRequest, Reply, ToolCallReply
 

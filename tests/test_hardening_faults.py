@@ -29,11 +29,11 @@ from minicall import (
     RateLimitError,
     llm,
 )
-from minicall import _call as call_module
-from minicall._demo import MODELS
+from minicall._call import pipeline as call_module
+from minicall._cli.demo import MODELS
 from minicall._http._retry import INITIAL_BACKOFF
-from minicall._registry import PROVIDERS
-from minicall._stream import BaseAsyncStream, BaseStream
+from minicall._call.registry import PROVIDERS
+from minicall._call.stream import BaseAsyncStream, BaseStream
 from minicall.testing import ErrorReply, Fault, Reply
 
 MODES = ("sync", "async")

@@ -20,9 +20,9 @@ import pytest
 from test_hardening_faults import MODES, OK_BODY, ask, run
 
 from minicall import APIError, MinicallError
-from minicall import _client as client_module
+from minicall._call import client as client_module
 from minicall._http._types import HttpResponse, MockTransport
-from minicall._registry import PROVIDERS
+from minicall._call.registry import PROVIDERS
 from minicall.testing import FakeServer, RawReply, Reply
 from minicall.testing._formats import get_format
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from minicall._errors import (
+from minicall._model.errors import (
     APIConnectionError,
     APITimeoutError,
     ConfigurationError,

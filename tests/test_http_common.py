@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import pytest
 
-from minicall._errors import APIConnectionError, APITimeoutError, ConfigurationError
+from minicall._model.errors import APIConnectionError, APITimeoutError, ConfigurationError
 from minicall._http._async import AsyncioTransport
 from minicall._http._common import checked_header_items, failure, frame_request, parse_url, redirect
 from minicall._http._proxy import Proxy

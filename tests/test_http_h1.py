@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minicall._errors import APIConnectionError, ResponseFormatError
+from minicall._model.errors import APIConnectionError, ResponseFormatError
 from minicall._http._h1 import BodyDecoder, Data, End, Head, ResponseParser
 
 CHUNKED = (

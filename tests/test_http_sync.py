@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from minicall import _errors
-from minicall._errors import (
+from minicall._model import errors as _errors
+from minicall._model.errors import (
     APIConnectionError,
     APITimeoutError,
     ConfigurationError,

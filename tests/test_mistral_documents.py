@@ -20,7 +20,7 @@ import pytest
 
 import minicall
 from minicall import DocumentPart, Messages, TextPart, llm
-from minicall._codecs.openai_compat import (
+from minicall._codecs.openai.codec import (
     AZURE,
     GROQ,
     LITELLM,
@@ -29,8 +29,8 @@ from minicall._codecs.openai_compat import (
     XAI,
     OpenAICompatCodec,
 )
-from minicall._spec import CallSpec, Endpoint
-from minicall._wire import dumps
+from minicall._model.spec import CallSpec, Endpoint
+from minicall._codecs.wire import dumps
 from minicall.providers import mistral
 from minicall.testing import FakeServer, Reply
 

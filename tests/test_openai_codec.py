@@ -7,9 +7,10 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minicall._codecs import openai_compat, openai_stream
-from minicall._codecs.openai_compat import OPENAI, OpenAICompatCodec
-from minicall._spec import CallSpec, Endpoint
+from minicall._codecs.openai import codec as openai_compat
+from minicall._codecs.openai import stream as openai_stream
+from minicall._codecs.openai.codec import OPENAI, OpenAICompatCodec
+from minicall._model.spec import CallSpec, Endpoint
 
 CODEC = OpenAICompatCodec(OPENAI)
 ENDPOINT = Endpoint("https://api.example/v1")
@@ -112,7 +113,7 @@ def test_fast_reply_path_agrees_with_the_checked_path(content, reason, model, ex
 
 @given(st.text(min_size=1))
 def test_assistant_text_is_the_checked_message(text):
-    from minicall._messages import Message, TextPart, assistant_text
+    from minicall._model.messages import Message, TextPart, assistant_text
 
     built = assistant_text(text)
     assert built == Message("assistant", [TextPart(text)])

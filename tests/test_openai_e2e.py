@@ -11,7 +11,7 @@ from shared import ERROR_STATUSES, Book
 
 import minicall
 from minicall import BaseDynamicConfig, Messages, llm, prompt_template
-from minicall import _call as call_module
+from minicall._call import pipeline as call_module
 from minicall.providers import openai
 from minicall.testing import ErrorReply, FakeServer, Reply, ToolCallReply
 

@@ -9,7 +9,7 @@ from typing import Any, Optional, TypedDict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minicall._partial_json import parse_partial, partial_value
+from minicall._schema.partial_json import parse_partial, partial_value
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)

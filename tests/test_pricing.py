@@ -7,8 +7,8 @@ import json
 import pytest
 
 import minicall
-from minicall import _pricing
-from minicall._spec import Usage
+from minicall._call import pricing as _pricing
+from minicall._model.spec import Usage
 
 
 @pytest.fixture(autouse=True)
@@ -60,7 +60,7 @@ def test_a_broken_prices_file_is_a_configuration_error(tmp_path, monkeypatch, co
 
 
 def test_bundled_table_prices_every_demo_model():
-    from minicall._demo import MODELS
+    from minicall._cli.demo import MODELS
 
     for provider, model in MODELS.items():
         assert _pricing.price_of(provider, model) is not None, (provider, model)

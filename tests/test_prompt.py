@@ -11,16 +11,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minicall._errors import PromptError
-from minicall._media import (
+from minicall._model.errors import PromptError
+from minicall._model.media import (
     audio_part,
     guess_image_type_from_url,
     image_part,
     sniff_audio_type,
     sniff_image_type,
 )
-from minicall._messages import AudioPart, ImagePart, Message, Messages, TextPart
-from minicall._prompt import (
+from minicall._model.messages import AudioPart, ImagePart, Message, Messages, TextPart
+from minicall._call.prompt import (
     TEMPLATE_ATTR,
     format_template,
     get_prompt_template,

@@ -15,8 +15,8 @@ import pytest
 from shared import PARALLEL_WEATHER, Book
 
 from minicall import Message, Messages, llm
-from minicall._demo import MODELS
-from minicall._registry import PROVIDERS
+from minicall._cli.demo import MODELS
+from minicall._call.registry import PROVIDERS
 from minicall.testing import FakeServer, Reply, ToolCallReply
 
 ALL = list(PROVIDERS)

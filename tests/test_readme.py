@@ -15,7 +15,7 @@ import sys
 import types
 from pathlib import Path
 
-from minicall import _call as call_module
+from minicall._call import pipeline as call_module
 from minicall.testing import FakeServer, Reply, ThinkingReply, ToolCallReply
 
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minicall._redact import REDACTED, Scrubber
+from minicall._call.redact import REDACTED, Scrubber
 
 secrets = st.lists(st.text(alphabet="abcXYZ/-", min_size=8, max_size=14), min_size=1, max_size=3)
 
@@ -36,7 +36,7 @@ def test_open_tail_finds_the_longest_secret_prefix_at_the_end(found, noise, tail
 
 @given(secrets, st.text(alphabet="abcXYZ/- ", max_size=60), st.lists(st.integers(0, 100), max_size=5))
 def test_secrets_are_hidden_at_any_split_of_a_stream(found, filler, cuts):
-    from minicall._redact import _Carry
+    from minicall._call.redact import _Carry
 
     scrubber = Scrubber(found)
     body = (filler + found[0] + filler + found[-1]).encode()

@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal, NamedTuple, Optional, TypedDict
 
 import pytest
 
-from minicall._errors import ConfigurationError
-from minicall._schema import json_schema
-from minicall._schema_dialects import gemini_schema, strict_openai
+from minicall._model.errors import ConfigurationError
+from minicall._schema.generate import json_schema
+from minicall._schema.dialects import gemini_schema, strict_openai
 
 jsonschema = pytest.importorskip("jsonschema")
 

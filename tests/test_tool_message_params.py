@@ -11,10 +11,10 @@ import pytest
 from shared import PARALLEL_WEATHER, get_weather
 
 from minicall import ConfigurationError, Message, Messages, ToolResultPart, llm
-from minicall._demo import MODELS
-from minicall._registry import PROVIDERS, provider_module
-from minicall._stream import BaseStream
-from minicall._tools import convert_tools
+from minicall._cli.demo import MODELS
+from minicall._call.registry import PROVIDERS, provider_module
+from minicall._call.stream import BaseStream
+from minicall._call.tools import convert_tools
 from minicall.testing import FakeServer, Reply, ToolCallReply
 
 # provider -> the name of its response class in minicall.providers.<provider>

@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 
 import pytest
 
-from minicall._errors import ConfigurationError, ValidationError
-from minicall._partial_json import parse_partial
-from minicall._tools import (
+from minicall._model.errors import ConfigurationError, ValidationError
+from minicall._schema.partial_json import parse_partial
+from minicall._call.tools import (
     DEFAULT_TOOL_DESCRIPTION,
     BaseTool,
     convert_tools,
@@ -224,7 +224,7 @@ def test_non_object_types_are_wrapped_as_value(tp: object, name: str, value: obj
     assert spec.name == name
     assert spec.parameters["required"] == ["value"]
     assert "`value`" in spec.description
-    from minicall._validate import dump
+    from minicall._schema.validate import dump
 
     assert unwrap(tool_type, {"value": dump(value)}) == value
 

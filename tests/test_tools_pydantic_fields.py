@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from minicall import BaseTool
-from minicall._tools import tool_spec
+from minicall._call.tools import tool_spec
 
 pydantic = pytest.importorskip("pydantic")
 

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from minicall._errors import ConfigurationError, ValidationError
-from minicall._schema import json_schema
-from minicall._validate import check, dump, validate
+from minicall._model.errors import ConfigurationError, ValidationError
+from minicall._schema.generate import json_schema
+from minicall._schema.validate import check, dump, validate
 
 jsonschema = pytest.importorskip("jsonschema")
 

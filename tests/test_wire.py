@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minicall import ResponseFormatError
-from minicall._wire import _parse, dumps, loads
+from minicall._codecs.wire import _parse, dumps, loads
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),

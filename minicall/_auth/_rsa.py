@@ -19,7 +19,7 @@ import binascii
 import hashlib
 import re
 
-from .._errors import ConfigurationError
+from .._model.errors import ConfigurationError
 
 __all__ = ["RsaPrivateKey", "load_private_key", "sign_rs256"]
 

@@ -41,9 +41,9 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from .._errors import AuthenticationError, ConfigurationError, error_for_status
+from .._model.errors import AuthenticationError, ConfigurationError, error_for_status
 from .._http._types import AsyncHttpResponse, HttpRequest, HttpResponse
-from .._wire import Reader, loads
+from .._codecs.wire import Reader, loads
 from . import metadata
 from ._rsa import RsaPrivateKey, load_private_key, sign_rs256
 

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from .._errors import APIConnectionError, APITimeoutError
+from .._model.errors import APIConnectionError, APITimeoutError
 from .._http._types import HttpRequest, HttpResponse
 
 __all__ = ["MetadataServer", "detect", "metadata_ip", "project_id"]

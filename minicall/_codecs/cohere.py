@@ -17,12 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .._errors import APIError, PromptError
+from .._model.errors import APIError, PromptError
 from .._framing.sse import ServerSentEvent
 from .._http._types import HttpRequest
-from .._messages import ContentPart, ImagePart, Message, TextPart, ToolCallPart, ToolResultPart
-from .._spec import CallSpec, Chunk, Completion, Endpoint, ToolDelta, Usage
-from .._wire import Reader, dumps, loads
+from .._model.messages import ContentPart, ImagePart, Message, TextPart, ToolCallPart, ToolResultPart
+from .._model.spec import CallSpec, Chunk, Completion, Endpoint, ToolDelta, Usage
+from .wire import Reader, dumps, loads
 from ._common import (
     Renames,
     SSEChunks,
@@ -35,7 +35,7 @@ from ._common import (
     stop_list,
     text_of,
 )
-from .openai_messages import (
+from .openai.messages import (
     chat_messages,
     function_tools,
     image_url_part,

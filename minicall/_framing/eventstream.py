@@ -25,7 +25,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .._errors import ResponseFormatError
+from .._model.errors import ResponseFormatError
 
 __all__ = ["EventStreamDecoder", "EventStreamMessage", "encode_message"]
 

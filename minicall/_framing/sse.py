@@ -26,7 +26,7 @@ import codecs
 import re
 from dataclasses import dataclass
 
-from .._errors import ResponseFormatError
+from .._model.errors import ResponseFormatError
 
 __all__ = ["SSEDecoder", "ServerSentEvent"]
 

@@ -28,7 +28,7 @@ import threading
 from collections.abc import Mapping
 from contextlib import suppress
 
-from .._errors import APIConnectionError, ConfigurationError, ResponseFormatError
+from .._model.errors import APIConnectionError, ConfigurationError, ResponseFormatError
 from ._async_conn import NETWORK_ERRORS, ClosedBeforeReply, Conn, LoopPools, Pool, tunnel
 from ._common import (
     DEFAULT_MAX_BODY_BYTES,

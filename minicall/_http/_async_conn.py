@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import AsyncGenerator
 from contextlib import suppress
 
-from .._errors import APIConnectionError
+from .._model.errors import APIConnectionError
 from ._common import READ_SIZE, Route, Url
 from ._h1 import Data, Event, Head, ResponseParser
 from ._proxy import Proxy

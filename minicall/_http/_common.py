@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
-from .._errors import SECRET_HEADERS, APIConnectionError, APITimeoutError, ConfigurationError
+from .._model.errors import SECRET_HEADERS, APIConnectionError, APITimeoutError, ConfigurationError
 from ._proxy import Proxy
 
 __all__ = [

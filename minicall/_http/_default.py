@@ -13,7 +13,7 @@ import threading
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from .._errors import ConfigurationError
+from .._model.errors import ConfigurationError
 from ._types import AsyncHttpResponse, HttpRequest, HttpResponse
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .._errors import APIConnectionError, ResponseFormatError
+from .._model.errors import APIConnectionError, ResponseFormatError
 
 __all__ = ["BodyDecoder", "Data", "End", "Event", "Head", "ResponseParser"]
 

@@ -1,7 +1,7 @@
 """The ``minicall`` logger and the redaction every logged URL and header goes through.
 
 Transports log one DEBUG line per request and per response. Nothing here may leak a
-credential: header values pass through :func:`~minicall._errors.redact_headers`, and
+credential: header values pass through :func:`~minicall._model.errors.redact_headers`, and
 URLs through :func:`redact_url`, which masks credential-like query values (Gemini's
 ``?key=``, pre-signed ``X-Amz-Signature``, Azure SAS ``sig``) and URL passwords.
 """
@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
-from .._errors import redact_headers
+from .._model.errors import redact_headers
 
 __all__ = ["REDACTED", "log_request", "log_response", "log_retry", "logger", "redact_url"]
 

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-from .._errors import ConfigurationError
+from .._model.errors import ConfigurationError
 
 __all__ = ["Proxy", "is_bypassed", "parse_proxy", "proxy_for"]
 

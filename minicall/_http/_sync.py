@@ -30,7 +30,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import final
 
-from .._errors import APIConnectionError, ResponseFormatError
+from .._model.errors import APIConnectionError, ResponseFormatError
 from ._common import (
     DEFAULT_MAX_BODY_BYTES,
     READ_SIZE,

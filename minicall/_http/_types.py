@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from .._errors import redact_headers
+from .._model.errors import redact_headers
 
 __all__ = [
     "AsyncHttpResponse",

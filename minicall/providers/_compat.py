@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, TypedDict
 
-from .._client import BaseClient
-from .._codecs.openai_compat import OPENAI, Dialect, OpenAICompatCodec
-from .._spec import Codec
+from .._call.client import BaseClient
+from .._codecs.openai.codec import OPENAI, Dialect, OpenAICompatCodec
+from .._model.spec import Codec
 
 __all__ = ["ChatParams", "CompatClient", "codec_for"]
 

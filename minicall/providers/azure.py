@@ -20,25 +20,25 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal, NamedTuple, TypedDict
 from urllib.parse import urlsplit
 
-from .._call import Flavor
-from .._client import env_first
-from .._codecs.openai_compat import AZURE, AZURE_OPENAI, AZURE_OPENAI_V1, Dialect
-from .._codecs.openai_types import (
+from .._call.pipeline import Flavor
+from .._call.client import env_first
+from .._codecs.openai.codec import AZURE, AZURE_OPENAI, AZURE_OPENAI_V1, Dialect
+from .._codecs.openai.types import (
     AssistantMessageParam,
     MessageParam,
     SystemMessageParam,
     ToolMessageParam,
     UserMessageParam,
 )
-from .._decorators import ProviderCall
-from .._errors import *
-from .._errors import ConfigurationError
-from .._errors import __all__ as _errors_all
+from .._call.decorate import ProviderCall
+from .._model.errors import *
+from .._model.errors import ConfigurationError
+from .._model.errors import __all__ as _errors_all
 from .._http._types import AsyncTransport, Transport
-from .._response import BaseCallResponse, BaseCallResponseChunk
-from .._spec import Codec, Endpoint
-from .._stream import BaseAsyncStream, BaseStream
-from .._tools import BaseTool
+from .._call.response import BaseCallResponse, BaseCallResponseChunk
+from .._model.spec import Codec, Endpoint
+from .._call.stream import BaseAsyncStream, BaseStream
+from .._call.tools import BaseTool
 from ._compat import CompatClient, codec_for
 from .openai import OpenAICallParams
 

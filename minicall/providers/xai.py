@@ -10,21 +10,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypedDict
 
-from .._call import Flavor
-from .._codecs.openai_compat import XAI
-from .._codecs.openai_types import (
+from .._call.pipeline import Flavor
+from .._codecs.openai.codec import XAI
+from .._codecs.openai.types import (
     AssistantMessageParam,
     MessageParam,
     SystemMessageParam,
     ToolMessageParam,
     UserMessageParam,
 )
-from .._decorators import ProviderCall
-from .._errors import *
-from .._errors import __all__ as _errors_all
-from .._response import BaseCallResponse, BaseCallResponseChunk
-from .._stream import BaseAsyncStream, BaseStream
-from .._tools import BaseTool
+from .._call.decorate import ProviderCall
+from .._model.errors import *
+from .._model.errors import __all__ as _errors_all
+from .._call.response import BaseCallResponse, BaseCallResponseChunk
+from .._call.stream import BaseAsyncStream, BaseStream
+from .._call.tools import BaseTool
 from ._compat import ChatParams, CompatClient, codec_for
 
 __all__ = [

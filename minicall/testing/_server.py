@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from .._http._types import lower_headers
-from .._registry import PROVIDERS, provider_module
+from .._call.registry import PROVIDERS, provider_module
 from ._formats import WireFormat, available_formats, get_format, json_bytes
 from ._reply import ErrorReply, Fault, RawReply, RecordedRequest, Reply, Scripted
 

@@ -1,0 +1,206 @@
+"""The typed faces of ``call``: what mypy sees a decorated function return.
+
+A decorator keeps the function's parameters (ParamSpec) and, by overload, returns a
+response, a stream, a ``response_model`` value, partial values, or an output
+parser's result; ``async def`` functions get awaitables of the same. One generic
+class serves every provider module, so the overloads are written once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import (
+    AsyncIterable,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Mapping,
+    Sequence,
+)
+from typing import Any, Generic, Literal, ParamSpec, Protocol, TypeVar, overload
+
+from .pipeline import Flavor, Settings, decorate
+
+__all__ = ["CallDecorator", "ParsedDecorator", "ProviderCall", "ToolsArg"]
+
+P = ParamSpec("P")
+R_co = TypeVar("R_co", covariant=True)
+AR_co = TypeVar("AR_co", covariant=True)
+T = TypeVar("T")
+U = TypeVar("U")
+O = TypeVar("O")
+ResponseT = TypeVar("ResponseT")
+StreamT = TypeVar("StreamT")
+AsyncStreamT = TypeVar("AsyncStreamT")
+ParamsT = TypeVar("ParamsT", bound=Mapping[str, Any])
+ClientT = TypeVar("ClientT")
+
+ToolsArg = Sequence[Callable[..., Any] | type]
+"""Tools: plain typed functions or ``BaseTool`` subclasses."""
+
+
+class CallDecorator(Protocol[R_co, AR_co]):
+    """Turns a prompt function into a call: sync functions return ``R``, async ones ``Awaitable[AR]``."""
+
+    # Coroutine (what ``async def`` makes, and what decorate() tests for) with a TypeVar
+    # for its result: with Awaitable[Any], a return type holding Any (a TypedDict dynamic
+    # config) makes both overloads match and mypy gives up with Any.
+    @overload
+    def __call__(self, fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Awaitable[AR_co]]: ...
+
+    @overload
+    def __call__(self, fn: Callable[P, T]) -> Callable[P, R_co]: ...
+
+
+class ParsedDecorator(Generic[O]):
+    """A decorator with an output parser returning ``O``: as ``CallDecorator[O, O]``, except
+    that for ``async def`` functions an ``async def`` parser's result is awaited too."""
+
+    # Restricting ``self`` picks the coroutine's result out of O, which no TypeVar
+    # expression in one signature can: ``Awaitable[int]``, not ``Awaitable[Coroutine[..., int]]``.
+    # A class, not a Protocol: mypy cannot settle the variance of a self-restricted protocol.
+    @overload
+    def __call__(
+        self: ParsedDecorator[Coroutine[Any, Any, T]], fn: Callable[P, Coroutine[Any, Any, U]]
+    ) -> Callable[P, Awaitable[T]]: ...
+
+    @overload
+    def __call__(self, fn: Callable[P, Coroutine[Any, Any, U]]) -> Callable[P, Awaitable[O]]: ...
+
+    @overload
+    def __call__(self, fn: Callable[P, T]) -> Callable[P, O]: ...
+
+    def __call__(self, fn: Callable[..., Any]) -> Any:
+        raise NotImplementedError("a type only: make_decorator() builds the decorator")
+
+
+class _Decorator:
+    """The runtime object behind :class:`CallDecorator` and :class:`ParsedDecorator`."""
+
+    __slots__ = ("_settings",)
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        return decorate(fn, self._settings)
+
+
+def make_decorator(settings: Settings) -> Any:
+    """A decorator for ``settings``; settings are checked now, at decoration time."""
+    from .pipeline import _check_settings
+
+    return _Decorator(_check_settings(settings))
+
+
+class ProviderCall(Generic[ResponseT, StreamT, AsyncStreamT, ParamsT, ClientT]):
+    """``<provider>.call(model, ...)``: the decorator factory of one provider module."""
+
+    def __init__(self, provider: str, flavor: Flavor) -> None:
+        self._provider = provider
+        self._flavor = flavor
+
+    @overload
+    def __call__(
+        self,
+        model: str,
+        *,
+        stream: Literal[False] = False,
+        tools: ToolsArg | None = None,
+        response_model: None = None,
+        output_parser: None = None,
+        json_mode: bool = False,
+        client: ClientT | None = None,
+        call_params: ParamsT | None = None,
+    ) -> CallDecorator[ResponseT, ResponseT]: ...
+
+    @overload
+    def __call__(
+        self,
+        model: str,
+        *,
+        stream: Literal[False] = False,
+        tools: ToolsArg | None = None,
+        response_model: None = None,
+        output_parser: Callable[[ResponseT], O],
+        json_mode: bool = False,
+        client: ClientT | None = None,
+        call_params: ParamsT | None = None,
+    ) -> ParsedDecorator[O]: ...
+
+    @overload
+    def __call__(
+        self,
+        model: str,
+        *,
+        stream: Literal[True],
+        tools: ToolsArg | None = None,
+        response_model: None = None,
+        output_parser: None = None,
+        json_mode: bool = False,
+        client: ClientT | None = None,
+        call_params: ParamsT | None = None,
+    ) -> CallDecorator[StreamT, AsyncStreamT]: ...
+
+    @overload
+    def __call__(
+        self,
+        model: str,
+        *,
+        stream: Literal[False] = False,
+        tools: ToolsArg | None = None,
+        response_model: type[T],
+        output_parser: None = None,
+        json_mode: bool = False,
+        client: ClientT | None = None,
+        call_params: ParamsT | None = None,
+    ) -> CallDecorator[T, T]: ...
+
+    @overload
+    def __call__(
+        self,
+        model: str,
+        *,
+        stream: Literal[True],
+        tools: ToolsArg | None = None,
+        response_model: type[T],
+        output_parser: None = None,
+        json_mode: bool = False,
+        client: ClientT | None = None,
+        call_params: ParamsT | None = None,
+    ) -> CallDecorator[Iterable[T], AsyncIterable[T]]: ...
+
+    def __call__(
+        self,
+        model: str,
+        *,
+        stream: bool = False,
+        tools: ToolsArg | None = None,
+        response_model: Any = None,
+        output_parser: Callable[[Any], Any] | None = None,
+        json_mode: bool = False,
+        client: Any = None,
+        call_params: Any = None,
+    ) -> Any:
+        """Decorate a prompt function so that calling it calls ``model``.
+
+        Example::
+
+            @openai.call("gpt-4o-mini")
+            def recommend_book(genre: str) -> str:
+                return f"Recommend a {genre} book"
+        """
+        return make_decorator(
+            Settings(
+                provider=self._provider,
+                model=model,
+                flavor=self._flavor,
+                stream=stream,
+                tools=tools,
+                response_model=response_model,
+                output_parser=output_parser,
+                json_mode=json_mode,
+                client=client,
+                call_params=call_params,
+            )
+        )

@@ -1,0 +1,387 @@
+"""The provider-blind call machinery, written once for sync and async.
+
+``decorate(fn, settings)`` returns the wrapper users call. A call goes:
+bind arguments -> run the prompt function -> turn what it returned into messages ->
+merge configuration layers (decorator < override < dynamic config) -> ``CallSpec`` ->
+``codec.encode`` -> client credentials -> transport, with retries -> ``codec.decode``
+-> response -> response model or output parser. Only the send step differs between
+sync and async; preparing and finishing are shared.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .client import BaseClient
+from .config import merge_params
+from .._model.errors import (
+    ConfigurationError,
+    PromptError,
+)
+from .._http._types import AsyncHttpResponse, HttpResponse, body_if_read
+from .prompt import PROMPT_FN_ATTR, TEMPLATE_ATTR, check_config, prompt_messages
+from .registry import check_provider, provider_module
+from .response import BaseCallResponse, BaseCallResponseChunk, CallContext
+from .send import Prepared, send_async, send_sync
+from .._model.spec import CallSpec, ResponseFormat, ToolSpec
+from .stream import BaseAsyncStream, BaseStream
+from .structured import extract, partial_models, partial_models_async
+from .tools import BaseTool, convert_tools, response_model_tool, tool_spec
+
+__all__ = ["Flavor", "Settings", "decorate", "default_client", "override"]
+
+
+@dataclass(frozen=True, slots=True)
+class Flavor:
+    """The classes a decorator's results are made of (neutral ``llm`` or a provider's own)."""
+
+    response: type[BaseCallResponse[Any]]
+    stream: type[BaseStream[Any, Any]]
+    async_stream: type[BaseAsyncStream[Any, Any]]
+    chunk: type[BaseCallResponseChunk]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """One decorator's (or override's) configuration."""
+
+    provider: str
+    model: str
+    flavor: Flavor
+    stream: bool = False
+    tools: Sequence[Any] | None = None
+    response_model: Any = None
+    output_parser: Callable[[Any], Any] | None = None
+    json_mode: bool = False
+    client: Any = None
+    call_params: Mapping[str, Any] | None = None
+
+
+def _check_settings(settings: Settings) -> Settings:
+    check_provider(settings.provider)
+    if not isinstance(settings.model, str) or not settings.model:
+        raise ConfigurationError(f"a model name is required for provider {settings.provider!r}")
+    if settings.call_params is not None and not isinstance(settings.call_params, Mapping):
+        raise ConfigurationError(f"call_params must be a dict, got {type(settings.call_params).__name__}")
+    if settings.client is not None and not isinstance(settings.client, BaseClient):
+        raise ConfigurationError(f"client must be a minicall client, got {type(settings.client).__name__}")
+    if settings.tools is not None and not isinstance(settings.tools, (list, tuple)):
+        raise ConfigurationError(f"tools must be a list of functions or BaseTool types, got {type(settings.tools).__name__}")
+    if settings.output_parser is not None and settings.response_model is not None:
+        raise ConfigurationError("use either response_model or output_parser, not both")
+    if settings.output_parser is not None and settings.stream:
+        raise ConfigurationError("output_parser cannot be combined with stream=True")
+    # Copies: a caller mutating its dict or list later must not change this decorator.
+    return replace(
+        settings,
+        call_params=None if settings.call_params is None else dict(settings.call_params),
+        tools=None if settings.tools is None else tuple(settings.tools),
+    )
+
+
+# -- clients ------------------------------------------------------------------------
+
+_DEFAULT_CLIENTS: dict[str, BaseClient] = {}
+_CLIENT_LOCK = threading.Lock()
+
+
+def default_client(provider: str) -> BaseClient:
+    """The client built from the environment for ``provider``, reused across calls."""
+    client = _DEFAULT_CLIENTS.get(provider)
+    if client is None:
+        with _CLIENT_LOCK:
+            client = _DEFAULT_CLIENTS.get(provider)
+            if client is None:
+                module = provider_module(provider)
+                client = getattr(module, module.CLIENT_CLASS)()
+                _DEFAULT_CLIENTS[provider] = client
+    return client
+
+
+# -- preparing a call ---------------------------------------------------------------
+
+
+def _json_instruction(schema: Mapping[str, Any] | None) -> str:
+    if schema is None:
+        return "Respond only with a valid JSON object, with no other text."
+    return (
+        "Respond only with a JSON object, with no other text, that matches this JSON Schema:\n"
+        + json.dumps(schema)
+    )
+
+
+def _structure(settings: Settings, tool_types: tuple[type[BaseTool], ...]) -> tuple[
+    tuple[type[BaseTool], ...], str | None, ResponseFormat | None, str | None
+]:
+    """Tools, forced tool, native response format and instruction for structured output."""
+    model = settings.response_model
+    if model is None:
+        if settings.json_mode:
+            return tool_types, None, ResponseFormat("json_object"), _json_instruction(None)
+        return tool_types, None, None, None
+    from .._schema.generate import json_schema
+    from .._schema.dialects import strict_openai
+
+    if settings.json_mode:
+        # Non-object types are asked for as {"value": ...}, as the forced tool does:
+        # schema modes (OpenAI strict, Gemini) want an object at the root.
+        wrapper = response_model_tool(model)
+        schema = wrapper._parameters_schema() if getattr(wrapper, "__minicall_wrapped__", False) else json_schema(model)
+        name = getattr(model, "__name__", "response")
+        fmt = ResponseFormat("json_schema", name=name, schema=schema, strict_schema=strict_openai(schema))
+        return tool_types, None, fmt, _json_instruction(schema)
+    tool = response_model_tool(model)
+    return (*tool_types, tool), tool._name(), None, None
+
+
+Binder = Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]]
+
+
+def _binder(signature: inspect.Signature) -> Binder:
+    """A function from call arguments to the bound ``fn_args``, decided once per function.
+
+    Plain positional-or-keyword parameters called positionally with every argument (the
+    common case) bind by zipping names and values; anything else goes through
+    :meth:`inspect.Signature.bind`, whose errors are the usual ``TypeError``.
+    """
+    params = list(signature.parameters.values())
+    names = tuple(p.name for p in params)
+    simple = all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params)
+
+    def bind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        if simple and not kwargs and len(args) == len(names):
+            return dict(zip(names, args))
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return dict(bound.arguments)
+
+    return bind
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What tools and structured output add to a request. The same for every call of
+    a decorated function whose dynamic config names no tools, so it is made once."""
+
+    tool_types: tuple[type[BaseTool], ...]
+    forced: str | None
+    fmt: ResponseFormat | None
+    instruction: str | None
+    specs: tuple[ToolSpec, ...]
+
+
+def _shape_of(settings: Settings, raw_tools: Sequence[Any]) -> _Shape:
+    tool_types = convert_tools(raw_tools) if raw_tools else ()
+    tool_types, forced, fmt, instruction = _structure(settings, tool_types)
+    return _Shape(tool_types, forced, fmt, instruction, tuple(tool_spec(t) for t in tool_types))
+
+
+class _StaticShape:
+    """The decorator's own :class:`_Shape`, made on first use (errors surface at call time)."""
+
+    __slots__ = ("_settings", "_shape")
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._shape: _Shape | None = None
+
+    def get(self) -> _Shape:
+        shape = self._shape
+        if shape is None:
+            shape = self._shape = _shape_of(self._settings, self._settings.tools or ())
+        return shape
+
+
+_NO_CONFIG: Mapping[str, Any] = {}
+
+
+def _prepare(
+    fn: Callable[..., Any],
+    bind: Binder,
+    settings: Settings,
+    static: _StaticShape,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    result: Any,
+    start: float,
+) -> Prepared:
+    fn_args = bind(args, kwargs)
+    template: str | None = getattr(fn, TEMPLATE_ATTR, None)
+    messages, config = prompt_messages(result, template, fn_args, fn.__name__)
+    config = config or None
+    given: Mapping[str, Any] = config if config is not None else _NO_CONFIG
+    dynamic_params = given.get("call_params")
+    if dynamic_params is not None and not isinstance(dynamic_params, Mapping):
+        raise PromptError(f"{fn.__name__}: call_params must be a dict, got {type(dynamic_params).__name__}")
+    client = given.get("client") or settings.client or default_client(settings.provider)
+    if client is not settings.client and not isinstance(client, BaseClient):
+        raise ConfigurationError(f"client must be a minicall client, got {type(client).__name__}")
+    if client.provider != settings.provider:
+        raise ConfigurationError(
+            f"a {type(client).__name__} cannot serve provider {settings.provider!r}"
+        )
+    if config is not None:
+        check_config(config, fn.__name__)
+    shape = _shape_of(settings, given["tools"] or ()) if "tools" in given else static.get()
+    spec = CallSpec(
+        model=settings.model,
+        messages=tuple(messages),
+        call_params=merge_params(settings.call_params, dynamic_params),
+        tools=shape.specs,
+        forced_tool=shape.forced,
+        response_format=shape.fmt,
+        json_instruction=shape.instruction,
+        stream=settings.stream,
+    )
+    codec = client.codec
+    try:
+        request = codec.encode(spec, client.endpoint())
+    except (PromptError, ConfigurationError):
+        raise
+    except (TypeError, ValueError) as exc:
+        raise PromptError(f"{fn.__name__}: the request cannot be encoded as JSON: {exc}") from exc
+    context = CallContext(
+        provider=settings.provider,
+        model=settings.model,
+        spec=spec,
+        codec=codec,
+        request=request,
+        fn_args=fn_args,
+        prompt_template=template,
+        dynamic_config=config,
+        tool_types=shape.tool_types,
+        start_time=start,
+    )
+    return Prepared(settings, client, context)
+
+
+# -- finishing ----------------------------------------------------------------------
+
+
+def _finish(prepared: Prepared, body: bytes, headers: Mapping[str, str]) -> Any:
+    context = prepared.context
+    completion = context.codec.decode(body, headers, context.spec)
+    response = prepared.settings.flavor.response(completion, context, time.time() * 1000)
+    return _shape(prepared.settings, response)
+
+
+def _shape(settings: Settings, response: BaseCallResponse[Any]) -> Any:
+    if settings.response_model is not None:
+        return extract(settings.response_model, response, json_mode=settings.json_mode)
+    if settings.output_parser is not None:
+        return settings.output_parser(response)
+    return response
+
+
+def _stream_result(prepared: Prepared, stream: Any) -> Any:
+    model = prepared.settings.response_model
+    if model is None:
+        return stream
+    if isinstance(stream, BaseAsyncStream):
+        return partial_models_async(model, stream, json_mode=prepared.settings.json_mode)
+    return partial_models(model, stream, json_mode=prepared.settings.json_mode)
+
+
+# -- the wrapper --------------------------------------------------------------------
+
+
+def decorate(fn: Callable[..., Any], settings: Settings) -> Callable[..., Any]:
+    """Wrap ``fn`` so that calling it makes the LLM call ``settings`` describe."""
+    settings = _check_settings(settings)
+    fn = getattr(fn, PROMPT_FN_ATTR, fn)  # under @prompt_template: the function itself
+    bind = _binder(inspect.signature(fn))
+    flavor = settings.flavor
+    static = _StaticShape(settings)
+
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.time() * 1000
+            result = await fn(*args, **kwargs)
+            prepared = _prepare(fn, bind, settings, static, args, kwargs, result, start)
+            if settings.stream:
+                # Credentials are added when the stream opens, as in the sync path.
+
+                async def open_() -> AsyncHttpResponse:
+                    request = await prepared.client.authorize_async(prepared.context.request)
+                    return await send_async(prepared, request)
+
+                stream = flavor.async_stream(prepared.context, flavor.response, flavor.chunk, open_)
+                return _stream_result(prepared, stream)
+            client = prepared.client
+            if type(client).authorize_async is BaseClient.authorize_async:
+                request = client.authorize(prepared.context.request)  # no coroutine to run
+            else:
+                request = await client.authorize_async(prepared.context.request)
+            response = await send_async(prepared, request)
+            body = body_if_read(response)
+            if body is None:
+                body = await response.read()
+            result = _finish(prepared, body, response.headers)
+            if settings.output_parser is not None and inspect.isawaitable(result):
+                result = await result  # an ``async def`` output parser
+            return result
+
+        wrapper: Callable[..., Any] = async_wrapper
+    else:
+
+        @functools.wraps(fn)
+        def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.time() * 1000
+            result = fn(*args, **kwargs)
+            prepared = _prepare(fn, bind, settings, static, args, kwargs, result, start)
+            if settings.stream:
+
+                def open_() -> HttpResponse:
+                    return send_sync(prepared, prepared.client.authorize(prepared.context.request))
+
+                stream = flavor.stream(prepared.context, flavor.response, flavor.chunk, open_)
+                return _stream_result(prepared, stream)
+            response = send_sync(prepared, prepared.client.authorize(prepared.context.request))
+            return _finish(prepared, response.read(), response.headers)
+
+        wrapper = sync_wrapper
+    # The original function and settings ride on the wrapper so llm.override can rebuild it.
+    setattr(wrapper, "__minicall_call__", (fn, settings))
+    return wrapper
+
+
+def override(
+    fn: Callable[..., Any],
+    *,
+    provider: str | None = None,
+    model: str | None = None,
+    call_params: Mapping[str, Any] | None = None,
+    client: Any = None,
+    neutral: Flavor | None = None,
+) -> Callable[..., Any]:
+    """A new callable like ``fn`` with some settings replaced (see ``llm.override``)."""
+    found = getattr(fn, "__minicall_call__", None)
+    if found is None:
+        raise ConfigurationError(f"{getattr(fn, '__name__', fn)!r} is not a minicall-decorated function")
+    original, settings = found
+    if provider is not None and model is None:
+        raise ConfigurationError("llm.override: a provider needs a model too (pass model=...)")
+    changes: dict[str, Any] = {}
+    if provider is not None:
+        changes["provider"] = check_provider(provider)
+        if provider != settings.provider:
+            changes["client"] = None
+            if neutral is not None:
+                changes["flavor"] = neutral
+    if model is not None:
+        changes["model"] = model
+    if call_params is not None:
+        changes["call_params"] = merge_params(settings.call_params, call_params)
+    if client is not None:
+        changes["client"] = client
+    return decorate(original, replace(settings, **changes))
+

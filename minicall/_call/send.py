@@ -1,0 +1,231 @@
+"""Sending one prepared call: attempts, retries with backoff, and typed errors.
+
+The retry decisions live in one object, :class:`_Attempts`, shared by the sync and
+async loops; only sending, reading and sleeping differ between them. What the server
+sends back is scrubbed of the client's secrets before an error or a log line sees it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .client import BaseClient, warn_if_plaintext
+from .._model.errors import (
+    APIConnectionError,
+    APIError,
+    ConfigurationError,
+    ResponseFormatError,
+    error_for_status,
+)
+from .._http._types import AsyncHttpResponse, HttpRequest, HttpResponse, body_if_read, whole_response
+from .redact import Scrubber as _Scrubber
+from .response import CallContext
+
+if TYPE_CHECKING:
+    from .pipeline import Settings
+
+__all__ = ["Prepared", "send_async", "send_sync"]
+
+log = logging.getLogger("minicall")
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A call ready to send: its settings, the client that sends it, and what it sends."""
+
+    settings: Settings
+    client: BaseClient
+    context: CallContext
+
+
+def _api_error(
+    prepared: Prepared, status: int, headers: Mapping[str, str], body: bytes, attempts: int
+) -> APIError:
+    codec = prepared.context.codec
+    message = codec.error_message(body) or f"HTTP {status} with no error message; received: {_snippet(body)!r}"
+    try:
+        parsed: Any = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        parsed = body[:2000].decode("utf-8", "replace")
+    request_id = next(filter(None, map(headers.get, codec.request_id_headers)), None)
+    return error_for_status(status)(
+        message,
+        status_code=status,
+        provider=prepared.settings.provider,
+        body=parsed,
+        request_id=request_id,
+        headers=headers,
+        attempts=attempts,
+    )
+
+
+def _snippet(body: bytes) -> str:
+    return body[:200].decode("utf-8", "replace")
+
+
+# Media types that are never a stream: a stream request answered with one of these got
+# a whole body (an error page, a JSON error, a non-streamed reply) instead of events.
+_NOT_STREAM_TYPES = frozenset({"application/json", "text/html", "text/plain"})
+
+
+def _not_a_stream(prepared: Prepared, response: HttpResponse | AsyncHttpResponse) -> bool:
+    media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    return prepared.context.spec.stream and media in _NOT_STREAM_TYPES
+
+
+def _not_a_stream_error(
+    prepared: Prepared, response: HttpResponse | AsyncHttpResponse, body: bytes, attempts: int
+) -> Exception:
+    words = prepared.context.codec.error_message(body)
+    if words is not None:
+        return _api_error(prepared, response.status, response.headers, body, attempts)
+    media = response.headers.get("content-type", "")
+    return ResponseFormatError(
+        prepared.settings.provider, "", f"expected a stream of events, got content-type {media!r}", _snippet(body)
+    )
+
+
+def _retry_plan(prepared: Prepared, attempt: int, status: int | None, headers: Mapping[str, str], body: bytes) -> float | None:
+    """Seconds to wait before the next attempt, or ``None`` to give up."""
+    from .._http._retry import retry_delay, should_retry
+
+    if attempt >= prepared.client.max_retries:
+        return None
+    if status is not None and (
+        not should_retry(status, headers) or prepared.context.codec.never_retry(status, body)
+    ):
+        return None
+    return retry_delay(attempt, headers)
+
+
+def _log_attempt(prepared: Prepared, request: HttpRequest, attempt: int) -> None:
+    if log.isEnabledFor(logging.DEBUG):
+        from .._http._log import redact_url
+
+        settings = prepared.settings
+        log.debug(
+            "minicall %s %s attempt %d: %s %s",
+            settings.provider, settings.model, attempt + 1, request.method, redact_url(request.url),
+        )
+
+
+def _log_retry(request: HttpRequest, attempt: int, delay: float, reason: str) -> None:
+    from .._http._log import log_retry
+
+    log_retry(request.method, request.url, attempt + 1, delay, reason)
+
+
+class _Attempts:
+    """The retry loop's decisions, shared by the sync and the async send loops.
+
+    Each method decides one outcome of an attempt: the delay before the next attempt,
+    or the error to raise. What the server sent is scrubbed of the client's secrets
+    before any error or log sees it.
+    """
+
+    def __init__(self, prepared: Prepared, request: HttpRequest) -> None:
+        self.prepared = prepared
+        self.request = request
+        self.scrub = _Scrubber.of(prepared.client, request)
+        self.attempt = 0
+        warn_if_plaintext(request)
+
+    def begin(self) -> None:
+        _log_attempt(self.prepared, self.request, self.attempt)
+
+    def failed(self, exc: APIConnectionError) -> float:
+        """The delay after a connection error; re-raises it when the budget is spent."""
+        self.scrub.error(exc)
+        delay = _retry_plan(self.prepared, self.attempt, None, {}, b"")
+        if delay is None:
+            exc.attempts = self.attempt + 1
+            raise exc
+        return self._next(delay, type(exc).__name__)
+
+    def rejected(self, status: int, raw_headers: Mapping[str, str], raw_body: bytes) -> float:
+        """The delay after an error status; raises the typed error when it is final."""
+        headers = self.scrub.headers(raw_headers)
+        body = self.scrub.whole(raw_body)
+        if status == 401:
+            self.prepared.client.credentials_rejected()
+        delay = _retry_plan(self.prepared, self.attempt, status, headers, body)
+        if delay is None:
+            raise _api_error(self.prepared, status, headers, body, self.attempt + 1)
+        return self._next(delay, f"HTTP {status}")
+
+    def whole(self, status: int, headers: dict[str, str], body: bytes) -> HttpResponse:
+        """A successful whole-body reply, scrubbed (a reply that echoes no secret is as sent)."""
+        return whole_response(HttpResponse, status, headers, self.scrub.whole(body))
+
+    def whole_async(self, status: int, headers: dict[str, str], body: bytes) -> AsyncHttpResponse:
+        """The asynchronous twin of :meth:`whole`."""
+        return whole_response(AsyncHttpResponse, status, headers, self.scrub.whole(body))
+
+    def not_a_stream(self, response: HttpResponse | AsyncHttpResponse, body: bytes) -> Exception:
+        """The error for a stream request answered with a whole body."""
+        return _not_a_stream_error(self.prepared, response, self.scrub.whole(body), self.attempt + 1)
+
+    def _next(self, delay: float, reason: str) -> float:
+        _log_retry(self.request, self.attempt, delay, reason)
+        self.attempt += 1
+        return delay
+
+
+def send_sync(prepared: Prepared, request: HttpRequest) -> HttpResponse:
+    transport = prepared.client.transport
+    stream = prepared.context.spec.stream
+    attempts = _Attempts(prepared, request)
+    while True:
+        attempts.begin()
+        try:
+            response: HttpResponse = transport.send(request, stream=stream)
+        except APIConnectionError as exc:
+            delay = attempts.failed(exc)
+        else:
+            if not 200 <= response.status < 300:
+                delay = attempts.rejected(response.status, response.headers, response.read())
+            elif not stream:
+                return attempts.whole(response.status, response.headers, response.read())
+            elif _not_a_stream(prepared, response):
+                raise attempts.not_a_stream(response, response.read())
+            else:
+                return attempts.scrub.response(response, response.headers)
+        time.sleep(delay)
+
+
+async def send_async(prepared: Prepared, request: HttpRequest) -> AsyncHttpResponse:
+    import asyncio  # only async calls pay for it
+
+    transport = prepared.client.transport
+    send = getattr(transport, "send_async", None)
+    if send is None:
+        raise ConfigurationError(
+            f"{type(transport).__name__} has no send_async(); an async call needs a transport that "
+            "implements minicall's AsyncTransport protocol"
+        )
+    stream = prepared.context.spec.stream
+    attempts = _Attempts(prepared, request)
+    while True:
+        attempts.begin()
+        try:
+            response: AsyncHttpResponse = await send(request, stream=stream)
+        except APIConnectionError as exc:
+            delay = attempts.failed(exc)
+        else:
+            if not 200 <= response.status < 300:
+                delay = attempts.rejected(response.status, response.headers, await response.read())
+            elif not stream:
+                body = body_if_read(response)
+                if body is None:
+                    body = await response.read()
+                return attempts.whole_async(response.status, response.headers, body)
+            elif _not_a_stream(prepared, response):
+                raise attempts.not_a_stream(response, await response.read())
+            else:
+                return attempts.scrub.async_response(response, response.headers)
+        await asyncio.sleep(delay)

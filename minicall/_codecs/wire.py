@@ -1,0 +1,195 @@
+"""Two-layer decoding helpers: loose JSON in, checked values out.
+
+Codecs parse a body with :func:`loads`, then narrow each value they use with a
+:class:`Reader`; any value of the wrong shape raises ``ResponseFormatError`` naming
+the provider, the path and a snippet, never a bare ``KeyError`` or ``TypeError``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, Union
+
+from .._model.errors import ResponseFormatError
+
+__all__ = ["JSON", "JSONObject", "Reader", "dumps", "loads", "snippet"]
+
+JSON = Union[None, bool, int, float, str, list["JSON"], dict[str, "JSON"]]
+JSONObject = dict[str, Any]
+
+
+def snippet(body: bytes | str, limit: int = 200) -> str:
+    """The start of a body as printable text, for error messages."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    return text[:limit]
+
+
+_DECODER = json.JSONDecoder()
+_JSON_BLANKS = " \t\n\r"
+
+
+def _not_serializable(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _compact_encoder() -> Callable[[Any], str]:
+    """``json.dumps(value, separators=(",", ":"), ensure_ascii=False)``, built once.
+
+    json.dumps sets up a new C encoder on every call, which costs as much as encoding a
+    small request; this one is made once. Without json's circular-reference table, a
+    cycle ends in RecursionError, reported as the ValueError json would raise.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator (another Python): the plain encoder
+        return json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+    encode = make(None, _not_serializable, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+
+    def compact(value: Any) -> str:
+        try:
+            return "".join(encode(value, 0))
+        except RecursionError:
+            raise ValueError("Circular reference detected (or nesting too deep)") from None
+
+    return compact
+
+
+_compact = _compact_encoder()
+
+
+def dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON, as the official SDKs send it."""
+    return _compact(value).encode("utf-8")
+
+
+def loads(body: bytes | str, provider: str, path: str = "") -> Any:
+    """Parse JSON or raise ``ResponseFormatError`` with a snippet of what arrived."""
+    try:
+        return _parse(body)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ResponseFormatError(provider, path, f"not JSON ({exc})", snippet(body)) from None
+
+
+def _parse(body: bytes | str) -> Any:
+    """``json.loads(body)``, with less work for the usual body: UTF-8 text opening an object."""
+    if type(body) is bytes and body[:1] == b"{" and body[1:2] != b"\x00":
+        # "{" then a non-NUL byte rules out a BOM and UTF-16/32 (json.detect_encoding
+        # reads a NUL second byte as UTF-16-LE), so this is the decoding json.loads
+        # would pick ("surrogatepass" as it has).
+        text = body.decode("utf-8", "surrogatepass")
+    elif type(body) is str and body[:1] == "{":
+        text = body
+    else:
+        return json.loads(body)
+    try:
+        value, end = _DECODER.raw_decode(text)
+    except ValueError:
+        pass  # the error is worded below, as json.loads words it
+    else:
+        if end == len(text) or not text[end:].strip(_JSON_BLANKS):
+            return value
+    return json.loads(body)  # anything else, and every error, exactly as json words it
+
+
+class Reader:
+    """Narrowing helpers bound to one provider, for error messages."""
+
+    __slots__ = ("provider",)
+
+    def __init__(self, provider: builtins.str) -> None:
+        self.provider = provider
+
+    def fail(self, path: builtins.str, problem: builtins.str, value: Any = None) -> ResponseFormatError:
+        """The error for a value at ``path`` that is not what it should be."""
+        try:
+            shown = json.dumps(value)[:200]
+        except (TypeError, ValueError):
+            shown = repr(value)[:200]
+        return ResponseFormatError(self.provider, path, problem, shown)
+
+    def obj(self, value: Any, path: builtins.str) -> JSONObject:
+        """``value`` as a JSON object."""
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected an object, got {_kind(value)}", value)
+        return value
+
+    def arr(self, value: Any, path: builtins.str) -> list[Any]:
+        """``value`` as a JSON array."""
+        if not isinstance(value, list):
+            raise self.fail(path, f"expected an array, got {_kind(value)}", value)
+        return value
+
+    def opt_arr(self, value: Any, path: builtins.str) -> list[Any]:
+        """``value`` as an array; ``None`` as an empty one."""
+        return [] if value is None else self.arr(value, path)
+
+    def str(self, value: Any, path: builtins.str) -> builtins.str:
+        """``value`` as a string."""
+        if not isinstance(value, builtins.str):
+            raise self.fail(path, f"expected a string, got {_kind(value)}", value)
+        return value
+
+    def opt_str(self, value: Any, path: builtins.str) -> builtins.str | None:
+        """``value`` as a string or ``None``."""
+        return None if value is None else self.str(value, path)
+
+    def int(self, value: Any, path: builtins.str) -> builtins.int:
+        """``value`` as an integer (a whole float is accepted)."""
+        if isinstance(value, bool) or not isinstance(value, (builtins.int, float)):
+            raise self.fail(path, f"expected an integer, got {_kind(value)}", value)
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise self.fail(path, "expected an integer, got a fraction", value)
+            return builtins.int(value)
+        return value
+
+    def opt_int(self, value: Any, path: builtins.str) -> builtins.int | None:
+        """``value`` as an integer or ``None``."""
+        return None if value is None else self.int(value, path)
+
+    def num(self, value: Any, path: builtins.str) -> float:
+        """``value`` as a number."""
+        if isinstance(value, bool) or not isinstance(value, (builtins.int, float)):
+            raise self.fail(path, f"expected a number, got {_kind(value)}", value)
+        return float(value)
+
+    def opt_num(self, value: Any, path: builtins.str) -> float | None:
+        """``value`` as a number or ``None``."""
+        return None if value is None else self.num(value, path)
+
+    def opt_obj(self, value: Any, path: builtins.str) -> JSONObject | None:
+        """``value`` as an object or ``None``."""
+        return None if value is None else self.obj(value, path)
+
+    def args_or_text(self, text: builtins.str, path: builtins.str) -> tuple[dict[builtins.str, Any], builtins.str | None]:
+        """:meth:`args`, or ``({}, text)`` when ``text`` is not a JSON object."""
+        try:
+            return self.args(text, path), None
+        except ResponseFormatError:
+            return {}, text
+
+    def args(self, text: builtins.str, path: builtins.str) -> dict[builtins.str, Any]:
+        """Tool-call arguments given as JSON text: an object (empty text means ``{}``)."""
+        if not text.strip():
+            return {}
+        value = loads(text, self.provider, path)
+        return self.obj(value, path)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)
+
+
+def get(obj: Mapping[str, Any], key: str) -> Any:
+    """``obj[key]`` or ``None``: the loose layer, before narrowing."""
+    return obj.get(key)

@@ -1,0 +1,195 @@
+"""The provider-neutral message model: ``Message`` and its content parts.
+
+Codecs translate these to and from each provider's native message dicts at the
+edge; nothing else in minicall knows a wire format.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias, Union, cast
+
+from .errors import PromptError
+
+__all__ = [
+    "AudioPart",
+    "ContentPart",
+    "DocumentPart",
+    "ImagePart",
+    "Message",
+    "Messages",
+    "Role",
+    "TextPart",
+    "ToolCallPart",
+    "ToolResultPart",
+    "assistant_text",
+    "text_of",
+]
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    """Plain text."""
+
+    text: str
+    type: Literal["text"] = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePart:
+    """An image, given as bytes (``image``) or as a URL (``url``), with its media type."""
+
+    media_type: str
+    image: bytes | None = None
+    url: str | None = None
+    detail: str | None = None
+    type: Literal["image"] = "image"
+
+    def data_url(self) -> str:
+        """The image as a ``data:`` URL, or its ``url`` when it has no bytes."""
+        if self.image is None:
+            return self.url or ""
+        return f"data:{self.media_type};base64,{base64.b64encode(self.image).decode('ascii')}"
+
+    def __repr__(self) -> str:
+        size = f"{len(self.image)} bytes" if self.image is not None else repr(self.url)
+        return f"ImagePart({self.media_type}, {size})"
+
+
+@dataclass(frozen=True, slots=True)
+class AudioPart:
+    """Audio bytes with their media type (``audio/wav``, ``audio/mp3`` ...)."""
+
+    media_type: str
+    audio: bytes
+    type: Literal["audio"] = "audio"
+
+    def __repr__(self) -> str:
+        return f"AudioPart({self.media_type}, {len(self.audio)} bytes)"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentPart:
+    """A document (PDF) as bytes with its media type."""
+
+    media_type: str
+    document: bytes
+    type: Literal["document"] = "document"
+
+    def __repr__(self) -> str:
+        return f"DocumentPart({self.media_type}, {len(self.document)} bytes)"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallPart:
+    """A tool call the assistant made: ``args`` is the decoded argument object."""
+
+    id: str
+    name: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+    signature: str | None = None
+    """An opaque token the provider wants echoed with the call (Gemini's ``thoughtSignature``)."""
+    unparsed: str | None = None
+    """The arguments text when it was not a JSON object (a reply cut short by its token
+    limit): the reply still decodes, and building a tool from this call raises."""
+    type: Literal["tool_call"] = "tool_call"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResultPart:
+    """The result of a tool call, sent back to the model."""
+
+    id: str
+    name: str
+    content: str
+    is_error: bool = False
+    type: Literal["tool_result"] = "tool_result"
+
+
+ContentPart = Union[TextPart, ImagePart, AudioPart, DocumentPart, ToolCallPart, ToolResultPart]
+_PART_TYPES = (TextPart, ImagePart, AudioPart, DocumentPart, ToolCallPart, ToolResultPart)
+_ROLES = frozenset({"system", "user", "assistant", "tool"})
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One turn of a conversation in minicall's own terms.
+
+    ``content`` is a string or a sequence of parts (kept as a tuple).
+    """
+
+    role: Role
+    content: str | Sequence[ContentPart | str]
+
+    def __post_init__(self) -> None:
+        if self.role not in _ROLES:
+            raise PromptError(f"message role must be one of {sorted(_ROLES)}, got {self.role!r}")
+        if isinstance(self.content, str):
+            return
+        if not isinstance(self.content, (list, tuple)):
+            raise PromptError(f"message content must be a str or a list of parts, got {type(self.content).__name__}")
+        parts = []
+        for i, part in enumerate(self.content):
+            if isinstance(part, str):
+                part = TextPart(part)  # as Mirascope: plain strings in a list are text parts
+            elif not isinstance(part, _PART_TYPES):
+                raise PromptError(f"message content[{i}] is a {type(part).__name__}, not a content part")
+            parts.append(part)
+        object.__setattr__(self, "content", tuple(parts))
+
+    @property
+    def parts(self) -> tuple[ContentPart, ...]:
+        """The content as parts (a string becomes one :class:`TextPart`)."""
+        if isinstance(self.content, str):
+            return (TextPart(self.content),) if self.content else ()
+        return cast("tuple[ContentPart, ...]", self.content)  # __post_init__ made every item a part
+
+
+def assistant_text(text: str) -> Message:
+    """``Message("assistant", [TextPart(text)])``, built without re-checking what is
+    known good: a decoder makes one for nearly every reply."""
+    message = object.__new__(Message)
+    part = object.__new__(TextPart)
+    object.__setattr__(part, "text", text)
+    object.__setattr__(part, "type", "text")
+    object.__setattr__(message, "role", "assistant")
+    object.__setattr__(message, "content", (part,))
+    return message
+
+
+def text_of(message: Message) -> str:
+    """The concatenated text of a message's text parts."""
+    if isinstance(message.content, str):
+        return message.content
+    return "".join(p.text for p in message.content if isinstance(p, TextPart))
+
+
+class Messages:
+    """Builders for messages, as in Mirascope: ``Messages.User("hi")``."""
+
+    Type: TypeAlias = Union[str, Message, Sequence[Union[str, ContentPart, Message, Mapping[str, Any]]]]
+    """What a prompt function may return as its messages (Mirascope's ``Messages.Type``)."""
+
+    @staticmethod
+    def System(content: str | Sequence[ContentPart | str]) -> Message:
+        """A system message."""
+        return Message("system", content)
+
+    @staticmethod
+    def User(content: str | Sequence[ContentPart | str]) -> Message:
+        """A user message."""
+        return Message("user", content)
+
+    @staticmethod
+    def Assistant(content: str | Sequence[ContentPart | str]) -> Message:
+        """An assistant message."""
+        return Message("assistant", content)
+
+    @staticmethod
+    def Tool(results: Sequence[ToolResultPart]) -> Message:
+        """A message carrying tool results back to the model."""
+        return Message("tool", results)
