@@ -48,6 +48,8 @@ from ._call.pricing import set_price
 from ._call.prompt import prompt_template
 from ._model.spec import Usage
 from ._call.tools import BaseTool
+from ._call.toolkit import BaseToolKit, toolkit_tool
+from ._schema.call_args import FromCallArgs
 
 BaseMessageParam = Message
 """Mirascope's name for a neutral message."""
@@ -64,9 +66,11 @@ __all__ = [
     "BaseDynamicConfig",
     "BaseMessageParam",
     "BaseTool",
+    "BaseToolKit",
     "ConfigurationError",
     "ConflictError",
     "DocumentPart",
+    "FromCallArgs",
     "HttpRequest",
     "HttpResponse",
     "ImagePart",
@@ -90,4 +94,5 @@ __all__ = [
     "llm",
     "prompt_template",
     "set_price",
+    "toolkit_tool",
 ]

@@ -36,8 +36,11 @@ __all__ = [
 ]
 
 Provider = Literal[
-    "openai", "anthropic", "google", "groq", "xai", "mistral", "cohere", "litellm", "azure", "bedrock"
+    "openai", "anthropic", "google", "groq", "xai", "mistral", "cohere", "litellm", "azure", "bedrock",
+    "gemini", "vertex",
 ]
+"""The provider names ``llm.call`` takes; ``gemini`` and ``vertex`` are Mirascope's aliases of
+Google (``vertex`` defaults to a Vertex AI client)."""
 
 
 class CommonCallParams(TypedDict, total=False):

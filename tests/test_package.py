@@ -92,7 +92,8 @@ def test_public_names_are_pinned():
             "ConfigurationError", "PromptError", "APIError", "BadRequestError", "AuthenticationError",
             "PermissionDeniedError", "NotFoundError", "ConflictError", "UnprocessableEntityError",
             "RateLimitError", "InternalServerError", "APIConnectionError", "APITimeoutError",
-            "ResponseFormatError", "ValidationError", "__version__",
+            "ResponseFormatError", "ValidationError", "__version__", "BaseToolKit", "toolkit_tool",
+            "FromCallArgs",
         ]
     )
     for name in minicall.__all__:
@@ -113,5 +114,6 @@ def test_every_provider_module_exposes_the_documented_names():
         p = prefixes[provider]
         for suffix in ("CallResponse", "CallResponseChunk", "Stream", "DynamicConfig", "CallParams", "Tool"):
             assert hasattr(module, p + suffix), f"{provider}: {p + suffix}"
+        assert getattr(module, f"Async{p}DynamicConfig") is getattr(module, f"{p}DynamicConfig")
         assert hasattr(module, client_name) and callable(module.call)
         assert hasattr(module, "APIError") and hasattr(module, "RateLimitError")

@@ -27,7 +27,7 @@ from .._model.errors import (
 )
 from .._http._types import AsyncHttpResponse, HttpResponse, body_if_read
 from .prompt import PROMPT_FN_ATTR, TEMPLATE_ATTR, check_config, prompt_messages
-from .registry import check_provider, provider_module
+from .registry import canonical, check_provider, provider_module
 from .response import BaseCallResponse, BaseCallResponseChunk, CallContext
 from .send import Prepared, send_async, send_sync
 from .._model.spec import CallSpec, ResponseFormat, ToolSpec
@@ -223,7 +223,7 @@ def _prepare(
     client = given.get("client") or settings.client or default_client(settings.provider)
     if client is not settings.client and not isinstance(client, BaseClient):
         raise ConfigurationError(f"client must be a minicall client, got {type(client).__name__}")
-    if client.provider != settings.provider:
+    if client.provider != canonical(settings.provider):
         raise ConfigurationError(
             f"a {type(client).__name__} cannot serve provider {settings.provider!r}"
         )
@@ -248,7 +248,7 @@ def _prepare(
     except (TypeError, ValueError) as exc:
         raise PromptError(f"{fn.__name__}: the request cannot be encoded as JSON: {exc}") from exc
     context = CallContext(
-        provider=settings.provider,
+        provider=client.provider,
         model=settings.model,
         spec=spec,
         codec=codec,

@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, ParamSpec, Protocol, TypeVar, Union, cast, overload
 
 from .._model.errors import PromptError
-from .._model.media import audio_part, image_part
+from .._model.media import audio_part, document_part, image_part
 from .._model.messages import _PART_TYPES, ContentPart, Message, Role, TextPart
 
 __all__ = [
@@ -57,7 +57,7 @@ PromptMessage = Union[Message, Mapping[str, Any]]
 
 _MARKER = re.compile(r"^[ \t]*(SYSTEM|USER|ASSISTANT|MESSAGES):", re.MULTILINE)
 _ROLES: dict[str, Role] = {"SYSTEM": "system", "USER": "user", "ASSISTANT": "assistant"}
-_SPECIAL_SPEC = re.compile(r"(lists?|texts?|images?|audios?)(?:\(([^()]*)\))?")
+_SPECIAL_SPEC = re.compile(r"(lists?|texts?|images?|audios?|documents?)(?:\(([^()]*)\))?")
 
 # What a rendered section is made of: text, or parts from a media spec.
 _Piece = Union[str, list[ContentPart]]
@@ -304,6 +304,14 @@ def _audios(value: Any, options: Mapping[str, str]) -> list[ContentPart]:
     return [part for item in _items(value, "audios") for part in _audio(item, options)]
 
 
+def _document(value: Any, options: Mapping[str, str]) -> list[ContentPart]:
+    return [document_part(value)] if value else []
+
+
+def _documents(value: Any, options: Mapping[str, str]) -> list[ContentPart]:
+    return [part for item in _items(value, "documents") for part in _document(item, options)]
+
+
 def _text(value: Any, options: Mapping[str, str]) -> list[ContentPart]:
     return [TextPart(str(value))]
 
@@ -321,6 +329,8 @@ _SPECS: dict[str, Callable[[Any, Mapping[str, str]], _Piece]] = {
     "images": _images,
     "audio": _audio,
     "audios": _audios,
+    "document": _document,
+    "documents": _documents,
 }
 
 

@@ -8,7 +8,7 @@ arrives and only the last one is validated.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -68,14 +68,22 @@ def _value(model: Any, response: BaseCallResponse[Any], json_mode: bool) -> Any:
             raise ValidationError([f"<reply>: expected JSON, got {response.content[:80]!r}"], None, _name(model)) from None
         if getattr(tool_type, "__minicall_wrapped__", False) and not (isinstance(raw, dict) and "value" in raw):
             return validate(model, raw)  # a bare value where {"value": ...} was asked for
-        return unwrap(tool_type, raw)
+        return unwrap(tool_type, _with_call_args(model, raw, response.fn_args))
     for part in response._completion.message.parts:
         if isinstance(part, ToolCallPart) and part.name == tool_type._name():
             if part.unparsed is not None:
                 problem = f"<reply>: the tool arguments are not a JSON object: {part.unparsed[:80]!r}"
                 raise ValidationError([problem], None, _name(model))
-            return unwrap(tool_type, part.args)
+            return unwrap(tool_type, _with_call_args(model, part.args, response.fn_args))
     raise ValidationError(["<reply>: the model did not call the structured-output tool"], None, _name(model))
+
+
+def _with_call_args(model: Any, args: Any, fn_args: Mapping[str, Any]) -> Any:
+    """``args`` plus the fields ``model`` marks ``FromCallArgs``, from the call's arguments."""
+    from .._schema.call_args import call_arg_values
+
+    extra = call_arg_values(model, fn_args)
+    return {**args, **extra} if extra and isinstance(args, Mapping) else args
 
 
 def extract(model: Any, response: BaseCallResponse[Any], *, json_mode: bool) -> Any:
@@ -93,7 +101,8 @@ def _partial(model: Any, stream: Any, json_mode: bool) -> Any:
     from .tools import response_model_tool, unwrap_partial
 
     text = stream.content if json_mode else stream._state.first_tool_arguments()
-    return unwrap_partial(response_model_tool(model), parse_partial(text))
+    partial = _with_call_args(model, parse_partial(text), stream.fn_args)
+    return unwrap_partial(response_model_tool(model), partial)
 
 
 def _source(stream: Any, json_mode: bool) -> str:

@@ -23,6 +23,7 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
+from .._schema.call_args import call_arg_fields
 from .._schema.docstrings import parse_docstring
 from .._model.errors import ConfigurationError, ValidationError
 from .._schema.partial_json import partial_value
@@ -301,8 +302,12 @@ class _ResponseModelTool(BaseTool):
     @classmethod
     def from_call(cls: type[_ToolT], id: str | None, args: Mapping[str, Any],
                   raw: Any = None) -> _ToolT:
-        value = unwrap(cls, args)
-        tool = cls.model_construct(**_field_values(cls, value))
+        if call_arg_fields(getattr(cls, "__minicall_model__", None)) and isinstance(args, Mapping):
+            # Fields filled from the call's arguments are not in the model's arguments:
+            # the value is validated where it is extracted, with them filled in.
+            tool = cls.model_construct(**args)
+        else:
+            tool = cls.model_construct(**_field_values(cls, unwrap(cls, args)))
         tool.id, tool.tool_call = id, raw
         return tool
 

@@ -13,11 +13,12 @@ from collections.abc import Callable
 from typing import Union
 
 from .errors import PromptError
-from .messages import AudioPart, ImagePart
+from .messages import AudioPart, DocumentPart, ImagePart
 
 __all__ = [
     "MediaSource",
     "audio_part",
+    "document_part",
     "guess_image_type_from_url",
     "image_part",
     "sniff_audio_type",
@@ -172,3 +173,19 @@ def audio_part(source: object) -> AudioPart:
     if media_type is None:
         raise PromptError("audio bytes are not WAV, MP3, AAC, OGG, FLAC, WebM or AIFF")
     return AudioPart(media_type, data)
+
+
+def document_part(source: object) -> DocumentPart:
+    """A PDF :class:`DocumentPart` from bytes or a local path (a ``DocumentPart`` passes through).
+
+    As Mirascope's ``{x:document}``: PDF only. Raises :class:`PromptError` for URLs,
+    unreadable files and bytes that are not a PDF.
+    """
+    if isinstance(source, DocumentPart):
+        return source
+    if isinstance(source, str) and source.startswith(_URL_SCHEMES):
+        raise PromptError("a document must be bytes or a local file path; URLs are not fetched")
+    data = _as_bytes(source, "document")
+    if not data.startswith(b"%PDF"):
+        raise PromptError("document bytes are not a PDF (they do not start with %PDF)")
+    return DocumentPart("application/pdf", data)

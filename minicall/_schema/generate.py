@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Union
 
+from .call_args import call_arg_fields
 from .docstrings import parse_docstring
 from .._model.errors import ConfigurationError
 
@@ -300,7 +301,10 @@ def _record(b: _Builder, tp: Any) -> dict[str, Any]:
     def build(b: _Builder, cls: Any) -> dict[str, Any]:
         props: dict[str, Any] = {}
         required = []
+        skipped = call_arg_fields(cls)  # filled from the call's arguments, not asked for
         for f in record_fields(cls):
+            if f.name in skipped:
+                continue
             prop = b.schema(f.type)
             if f.description and "description" not in prop:
                 prop = {**prop, "description": f.description}
@@ -328,9 +332,18 @@ def _pydantic(b: _Builder, tp: Any) -> dict[str, Any]:
             target: dict[str, Any] = b.defs.get(ref[8:], {})
             return target  # pydantic put a recursive root in its own $defs
         body.pop("title", None)
-        return body
+        return _without(body, call_arg_fields(cls))
 
     return b.ref(tp, build)
+
+
+def _without(body: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    if not names:
+        return body
+    props = {k: v for k, v in body.get("properties", {}).items() if k not in names}
+    required = [r for r in body.get("required", []) if r not in names]
+    out = {**body, "properties": props, "required": required}
+    return out if required else {k: v for k, v in out.items() if k != "required"}
 
 
 _BUILDERS: dict[str, Callable[[_Builder, Any], dict[str, Any]]] = {

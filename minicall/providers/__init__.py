@@ -13,5 +13,6 @@ __all__ = [
     "litellm",
     "mistral",
     "openai",
+    "vertex",
     "xai",
 ]

@@ -33,6 +33,7 @@ __all__ = [
     "AnthropicStream",
     "AnthropicAsyncStream",
     "AnthropicDynamicConfig",
+    "AsyncAnthropicDynamicConfig",
     "AnthropicCallParams",
     "AnthropicTool",
     "AnthropicMessageParam",
@@ -259,6 +260,10 @@ class AnthropicDynamicConfig(TypedDict, total=False):
     client: AnthropicClient
     tools: Sequence[Any]
     computed_fields: Mapping[str, Any]
+
+
+AsyncAnthropicDynamicConfig = AnthropicDynamicConfig
+"""Mirascope's name for the config of ``async def`` prompts: the same dict, since one client serves both."""
 
 
 call = ProviderCall[

@@ -50,6 +50,7 @@ __all__ = [
     "AzureStream",
     "AzureAsyncStream",
     "AzureDynamicConfig",
+    "AsyncAzureDynamicConfig",
     "AzureCallParams",
     "AzureTool",
     "AzureMessageParam",
@@ -293,6 +294,10 @@ class AzureDynamicConfig(TypedDict, total=False):
     client: AzureClient
     tools: Sequence[Any]
     computed_fields: Mapping[str, Any]
+
+
+AsyncAzureDynamicConfig = AzureDynamicConfig
+"""Mirascope's name for the config of ``async def`` prompts: the same dict, since one client serves both."""
 
 
 call = ProviderCall[AzureCallResponse, AzureStream, AzureAsyncStream, AzureCallParams, AzureClient](

@@ -38,6 +38,7 @@ __all__ = [
     "BedrockStream",
     "BedrockAsyncStream",
     "BedrockDynamicConfig",
+    "AsyncBedrockDynamicConfig",
     "BedrockCallParams",
     "BedrockTool",
     "BedrockMessageParam",
@@ -319,6 +320,10 @@ class BedrockDynamicConfig(TypedDict, total=False):
     client: BedrockClient
     tools: Sequence[Any]
     computed_fields: Mapping[str, Any]
+
+
+AsyncBedrockDynamicConfig = BedrockDynamicConfig
+"""Mirascope's name for the config of ``async def`` prompts: the same dict, since one client serves both."""
 
 
 call = ProviderCall[

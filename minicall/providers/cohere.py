@@ -32,6 +32,7 @@ __all__ = [
     "CohereStream",
     "CohereAsyncStream",
     "CohereDynamicConfig",
+    "AsyncCohereDynamicConfig",
     "CohereCallParams",
     "CohereTool",
     "CohereMessageParam",
@@ -199,6 +200,10 @@ class CohereDynamicConfig(TypedDict, total=False):
     client: CohereClient
     tools: Sequence[Any]
     computed_fields: Mapping[str, Any]
+
+
+AsyncCohereDynamicConfig = CohereDynamicConfig
+"""Mirascope's name for the config of ``async def`` prompts: the same dict, since one client serves both."""
 
 
 call = ProviderCall[

@@ -47,6 +47,7 @@ __all__ = [
     "GoogleStream",
     "GoogleAsyncStream",
     "GoogleDynamicConfig",
+    "AsyncGoogleDynamicConfig",
     "GoogleCallParams",
     "GoogleTool",
     "GoogleMessageParam",
@@ -381,6 +382,10 @@ class GoogleDynamicConfig(TypedDict, total=False):
     client: GoogleClient
     tools: Sequence[Any]
     computed_fields: Mapping[str, Any]
+
+
+AsyncGoogleDynamicConfig = GoogleDynamicConfig
+"""Mirascope's name for the config of ``async def`` prompts: the same dict, since one client serves both."""
 
 
 call = ProviderCall[

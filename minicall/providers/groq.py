@@ -36,6 +36,7 @@ __all__ = [
     "GroqStream",
     "GroqAsyncStream",
     "GroqDynamicConfig",
+    "AsyncGroqDynamicConfig",
     "GroqCallParams",
     "GroqTool",
     "GroqMessageParam",
@@ -109,6 +110,10 @@ class GroqDynamicConfig(TypedDict, total=False):
     client: GroqClient
     tools: Sequence[Any]
     computed_fields: Mapping[str, Any]
+
+
+AsyncGroqDynamicConfig = GroqDynamicConfig
+"""Mirascope's name for the config of ``async def`` prompts: the same dict, since one client serves both."""
 
 
 call = ProviderCall[GroqCallResponse, GroqStream, GroqAsyncStream, GroqCallParams, GroqClient](

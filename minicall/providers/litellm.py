@@ -38,6 +38,7 @@ __all__ = [
     "LiteLLMStream",
     "LiteLLMAsyncStream",
     "LiteLLMDynamicConfig",
+    "AsyncLiteLLMDynamicConfig",
     "LiteLLMCallParams",
     "LiteLLMTool",
     "LiteLLMMessageParam",
@@ -105,6 +106,10 @@ class LiteLLMDynamicConfig(TypedDict, total=False):
     client: LiteLLMClient
     tools: Sequence[Any]
     computed_fields: Mapping[str, Any]
+
+
+AsyncLiteLLMDynamicConfig = LiteLLMDynamicConfig
+"""Mirascope's name for the config of ``async def`` prompts: the same dict, since one client serves both."""
 
 
 call = ProviderCall[

@@ -41,6 +41,7 @@ __all__ = [
     "MistralStream",
     "MistralAsyncStream",
     "MistralDynamicConfig",
+    "AsyncMistralDynamicConfig",
     "MistralCallParams",
     "MistralTool",
     "MistralMessageParam",
@@ -112,6 +113,10 @@ class MistralDynamicConfig(TypedDict, total=False):
     client: MistralClient
     tools: Sequence[Any]
     computed_fields: Mapping[str, Any]
+
+
+AsyncMistralDynamicConfig = MistralDynamicConfig
+"""Mirascope's name for the config of ``async def`` prompts: the same dict, since one client serves both."""
 
 
 call = ProviderCall[

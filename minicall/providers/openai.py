@@ -38,6 +38,7 @@ __all__ = [
     "OpenAIStream",
     "OpenAIAsyncStream",
     "OpenAIDynamicConfig",
+    "AsyncOpenAIDynamicConfig",
     "OpenAICallParams",
     "OpenAITool",
     "OpenAIMessageParam",
@@ -166,6 +167,10 @@ class OpenAIDynamicConfig(TypedDict, total=False):
     client: OpenAIClient
     tools: Sequence[Any]
     computed_fields: Mapping[str, Any]
+
+
+AsyncOpenAIDynamicConfig = OpenAIDynamicConfig
+"""Mirascope's name for the config of ``async def`` prompts: the same dict, since one client serves both."""
 
 
 call = ProviderCall[

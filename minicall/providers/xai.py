@@ -35,6 +35,7 @@ __all__ = [
     "XAIStream",
     "XAIAsyncStream",
     "XAIDynamicConfig",
+    "AsyncXAIDynamicConfig",
     "XAICallParams",
     "XAITool",
     "XAIMessageParam",
@@ -109,6 +110,10 @@ class XAIDynamicConfig(TypedDict, total=False):
     client: XAIClient
     tools: Sequence[Any]
     computed_fields: Mapping[str, Any]
+
+
+AsyncXAIDynamicConfig = XAIDynamicConfig
+"""Mirascope's name for the config of ``async def`` prompts: the same dict, since one client serves both."""
 
 
 call = ProviderCall[XAICallResponse, XAIStream, XAIAsyncStream, XAICallParams, XAIClient](

@@ -1,0 +1,68 @@
+"""Gemini on Vertex AI under Mirascope's ``mirascope.core.vertex`` names.
+
+The same provider as :mod:`minicall.providers.google` (responses report ``"google"``),
+whose default client is Vertex AI: ``VertexClient(...)`` is ``GoogleClient(vertex=True, ...)``,
+reading ``GOOGLE_CLOUD_PROJECT``, ``GOOGLE_CLOUD_LOCATION`` and Application Default
+Credentials as that client documents. ``llm.call(provider="vertex", ...)`` uses it too.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from .._call.decorate import ProviderCall
+from .._call.pipeline import Flavor
+from .._model.errors import *
+from .._model.errors import __all__ as _errors_all
+from .google import (
+    GoogleAsyncStream,
+    GoogleCallParams,
+    GoogleCallResponse,
+    GoogleCallResponseChunk,
+    GoogleClient,
+    GoogleDynamicConfig,
+    GoogleMessageParam,
+    GoogleStream,
+    GoogleTool,
+)
+
+__all__ = [
+    "call",
+    "vertex_call",
+    "VertexClient",
+    "VertexCallParams",
+    "VertexCallResponse",
+    "VertexCallResponseChunk",
+    "VertexDynamicConfig",
+    "AsyncVertexDynamicConfig",
+    "VertexMessageParam",
+    "VertexStream",
+    "VertexAsyncStream",
+    "VertexTool",
+    *_errors_all,
+]
+
+CLIENT_CLASS = "VertexClient"
+
+VertexCallParams = GoogleCallParams
+VertexCallResponse = GoogleCallResponse
+VertexCallResponseChunk = GoogleCallResponseChunk
+VertexDynamicConfig = GoogleDynamicConfig
+AsyncVertexDynamicConfig = GoogleDynamicConfig
+VertexMessageParam = GoogleMessageParam
+VertexStream = GoogleStream
+VertexAsyncStream = GoogleAsyncStream
+VertexTool = GoogleTool
+
+
+VertexClient = functools.partial(GoogleClient, vertex=True)
+"""``GoogleClient`` with ``vertex=True`` unless told otherwise (the same keyword arguments)."""
+
+
+call = ProviderCall[
+    GoogleCallResponse, GoogleStream, GoogleAsyncStream, GoogleCallParams, GoogleClient
+]("vertex", Flavor(GoogleCallResponse, GoogleStream, GoogleAsyncStream, GoogleCallResponseChunk))
+"""``@vertex.call("gemini-2.0-flash")``: Gemini on Vertex AI; see :func:`minicall.llm.call`."""
+
+vertex_call = call
+"""Mirascope's other name for :data:`call`."""
