@@ -44,6 +44,7 @@ from ._model.messages import (
     ToolCallPart,
     ToolResultPart,
 )
+from ._call.decorate import Partial
 from ._call.pricing import set_price
 from ._call.prompt import prompt_template
 from ._model.spec import Usage
@@ -80,6 +81,7 @@ __all__ = [
     "MinicallError",
     "MockTransport",
     "NotFoundError",
+    "Partial",
     "PermissionDeniedError",
     "PromptError",
     "RateLimitError",

@@ -19,7 +19,8 @@ from typing import Any, ClassVar, Literal, TypedDict, TypeVar, cast, overload
 
 from ._call.pipeline import Flavor, Settings
 from ._call.pipeline import override as _override
-from ._call.decorate import CallDecorator, ParsedDecorator, ToolsArg, make_decorator
+from ._call.client import BaseClient
+from ._call.decorate import CallDecorator, ParsedDecorator, Partial, ToolsArg, make_decorator
 from ._model.messages import Message
 from ._call.response import BaseCallResponse, BaseCallResponseChunk
 from ._call.stream import BaseAsyncStream, BaseStream
@@ -29,6 +30,8 @@ __all__ = [
     "CallResponse",
     "CallResponseChunk",
     "CommonCallParams",
+    "Message",
+    "Partial",
     "Provider",
     "Stream",
     "call",
@@ -92,8 +95,8 @@ def call(
     response_model: None = None,
     output_parser: None = None,
     json_mode: bool = False,
-    client: Any = None,
-    call_params: CommonCallParams | Mapping[str, Any] | None = None,
+    client: BaseClient | None = None,
+    call_params: CommonCallParams | None = None,
 ) -> CallDecorator[CallResponse, CallResponse]: ...
 
 
@@ -107,8 +110,8 @@ def call(
     response_model: None = None,
     output_parser: Callable[[CallResponse], O],
     json_mode: bool = False,
-    client: Any = None,
-    call_params: CommonCallParams | Mapping[str, Any] | None = None,
+    client: BaseClient | None = None,
+    call_params: CommonCallParams | None = None,
 ) -> ParsedDecorator[O]: ...
 
 
@@ -122,8 +125,8 @@ def call(
     response_model: None = None,
     output_parser: None = None,
     json_mode: bool = False,
-    client: Any = None,
-    call_params: CommonCallParams | Mapping[str, Any] | None = None,
+    client: BaseClient | None = None,
+    call_params: CommonCallParams | None = None,
 ) -> CallDecorator[Stream, AsyncStream]: ...
 
 
@@ -137,8 +140,8 @@ def call(
     response_model: type[T],
     output_parser: None = None,
     json_mode: bool = False,
-    client: Any = None,
-    call_params: CommonCallParams | Mapping[str, Any] | None = None,
+    client: BaseClient | None = None,
+    call_params: CommonCallParams | None = None,
 ) -> CallDecorator[T, T]: ...
 
 
@@ -152,9 +155,25 @@ def call(
     response_model: type[T],
     output_parser: None = None,
     json_mode: bool = False,
-    client: Any = None,
-    call_params: CommonCallParams | Mapping[str, Any] | None = None,
-) -> CallDecorator[Iterable[T], AsyncIterable[T]]: ...
+    client: BaseClient | None = None,
+    call_params: CommonCallParams | None = None,
+) -> CallDecorator[Iterable[Partial[T]], AsyncIterable[Partial[T]]]: ...
+
+
+# Response models no ``type[T]`` can say (Literal, Optional, Union, Annotated): Any.
+@overload
+def call(
+    provider: Provider,
+    model: str,
+    *,
+    stream: bool = False,
+    tools: ToolsArg | None = None,
+    response_model: object,
+    output_parser: None = None,
+    json_mode: bool = False,
+    client: BaseClient | None = None,
+    call_params: CommonCallParams | None = None,
+) -> CallDecorator[Any, Any]: ...
 
 
 def call(
@@ -163,11 +182,11 @@ def call(
     *,
     stream: bool = False,
     tools: ToolsArg | None = None,
-    response_model: Any = None,
+    response_model: object = None,
     output_parser: Callable[[Any], Any] | None = None,
     json_mode: bool = False,
-    client: Any = None,
-    call_params: Any = None,
+    client: BaseClient | None = None,
+    call_params: CommonCallParams | None = None,
 ) -> Any:
     """Decorate a prompt function so that calling it calls ``model`` at ``provider``.
 
@@ -195,7 +214,7 @@ def override(
     provider: Provider | None = None,
     model: str | None = None,
     call_params: CommonCallParams | Mapping[str, Any] | None = None,
-    client: Any = None,
+    client: BaseClient | None = None,
 ) -> F:
     """A new callable like ``fn`` (same signature) with provider, model, params or client replaced.
 

@@ -93,7 +93,7 @@ def test_public_names_are_pinned():
             "PermissionDeniedError", "NotFoundError", "ConflictError", "UnprocessableEntityError",
             "RateLimitError", "InternalServerError", "APIConnectionError", "APITimeoutError",
             "ResponseFormatError", "ValidationError", "__version__", "BaseToolKit", "toolkit_tool",
-            "FromCallArgs",
+            "FromCallArgs", "Partial",
         ]
     )
     for name in minicall.__all__:

@@ -1,33 +1,28 @@
-"""The typed faces of ``call``: what mypy sees a decorated function return.
+"""The typed faces of ``call``: what a type checker sees a decorated function return.
 
 A decorator keeps the function's parameters (ParamSpec) and, by overload, returns a
-response, a stream, a ``response_model`` value, partial values, or an output
-parser's result; ``async def`` functions get awaitables of the same. One generic
-class serves every provider module, so the overloads are written once.
+response, a stream, a ``response_model`` value, partial values, or an output parser's
+result; ``async def`` functions return coroutines of the same (so ``asyncio.run`` and
+``create_task`` take them). One generic class serves every provider module, so the
+provider overloads are written once.
 """
 
 from __future__ import annotations
 
-from collections.abc import (
-    AsyncIterable,
-    Awaitable,
-    Callable,
-    Coroutine,
-    Iterable,
-    Mapping,
-    Sequence,
-)
+from collections.abc import AsyncIterable, Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any, Generic, Literal, ParamSpec, Protocol, TypeVar, overload
 
 from .pipeline import Flavor, Settings, decorate
+from .prompt import PromptResult
 
-__all__ = ["CallDecorator", "ParsedDecorator", "ProviderCall", "ToolsArg"]
+__all__ = ["CallDecorator", "ParsedDecorator", "Partial", "PromptResult", "ProviderCall", "ToolsArg"]
 
 P = ParamSpec("P")
 R_co = TypeVar("R_co", covariant=True)
 AR_co = TypeVar("AR_co", covariant=True)
 T = TypeVar("T")
-U = TypeVar("U")
+T_co = TypeVar("T_co", covariant=True)
+O_co = TypeVar("O_co", covariant=True)
 O = TypeVar("O")
 ResponseT = TypeVar("ResponseT")
 StreamT = TypeVar("StreamT")
@@ -39,36 +34,54 @@ ToolsArg = Sequence[Callable[..., Any] | type]
 """Tools: plain typed functions or ``BaseTool`` subclasses."""
 
 
+
+class Partial(Protocol[T_co]):
+    """A partial ``T`` from a streamed ``response_model``: any field may still be missing.
+
+    At run time it is a ``T`` whose fields not yet streamed are ``None`` (the last one is
+    complete and validated); to the type checker every attribute is ``Any | None``, so
+    ``2026 - partial.year`` is an error until ``partial.year`` is checked.
+    """
+
+    def __getattr__(self, name: str) -> Any | None: ...
+
+
 class CallDecorator(Protocol[R_co, AR_co]):
-    """Turns a prompt function into a call: sync functions return ``R``, async ones ``Awaitable[AR]``."""
+    """Turns a prompt function into a call: sync functions return ``R``, ``async def``
+    ones a coroutine of ``AR``."""
 
-    # Coroutine (what ``async def`` makes, and what decorate() tests for) with a TypeVar
-    # for its result: with Awaitable[Any], a return type holding Any (a TypedDict dynamic
-    # config) makes both overloads match and mypy gives up with Any.
+    # Sync first, matched by what a prompt returns: a return type inferred as Any (no
+    # annotation) is then a sync function, not a coroutine one. Results are
+    # Coroutine[object, None, R], not Coroutine[Any, Any, R]: with an explicit Any in
+    # them, mypy gives up on asyncio.gather of differently typed calls (its result: Any).
     @overload
-    def __call__(self, fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Awaitable[AR_co]]: ...
+    def __call__(self, fn: Callable[P, PromptResult]) -> Callable[P, R_co]: ...
 
     @overload
-    def __call__(self, fn: Callable[P, T]) -> Callable[P, R_co]: ...
+    def __call__(
+        self, fn: Callable[P, Coroutine[Any, Any, PromptResult]]
+    ) -> Callable[P, Coroutine[object, None, AR_co]]: ...
 
 
-class ParsedDecorator(Generic[O]):
+class ParsedDecorator(Generic[O_co]):
     """A decorator with an output parser returning ``O``: as ``CallDecorator[O, O]``, except
     that for ``async def`` functions an ``async def`` parser's result is awaited too."""
 
     # Restricting ``self`` picks the coroutine's result out of O, which no TypeVar
-    # expression in one signature can: ``Awaitable[int]``, not ``Awaitable[Coroutine[..., int]]``.
-    # A class, not a Protocol: mypy cannot settle the variance of a self-restricted protocol.
+    # expression in one signature can. O is covariant so that the CoroutineType an
+    # ``async def`` parser returns matches the Coroutine of the restriction.
+    @overload
+    def __call__(self, fn: Callable[P, PromptResult]) -> Callable[P, O_co]: ...
+
     @overload
     def __call__(
-        self: ParsedDecorator[Coroutine[Any, Any, T]], fn: Callable[P, Coroutine[Any, Any, U]]
-    ) -> Callable[P, Awaitable[T]]: ...
+        self: ParsedDecorator[Coroutine[Any, Any, T]], fn: Callable[P, Coroutine[Any, Any, PromptResult]]
+    ) -> Callable[P, Coroutine[object, None, T]]: ...
 
     @overload
-    def __call__(self, fn: Callable[P, Coroutine[Any, Any, U]]) -> Callable[P, Awaitable[O]]: ...
-
-    @overload
-    def __call__(self, fn: Callable[P, T]) -> Callable[P, O]: ...
+    def __call__(
+        self, fn: Callable[P, Coroutine[Any, Any, PromptResult]]
+    ) -> Callable[P, Coroutine[object, None, O_co]]: ...
 
     def __call__(self, fn: Callable[..., Any]) -> Any:
         raise NotImplementedError("a type only: make_decorator() builds the decorator")
@@ -168,7 +181,22 @@ class ProviderCall(Generic[ResponseT, StreamT, AsyncStreamT, ParamsT, ClientT]):
         json_mode: bool = False,
         client: ClientT | None = None,
         call_params: ParamsT | None = None,
-    ) -> CallDecorator[Iterable[T], AsyncIterable[T]]: ...
+    ) -> CallDecorator[Iterable[Partial[T]], AsyncIterable[Partial[T]]]: ...
+
+    # Response models no ``type[T]`` can say (Literal, Optional, Union, Annotated): Any.
+    @overload
+    def __call__(
+        self,
+        model: str,
+        *,
+        stream: bool = False,
+        tools: ToolsArg | None = None,
+        response_model: object,
+        output_parser: None = None,
+        json_mode: bool = False,
+        client: ClientT | None = None,
+        call_params: ParamsT | None = None,
+    ) -> CallDecorator[Any, Any]: ...
 
     def __call__(
         self,
@@ -176,11 +204,11 @@ class ProviderCall(Generic[ResponseT, StreamT, AsyncStreamT, ParamsT, ClientT]):
         *,
         stream: bool = False,
         tools: ToolsArg | None = None,
-        response_model: Any = None,
+        response_model: object = None,
         output_parser: Callable[[Any], Any] | None = None,
         json_mode: bool = False,
-        client: Any = None,
-        call_params: Any = None,
+        client: ClientT | None = None,
+        call_params: ParamsT | None = None,
     ) -> Any:
         """Decorate a prompt function so that calling it calls ``model``.
 

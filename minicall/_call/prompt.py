@@ -23,7 +23,7 @@ import functools
 import inspect
 import re
 import string
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, ParamSpec, Protocol, TypeVar, Union, cast, overload
 
 from .._model.errors import PromptError
@@ -34,6 +34,7 @@ __all__ = [
     "PROMPT_FN_ATTR",
     "TEMPLATE_ATTR",
     "PromptMessage",
+    "PromptResult",
     "TemplateDecorator",
     "check_config",
     "format_template",
@@ -55,6 +56,11 @@ PROMPT_FN_ATTR = "__minicall_prompt_fn__"
 PromptMessage = Union[Message, Mapping[str, Any]]
 """A formatted message: a neutral ``Message``, or a native dict spliced by ``MESSAGES:``."""
 
+PromptResult = Union[str, Message, Sequence[Any], Mapping[str, Any], None]
+"""What a sync prompt function may return: a str, messages, a dynamic config, or ``None``
+under a template. Naming it (rather than ``Any``) tells a sync function from an
+``async def`` one even when its return type is not annotated (and so is ``Any``)."""
+
 _MARKER = re.compile(r"^[ \t]*(SYSTEM|USER|ASSISTANT|MESSAGES):", re.MULTILINE)
 _ROLES: dict[str, Role] = {"SYSTEM": "system", "USER": "user", "ASSISTANT": "assistant"}
 _SPECIAL_SPEC = re.compile(r"(lists?|texts?|images?|audios?|documents?)(?:\(([^()]*)\))?")
@@ -65,13 +71,16 @@ _Piece = Union[str, list[ContentPart]]
 
 class TemplateDecorator(Protocol):
     """What ``@prompt_template(...)`` returns: it keeps a function's parameters, and a
-    direct call returns the formatted messages (an awaitable of them for ``async def``)."""
+    direct call returns the formatted messages (a coroutine of them for ``async def``)."""
+
+    # Sync first: a function without a return annotation (Any) is a sync one.
+    @overload
+    def __call__(self, fn: Callable[P, PromptResult]) -> Callable[P, list[PromptMessage]]: ...
 
     @overload
-    def __call__(self, fn: Callable[P, Coroutine[Any, Any, Any]]) -> Callable[P, Awaitable[list[PromptMessage]]]: ...
-
-    @overload
-    def __call__(self, fn: Callable[P, Any]) -> Callable[P, list[PromptMessage]]: ...
+    def __call__(
+        self, fn: Callable[P, Coroutine[Any, Any, PromptResult]]
+    ) -> Callable[P, Coroutine[object, None, list[PromptMessage]]]: ...
 
 
 def prompt_template(template: str | None = None) -> TemplateDecorator:

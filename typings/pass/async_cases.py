@@ -1,12 +1,14 @@
-"""``async def`` prompt functions, as mypy --strict sees them: awaitables of what sync gives."""
+"""``async def`` prompt functions, as mypy --strict and pyright strict see them: coroutines
+of what sync gives, so ``asyncio.run``, ``create_task`` and ``gather`` take them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Awaitable
+import asyncio
+from collections.abc import AsyncIterable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from minicall import llm
+from minicall import Partial, llm
 from minicall.providers import anthropic, openai
 
 if TYPE_CHECKING:
@@ -58,14 +60,28 @@ async def native_stream(genre: str) -> str:
     return genre
 
 
-def typed_awaitables() -> None:
-    assert_type(recommend("fantasy"), Awaitable[llm.CallResponse])
-    assert_type(recommend_stream("fantasy"), Awaitable[llm.AsyncStream])
-    assert_type(extract("Dune"), Awaitable[Book])
-    assert_type(extract_partials("Dune"), Awaitable[AsyncIterable[Book]])
-    assert_type(count("hi"), Awaitable[int])
-    assert_type(native("fantasy"), Awaitable[openai.OpenAICallResponse])
-    assert_type(native_stream("fantasy"), Awaitable[anthropic.AnthropicAsyncStream])
+def typed_coroutines() -> None:
+    coroutine = assert_type(recommend("fantasy"), Coroutine[object, None, llm.CallResponse])
+    coroutine.close()
+    assert_type(asyncio.run(recommend("fantasy")), llm.CallResponse)
+    assert_type(asyncio.run(recommend_stream("fantasy")), llm.AsyncStream)
+    assert_type(asyncio.run(extract("Dune")), Book)
+    assert_type(asyncio.run(extract_partials("Dune")), AsyncIterable[Partial[Book]])
+    assert_type(asyncio.run(count("hi")), int)
+    assert_type(asyncio.run(native("fantasy")), openai.OpenAICallResponse)
+    assert_type(asyncio.run(native_stream("fantasy")), anthropic.AnthropicAsyncStream)
+
+
+async def tasks_and_gather() -> str:
+    task = asyncio.create_task(recommend("fantasy"))
+    native_task = asyncio.create_task(native("fantasy"))
+    assert_type(await task, llm.CallResponse)
+    assert_type(await native_task, openai.OpenAICallResponse)
+    response, book, words = await asyncio.gather(recommend("horror"), extract("Dune"), count("hi"))
+    assert_type(response, llm.CallResponse)
+    assert_type(book, Book)
+    assert_type(words, int)
+    return response.content + book.title + str(words)
 
 
 async def use_them() -> int:
@@ -79,7 +95,9 @@ async def use_them() -> int:
     final: llm.CallResponse = stream.construct_call_response()
     book: Book = await extract("Dune")
     async for partial in await extract_partials("Dune"):
-        book = partial
+        year = partial.year
+        if isinstance(year, int):  # a partial's fields may still be missing
+            book.year = year
     native_response: openai.OpenAICallResponse = await native("x")
     native_text = ""
     async for native_chunk, _ in await native_stream("x"):

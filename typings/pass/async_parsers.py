@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Coroutine
+import asyncio
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from minicall import llm
@@ -54,12 +55,14 @@ def async_parser_sync_fn(text: str) -> str:
 
 
 def typed_results() -> None:
-    assert_type(count_words("x"), Awaitable[int])
-    assert_type(native("x"), Awaitable[str])
-    assert_type(sync_parser_async_fn("x"), Awaitable[int])
+    awaited_parser = assert_type(count_words("x"), Coroutine[object, None, int])
+    awaited_parser.close()
+    assert_type(asyncio.run(count_words("x")), int)
+    assert_type(asyncio.run(native("x")), str)
+    assert_type(asyncio.run(sync_parser_async_fn("x")), int)
     assert_type(sync_parser_sync_fn("x"), int)
     # A sync prompt function hands back the parser's coroutine for the caller to await.
-    coroutine = assert_type(async_parser_sync_fn("x"), Coroutine[Any, Any, int])
+    coroutine: Coroutine[Any, Any, int] = async_parser_sync_fn("x")
     coroutine.close()
 
 

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
 
-from minicall import BaseDynamicConfig, BaseTool, Message, Messages, llm, prompt_template
+from minicall import BaseDynamicConfig, BaseTool, Message, Messages, Partial, llm, prompt_template
 from minicall.providers import openai
 
 
@@ -84,7 +84,7 @@ def extract_partial(text: str) -> str:
 
 def use_models() -> int:
     book: Book = extract_book("Dune, 1965")
-    partials: Iterable[Book] = extract_partial("Dune")
+    partials: Iterable[Partial[Book]] = extract_partial("Dune")
     return book.year + sum(1 for _ in partials)
 
 
@@ -140,7 +140,7 @@ async def use_async() -> str:
     stream: llm.AsyncStream = await async_stream("x")
     async for chunk, _ in stream:
         print(chunk.content)
-    partials: AsyncIterable[Book] = await async_partials("Dune")
+    partials: AsyncIterable[Partial[Book]] = await async_partials("Dune")
     async for book in partials:
         print(book)
     return response.content
