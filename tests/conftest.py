@@ -1,12 +1,18 @@
-"""Shared test set-up: one hypothesis profile, and no test may see real credentials."""
+"""Shared test set-up: one hypothesis profile, no test sees real credentials, and the
+fixtures every folder uses (a FakeServer, recorded sleeps, a certificate, CONNECT proxies)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import ssl
 import time
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+from loopback import ConnectProxy, make_certificate, server_context
 
 from minicall.testing import FakeServer
 
@@ -111,3 +117,53 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     recorded: list[float] = []
     monkeypatch.setattr(time, "sleep", recorded.append)
     return recorded
+
+
+@pytest.fixture()
+def async_sleeps(monkeypatch):
+    """Retries wait through ``asyncio.sleep``; record the delays and only yield once."""
+    recorded: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def fake_sleep(delay: float, result: Any = None) -> Any:
+        recorded.append(delay)
+        await real_sleep(0)
+        return result
+
+    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+    return recorded
+
+
+@pytest.fixture(scope="session")
+def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """One self-signed certificate for 127.0.0.1 for the whole run: ``(cert_file, key_file)``."""
+    made = make_certificate(tmp_path_factory.mktemp("tls"))
+    if made is None:
+        pytest.skip("openssl CLI not available")
+    return made
+
+
+@pytest.fixture()
+def tls_context(cert: tuple[str, str]) -> ssl.SSLContext:
+    """A server-side TLS context presenting ``cert``."""
+    return server_context(cert)
+
+
+@pytest.fixture()
+def connect_proxy() -> Iterator[Callable[..., ConnectProxy]]:
+    """Makes loopback CONNECT proxies (``connect_proxy(require_auth=...)``), closed after the test."""
+    made: list[ConnectProxy] = []
+
+    def make(require_auth: str | None = None) -> ConnectProxy:
+        made.append(ConnectProxy(require_auth))
+        return made[-1]
+
+    yield make
+    for proxy in made:
+        proxy.close()
+
+
+@pytest.fixture()
+def proxy(connect_proxy: Callable[..., ConnectProxy]) -> ConnectProxy:
+    """A loopback CONNECT proxy for one test."""
+    return connect_proxy()

@@ -1,0 +1,648 @@
+"""The asyncio transport against real loopback servers started by each test."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import gzip
+import http.server
+import ssl
+import threading
+from dataclasses import dataclass, field
+
+import pytest
+
+from minicall._http._async import AsyncioTransport
+from minicall._http._types import HttpRequest
+from minicall._model.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ConfigurationError,
+    ResponseFormatError,
+)
+
+
+@pytest.fixture(autouse=True)
+def no_env_proxies(monkeypatch):
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+_OPEN_SERVERS: list[asyncio.AbstractServer] = []
+
+
+def run(coro):
+    """``asyncio.run``, closing the servers the coroutine started before the loop ends."""
+
+    async def scoped():
+        try:
+            return await coro
+        finally:
+            while _OPEN_SERVERS:
+                _OPEN_SERVERS.pop().close()
+
+    return asyncio.run(scoped())
+
+
+@dataclass
+class Req:
+    method: str
+    target: str
+    headers: dict[str, str]
+    body: bytes
+
+
+def reply(body: bytes = b"ok", status: int = 200, headers: dict[str, str] | None = None) -> bytes:
+    fields = {"Content-Length": str(len(body)), **(headers or {})}
+    head = f"HTTP/1.1 {status} X\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items())
+    return head.encode() + b"\r\n" + body
+
+
+@dataclass
+class Loopback:
+    """An asyncio HTTP/1.1 server: ``handle(req, writer)`` answers each request."""
+
+    handle: object
+    accepted: int = 0
+    requests: list[Req] = field(default_factory=list)
+    port: int = 0
+
+    async def start(self) -> Loopback:
+        self.server = await asyncio.start_server(self._client, "127.0.0.1", 0, ssl=self.ssl)
+        self.port = self.server.sockets[0].getsockname()[1]
+        _OPEN_SERVERS.append(self.server)
+        return self
+
+    ssl: ssl.SSLContext | None = None
+
+    def url(self, path: str = "/") -> str:
+        scheme = "https" if self.ssl else "http"
+        return f"{scheme}://127.0.0.1:{self.port}{path}"
+
+    async def _client(self, reader, writer):
+        self.accepted += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                first, *lines = head.decode("latin-1").split("\r\n")[:-2]
+                method, target, _ = first.split(" ")
+                headers = {}
+                for line in lines:
+                    name, _, value = line.partition(":")
+                    headers[name.lower()] = value.strip()
+                body = await reader.readexactly(int(headers.get("content-length", 0)))
+                req = Req(method, target, headers, body)
+                self.requests.append(req)
+                if await self.handle(req, writer) == "close":
+                    break
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass  # the client went away, or the test's loop is shutting down
+        finally:
+            writer.close()
+
+
+def answer(body: bytes = b"ok", **kw):
+    async def handle(req, writer):
+        writer.write(reply(body, **kw))
+
+    return handle
+
+
+def body(response) -> bytes:
+    """A non-streamed response's body: already in memory, so reading it does no I/O."""
+    return asyncio.run(response.read())
+
+
+async def fetch(transport: AsyncioTransport, request: HttpRequest) -> bytes:
+    return await (await transport.send_async(request)).read()
+
+
+async def serve(handle, **kw) -> Loopback:
+    return await Loopback(handle, **kw).start()
+
+
+def get(url: str, **kw) -> HttpRequest:
+    return HttpRequest(kw.pop("method", "GET"), url, timeout=kw.pop("timeout", 5.0), **kw)
+
+
+def test_keep_alive_reuses_one_connection_and_sends_default_headers():
+    async def main():
+        server = await serve(answer(b"hello"))
+        transport = AsyncioTransport()
+        bodies = [await fetch(transport, get(server.url(f"/{i}"))) for i in range(3)]
+        await transport.aclose()
+        return server, bodies
+
+    server, bodies = run(main())
+    assert bodies == [b"hello"] * 3
+    assert server.accepted == 1
+    sent = server.requests[0].headers
+    assert sent["host"] == f"127.0.0.1:{server.port}"
+    assert sent["user-agent"] == "minicall/0.1" and sent["accept-encoding"] == "gzip, deflate"
+    assert [r.target for r in server.requests] == ["/0", "/1", "/2"]
+
+
+def test_post_sends_body_with_content_length():
+    async def main():
+        server = await serve(answer())
+        request = HttpRequest("POST", server.url("/v1?a=1"), {"User-Agent": "me"}, b'{"x":1}', 5.0)
+        await AsyncioTransport().send_async(request)
+        return server.requests[0]
+
+    sent = run(main())
+    assert (sent.method, sent.target, sent.body) == ("POST", "/v1?a=1", b'{"x":1}')
+    assert sent.headers["content-length"] == "7" and sent.headers["user-agent"] == "me"
+
+
+def test_chunked_gzip_body_is_decoded():
+    packed = gzip.compress(b"compressed hello " * 100)
+
+    async def handle(req, writer):
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n")
+        for i in range(0, len(packed), 20):
+            piece = packed[i : i + 20]
+            writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+        writer.write(b"0\r\n\r\n")
+
+    async def main():
+        server = await serve(handle)
+        transport = AsyncioTransport()
+        first = await transport.send_async(get(server.url()))
+        second = await transport.send_async(get(server.url()), stream=True)
+        streamed = [piece async for piece in second.aiter_bytes()]
+        return server, first, streamed
+
+    server, first, streamed = run(main())
+    assert body(first) == b"compressed hello " * 100
+    assert first.headers["content-encoding"] == "gzip"
+    assert b"".join(streamed) == body(first)
+    assert server.accepted == 1
+
+
+def test_stream_yields_the_first_piece_before_the_last_is_sent():
+    async def main():
+        go_on = asyncio.Event()
+
+        async def handle(req, writer):
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n")
+            await writer.drain()
+            await go_on.wait()
+            writer.write(b"4\r\nlast\r\n0\r\n\r\n")
+
+        server = await serve(handle)
+        transport = AsyncioTransport()
+        response = await transport.send_async(get(server.url()), stream=True)
+        pieces = []
+        async for piece in response.aiter_bytes():
+            pieces.append((piece, go_on.is_set()))
+            go_on.set()
+        again = await transport.send_async(get(server.url()))  # pooled after a full read
+        return server, pieces, again
+
+    server, pieces, again = run(main())
+    assert pieces == [(b"first", False), (b"last", True)]
+    assert again.status == 200 and server.accepted == 1
+
+
+def test_server_that_never_answers_times_out():
+    async def main():
+        never = asyncio.Event()
+
+        async def handle(req, writer):
+            await never.wait()
+
+        server = await serve(handle)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        with pytest.raises(APITimeoutError, match=f"127.0.0.1:{server.port}"):
+            await AsyncioTransport().send_async(get(server.url(), timeout=0.2))
+        return loop.time() - start
+
+    assert run(main()) < 5
+
+
+def test_a_short_timeout_on_a_connection_used_before_with_a_long_one_still_fires():
+    async def main():
+        never = asyncio.Event()
+
+        async def handle(req, writer):
+            if req.target == "/hang":
+                await never.wait()
+            writer.write(reply(b"fine"))
+
+        server = await serve(handle)
+        transport = AsyncioTransport(max_connections_per_host=1)
+        assert await fetch(transport, get(server.url("/ok"), timeout=600)) == b"fine"
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        with pytest.raises(APITimeoutError):
+            await transport.send_async(get(server.url("/hang"), timeout=0.2))
+        return loop.time() - start, server.accepted
+
+    waited, accepted = run(main())
+    assert accepted == 1  # the same kept-alive connection, whose timer was set for 600 s
+    assert waited < 5
+
+
+def test_reset_mid_body_raises_connection_error_and_next_request_works():
+    async def main():
+        async def handle(req, writer):
+            if req.target == "/reset":
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
+                await writer.drain()
+                writer.transport.abort()
+                return "close"
+            writer.write(reply(b"fine"))
+
+        server = await serve(handle)
+        transport = AsyncioTransport(max_connections_per_host=1)
+        with pytest.raises(APIConnectionError, match=f"127.0.0.1:{server.port}") as info:
+            await transport.send_async(get(server.url("/reset")))
+        after = await transport.send_async(get(server.url("/ok")))
+        return info.value, after
+
+    error, after = run(main())
+    assert not isinstance(error, APITimeoutError)
+    assert body(after) == b"fine"
+
+
+async def cancel_then_send(task, started, transport, server):
+    """Cancel ``task`` once ``started`` is set, then send a request that must succeed."""
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    return await asyncio.wait_for(transport.send_async(get(server.url("/ok"))), 5)
+
+
+def test_cancellation_mid_request_frees_the_slot_and_closes_the_connection():
+    async def main():
+        arrived, never = asyncio.Event(), asyncio.Event()
+
+        async def handle(req, writer):
+            if req.target == "/hang":
+                arrived.set()
+                await never.wait()
+            writer.write(reply(b"after"))
+
+        server = await serve(handle)
+        transport = AsyncioTransport(max_connections_per_host=1)
+        task = asyncio.create_task(transport.send_async(get(server.url("/hang"))))
+        return server, await cancel_then_send(task, arrived, transport, server)
+
+    server, after = run(main())
+    assert body(after) == b"after"
+    assert server.accepted == 2  # the half-used connection was not pooled
+
+
+def test_cancellation_mid_stream_frees_the_slot_and_closes_the_connection():
+    async def main():
+        never = asyncio.Event()
+
+        async def handle(req, writer):
+            if req.target == "/stream":
+                writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\none\r\n")
+                await writer.drain()
+                await never.wait()
+            writer.write(reply(b"after"))
+
+        server = await serve(handle)
+        transport = AsyncioTransport(max_connections_per_host=1)
+        got_first = asyncio.Event()
+
+        async def consume():
+            response = await transport.send_async(get(server.url("/stream")), stream=True)
+            async for _ in response.aiter_bytes():
+                got_first.set()
+
+        task = asyncio.create_task(consume())
+        return server, await cancel_then_send(task, got_first, transport, server)
+
+    server, after = run(main())
+    assert body(after) == b"after" and server.accepted == 2
+
+
+def test_early_closed_stream_is_not_pooled():
+    async def main():
+        server = await serve(answer(b"x" * 1000))
+        transport = AsyncioTransport(max_connections_per_host=1)
+        response = await transport.send_async(get(server.url()), stream=True)
+        await response.aclose()
+        after = await transport.send_async(get(server.url()))
+        return server, after
+
+    server, after = run(main())
+    assert len(body(after)) == 1000 and server.accepted == 2
+
+
+def test_five_hundred_concurrent_requests_each_get_their_own_reply():
+    async def main():
+        inflight, peak = 0, 0
+
+        async def handle(req, writer):
+            nonlocal inflight, peak
+            inflight += 1
+            peak = max(peak, inflight)
+            await asyncio.sleep(0)
+            inflight -= 1
+            writer.write(reply(req.target.encode()))
+
+        server = await serve(handle)
+        transport = AsyncioTransport()
+        urls = [server.url(f"/id/{i}") for i in range(500)]
+        responses = await asyncio.gather(*(transport.send_async(get(u)) for u in urls))
+        return server, [await r.read() for r in responses], peak
+
+    server, bodies, peak = run(main())
+    assert bodies == [f"/id/{i}".encode() for i in range(500)]
+    assert server.accepted <= 100 and peak <= 100
+
+
+def test_pool_bound_limits_connections_and_requests_in_flight():
+    async def main():
+        inflight, peak = 0, 0
+
+        async def handle(req, writer):
+            nonlocal inflight, peak
+            inflight += 1
+            peak = max(peak, inflight)
+            for _ in range(3):
+                await asyncio.sleep(0)
+            inflight -= 1
+            writer.write(reply())
+
+        server = await serve(handle)
+        transport = AsyncioTransport(max_connections_per_host=3)
+        await asyncio.gather(*(transport.send_async(get(server.url())) for _ in range(40)))
+        return server, peak
+
+    server, peak = run(main())
+    assert 1 <= server.accepted <= 3 and peak <= 3
+    assert len(server.requests) == 40
+
+
+def test_reused_connection_closed_by_server_is_retried_once_on_a_fresh_one():
+    served: dict[int, int] = {}
+
+    async def handle(req, writer):
+        served[id(writer)] = served.get(id(writer), 0) + 1
+        if served[id(writer)] == 2:
+            return "close"  # a keep-alive connection dropped unanswered on its second use
+        writer.write(reply(b"fine"))
+
+    async def main():
+        server = await serve(handle)
+        transport = AsyncioTransport()
+        return server, [await fetch(transport, get(server.url())) for _ in range(2)]
+
+    server, bodies = run(main())
+    assert bodies == [b"fine", b"fine"]
+    assert server.accepted == 2 and len(server.requests) == 3
+
+
+def test_fresh_connection_closed_without_reply_is_not_retried():
+    async def main():
+        async def handle(req, writer):
+            return "close"
+
+        server = await serve(handle)
+        with pytest.raises(APIConnectionError, match="closed the connection without a response"):
+            await AsyncioTransport().send_async(get(server.url()))
+        return server
+
+    assert run(main()).accepted == 1
+
+
+def test_redirect_to_another_port_drops_secret_headers():
+    async def main():
+        target = await serve(answer(b"landed"))
+
+        async def bounce(req, writer):
+            writer.write(reply(b"", 307, {"Location": target.url("/landing")}))
+
+        origin = await serve(bounce)
+        headers = {"Authorization": "Bearer sk-secret", "x-api-key": "k", "X-Trace": "t"}
+        request = HttpRequest("POST", origin.url("/start"), headers, b"{}", 5.0)
+        response = await AsyncioTransport().send_async(request)
+        return target.requests[0], response
+
+    sent, response = run(main())
+    assert body(response) == b"landed"
+    assert (sent.method, sent.body) == ("POST", b"{}")  # 307 keeps method and body
+    assert "authorization" not in sent.headers and "x-api-key" not in sent.headers
+    assert sent.headers["x-trace"] == "t"
+
+
+def test_same_origin_303_becomes_get_and_keeps_credentials():
+    async def main():
+        async def handle(req, writer):
+            if req.target == "/start":
+                writer.write(reply(b"moved", 303, {"Location": "/next"}))
+            else:
+                writer.write(reply(b"done"))
+
+        server = await serve(handle)
+        request = HttpRequest("POST", server.url("/start"), {"Authorization": "Bearer a"}, b"{}", 5.0)
+        response = await AsyncioTransport().send_async(request, stream=True)
+        return server, await response.read()
+
+    server, body = run(main())
+    last = server.requests[-1]
+    assert body == b"done" and (last.method, last.target, last.body) == ("GET", "/next", b"")
+    assert last.headers["authorization"] == "Bearer a"
+    assert server.accepted == 1  # the redirect body was drained and the connection reused
+
+
+def test_redirects_stop_after_five_and_return_the_redirect():
+    async def main():
+        async def handle(req, writer):
+            writer.write(reply(b"", 302, {"Location": "/again"}))
+
+        server = await serve(handle)
+        response = await AsyncioTransport().send_async(get(server.url()))
+        return server, response
+
+    server, response = run(main())
+    assert response.status == 302 and len(server.requests) == 6
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        HttpRequest("GET", "http://127.0.0.1:1/", {"X-A": "a\r\nInjected: 1"}),
+        HttpRequest("GET", "http://127.0.0.1:1/", {"Bad\nName": "v"}),
+        HttpRequest("GET", "http://127.0.0.1:1/a b"),
+        HttpRequest("GET", "ftp://127.0.0.1:1/"),
+        HttpRequest("G T", "http://127.0.0.1:1/"),
+    ],
+)
+def test_unsafe_requests_are_refused_before_any_io(request_):
+    with pytest.raises(ConfigurationError) as info:
+        run(AsyncioTransport().send_async(request_))
+    assert "Injected" not in str(info.value)
+
+
+def test_body_larger_than_the_cap_is_refused():
+    async def main():
+        server = await serve(answer(b"x" * 1000))
+        transport = AsyncioTransport(max_body_bytes=100)
+        with pytest.raises(ResponseFormatError, match="larger than 100 bytes"):
+            await transport.send_async(get(server.url()))
+        response = await transport.send_async(get(server.url()), stream=True)
+        with pytest.raises(ResponseFormatError):
+            await response.read()
+        return server
+
+    run(main())
+
+
+def test_refused_connection_names_host_and_port_but_no_header():
+    async def main():
+        server = await serve(answer())
+        port = server.port
+        server.server.close()
+        await server.server.wait_closed()
+        request = get(f"http://127.0.0.1:{port}/", headers={"Authorization": "Bearer sk-secret"})
+        with pytest.raises(APIConnectionError) as info:
+            await AsyncioTransport().send_async(request)
+        return port, str(info.value)
+
+    port, message = run(main())
+    assert f"127.0.0.1:{port}" in message and "sk-secret" not in message
+
+
+def test_one_transport_serves_many_event_loops():
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"hi")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    transport = AsyncioTransport()
+
+    async def twice():
+        return [await fetch(transport, get(url)) for _ in range(2)]
+
+    try:
+        first, second = run(twice()), run(twice())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert first == second == [b"hi", b"hi"]
+    # Each loop's idle connection was closed when that loop shut down.
+    for pools in transport._loops.values():
+        assert all(c.writer.is_closing() for p in pools.pools.values() for c in p.idle)
+
+
+def test_aclose_closes_idle_connections():
+    async def main():
+        closed = asyncio.Event()
+
+        async def handle(req, writer):
+            writer.write(reply())
+
+        server = await serve(handle)
+        original = server._client
+
+        async def watched(reader, writer):
+            await original(reader, writer)
+            closed.set()
+
+        server.server.close()
+        server.server = await asyncio.start_server(watched, "127.0.0.1", 0)
+        _OPEN_SERVERS.append(server.server)
+        server.port = server.server.sockets[0].getsockname()[1]
+        transport = AsyncioTransport()
+        await transport.send_async(get(server.url()))
+        assert not closed.is_set()
+        await transport.aclose()
+        await asyncio.wait_for(closed.wait(), 5)
+        return closed.is_set()
+
+    assert run(main())
+
+
+# -- proxies -----------------------------------------------------------------------
+
+
+def test_https_goes_through_a_connect_tunnel_from_https_proxy(cert, tls_context, proxy, monkeypatch):
+    async def main():
+        target = await serve(answer(b"secret over tls"), ssl=tls_context)
+        monkeypatch.setenv("HTTPS_PROXY", f"http://alice:p%40ss@127.0.0.1:{proxy.server.port}")
+        transport = AsyncioTransport(ca_file=cert[0])
+        bodies = [await fetch(transport, get(target.url("/tls"))) for _ in range(2)]
+        await transport.aclose()
+        return target, bodies
+
+    target, bodies = run(main())
+    assert bodies == [b"secret over tls"] * 2
+    expected = "Basic " + base64.b64encode(b"alice:p@ss").decode()
+    assert proxy.connects == [f"127.0.0.1:{target.port}"] and proxy.auth == [expected]
+    assert target.requests[0].target == "/tls" and target.accepted == 1
+
+
+def test_no_proxy_bypasses_the_proxy(cert, tls_context, proxy, monkeypatch):
+    async def main():
+        target = await serve(answer(b"direct"), ssl=tls_context)
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+        return await AsyncioTransport(ca_file=cert[0]).send_async(get(target.url()))
+
+    response = run(main())
+    assert body(response) == b"direct" and proxy.connects == [] and proxy.server.accepted == 0
+
+
+def test_untrusted_certificate_is_a_connection_error(tls_context):
+    async def main():
+        target = await serve(answer(), ssl=tls_context)
+        with pytest.raises(APIConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+            await AsyncioTransport().send_async(get(target.url()))
+        unchecked = await AsyncioTransport(verify=False).send_async(get(target.url()))
+        return unchecked
+
+    assert body(run(main())) == b"ok"
+
+
+def test_plain_http_through_proxy_uses_absolute_form(monkeypatch):
+    async def main():
+        proxy = await serve(answer(b"via proxy"))
+        monkeypatch.setenv("HTTP_PROXY", f"http://bob:pw@127.0.0.1:{proxy.port}")
+        response = await AsyncioTransport().send_async(get("http://example.invalid:8080/p?q=1"))
+        return proxy.requests[0], response
+
+    sent, response = run(main())
+    assert body(response) == b"via proxy"
+    assert sent.target == "http://example.invalid:8080/p?q=1"
+    assert sent.headers["host"] == "example.invalid:8080"
+    assert sent.headers["proxy-authorization"] == "Basic " + base64.b64encode(b"bob:pw").decode()
+
+
+def test_explicit_proxy_ignores_the_environment(monkeypatch):
+    async def main():
+        proxy = await serve(answer(b"explicit"))
+        monkeypatch.setenv("NO_PROXY", "*")
+        transport = AsyncioTransport(proxy=f"127.0.0.1:{proxy.port}")
+        response = await transport.send_async(get("http://example.invalid/"))
+        return proxy.requests[0], response
+
+    sent, response = run(main())
+    assert body(response) == b"explicit" and sent.target == "http://example.invalid/"
+
+
+def test_trust_env_false_ignores_proxy_variables(monkeypatch):
+    async def main():
+        server = await serve(answer(b"direct"))
+        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:1")
+        return await AsyncioTransport(trust_env=False).send_async(get(server.url()))
+
+    assert body(run(main())) == b"direct"

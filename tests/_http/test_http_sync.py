@@ -1,0 +1,738 @@
+"""SyncTransport against real loopback servers (raw sockets, TLS, a CONNECT proxy)."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import logging
+import os
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+
+import pytest
+from loopback import WAIT, Handler, Request, Server, read_request, response
+
+from minicall._http._log import redact_url
+from minicall._http._proxy import is_bypassed, parse_proxy, proxy_for
+from minicall._http._sync import SyncTransport, default_transport
+from minicall._http._types import HttpRequest
+from minicall._model import errors as _errors
+from minicall._model.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ConfigurationError,
+    ResponseFormatError,
+)
+
+PROXY_ENV = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy")
+
+
+@pytest.fixture(autouse=True)
+def _no_env_proxy(monkeypatch):
+    for name in PROXY_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+# -- the loopback server (tests/loopback.py) ----------------------------------------------
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Server]]:
+    made: list[Server] = []
+    yield made
+    for server in made:
+        server.close()
+
+
+@pytest.fixture
+def serve(servers) -> Callable[..., Server]:
+    def make(handler: Handler, tls: ssl.SSLContext | None = None) -> Server:
+        server = Server(handler, tls)
+        servers.append(server)
+        return server
+
+    return make
+
+
+def keep_alive(answer: Callable[[Request], bytes] = lambda req: response()) -> Handler:
+    return lambda sock, server, index: server.serve_requests(sock, answer)
+
+
+def one_shot(raw: bytes, then: Callable[[socket.socket], object] = lambda sock: None) -> Handler:
+    """Read one request, send ``raw`` as the answer, then ``then(sock)``."""
+
+    def handler(sock: socket.socket, server: Server, index: int) -> None:
+        read_request(sock.makefile("rb"))
+        sock.sendall(raw)
+        then(sock)
+
+    return handler
+
+
+def half_close(sock: socket.socket) -> None:
+    sock.shutdown(socket.SHUT_WR)
+
+
+@pytest.fixture
+def transport() -> Iterator[SyncTransport]:
+    t = SyncTransport()
+    yield t
+    t.close()
+
+
+def get(url: str, **kw) -> HttpRequest:
+    return HttpRequest("GET", url, timeout=kw.pop("timeout", WAIT), **kw)
+
+
+def reset(sock: socket.socket) -> None:
+    """Close with an RST instead of a FIN."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+# -- keep-alive and stale connections ---------------------------------------------------
+
+
+def test_keep_alive_connection_is_reused(serve, transport):
+    server = serve(keep_alive())
+    first = transport.send(get(server.url("/a")))
+    second = transport.send(get(server.url("/b")))
+    assert (first.status, first.body, second.body) == (200, b"ok", b"ok")
+    assert server.accepted == 1
+    assert [r.target for r in server.requests] == ["/a", "/b"]
+
+
+def test_connection_close_is_not_reused(serve, transport):
+    server = serve(keep_alive(lambda req: response(headers={"Connection": "close"})))
+    transport.send(get(server.url()))
+    transport.send(get(server.url()))
+    assert server.accepted == 2
+
+
+def test_reused_connection_closed_by_server_is_retried_once_transparently(serve, transport):
+    def handler(sock, server, index):
+        rfile = sock.makefile("rb")
+        server.requests.append(read_request(rfile))
+        sock.sendall(response(body=b"first"))
+        if index == 0:
+            # Read the next request, then hang up without a word: a stale keep-alive.
+            read_request(rfile)
+            return
+        server.serve_requests(sock, lambda req: response(body=b"fresh"))
+
+    server = serve(handler)
+    assert transport.send(get(server.url())).body == b"first"
+    resent = transport.send(HttpRequest("POST", server.url(), body=b"payload", timeout=WAIT))
+    assert resent.body == b"first"  # the fresh connection's first answer
+    assert server.accepted == 2
+    assert server.requests[-1].body == b"payload"
+
+
+def test_fresh_connection_that_drops_the_request_is_not_retried(serve, transport):
+    server = serve(lambda sock, server, index: read_request(sock.makefile("rb")))
+    with pytest.raises(APIConnectionError, match="without a response"):
+        transport.send(get(server.url()))
+    assert server.accepted == 1
+
+
+def test_idle_connection_closed_by_server_is_replaced(serve, transport):
+    closed = threading.Event()
+
+    def handler(sock, server, index):
+        rfile = sock.makefile("rb")
+        server.requests.append(read_request(rfile))
+        sock.sendall(response())
+        if index == 0:
+            sock.close()
+            closed.set()
+            return
+        server.serve_requests(sock, lambda req: response(body=b"again"))
+
+    server = serve(handler)
+    transport.send(get(server.url()))
+    assert closed.wait(WAIT)
+    assert transport.send(get(server.url())).body == b"ok"
+    assert server.accepted == 2
+
+
+def test_threads_share_the_pool_without_mixing_responses(serve, transport):
+    server = serve(keep_alive(lambda req: response(body=req.target.encode())))
+    results: dict[int, list[bytes]] = {}
+
+    def worker(n: int) -> None:
+        results[n] = [transport.send(get(server.url(f"/{n}/{i}"))).body for i in range(5)]
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)
+    assert results == {n: [f"/{n}/{i}".encode() for i in range(5)] for n in range(6)}
+    assert server.accepted <= 6  # connections were reused, one per thread at most
+
+
+# -- failures -----------------------------------------------------------------------------
+
+
+def test_connection_refused_is_a_connection_error_naming_host_and_port(transport):
+    probe = socket.create_server(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    with pytest.raises(APIConnectionError) as info:
+        transport.send(get(f"http://127.0.0.1:{port}/"))
+    assert not isinstance(info.value, APITimeoutError)
+    assert f"127.0.0.1:{port}" in str(info.value)
+    assert "refused" in str(info.value)
+
+
+def test_silent_server_times_out_within_the_timeout(transport):
+    # The kernel completes the handshake from the backlog; nobody ever answers.
+    listener = socket.create_server(("127.0.0.1", 0), backlog=5)
+    try:
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError, match="timed out"):
+            transport.send(get(f"http://127.0.0.1:{listener.getsockname()[1]}/", timeout=0.3))
+        assert time.monotonic() - started < WAIT
+    finally:
+        listener.close()
+
+
+def test_reset_in_the_middle_of_the_body_is_a_connection_error(serve, transport):
+    handler = one_shot(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789", reset)
+
+    server = serve(handler)
+    with pytest.raises(APIConnectionError):
+        transport.send(get(server.url()))
+
+
+def test_body_shorter_than_content_length_is_a_connection_error(serve, transport):
+    handler = one_shot(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789", half_close)
+
+    server = serve(handler)
+    with pytest.raises(APIConnectionError, match="before the body was complete"):
+        transport.send(get(server.url()))
+
+
+def test_garbage_instead_of_http_is_a_connection_error(serve, transport):
+    handler = one_shot(b"SSH-2.0-OpenSSH\r\n\r\n")
+
+    server = serve(handler)
+    with pytest.raises(APIConnectionError, match="malformed"):
+        transport.send(get(server.url()))
+
+
+# -- bodies ---------------------------------------------------------------------------------
+
+
+def test_gzip_body_is_decoded_and_gzip_is_offered(serve, transport):
+    payload = b'{"text": "' + b"hello " * 1000 + b'"}'
+    server = serve(
+        keep_alive(
+            lambda req: response(body=gzip.compress(payload), headers={"Content-Encoding": "gzip"})
+        )
+    )
+    assert transport.send(get(server.url())).body == payload
+    assert "gzip" in server.requests[0].headers["accept-encoding"]
+
+
+def test_deflate_stream_is_decoded_piece_by_piece(serve, transport):
+    payload = b"data: " + b"x" * 5000 + b"\n\n"
+    packed = zlib.compress(payload)
+
+    def handler(sock, server, index):
+        read_request(sock.makefile("rb"))
+        sock.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        for i in range(0, len(packed), 7):
+            piece = packed[i : i + 7]
+            sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+        sock.sendall(b"0\r\n\r\n")
+
+    server = serve(handler)
+    resp = transport.send(get(server.url()), stream=True)
+    assert b"".join(resp.iter_bytes()) == payload
+
+
+def test_stream_delivers_the_first_piece_before_the_server_sends_the_last(serve, transport):
+    go_on = threading.Event()
+
+    def handler(sock, server, index):
+        read_request(sock.makefile("rb"))
+        sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n")
+        if go_on.wait(WAIT):
+            sock.sendall(b"4\r\nlast\r\n0\r\n\r\n")
+
+    server = serve(handler)
+    resp = transport.send(get(server.url()), stream=True)
+    pieces = resp.iter_bytes()
+    first = next(pieces)
+    go_on.set()
+    assert first == b"first"
+    assert list(pieces) == [b"last"]
+
+
+def test_fully_read_stream_returns_its_connection_to_the_pool(serve, transport):
+    server = serve(keep_alive(lambda req: response(body=b"streamed")))
+    resp = transport.send(get(server.url()), stream=True)
+    assert b"".join(resp.iter_bytes()) == b"streamed"
+    transport.send(get(server.url()))
+    assert server.accepted == 1
+
+
+def test_stream_closed_early_does_not_return_a_half_read_connection(serve, transport):
+    server = serve(keep_alive(lambda req: response(body=b"x" * 200_000)))
+    resp = transport.send(get(server.url()), stream=True)
+    next(resp.iter_bytes())
+    resp.close()
+    assert transport.send(get(server.url())).body == b"x" * 200_000
+    assert server.accepted == 2
+
+
+def test_unread_stream_closed_discards_its_connection(serve, transport):
+    server = serve(keep_alive())
+    transport.send(get(server.url()), stream=True).close()
+    transport.send(get(server.url()))
+    assert server.accepted == 2
+
+
+def test_error_while_iterating_a_stream_is_a_connection_error(serve, transport):
+    handler = one_shot(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n", half_close
+    )
+
+    server = serve(handler)
+    pieces = transport.send(get(server.url()), stream=True).iter_bytes()
+    assert next(pieces) == b"first"
+    with pytest.raises(APIConnectionError):
+        next(pieces)
+
+
+def test_stream_that_stalls_times_out(serve, transport):
+    # The server holds the connection open (recv) until the client gives up.
+    handler = one_shot(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n",
+        lambda sock: sock.recv(1),
+    )
+
+    server = serve(handler)
+    pieces = transport.send(get(server.url(), timeout=0.3), stream=True).iter_bytes()
+    assert next(pieces) == b"first"
+    with pytest.raises(APITimeoutError):
+        next(pieces)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        response(body=b"y" * 5000),  # declared too long: refused before reading
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + b"3e8\r\n"
+        + b"y" * 1000
+        + b"\r\n" * 1
+        + b"3e8\r\n"
+        + b"y" * 1000
+        + b"\r\n0\r\n\r\n",
+        response(body=gzip.compress(b"\0" * 1_000_000), headers={"Content-Encoding": "gzip"}),
+    ],
+    ids=["content-length", "chunked", "gzip-bomb"],
+)
+def test_body_over_the_cap_raises_response_format_error(serve, raw):
+    server = serve(keep_alive(lambda req: raw))
+    with (
+        SyncTransport(max_body_bytes=1500) as small,
+        pytest.raises(ResponseFormatError, match="larger than 1500 bytes"),
+    ):
+        small.send(get(server.url()))
+
+
+def test_head_request_has_no_body_and_keeps_the_connection(serve, transport):
+    def handler(sock, server, index):
+        rfile = sock.makefile("rb")
+        while (req := read_request(rfile)) is not None:
+            server.requests.append(req)
+            sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\n")
+
+    server = serve(handler)
+    resp = transport.send(HttpRequest("HEAD", server.url(), timeout=WAIT))
+    again = transport.send(HttpRequest("HEAD", server.url(), timeout=WAIT))
+    assert (resp.body, again.status, server.accepted) == (b"", 200, 1)
+
+
+# -- request framing ------------------------------------------------------------------------
+
+
+def test_transport_sets_host_user_agent_and_content_length(serve, transport):
+    server = serve(keep_alive())
+    transport.send(
+        HttpRequest("POST", server.url("/v1/x?q=1"), {"Content-Length": "999"}, b"abc", WAIT)
+    )
+    req = server.requests[0]
+    assert req.target == "/v1/x?q=1"
+    assert req.headers["host"] == f"127.0.0.1:{server.port}"
+    assert req.headers["user-agent"] == "minicall/0.1"
+    assert req.headers["content-length"] == "3"
+    assert req.body == b"abc"
+
+
+def test_caller_user_agent_wins(serve, transport):
+    server = serve(keep_alive())
+    transport.send(get(server.url(), headers={"User-Agent": "mine/1"}))
+    assert server.requests[0].headers["user-agent"] == "mine/1"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Evil": "a\r\nInjected: yes"},
+        {"X-Evil": "a\nb"},
+        {"Bad\r\nName": "v"},
+        {"X": "nul\0"},
+        {"Sp ace": "v"},
+        {"X-Uni": "caf\u00e9 \u2603"},
+    ],
+)
+def test_header_injection_is_refused_before_sending(transport, headers):
+    with pytest.raises(ConfigurationError) as info:
+        transport.send(get("http://127.0.0.1:9/", headers=headers))
+    assert "Injected" not in str(info.value) and "\u2603" not in str(info.value)
+
+
+def test_rejected_secret_header_value_is_not_echoed(transport):
+    with pytest.raises(ConfigurationError) as info:
+        transport.send(
+            get("http://127.0.0.1:9/", headers={"Authorization": "Bearer sk-SECRET\r\n"})
+        )
+    assert "sk-SECRET" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://127.0.0.1/x",
+        "file:///etc/passwd",
+        "127.0.0.1:80/x",
+        "http:///nohost",
+        "http://127.0.0.1/a b",
+        "http://127.0.0.1:99999/",
+    ],
+)
+def test_unsupported_or_malformed_urls_are_configuration_errors(transport, url):
+    with pytest.raises(ConfigurationError):
+        transport.send(get(url))
+
+
+def test_invalid_method_is_refused(transport):
+    with pytest.raises(ConfigurationError):
+        transport.send(HttpRequest("GET /x HTTP/1.1\r\n", "http://127.0.0.1:9/"))
+
+
+# -- redirects --------------------------------------------------------------------------------
+
+
+def redirect_to(location: str, status: int = 307) -> Handler:
+    return keep_alive(lambda req: response(status, b"moved", {"Location": location}))
+
+
+def redirect_once(path: str, status: int, location: str, final: bytes) -> Handler:
+    """Redirects requests for ``path``; answers anything else with ``final``."""
+
+    def answer(req: Request) -> bytes:
+        if req.target == path:
+            return response(status, b"", {"Location": location})
+        return response(body=final)
+
+    return keep_alive(answer)
+
+
+SECRETS = {
+    "Authorization": "Bearer sk-1",
+    "x-api-key": "k2",
+    "api-key": "k3",
+    "x-goog-api-key": "k4",
+    "Cookie": "c=5",
+    "Proxy-Authorization": "Basic Zm9v",
+}
+
+
+def test_redirect_to_another_host_drops_credentials(serve, transport):
+    target = serve(keep_alive(lambda req: response(body=b"landed")))
+    origin = serve(redirect_to(target.url("/there")))
+    headers = {**SECRETS, "X-Trace": "keep-me"}
+    resp = transport.send(HttpRequest("POST", origin.url("/here"), headers, b"body", WAIT))
+    assert resp.body == b"landed"
+    got = target.requests[0]
+    assert (got.method, got.target, got.body) == ("POST", "/there", b"body")
+    assert got.headers["x-trace"] == "keep-me"
+    assert got.headers["host"] == f"127.0.0.1:{target.port}"
+    assert not {k.lower() for k in SECRETS} & set(got.headers)
+    assert origin.requests[0].headers["authorization"] == "Bearer sk-1"
+
+
+def test_redirect_on_the_same_host_keeps_credentials(serve, transport):
+    server = serve(redirect_once("/old", 307, "/new", b"new"))
+    resp = transport.send(
+        HttpRequest("POST", server.url("/old"), {"Authorization": "Bearer sk-1"}, b"x", WAIT)
+    )
+    assert resp.body == b"new"
+    last = server.requests[-1]
+    assert (last.method, last.headers["authorization"], last.body) == ("POST", "Bearer sk-1", b"x")
+    assert server.accepted == 1
+
+
+def test_303_turns_the_request_into_a_get_without_body(serve, transport):
+    server = serve(redirect_once("/post", 303, "/result", b"result"))
+    transport.send(
+        HttpRequest("POST", server.url("/post"), {"Content-Type": "application/json"}, b"{}", WAIT)
+    )
+    last = server.requests[-1]
+    assert (last.method, last.body) == ("GET", b"")
+    assert "content-type" not in last.headers
+
+
+def test_redirect_loop_stops_and_returns_the_last_redirect(serve):
+    server = serve(keep_alive(lambda req: response(301, b"again", {"Location": "/loop"})))
+    with SyncTransport(max_redirects=2) as t:
+        resp = t.send(get(server.url("/loop")))
+    assert resp.status == 301
+    assert len(server.requests) == 3
+
+
+def test_redirect_to_an_unsupported_scheme_is_returned_not_followed(serve, transport):
+    server = serve(redirect_to("ftp://example.invalid/file"))
+    assert transport.send(get(server.url())).status == 307
+
+
+# -- TLS --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tls_server(serve, tls_context) -> Server:
+    return serve(keep_alive(lambda req: response(body=b"secure")), tls=tls_context)
+
+
+def test_self_signed_certificate_is_rejected_by_default(tls_server, transport):
+    with pytest.raises(APIConnectionError, match="certificate verification failed") as info:
+        transport.send(get(tls_server.url()))
+    assert f"127.0.0.1:{tls_server.port}" in str(info.value)
+
+
+def test_self_signed_certificate_is_accepted_with_ca_file(tls_server, cert):
+    with SyncTransport(ca_file=cert[0]) as t:
+        assert t.send(get(tls_server.url())).body == b"secure"
+        t.send(get(tls_server.url()))
+    assert tls_server.accepted == 1  # keep-alive over TLS too
+
+
+def test_verify_false_accepts_any_certificate(tls_server):
+    with SyncTransport(verify=False) as t:
+        assert t.send(get(tls_server.url())).body == b"secure"
+
+
+def test_ssl_cert_file_environment_variable_is_honoured(tls_server, cert):
+    script = textwrap.dedent(
+        f"""
+        from minicall._http._sync import SyncTransport
+        from minicall._http._types import HttpRequest
+        print(SyncTransport().send(HttpRequest("GET", {tls_server.url()!r}, timeout=5)).body.decode())
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k not in PROXY_ENV}
+    env["SSL_CERT_FILE"] = cert[0]
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.stdout.strip() == "secure", done.stderr
+
+
+def test_missing_ca_file_is_a_configuration_error(tmp_path):
+    with pytest.raises(ConfigurationError, match="ca_file"):
+        SyncTransport(ca_file=str(tmp_path / "nope.pem"))
+
+
+# -- proxies ----------------------------------------------------------------------------------
+
+
+def test_https_goes_through_the_environment_proxy_with_connect(
+    serve, tls_server, cert, proxy, monkeypatch
+):
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url.replace("http://", "http://user:p%40ss@"))
+    with SyncTransport(ca_file=cert[0]) as t:
+        assert t.send(get(tls_server.url())).body == b"secure"
+    assert proxy.connects == [f"127.0.0.1:{tls_server.port}"]
+    assert proxy.auth == ["Basic " + base64.b64encode(b"user:p@ss").decode()]
+
+
+def test_no_proxy_sends_the_request_direct(serve, proxy, tls_server, cert, monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", "example.com, 127.0.0.1")
+    with SyncTransport(ca_file=cert[0]) as t:
+        assert t.send(get(tls_server.url())).body == b"secure"
+    assert proxy.connects == [] and proxy.server.accepted == 0
+
+
+def test_trust_env_false_ignores_proxy_variables(serve, proxy, tls_server, cert, monkeypatch):
+    monkeypatch.setenv("https_proxy", proxy.url)
+    with SyncTransport(ca_file=cert[0], trust_env=False) as t:
+        assert t.send(get(tls_server.url())).body == b"secure"
+    assert proxy.server.accepted == 0
+
+
+def test_plain_http_through_a_proxy_sends_the_absolute_url(serve, proxy, transport, monkeypatch):
+    monkeypatch.setenv("http_proxy", proxy.url.replace("http://", "http://u:pw@"))
+    resp = transport.send(get("http://upstream.invalid:8080/v1/models?limit=2"))
+    assert resp.body == b"proxied http://upstream.invalid:8080/v1/models?limit=2"
+    assert proxy.plain[0].headers["host"] == "upstream.invalid:8080"
+    assert proxy.auth == ["Basic " + base64.b64encode(b"u:pw").decode()]
+
+
+def test_refused_tunnel_is_a_connection_error_without_credentials(connect_proxy, serve, tls_server, cert):
+    proxy = connect_proxy(require_auth="Basic nope")
+    with SyncTransport(
+        ca_file=cert[0], proxy=proxy.url.replace("http://", "http://user:hunter2@")
+    ) as t:
+        with pytest.raises(APIConnectionError) as info:
+            t.send(get(tls_server.url()))
+        assert "hunter2" not in repr(t)
+    message = str(info.value)
+    assert "407" in message and f"via proxy 127.0.0.1:{proxy.server.port}" in message
+    assert "hunter2" not in message and "dXNlcjpodW50ZXIy" not in message
+
+
+PROXY_CASES = [
+    ({"HTTPS_PROXY": "http://p:3128"}, "api.openai.com", 443, "p:3128"),
+    ({"https_proxy": "http://lower:1", "HTTPS_PROXY": "http://upper:2"}, "h", 443, "lower:1"),
+    ({"HTTPS_PROXY": "p:3128", "NO_PROXY": "openai.com"}, "api.openai.com", 443, None),
+    ({"HTTPS_PROXY": "p:3128", "no_proxy": ".openai.com"}, "api.openai.com", 443, None),
+    ({"HTTPS_PROXY": "p:3128", "NO_PROXY": "*"}, "anything", 443, None),
+    ({"HTTPS_PROXY": "p:3128", "NO_PROXY": "localhost:8443"}, "localhost", 8443, None),
+    ({"HTTPS_PROXY": "p:3128", "NO_PROXY": "localhost:8443"}, "localhost", 9443, "p:3128"),
+    ({"HTTPS_PROXY": "p:3128", "NO_PROXY": "notopenai.com"}, "openai.com", 443, "p:3128"),
+    ({"HTTPS_PROXY": "p:3128"}, "127.0.0.1", 443, "p:3128"),  # loopback is not implied
+    ({"HTTP_PROXY": "http://p:3128"}, "h", 443, None),  # http proxy is for http URLs
+]
+
+
+@pytest.mark.parametrize(("env", "host", "port", "expected"), PROXY_CASES)
+def test_proxy_selection_from_environment(env, host, port, expected):
+    proxy = proxy_for("https", host, port, env)
+    assert (proxy.address if proxy else None) == expected
+
+
+@pytest.mark.parametrize(("env", "host", "port", "expected"), PROXY_CASES)
+def test_proxy_selection_from_the_process_environment_is_the_same(monkeypatch, env, host, port, expected):
+    # os.environ is read in one pass and the decision cached per set of values.
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    proxy = proxy_for("https", host, port)
+    assert (proxy.address if proxy else None) == expected
+
+
+def test_a_proxy_variable_set_or_removed_at_run_time_counts_at_once(monkeypatch):
+    assert proxy_for("http", "example.com", 80) is None
+    monkeypatch.setenv("HTTP_PROXY", "http://p:3128")
+    assert proxy_for("http", "example.com", 80).address == "p:3128"
+    monkeypatch.setenv("no_proxy", "example.com")
+    assert proxy_for("http", "example.com", 80) is None
+    monkeypatch.delenv("no_proxy")
+    monkeypatch.setenv("REQUEST_METHOD", "GET")  # CGI: HTTP_PROXY is not to be trusted
+    assert proxy_for("http", "example.com", 80) is None
+    monkeypatch.delenv("REQUEST_METHOD")
+    monkeypatch.delenv("HTTP_PROXY")
+    assert proxy_for("http", "example.com", 80) is None
+
+
+def test_cgi_http_proxy_variable_is_ignored():
+    assert (
+        proxy_for("http", "h", 80, {"HTTP_PROXY": "http://evil:1", "REQUEST_METHOD": "GET"}) is None
+    )
+
+
+@pytest.mark.parametrize(
+    "url", ["https://p:443", "socks5://p:1080", "http://:80", "http://p:notaport"]
+)
+def test_unsupported_proxy_urls_are_configuration_errors(url):
+    with pytest.raises(ConfigurationError):
+        parse_proxy(url)
+
+
+def test_proxy_repr_hides_credentials():
+    proxy = parse_proxy("http://user:hunter2@p:3128")
+    assert "hunter2" not in repr(proxy) and proxy.authorization is not None
+
+
+def test_ipv6_no_proxy_entry_matches():
+    assert is_bypassed("::1", 443, "::1")
+
+
+# -- logging ----------------------------------------------------------------------------------
+
+
+def test_debug_log_redacts_credentials(serve, transport, caplog):
+    server = serve(keep_alive())
+    with caplog.at_level(logging.DEBUG, logger="minicall"):
+        transport.send(
+            get(server.url("/v1?key=AIzaSECRET&alt=sse"), headers={"x-goog-api-key": "AIzaSECRET2"})
+        )
+    text = caplog.text
+    assert "HTTP request: GET" in text and "HTTP response" in text and "alt=sse" in text
+    assert "AIzaSECRET" not in text
+
+
+@pytest.mark.parametrize(
+    ("url", "hidden"),
+    [
+        ("https://h/p?key=zz1&x=1", "zz1"),
+        ("https://h/p?api-key=zz1", "zz1"),
+        ("https://h/p?X-Amz-Signature=zz1&X-Amz-Credential=zz2", "zz"),
+        ("https://h/p?sig=zz1", "zz1"),
+        ("https://h/p?access_token=zz1", "zz1"),
+        ("https://h/p?Token=zz1", "zz1"),
+        ("http://user:zz1@proxy:3128", "zz1"),
+    ],
+)
+def test_redact_url_masks_credential_values(url, hidden):
+    assert hidden not in redact_url(url)
+    assert "[redacted]" in redact_url(url)
+
+
+def test_redact_url_keeps_ordinary_parts():
+    assert redact_url("https://h:1/p?alt=sse&keyword=x#f") == "https://h:1/p?alt=sse&keyword=x#f"
+
+
+# -- the shared instance ----------------------------------------------------------------------
+
+
+def test_default_transport_is_one_shared_instance():
+    seen: list[SyncTransport] = []
+    threads = [threading.Thread(target=lambda: seen.append(default_transport())) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(t) for t in seen}) == 1
+
+
+def test_secret_headers_cover_what_redirects_must_drop():
+    assert {
+        "authorization",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+        "cookie",
+    } <= _errors.SECRET_HEADERS
