@@ -181,6 +181,7 @@ class OpenAICompatCodec:
         texts: list[str] = []
         calls: list[ToolCallPart] = []
         raw_calls: list[dict[str, Any]] = []
+        kept_raw: list[dict[str, Any]] = []
         finish: list[str] = []
         audio: bytes | None = None
         transcript: str | None = None
@@ -205,6 +206,12 @@ class OpenAICompatCodec:
             for j, call_value in enumerate(r.opt_arr(msg.get("tool_calls"), f"{at}.message.tool_calls")):
                 cat = f"{at}.message.tool_calls[{j}]"
                 call = r.obj(call_value, cat)
+                if call.get("type") not in (None, "function"):
+                    # A ``custom`` tool's call (free-form ``input``, no JSON arguments)
+                    # or a kind not known yet: no tool class can take it, so it stays
+                    # raw, in the reply and in the turn sent back with the history.
+                    kept_raw.append(call)
+                    continue
                 fn = r.obj(call.get("function"), f"{cat}.function")
                 arguments = fn.get("arguments")
                 unparsed = None
@@ -227,6 +234,8 @@ class OpenAICompatCodec:
         content = "".join(texts)
         message = assistant_message(content, calls)
         native = self.native_assistant(message)
+        if kept_raw:
+            native["tool_calls"] = [*native.get("tool_calls", ()), *kept_raw]
         if audio_id is not None:
             native["audio"] = {"id": audio_id}
         return Completion(

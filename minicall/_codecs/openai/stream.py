@@ -68,6 +68,8 @@ def decode_chunk(codec: OpenAICompatCodec, data: Any, headers: Mapping[str, str]
         for j, tc_value in enumerate(r.opt_arr(delta.get("tool_calls"), f"{at}.delta.tool_calls")):
             tat = f"{at}.delta.tool_calls[{j}]"
             tc = r.obj(tc_value, tat)
+            if tc.get("type") not in (None, "function"):
+                continue  # a ``custom`` tool's call: no tool class takes it; it stays in ``raw``
             fn = r.opt_obj(tc.get("function"), f"{tat}.function") or {}
             args = fn.get("arguments")
             deltas.append(
