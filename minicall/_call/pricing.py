@@ -9,6 +9,7 @@ one; :func:`set_price` changes a price at run time.
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from .._model.errors import ConfigurationError
 from .._model.spec import Usage
 
-__all__ = ["cost", "price_of", "set_price"]
+__all__ = ["cost", "price_of", "set_price", "usd"]
 
 _TABLE: dict[str, dict[str, dict[str, float]]] | None = None
 _LOCK = threading.Lock()
@@ -35,11 +36,23 @@ def _merge(into: dict[str, dict[str, dict[str, float]]], data: Any, origin: str)
                 isinstance(price.get(k), (int, float)) for k in ("input", "output")
             ):
                 raise ConfigurationError(f"price table {origin}: {provider}/{model} needs input and output")
-            into.setdefault(provider, {})[model] = {
-                "input": float(price["input"]),
-                "output": float(price["output"]),
-                "cached": float(price["cached"] if isinstance(price.get("cached"), (int, float)) else price["input"]),
-            }
+            into.setdefault(provider, {})[model] = _entry(
+                price["input"], price["output"], _number(price.get("cached")), _number(price.get("cache_write"))
+            )
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _entry(input: float, output: float, cached: float | None, cache_write: float | None) -> dict[str, float]:
+    # Unpriced cache reads and writes cost what plain input costs.
+    return {
+        "input": float(input),
+        "output": float(output),
+        "cached": float(input if cached is None else cached),
+        "cache_write": float(input if cache_write is None else cache_write),
+    }
 
 
 def _table() -> dict[str, dict[str, dict[str, float]]]:
@@ -63,10 +76,19 @@ def _table() -> dict[str, dict[str, dict[str, float]]]:
     return _TABLE
 
 
-def set_price(provider: str, model: str, *, input: float, output: float, cached: float | None = None) -> None:
-    """Set the USD price per million tokens of ``model`` (a name or name prefix)."""
+def set_price(
+    provider: str,
+    model: str,
+    *,
+    input: float,
+    output: float,
+    cached: float | None = None,
+    cache_write: float | None = None,
+) -> None:
+    """Set the USD price per million tokens of ``model`` (a name or name prefix):
+    ``cached`` for prompt-cache reads, ``cache_write`` for writes (both default to ``input``)."""
     table = _table()
-    entry = {"input": float(input), "output": float(output), "cached": float(input if cached is None else cached)}
+    entry = _entry(input, output, cached, cache_write)
     with _LOCK:
         # Copy on write: readers iterate a provider's models without taking the lock.
         table[provider] = {**table.get(provider, {}), model: entry}
@@ -94,13 +116,28 @@ def price_of(provider: str, model: str) -> dict[str, float] | None:
 
 
 def cost(provider: str, model: str | None, usage: Usage | None) -> float | None:
-    """USD for ``usage`` on ``model``; ``None`` when the model or usage is unknown."""
-    if usage is None or not model:
+    """USD for ``usage`` on ``model``; ``None`` when the model, the input or the output
+    count is unknown. Never raises and is never negative or infinite: counts are at
+    most ``2**53`` (the codecs see to it) and a price that would make it so gives ``None``.
+    """
+    if usage is None or not model or usage.input_tokens is None or usage.output_tokens is None:
         return None
     price = price_of(provider, model)
     if price is None:
         return None
-    uncached = max(usage.input_tokens - usage.cached_tokens, 0)
-    return (
-        uncached * price["input"] + usage.cached_tokens * price["cached"] + usage.output_tokens * price["output"]
+    read, written = usage.cached_tokens or 0, usage.cache_write_tokens or 0
+    uncached = max(usage.input_tokens - read - written, 0)
+    total = (
+        uncached * price["input"]
+        + read * price["cached"]
+        + written * price["cache_write"]
+        + usage.output_tokens * price["output"]
     ) / 1_000_000
+    return usd(total)
+
+
+def usd(value: float | None) -> float | None:
+    """``value`` when it is a finite, non-negative amount, else ``None``."""
+    if value is None or not math.isfinite(value) or value < 0:
+        return None
+    return value

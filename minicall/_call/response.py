@@ -16,6 +16,7 @@ from .._model.errors import ConfigurationError, ResponseFormatError
 from .._http._types import HttpRequest
 from .._model.messages import Message, ToolCallPart, ToolResultPart
 from .pricing import cost as _cost
+from .pricing import usd as _usd
 from .._model.spec import CallSpec, Chunk, Codec, Completion, Usage
 
 if TYPE_CHECKING:
@@ -210,7 +211,7 @@ class BaseCallResponse(CallFacts, Generic[MessageT]):
     def cost(self) -> float | None:
         """USD: the provider's own figure when it reports one, else from the price table."""
         if self._completion.reported_cost is not None:
-            return self._completion.reported_cost
+            return _usd(self._completion.reported_cost)
         return _cost(self.provider, self._context.model, self.usage) or _cost(
             self.provider, self._completion.model, self.usage
         )

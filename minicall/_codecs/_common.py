@@ -176,14 +176,41 @@ def stream_error(message: str, provider: str, body: Any, status: int | None) -> 
 # -- usage --------------------------------------------------------------------------
 
 
-def count(r: Reader, usage: Mapping[str, Any], at: str, *keys: str) -> int:
-    """The sum of the token counts named ``keys`` in ``usage`` (absent ones count 0)."""
-    return sum(r.opt_int(usage.get(key), f"{at}.{key}") or 0 for key in keys)
+def count(r: Reader, usage: Mapping[str, Any], at: str, *keys: str) -> int | None:
+    """The sum of the token counts named ``keys`` in ``usage`` (absent ones count 0);
+    ``None`` when one of them is not a token count (see :meth:`Reader.tokens`)."""
+    total = 0
+    for key in keys:
+        value = usage.get(key)
+        if value is None:
+            continue
+        number = r.tokens(value, f"{at}.{key}")
+        if number is None:
+            return None
+        total += number
+    return total
 
 
-def usage_of(input_tokens: int, output_tokens: int, cached: int, total: int | None) -> Usage:
-    """Neutral usage; a missing total is input plus output."""
-    return Usage(input_tokens, output_tokens, cached, input_tokens + output_tokens if total is None else total)
+def usage_of(
+    r: Reader,
+    usage: Mapping[str, Any],
+    at: str,
+    total_key: str,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    cached: int | None,
+    cache_write: int | None = 0,
+) -> Usage:
+    """Neutral usage; the total is ``usage[total_key]``, or input plus output when the
+    provider sent none (and both are known)."""
+    sent = usage.get(total_key)
+    if sent is not None:
+        total = r.tokens(sent, f"{at}.{total_key}")
+    elif input_tokens is not None and output_tokens is not None:
+        total = input_tokens + output_tokens
+    else:
+        total = None
+    return Usage(input_tokens, output_tokens, cached, total, cache_write)
 
 
 # -- streams ------------------------------------------------------------------------

@@ -181,16 +181,17 @@ class CohereCodec:
         billed = r.opt_obj(usage.get("billed_units"), f"{at}.billed_units") or {}
         tokens = r.opt_obj(usage.get("tokens"), f"{at}.tokens") or {}
 
-        def count(key: str) -> int:
+        def count(key: str) -> int | None:
+            # Billed units are floats on the wire (``3.0``); a bad one reads as None.
             for source, name in ((billed, "billed_units"), (tokens, "tokens")):
-                number = r.opt_num(source.get(key), f"{at}.{name}.{key}")
-                if number is not None:
-                    return int(number)
+                if source.get(key) is not None:
+                    return r.tokens(source[key], f"{at}.{name}.{key}")
             return 0
 
         inp, out = count("input_tokens"), count("output_tokens")
-        cached = r.opt_num(usage.get("cached_tokens"), f"{at}.cached_tokens")
-        return Usage(inp, out, int(cached or 0), inp + out)
+        cached = r.tokens(usage.get("cached_tokens"), f"{at}.cached_tokens")
+        total = None if inp is None or out is None else inp + out
+        return Usage(inp, out, 0 if usage.get("cached_tokens") is None else cached, total)
 
     def error_message(self, body: bytes) -> str | None:
         """The ``message`` of a Cohere error body."""

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import builtins
 import json
+import logging
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, Union
 
 from .._model.errors import ResponseFormatError
 
-__all__ = ["JSON", "JSONObject", "Reader", "dumps", "loads", "snippet"]
+__all__ = ["JSON", "JSONObject", "MAX_TOKENS", "Reader", "dumps", "loads", "snippet"]
+
+_log = logging.getLogger("minicall")
+
+MAX_TOKENS = 2**53
+"""The largest token count taken as one: beyond it a float no longer holds every integer."""
 
 JSON = Union[None, bool, int, float, str, list["JSON"], dict[str, "JSON"]]
 JSONObject = dict[str, Any]
@@ -147,6 +154,24 @@ class Reader:
     def opt_int(self, value: Any, path: builtins.str) -> builtins.int | None:
         """``value`` as an integer or ``None``."""
         return None if value is None else self.int(value, path)
+
+    def tokens(self, value: Any, path: builtins.str) -> builtins.int | None:
+        """``value`` as a token count: a non-negative integer of at most ``2**53`` (a
+        whole float is accepted). ``None`` stays ``None``; anything else (negative,
+        huge, NaN, infinite, fractional, not a number) is logged and read as ``None``,
+        so that a bad count never costs the caller the reply it came with."""
+        if value is None:
+            return None
+        if type(value) is builtins.int and 0 <= value <= MAX_TOKENS:
+            return value
+        if type(value) is float and math.isfinite(value) and value.is_integer() and 0 <= value <= MAX_TOKENS:
+            return builtins.int(value)
+        try:
+            shown = json.dumps(value)[:40]
+        except (TypeError, ValueError):
+            shown = type(value).__name__
+        _log.warning("%s: usage %s is not a token count (%s); it reads as None", self.provider, path, shown)
+        return None
 
     def num(self, value: Any, path: builtins.str) -> float:
         """``value`` as a number."""

@@ -94,12 +94,20 @@ class Endpoint:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Token counts. ``input_tokens`` includes cached ones; ``cached_tokens`` is that share."""
+    """Token counts. ``input_tokens`` includes cached ones: ``cached_tokens`` is the share
+    read from the provider's prompt cache, ``cache_write_tokens`` the share written to it
+    (Anthropic's ``cache_creation_input_tokens``, Bedrock's ``cacheWriteInputTokens``).
 
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cached_tokens: int = 0
-    total_tokens: int = 0
+    A count the provider sent that is not a non-negative integer of at most ``2**53``
+    (negative, huge, NaN, a string...) is ``None``, with a warning logged; the reply
+    itself is kept.
+    """
+
+    input_tokens: int | None = 0
+    output_tokens: int | None = 0
+    cached_tokens: int | None = 0
+    total_tokens: int | None = 0
+    cache_write_tokens: int | None = 0
 
 
 @dataclass(slots=True)

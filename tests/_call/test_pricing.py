@@ -17,7 +17,7 @@ def fresh_table(monkeypatch):
 
 
 def test_dated_snapshot_prices_as_its_family_by_longest_prefix():
-    assert _pricing.price_of("openai", "gpt-4o-mini-2024-07-18") == {"input": 0.15, "output": 0.60, "cached": 0.075}
+    assert _pricing.price_of("openai", "gpt-4o-mini-2024-07-18") == {"input": 0.15, "output": 0.60, "cached": 0.075, "cache_write": 0.15}
     assert _pricing.price_of("openai", "gpt-4o-2024-08-06")["input"] == 2.50
 
 
@@ -45,7 +45,7 @@ def test_minicall_prices_file_is_merged_over_the_bundled_table(tmp_path, monkeyp
     extra = tmp_path / "prices.json"
     extra.write_text(json.dumps({"openai": {"gpt-4o-mini": {"input": 9, "output": 9}}, "acme": {"m": {"input": 1, "output": 1}}}))
     monkeypatch.setenv("MINICALL_PRICES", str(extra))
-    assert _pricing.price_of("openai", "gpt-4o-mini") == {"input": 9.0, "output": 9.0, "cached": 9.0}
+    assert _pricing.price_of("openai", "gpt-4o-mini") == {"input": 9.0, "output": 9.0, "cached": 9.0, "cache_write": 9.0}
     assert _pricing.price_of("acme", "m") is not None
     assert _pricing.price_of("anthropic", "claude-3-haiku") is not None
 

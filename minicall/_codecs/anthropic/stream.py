@@ -76,7 +76,10 @@ class TokenCounts:
     __slots__ = ("creation", "input", "output", "read", "seen")
 
     def __init__(self) -> None:
-        self.input = self.output = self.creation = self.read = 0
+        self.input: int | None = 0
+        self.output: int | None = 0
+        self.creation: int | None = 0
+        self.read: int | None = 0
         self.seen = False
 
     def update(self, r: Reader, value: Any, path: str) -> TokenCounts:
@@ -86,17 +89,19 @@ class TokenCounts:
             return self
         self.seen = True
         for attr, key in _USAGE_KEYS:
-            count = r.opt_int(usage.get(key), f"{path}.{key}")
-            if count is not None:
-                setattr(self, attr, count)
+            value = usage.get(key)
+            if value is not None:
+                setattr(self, attr, r.tokens(value, f"{path}.{key}"))
         return self
 
     def usage(self) -> Usage | None:
         """Neutral usage so far (cache writes and reads count as input), if any was seen."""
         if not self.seen:
             return None
-        total_in = self.input + self.creation + self.read
-        return Usage(total_in, self.output, self.read, total_in + self.output)
+        parts = (self.input, self.creation, self.read)
+        total_in = None if None in parts else sum(p for p in parts if p is not None)
+        total = None if total_in is None or self.output is None else total_in + self.output
+        return Usage(total_in, self.output, self.read, total, self.creation)
 
 
 def _text_delta(data: Any) -> Chunk | None:

@@ -261,10 +261,14 @@ class BedrockCodec:
         if usage is None:
             return None
         return usage_of(
+            r,
+            usage,
+            path,
+            "totalTokens",
             count(r, usage, path, "inputTokens", "cacheReadInputTokens", "cacheWriteInputTokens"),
             count(r, usage, path, "outputTokens"),
             count(r, usage, path, "cacheReadInputTokens"),
-            r.opt_int(usage.get("totalTokens"), f"{path}.totalTokens"),
+            count(r, usage, path, "cacheWriteInputTokens"),
         )
 
     def error_message(self, body: bytes) -> str | None:

@@ -270,10 +270,13 @@ class GeminiCodec:
         if usage is None:
             return None
         return usage_of(
+            r,
+            usage,
+            at,
+            "totalTokenCount",
             count(r, usage, at, "promptTokenCount"),
             count(r, usage, at, "candidatesTokenCount", "thoughtsTokenCount"),
             count(r, usage, at, "cachedContentTokenCount"),
-            r.opt_int(usage.get("totalTokenCount"), f"{at}.totalTokenCount"),
         )
 
     def error_message(self, body: bytes) -> str | None:

@@ -23,7 +23,7 @@ from urllib.parse import quote, urlencode
 from ..._http._types import HttpRequest
 from ..._model.messages import ContentPart, Message, ToolCallPart, ToolResultPart
 from ..._model.spec import CallSpec, Chunk, Completion, Endpoint, Usage
-from ..wire import Reader, dumps, loads
+from ..wire import MAX_TOKENS, Reader, dumps, loads
 from .._common import (
     assistant_message,
     b64decode,
@@ -271,10 +271,13 @@ class OpenAICompatCodec:
             return None
         details = r.opt_obj(usage.get("prompt_tokens_details"), "usage.prompt_tokens_details") or {}
         return usage_of(
+            r,
+            usage,
+            "usage",
+            "total_tokens",
             count(r, usage, "usage", "prompt_tokens"),
             count(r, usage, "usage", "completion_tokens"),
             count(r, details, "usage.prompt_tokens_details", "cached_tokens"),
-            r.opt_int(usage.get("total_tokens"), "usage.total_tokens"),
         )
 
     def _cost(self, raw: Mapping[str, Any], headers: Mapping[str, str]) -> float | None:
@@ -382,12 +385,13 @@ def _plain_reply(raw: Any) -> tuple[str, str | None, Usage | None] | None:
     else:
         return None
     inp, out, total = value.get("prompt_tokens"), value.get("completion_tokens"), value.get("total_tokens")
-    # Written out, not a loop: this runs on every reply.
+    # Written out, not a loop: this runs on every reply. Anything but a plain count in
+    # range takes the checked path, which logs it and reads it as None.
     if (
-        (inp is not None and type(inp) is not int)
-        or (out is not None and type(out) is not int)
-        or (cached is not None and type(cached) is not int)
-        or (total is not None and type(total) is not int)
+        (inp is not None and (type(inp) is not int or not 0 <= inp <= MAX_TOKENS))
+        or (out is not None and (type(out) is not int or not 0 <= out <= MAX_TOKENS))
+        or (cached is not None and (type(cached) is not int or not 0 <= cached <= MAX_TOKENS))
+        or (total is not None and (type(total) is not int or not 0 <= total <= MAX_TOKENS))
     ):
         return None
     inp, out = inp or 0, out or 0

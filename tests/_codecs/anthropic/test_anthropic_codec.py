@@ -273,7 +273,7 @@ def test_any_valid_message_normalizes_content_calls_finish_and_usage(raw):
     cached = u.get("cache_read_input_tokens", 0)
     total_in = u["input_tokens"] + u.get("cache_creation_input_tokens", 0) + cached
     assert completion.usage == Usage(
-        total_in, u["output_tokens"], cached, total_in + u["output_tokens"]
+        total_in, u["output_tokens"], cached, total_in + u["output_tokens"], u.get("cache_creation_input_tokens", 0)
     )
     assert completion.model == raw["model"] and completion.id == raw["id"]
     # The native turn echoes every block, thinking with its signature, citations dropped.

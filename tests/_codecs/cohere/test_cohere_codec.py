@@ -201,7 +201,6 @@ def test_tool_calls_decode_with_plan_kept_in_the_native_message():
         {"message": None},
         {"message": {"content": "text"}},
         {"message": {"content": [{"type": "text"}]}},
-        {"message": {}, "usage": {"billed_units": {"input_tokens": "5"}}},
         {"message": {}, "finish_reason": 3},
     ],
 )

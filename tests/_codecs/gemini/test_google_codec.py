@@ -315,7 +315,6 @@ def test_a_reply_without_usage_has_none():
         {"candidates": [{"content": {"parts": [{"functionCall": {"args": {}}}]}}]},
         {"candidates": [{"content": {"parts": [{"functionCall": {"name": "f", "args": []}}]}}]},
         {"candidates": [{"finishReason": 3}]},
-        {"usageMetadata": {"promptTokenCount": "many"}},
         {"promptFeedback": {"blockReason": []}},
     ],
 )
