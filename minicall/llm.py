@@ -15,8 +15,10 @@ Example::
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Literal, TypedDict, TypeVar, cast, overload
 
+from ._call.context import context as _context
 from ._call.pipeline import Flavor, Settings
 from ._call.pipeline import override as _override
 from ._call.client import BaseClient
@@ -35,6 +37,7 @@ __all__ = [
     "Provider",
     "Stream",
     "call",
+    "context",
     "override",
 ]
 
@@ -225,3 +228,22 @@ def override(
         F,
         _override(fn, provider=provider, model=model, call_params=call_params, client=client, neutral=NEUTRAL),
     )
+
+
+def context(
+    *,
+    provider: Provider | None = None,
+    model: str | None = None,
+    call_params: CommonCallParams | Mapping[str, Any] | None = None,
+    client: Any = None,
+) -> AbstractContextManager[None]:
+    """Within ``with llm.context(...):``, every decorated call uses these settings, as
+    :func:`override` would (Mirascope's ``llm.context``): also calls made deep inside other
+    functions, such as a retry decorator's. A provider without a model raises ``ValueError``.
+
+    Example::
+
+        with llm.context(provider="anthropic", model="claude-3-5-sonnet-latest"):
+            response = recommend_book("fantasy")
+    """
+    return _context(provider=provider, model=model, call_params=call_params, client=client, neutral=NEUTRAL)

@@ -21,6 +21,7 @@ from typing import Any
 
 from .client import BaseClient
 from .config import merge_params
+from .context import ACTIVE
 from .._model.errors import (
     ConfigurationError,
     PromptError,
@@ -304,6 +305,13 @@ def decorate(fn: Callable[..., Any], settings: Settings) -> Callable[..., Any]:
 
         @functools.wraps(fn)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            changes = ACTIVE.get()
+            if changes is not None:  # inside llm.context: this call with its settings
+                token = ACTIVE.set(None)
+                try:
+                    return await override(async_wrapper, **changes)(*args, **kwargs)
+                finally:
+                    ACTIVE.reset(token)
             start = time.time() * 1000
             result = await fn(*args, **kwargs)
             prepared = _prepare(fn, bind, settings, static, args, kwargs, result, start)
@@ -335,6 +343,13 @@ def decorate(fn: Callable[..., Any], settings: Settings) -> Callable[..., Any]:
 
         @functools.wraps(fn)
         def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+            changes = ACTIVE.get()
+            if changes is not None:
+                token = ACTIVE.set(None)
+                try:
+                    return override(sync_wrapper, **changes)(*args, **kwargs)
+                finally:
+                    ACTIVE.reset(token)
             start = time.time() * 1000
             result = fn(*args, **kwargs)
             prepared = _prepare(fn, bind, settings, static, args, kwargs, result, start)
