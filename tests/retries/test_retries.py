@@ -271,13 +271,7 @@ def test_retry_does_not_catch_what_it_was_not_told_to(fake):
     assert calls == [1]
 
 
-def test_retry_async_sleeps_without_blocking(monkeypatch):
-    slept: list[float] = []
-
-    async def fake_sleep(delay: float) -> None:
-        slept.append(delay)
-
-    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+def test_retry_async_sleeps_without_blocking(async_sleeps):
     attempts: list[int] = []
 
     @retry(ValueError, attempts=3, wait=0.25)
@@ -288,7 +282,7 @@ def test_retry_async_sleeps_without_blocking(monkeypatch):
         return "ok"
 
     assert asyncio.run(flaky()) == "ok"
-    assert slept == [0.25, 0.5] and len(attempts) == 3
+    assert async_sleeps == [0.25, 0.5] and len(attempts) == 3
 
 
 @pytest.mark.parametrize("kwargs", [{"attempts": 0}, {"attempts": 1.5}, {"wait": -1}, {"backoff": 0.5}])
