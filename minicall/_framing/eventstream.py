@@ -109,35 +109,49 @@ class EventStreamDecoder:
     (provider ``"bedrock"``); so does :meth:`close` when a frame is left unfinished.
     """
 
-    __slots__ = ("_buffer", "_frames")
+    __slots__ = ("_buffer", "_broken", "_frames")
 
     def __init__(self) -> None:
         self._buffer = bytearray()
         self._frames = 0
+        self._broken: ResponseFormatError | None = None
 
     def feed(self, data: bytes) -> list[EventStreamMessage]:
         """Append ``data`` and return every frame it completes.
 
-        A corrupt frame raises at once; frames before it in the same ``data`` are lost
-        with it, as the stream cannot be trusted past that point anyway.
+        A corrupt frame raises; the good frames before it in the same ``data`` are
+        returned first, and the error is raised by the next ``feed`` or ``close`` (a
+        broken stream keeps what arrived). Nothing after a corrupt frame is trusted.
         """
+        if self._broken is not None:
+            raise self._broken
         buf = self._buffer
         buf += data
         messages: list[EventStreamMessage] = []
         start = 0
-        while len(buf) - start >= _PRELUDE_LEN:
-            total, headers_len = self._check_prelude(buf, start)
-            if len(buf) - start < total:
-                break
-            # Copy the frame out: slices stay valid however the buffer changes later.
-            messages.append(self._frame(bytes(buf[start : start + total]), headers_len))
-            start += total
+        try:
+            while len(buf) - start >= _PRELUDE_LEN:
+                total, headers_len = self._check_prelude(buf, start)
+                if len(buf) - start < total:
+                    break
+                # Copy the frame out: slices stay valid however the buffer changes later.
+                messages.append(self._frame(bytes(buf[start : start + total]), headers_len))
+                start += total
+        except ResponseFormatError as exc:
+            if not messages:
+                raise
+            self._broken = exc
+            self._buffer = bytearray()
+            return messages
         if start:
             del buf[:start]
         return messages
 
     def close(self) -> list[EventStreamMessage]:
-        """End of stream: raise if a frame is unfinished, else return nothing more."""
+        """End of stream: raise if a frame is unfinished (or was corrupt), else return
+        nothing more."""
+        if self._broken is not None:
+            raise self._broken
         if self._buffer:
             left = len(self._buffer)
             self._buffer = bytearray()

@@ -14,7 +14,10 @@ Deliberate choices where a streaming client and the browser algorithm differ:
   replaced with U+FFFD: a provider that sends it is broken, and silently mangled JSON
   would fail later with a worse message.
 * A line longer than ``max_line`` characters raises, so a peer that never sends a
-  line end cannot grow the buffer without bound.
+  line end cannot grow the buffer without bound; an event whose data is longer than
+  ``max_event`` characters raises too, however short its lines. The lines of a long
+  event are joined a thousand at a time as they arrive, so holding an event costs
+  about its own size, not a Python string per line (eight times that for short lines).
 * ``retry`` belongs to the event whose block carried it (the browser keeps it as a
   reconnection setting); ``id`` follows the spec's "last event ID" and persists from
   one event to the next.
@@ -33,6 +36,9 @@ __all__ = ["SSEDecoder", "ServerSentEvent"]
 _PROVIDER = "sse"
 _LINE_END = re.compile(r"\r\n|\r|\n")
 _DEFAULT_MAX_LINE = 16 * 1024 * 1024
+_DEFAULT_MAX_EVENT = 16 * 1024 * 1024
+# Data lines held one string each before they are joined into one (see _data_line).
+_JOIN_EVERY = 1024
 
 
 @dataclass(slots=True)
@@ -58,8 +64,11 @@ class SSEDecoder:
 
     __slots__ = (
         "_data",
+        "_data_len",
         "_event",
+        "_joined",
         "_last_id",
+        "_max_event",
         "_max_line",
         "_partial",
         "_partial_len",
@@ -69,8 +78,9 @@ class SSEDecoder:
         "_utf8",
     )
 
-    def __init__(self, max_line: int = _DEFAULT_MAX_LINE) -> None:
+    def __init__(self, max_line: int = _DEFAULT_MAX_LINE, max_event: int = _DEFAULT_MAX_EVENT) -> None:
         self._max_line = max_line
+        self._max_event = max_event
         self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
         self._started = False
         # A CR ends a line at once; an LF right after it (maybe in the next feed) is
@@ -82,6 +92,10 @@ class SSEDecoder:
         self._partial_len = 0
         self._event = ""
         self._data: list[str] = []
+        # Earlier data lines of the current event, joined in groups, and the length of
+        # the event's data so far (one more per line, for the newline joining them).
+        self._joined: list[str] = []
+        self._data_len = 0
         self._last_id: str | None = None
         self._retry: int | None = None
 
@@ -140,7 +154,7 @@ class SSEDecoder:
         data = self._data
         for line in pieces:
             if line.startswith("data:") and len(line) <= line_limit:
-                data.append(line[6:] if line[5:6] == " " else line[5:])
+                self._data_line(line[6:] if line[5:6] == " " else line[5:])
             elif not line and data:
                 self._dispatch(events)
                 data = self._data
@@ -178,7 +192,7 @@ class SSEDecoder:
             value = value[1:]
         # The spec's own field order; anything else is ignored.
         if name == "data":
-            self._data.append(value)
+            self._data_line(value)
         elif name == "event":
             self._event = value
         elif name == "id":
@@ -187,8 +201,24 @@ class SSEDecoder:
         elif name == "retry" and value.isascii() and value.isdigit():
             self._retry = int(value)
 
+    def _data_line(self, value: str) -> None:
+        size = self._data_len = self._data_len + len(value) + 1
+        if size > self._max_event:
+            raise ResponseFormatError(
+                _PROVIDER, "", f"event data longer than {self._max_event} characters", value[:60]
+            )
+        data = self._data
+        data.append(value)
+        if len(data) > _JOIN_EVERY:
+            # Keep the newest line in the list: a non-empty list means "has data".
+            self._joined.append("\n".join(data[:-1]))
+            del data[:-1]
+
     def _dispatch(self, events: list[ServerSentEvent]) -> None:
         data = self._data
+        if self._joined:
+            data = [*self._joined, *data]
+            self._joined = []
         events.append(
             ServerSentEvent(
                 self._event or "message",
@@ -199,4 +229,5 @@ class SSEDecoder:
         )
         self._event = ""
         self._data = []
+        self._data_len = 0
         self._retry = None

@@ -252,3 +252,23 @@ def test_botocore_parser_agrees_with_the_encoder():
     (message,) = list(parser)
     assert message.headers == headers
     assert message.payload == DELTA
+
+
+def test_good_frames_before_a_bad_crc_in_the_same_read_are_returned_first():
+    good = [encode_message(EVENT_HEADERS, b'{"n": %d}' % i) for i in range(3)]
+    bad = bytearray(encode_message(EVENT_HEADERS, DELTA))
+    bad[-1] ^= 0xFF
+    decoder = EventStreamDecoder()
+    out = decoder.feed(b"".join(good) + bytes(bad) + good[0])
+    assert [m.payload for m in out] == [b'{"n": 0}', b'{"n": 1}', b'{"n": 2}']
+    with pytest.raises(ResponseFormatError, match="message CRC mismatch"):
+        decoder.feed(good[1])  # nothing after the corrupt frame is trusted
+    with pytest.raises(ResponseFormatError, match="message CRC mismatch"):
+        decoder.close()
+
+
+def test_a_bad_crc_with_no_good_frame_before_it_raises_at_once():
+    bad = bytearray(encode_message(EVENT_HEADERS, DELTA))
+    bad[-1] ^= 0xFF
+    with pytest.raises(ResponseFormatError, match="message CRC mismatch"):
+        EventStreamDecoder().feed(bytes(bad))

@@ -245,3 +245,65 @@ def test_random_splits_give_the_same_events_as_whole_input(body, data):
 @given(body=streams())
 def test_byte_at_a_time_equals_whole_for_random_streams(body):
     assert decode_bytewise(body) == decode_whole(body)
+
+
+# -- one event of very many lines ------------------------------------------------------
+
+
+def test_event_data_longer_than_the_cap_raises_however_short_its_lines():
+    decoder = SSEDecoder(max_event=1000)
+    with pytest.raises(ResponseFormatError, match="event data longer than 1000"):
+        decoder.feed(b"data: x\n" * 600)
+
+
+def test_event_of_many_lines_joins_them_all_in_order():
+    lines = [f"{i}" for i in range(5000)]
+    body = "".join(f"data: {line}\n" for line in lines).encode() + b"\n"
+    assert decode_whole(body) == [ServerSentEvent(data="\n".join(lines))]
+    pieces = SSEDecoder()
+    events = [e for i in range(0, len(body), 7) for e in pieces.feed(body[i : i + 7])]
+    assert events == [ServerSentEvent(data="\n".join(lines))]
+
+
+_PEAK_RSS = r"""
+import resource, sys
+from minicall._framing.sse import SSEDecoder
+from minicall._model.errors import ResponseFormatError
+
+def peak_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+piece = b"data: x\n" * 8192  # 64 KiB of one-character data lines
+body_mib = int(sys.argv[1])
+decoder = SSEDecoder()
+before = peak_mib()
+outcome = "dispatched"
+try:
+    for _ in range(body_mib * 16):
+        decoder.feed(piece)
+    events = decoder.feed(b"\n")
+    assert len(events) == 1 and len(events[0].data) == body_mib * 262144 - 1
+except ResponseFormatError as exc:
+    outcome = str(exc)
+print(outcome)
+print(peak_mib() - before)
+"""
+
+
+@pytest.mark.parametrize("body_mib", [64, 80])
+def test_peak_memory_of_one_huge_event_stays_below_the_body_cap(body_mib):
+    # 64 MiB of "data: x" lines once cost ~580 MB (a str per line); a subprocess
+    # measures the peak resident size the decoder adds.
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS, str(body_mib)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    outcome, grown = done.stdout.split("\n")[:2]
+    if body_mib == 64:
+        assert outcome == "dispatched"  # 16 Mi characters of data: just at the cap
+    else:
+        assert "event data longer than" in outcome
+    assert float(grown) < 64, f"peak grew by {grown} MiB"

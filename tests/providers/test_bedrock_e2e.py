@@ -571,3 +571,32 @@ def test_streamed_response_model_yields_partials_then_the_value(fake):
     values = list(extract())
     assert values[-1] == Book("Dune", 1965) and len(values) >= 2
     assert fake.last.json["toolConfig"]["toolChoice"] == {"tool": {"name": "Book"}}
+
+
+def test_frames_before_a_bad_crc_in_one_read_reach_the_caller(fake):
+    from minicall._framing.eventstream import encode_message
+    from minicall.testing import RawReply
+
+    def event(name: str, payload: dict) -> bytes:
+        headers = {":event-type": name, ":content-type": "application/json", ":message-type": "event"}
+        return encode_message(headers, json.dumps(payload).encode())
+
+    good = event("messageStart", {"role": "assistant"}) + b"".join(
+        event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": word}})
+        for word in ("one ", "two ")
+    )
+    bad = bytearray(event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "three"}}))
+    bad[-2] ^= 0x10
+    # One body with a Content-Length: the client reads it all in one piece.
+    fake.script(RawReply(200, {"content-type": "application/vnd.amazon.eventstream"}, good + bytes(bad)))
+
+    @llm.call(provider="bedrock", model=MODEL, client=fake.client("bedrock"), stream=True)
+    def tell() -> str:
+        return "x"
+
+    stream = tell()
+    seen = []
+    with pytest.raises(minicall.ResponseFormatError, match="message CRC mismatch") as info:
+        for chunk, _ in stream:
+            seen.append(chunk.content)
+    assert "".join(seen) == "one two " == info.value.partial == stream.content
