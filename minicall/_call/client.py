@@ -24,12 +24,24 @@ from .._model.spec import Codec, Endpoint
 if TYPE_CHECKING:
     from .._http._types import AsyncTransport, Transport
 
-__all__ = ["DEFAULT_TIMEOUT", "BaseClient", "env_first", "warn_if_plaintext"]
+__all__ = ["DEFAULT_DEADLINE", "DEFAULT_TIMEOUT", "BaseClient", "env_first", "warn_if_plaintext"]
 
 log = logging.getLogger("minicall")
 
 DEFAULT_TIMEOUT = 600.0
-"""Seconds each attempt may take, as the official SDKs default (10 minutes)."""
+"""Seconds connecting and each read may take, as the official SDKs default (10 minutes)."""
+
+DEFAULT_DEADLINE = 900.0
+"""Seconds a whole call may take, retries and back-off included (15 minutes); for a
+stream, the time until its first event."""
+
+
+def _seconds(name: str, value: float | None, default: float) -> float:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ConfigurationError(f"{name} must be positive seconds, got {value!r}")
+    return float(value)
 
 
 def env_first(*names: str) -> str | None:
@@ -143,6 +155,7 @@ class BaseClient:
         api_key: str | None = None,
         base_url: str | None = None,
         timeout: float | None = None,
+        deadline: float | None = None,
         max_retries: int = 2,
         headers: Mapping[str, str] | None = None,
         transport: Transport | AsyncTransport | None = None,
@@ -158,9 +171,8 @@ class BaseClient:
                 f"{self.provider} base_url must start with http:// or https://, got {url!r}"
             )
         self.base_url = url.rstrip("/")
-        if timeout is not None and timeout <= 0:
-            raise ConfigurationError(f"timeout must be positive seconds, got {timeout!r}")
-        self.timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
+        self.timeout = _seconds("timeout", timeout, DEFAULT_TIMEOUT)
+        self.deadline = _seconds("deadline", deadline, DEFAULT_DEADLINE)
         if max_retries < 0:
             raise ConfigurationError(f"max_retries must be >= 0, got {max_retries!r}")
         self.max_retries = max_retries
@@ -232,7 +244,7 @@ class BaseClient:
         """``request`` with credentials added (Bedrock signs, Vertex fetches a token)."""
         merged = dict(request.headers)
         merged.update(self.auth_headers())
-        return HttpRequest(request.method, request.url, merged, request.body, request.timeout)
+        return HttpRequest(request.method, request.url, merged, request.body, request.timeout, request.deadline)
 
     def credentials_rejected(self) -> None:
         """Called when the provider answered 401: drop any cached token (Vertex) so the

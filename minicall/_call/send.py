@@ -14,7 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .client import BaseClient, warn_if_plaintext
+from .._http._clock import Deadline
+from .._http._types import (
+    AsyncHttpResponse,
+    HttpRequest,
+    HttpResponse,
+    body_if_read,
+    whole_response,
+)
 from .._model.errors import (
     APIConnectionError,
     APIError,
@@ -22,7 +29,7 @@ from .._model.errors import (
     ResponseFormatError,
     error_for_status,
 )
-from .._http._types import AsyncHttpResponse, HttpRequest, HttpResponse, body_if_read, whole_response
+from .client import BaseClient, warn_if_plaintext
 from .redact import Scrubber as _Scrubber
 from .response import CallContext
 
@@ -130,10 +137,21 @@ class _Attempts:
 
     def __init__(self, prepared: Prepared, request: HttpRequest) -> None:
         self.prepared = prepared
-        self.request = request
+        # The call's deadline starts now and rides on the request to the transport.
+        self.deadline = deadline = Deadline(prepared.client.deadline)
+        self.request = HttpRequest(
+            request.method, request.url, request.headers, request.body, request.timeout, deadline
+        )
         self.scrub = _Scrubber.of(prepared.client, request)
         self.attempt = 0
         warn_if_plaintext(request)
+
+    def _room_for(self, delay: float | None) -> bool:
+        """Whether a back-off of ``delay`` s and another attempt fit before the deadline."""
+        if delay is None:
+            return False
+        left = self.deadline.left()
+        return left is None or left > delay
 
     def begin(self) -> None:
         _log_attempt(self.prepared, self.request, self.attempt)
@@ -142,7 +160,7 @@ class _Attempts:
         """The delay after a connection error; re-raises it when the budget is spent."""
         self.scrub.error(exc)
         delay = _retry_plan(self.prepared, self.attempt, None, {}, b"")
-        if delay is None:
+        if delay is None or not self._room_for(delay):
             exc.attempts = self.attempt + 1
             raise exc
         return self._next(delay, type(exc).__name__)
@@ -154,7 +172,7 @@ class _Attempts:
         if status == 401:
             self.prepared.client.credentials_rejected()
         delay = _retry_plan(self.prepared, self.attempt, status, headers, body)
-        if delay is None:
+        if delay is None or not self._room_for(delay):
             raise _api_error(self.prepared, status, headers, body, self.attempt + 1)
         return self._next(delay, f"HTTP {status}")
 
@@ -180,6 +198,7 @@ def send_sync(prepared: Prepared, request: HttpRequest) -> HttpResponse:
     transport = prepared.client.transport
     stream = prepared.context.spec.stream
     attempts = _Attempts(prepared, request)
+    request = attempts.request
     while True:
         attempts.begin()
         try:
@@ -194,7 +213,9 @@ def send_sync(prepared: Prepared, request: HttpRequest) -> HttpResponse:
             elif _not_a_stream(prepared, response):
                 raise attempts.not_a_stream(response, response.read())
             else:
-                return attempts.scrub.response(response, response.headers)
+                opened = attempts.scrub.response(response, response.headers)
+                opened.deadline = attempts.deadline
+                return opened
         time.sleep(delay)
 
 
@@ -210,6 +231,7 @@ async def send_async(prepared: Prepared, request: HttpRequest) -> AsyncHttpRespo
         )
     stream = prepared.context.spec.stream
     attempts = _Attempts(prepared, request)
+    request = attempts.request
     while True:
         attempts.begin()
         try:
@@ -227,5 +249,7 @@ async def send_async(prepared: Prepared, request: HttpRequest) -> AsyncHttpRespo
             elif _not_a_stream(prepared, response):
                 raise attempts.not_a_stream(response, await response.read())
             else:
-                return attempts.scrub.async_response(response, response.headers)
+                opened = attempts.scrub.async_response(response, response.headers)
+                opened.deadline = attempts.deadline
+                return opened
         await asyncio.sleep(delay)

@@ -13,12 +13,13 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_args
 
-from .._model.errors import ConfigurationError, MinicallError, ResponseFormatError
-from .._http._types import AsyncHttpResponse, HttpResponse
-from .._model.messages import ContentPart, Message, TextPart, ToolCallPart
-from .response import BaseCallResponse, BaseCallResponseChunk, CallContext, CallFacts, build_tools
-from .._model.spec import Chunk, Completion, ToolDelta, Usage
 from .._codecs.wire import Reader
+from .._http._clock import Deadline
+from .._http._types import AsyncHttpResponse, HttpResponse
+from .._model.errors import ConfigurationError, MinicallError, ResponseFormatError
+from .._model.messages import ContentPart, Message, TextPart, ToolCallPart
+from .._model.spec import Chunk, Completion, ToolDelta, Usage
+from .response import BaseCallResponse, BaseCallResponseChunk, CallContext, CallFacts, build_tools
 
 if TYPE_CHECKING:
     from .tools import BaseTool
@@ -223,8 +224,12 @@ class _StreamBase(CallFacts, Generic[ResponseT_co, ChunkT]):
         self.end_time: float = 0.0
         self._events = 0
         self._head = b""
+        self._deadline: Deadline | None = None
 
-    def _opened(self, headers: Mapping[str, str]) -> None:
+    def _opened(self, headers: Mapping[str, str], deadline: Deadline | None) -> None:
+        # Until the first event the call's deadline holds; from each event on, the
+        # next must come within ``timeout`` (bytes without an event do not count).
+        self._deadline = deadline
         # Some facts of a stream travel in its response headers (Bedrock's request id,
         # LiteLLM's cost); a decoder that wants them has a ``headers`` method.
         read_headers = getattr(self._decoder, "headers", None)
@@ -235,7 +240,10 @@ class _StreamBase(CallFacts, Generic[ResponseT_co, ChunkT]):
     def _feed(self, piece: bytes) -> list[tuple[ChunkT, BaseTool | None]]:
         if len(self._head) < 200:
             self._head += piece[: 200 - len(self._head)]
-        return self._pairs(self._decoder.feed(piece))
+        chunks = self._decoder.feed(piece)
+        if chunks and self._deadline is not None:
+            self._deadline.event(self._context.request.timeout)
+        return self._pairs(chunks)
 
     def _pairs(self, chunks: list[Chunk]) -> list[tuple[ChunkT, BaseTool | None]]:
         self._events += len(chunks)
@@ -383,7 +391,7 @@ class BaseStream(_StreamBase[ResponseT_co, ChunkT]):
         response: HttpResponse | None = None
         try:
             response = self._open()
-            self._opened(response.headers)
+            self._opened(response.headers, response.deadline)
             for piece in response.iter_bytes():
                 yield from self._feed(piece)
             yield from self._finish()
@@ -419,7 +427,7 @@ class BaseAsyncStream(_StreamBase[ResponseT_co, ChunkT]):
         response: AsyncHttpResponse | None = None
         try:
             response = await self._open()
-            self._opened(response.headers)
+            self._opened(response.headers, response.deadline)
             async for piece in response.aiter_bytes():
                 for pair in self._feed(piece):
                     yield pair

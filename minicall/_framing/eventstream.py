@@ -109,7 +109,7 @@ class EventStreamDecoder:
     (provider ``"bedrock"``); so does :meth:`close` when a frame is left unfinished.
     """
 
-    __slots__ = ("_buffer", "_broken", "_frames")
+    __slots__ = ("_broken", "_buffer", "_frames")
 
     def __init__(self) -> None:
         self._buffer = bytearray()

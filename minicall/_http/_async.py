@@ -17,7 +17,10 @@ and header checks, framing, redirects, error wording) lives in
 - whoever holds a connection owns it until the response is fully read: a body read to
   its end puts the connection back, anything else (error, timeout, cancellation, early
   ``aclose``) closes it, and the semaphore slot is always released;
-- ``request.timeout`` bounds the connect and each wait for bytes, not the exchange.
+- ``request.timeout`` bounds the connect and each wait for bytes; ``request.deadline``
+  shortens every wait (connect and name resolution, TLS, each wait for bytes) to
+  the call's limit;
+- pools do not cross ``os.fork()``: a child process starts with no pools.
 """
 
 from __future__ import annotations
@@ -30,8 +33,11 @@ from contextlib import suppress
 
 from .._model.errors import APIConnectionError, ConfigurationError, ResponseFormatError
 from ._async_conn import NETWORK_ERRORS, ClosedBeforeReply, Conn, LoopPools, Pool, tunnel
+from ._clock import Deadline
 from ._common import (
     DEFAULT_MAX_BODY_BYTES,
+    MAX_DRAIN,
+    REDIRECT_STATUSES,
     HeaderItems,
     Route,
     Url,
@@ -44,6 +50,7 @@ from ._common import (
     redirect,
 )
 from ._default import check_ca_paths, tls_context
+from ._fork import forget_pools_after_fork
 from ._h1 import BodyDecoder, Data, End
 from ._log import log_request, log_response
 from ._proxy import parse_proxy, proxy_for
@@ -65,14 +72,25 @@ class _Body:
     """
 
     def __init__(
-        self, pool: Pool, conn: Conn, decoder: BodyDecoder, timeout: float | None, where: str
+        self,
+        pool: Pool,
+        conn: Conn,
+        decoder: BodyDecoder,
+        timeout: float | None,
+        deadline: Deadline | None,
+        where: str,
     ) -> None:
         self._pool = pool
         self._conn = conn
         self._decoder = decoder
         self._timeout = timeout
+        self._deadline = deadline
         self._where = where
         self._released = False
+
+    def _wait(self) -> float | None:
+        deadline = self._deadline
+        return self._timeout if deadline is None else deadline.wait(self._timeout, self._where)
 
     def __aiter__(self) -> _Body:
         return self
@@ -110,7 +128,7 @@ class _Body:
         try:
             while (piece := self._step()) is not None:
                 if not piece:
-                    await conn.arm(self._timeout)
+                    await conn.arm(self._wait())
                 else:
                     parts.append(piece)
         except NETWORK_ERRORS as exc:
@@ -122,14 +140,14 @@ class _Body:
     def _network_failure(self, exc: BaseException) -> APIConnectionError:
         """Release the connection after a network error while reading; the error to raise."""
         self._release(reuse=False)
-        return failure(exc, self._where, self._timeout)
+        return failure(exc, self._where, self._timeout, self._deadline)
 
     async def aclose(self) -> None:
         self._release(reuse=False)
 
     async def _next_piece(self) -> bytes | None:
         while (piece := self._step()) is not None and not piece:
-            await self._conn.wait(self._timeout)
+            await self._conn.wait(self._wait())
         return piece
 
     def _step(self) -> bytes | None:
@@ -213,6 +231,13 @@ class AsyncioTransport:
         self._loops: dict[asyncio.AbstractEventLoop, LoopPools] = {}
         # The default transport is shared by threads that each run their own loop.
         self._loops_lock = threading.Lock()
+        forget_pools_after_fork(self)
+
+    def _after_fork(self) -> None:
+        # In the child: the pooled sockets are the parent's too. The pools are
+        # forgotten (their loops are the parent's), and the lock is new.
+        self._loops = {}
+        self._loops_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"AsyncioTransport(max_connections_per_host={self._limit})"
@@ -223,13 +248,17 @@ class AsyncioTransport:
         url = parse_url(request.url)
         headers: Mapping[str, str] | HeaderItems = checked_header_items(request.headers)
         body = request.body
+        timeout, deadline = request.timeout, request.deadline
         for hop in range(self._max_redirects + 1):
-            response = await self._send_once(method, url, headers, body, request.timeout, stream)
+            last = hop == self._max_redirects
+            response = await self._send_once(method, url, headers, body, timeout, deadline, stream, last)
+            if last:
+                return response
             location = response.headers.get("location")
             nxt = redirect(response.status, location, method, url, headers, body)
-            if nxt is None or hop == self._max_redirects:
+            if nxt is None:
                 return response
-            await response.read()  # drain, so the connection can serve the next hop
+            await _drain(response)
             method, url, headers, body = nxt.method, nxt.url, nxt.headers, nxt.body
         raise AssertionError("unreachable: the last hop always returns")
 
@@ -250,7 +279,9 @@ class AsyncioTransport:
         headers: Mapping[str, str] | HeaderItems,
         body: bytes,
         timeout: float | None,
+        deadline: Deadline | None,
         stream: bool,
+        last: bool,
     ) -> AsyncHttpResponse:
         proxy = self._proxy
         if proxy is None and self._trust_env:
@@ -268,11 +299,11 @@ class AsyncioTransport:
             while True:
                 conn = None if fresh else pool.take_idle()
                 if conn is None:
-                    conn = await self._connect(route, timeout)
+                    conn = await self._connect(route, timeout, deadline)
                 try:
                     conn.begin(method, payload)
                     while (head := conn.take_head()) is None:
-                        await conn.arm(timeout)
+                        await conn.arm(timeout if deadline is None else deadline.wait(timeout, route.where))
                     break
                 except ClosedBeforeReply:
                     conn.close()
@@ -285,7 +316,7 @@ class AsyncioTransport:
                     fresh = True
                 except NETWORK_ERRORS as exc:
                     conn.close()
-                    raise failure(exc, route.where, timeout) from None
+                    raise failure(exc, route.where, timeout, deadline) from None
                 except BaseException:
                     conn.close()
                     raise
@@ -294,13 +325,14 @@ class AsyncioTransport:
             raise
         folded = lower_headers(head.headers)
         log_response(method, url.text, head.status, folded)
-        if not stream and declared_too_big(folded, self._max_body):
-            # Refuse before waiting for a body we would refuse anyway (as the sync twin does).
+        redirected = not last and head.status in REDIRECT_STATUSES
+        if not redirected and declared_too_big(folded, self._max_body):
+            # Refuse before waiting for a body we would refuse anyway, streamed or not.
             conn.close()
             slots.release()
             raise ResponseFormatError("http", "", f"response body larger than {self._max_body} bytes")
         decoder = BodyDecoder(folded.get("content-encoding", ""), self._max_body)
-        reader = _Body(pool, conn, decoder, timeout, route.where)
+        reader = _Body(pool, conn, decoder, timeout, deadline, route.where)
         if stream:
             return AsyncHttpResponse(
                 head.status, folded, chunks=reader, close=reader.aclose, reason=head.reason
@@ -310,32 +342,41 @@ class AsyncioTransport:
             await reader.read_rest(parts)
         return whole_response(AsyncHttpResponse, head.status, folded, b"".join(parts))
 
-    async def _connect(self, route: Route, timeout: float | None) -> Conn:
+    async def _connect(self, route: Route, timeout: float | None, deadline: Deadline | None) -> Conn:
         loop = asyncio.get_running_loop()
         context = self._tls() if route.scheme == "https" else None
-        proxy = route.proxy
+        proxy, where = route.proxy, route.where
+
+        def wait() -> float | None:
+            return timeout if deadline is None else deadline.wait(timeout, where)
+
         try:
             if proxy is None:
+                # create_connection resolves the name in the loop's executor: the
+                # wait bounds resolution too.
                 opening = loop.create_connection(
                     Conn, route.host, route.port, ssl=context,
                     server_hostname=route.host if context else None,
                 )
-                return (await asyncio.wait_for(opening, timeout))[1]
-            conn = (await asyncio.wait_for(loop.create_connection(Conn, proxy.host, proxy.port), timeout))[1]
+                return (await asyncio.wait_for(opening, wait()))[1]
+            conn = (await asyncio.wait_for(loop.create_connection(Conn, proxy.host, proxy.port), wait()))[1]
             if context is None:
                 return conn  # plain http: absolute-form requests to the proxy
             try:
-                await tunnel(conn, route, context, timeout)
+                await tunnel(conn, route, context, wait)
             except BaseException:
                 conn.close()
                 raise
             return conn
         except NETWORK_ERRORS as exc:
-            raise failure(exc, route.where, timeout) from None
+            raise failure(exc, where, timeout, deadline) from None
 
     def _tls(self) -> ssl.SSLContext:
+        # Built once, under the lock: threads with loops of their own share a transport.
         if self._ssl is None:
-            self._ssl = tls_context(self._verify, self._ca_file, self._ca_dir)
+            with self._loops_lock:
+                if self._ssl is None:
+                    self._ssl = tls_context(self._verify, self._ca_file, self._ca_dir)
         return self._ssl
 
     async def _new_loop_pools(self) -> LoopPools:
@@ -348,3 +389,17 @@ class AsyncioTransport:
             old.forget()
         await pools.watch()
         return pools
+
+
+async def _drain(response: AsyncHttpResponse) -> None:
+    """Finish a redirect's response: up to ``MAX_DRAIN`` bytes are read, so the
+    connection can serve the next hop; a longer body is dropped with its connection."""
+    read = 0
+    try:
+        async for piece in response.aiter_bytes():
+            read += len(piece)
+            if read > MAX_DRAIN:
+                break
+    except (APIConnectionError, ResponseFormatError):
+        pass
+    await response.aclose()

@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import deque
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import suppress
 
 from .._model.errors import APIConnectionError
-from ._common import READ_SIZE, Route, Url
+from ._common import READ_SIZE, Route, Url, tunnel_refusal, tunnel_request
 from ._h1 import Data, Event, Head, ResponseParser
 from ._proxy import Proxy
 
@@ -182,12 +182,6 @@ class Conn(asyncio.Protocol):
                 return event
         return None
 
-    async def head(self, timeout: float | None) -> Head:
-        """Wait for the reply's head; body events stay queued."""
-        while (head := self.take_head()) is None:
-            await self.wait(timeout)
-        return head
-
     def usable(self) -> bool:
         transport = self.transport
         return not (self.closed or self.error or transport is None or transport.is_closing())
@@ -279,29 +273,26 @@ async def _closed_at_loop_shutdown(pools: LoopPools) -> AsyncGenerator[None, Non
         pools.close_all()
 
 
-async def tunnel(conn: Conn, route: Route, context: ssl.SSLContext, timeout: float | None) -> None:
-    """Open a CONNECT tunnel through the route's proxy and start TLS inside it."""
-    assert route.proxy is not None
-    host, port = route.host, route.port
-    authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
-    if route.proxy.authorization:
-        lines.append(f"Proxy-Authorization: {route.proxy.authorization}")
+async def tunnel(
+    conn: Conn, route: Route, context: ssl.SSLContext, wait: Callable[[], float | None]
+) -> None:
+    """Open a CONNECT tunnel through the route's proxy and start TLS inside it;
+    ``wait()`` is how long the next wait may last."""
     try:
-        conn.begin("CONNECT", ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-        head = await conn.head(timeout)
+        conn.begin("CONNECT", tunnel_request(route))
+        while (head := conn.take_head()) is None:
+            await conn.arm(wait())
     except ClosedBeforeReply:
         raise APIConnectionError("proxy closed the connection before answering CONNECT") from None
-    if not 200 <= head.status < 300:
-        raise APIConnectionError(f"proxy refused the tunnel with HTTP {head.status}")
-    if conn.parser is not None and conn.parser.unused:
-        raise APIConnectionError("proxy sent bytes before the TLS handshake")
+    refusal = tunnel_refusal(head.status, conn.parser.unused if conn.parser else b"")
+    if refusal is not None:
+        raise refusal
     conn.parser = None
     conn.events.clear()
     assert conn.transport is not None
     loop = asyncio.get_running_loop()
-    starting = loop.start_tls(conn.transport, conn, context, server_hostname=host)
-    tls = await asyncio.wait_for(starting, timeout)
+    starting = loop.start_tls(conn.transport, conn, context, server_hostname=route.host)
+    tls = await asyncio.wait_for(starting, wait())
     if tls is None:
         raise APIConnectionError("TLS could not start inside the proxy tunnel")
     conn.transport = tls

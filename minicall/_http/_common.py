@@ -24,10 +24,12 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 from .._model.errors import SECRET_HEADERS, APIConnectionError, APITimeoutError, ConfigurationError
+from ._clock import Deadline, timed_out
 from ._proxy import Proxy
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
+    "MAX_DRAIN",
     "READ_SIZE",
     "REDIRECT_STATUSES",
     "USER_AGENT",
@@ -42,9 +44,14 @@ __all__ = [
     "frame_request",
     "parse_url",
     "redirect",
+    "tunnel_refusal",
+    "tunnel_request",
 ]
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+MAX_DRAIN = 65536
+"""A redirect's body is read (so its connection can serve the next hop) up to this
+many bytes; a longer one is dropped with its connection."""
 USER_AGENT = "minicall/0.1"
 READ_SIZE = 65536
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -258,6 +265,29 @@ def redirect(
     return Hop(method, target, out, body)
 
 
+def tunnel_request(route: Route) -> bytes:
+    """The ``CONNECT`` request that opens a tunnel to ``route`` through its proxy."""
+    assert route.proxy is not None
+    host, port = route.host, route.port
+    authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
+    if route.proxy.authorization:
+        lines.append(f"Proxy-Authorization: {route.proxy.authorization}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def tunnel_refusal(status: int, unused: bytes) -> APIConnectionError | None:
+    """Why a proxy's answer to ``CONNECT`` opens no tunnel, or ``None`` when it does.
+
+    The answer's head is read by the same bounded reader as any reply (``_h1``), so a
+    proxy sending header lines forever fails at its size limit on both transports."""
+    if not 200 <= status < 300:
+        return APIConnectionError(f"proxy refused the tunnel with HTTP {status}")
+    if unused:
+        return APIConnectionError("proxy sent bytes before the TLS handshake")
+    return None
+
+
 # Looked up along the exception's MRO (most specific first), by class name, so this
 # module needs neither ``ssl`` nor ``http.client`` to name their errors.
 _PHRASES: dict[str, str] = {
@@ -275,15 +305,19 @@ _PHRASES: dict[str, str] = {
 }
 
 
-def failure(exc: BaseException, where: str, timeout: float | None) -> APIConnectionError:
-    """Our error for a network exception: where and what, never headers or URLs."""
+def failure(
+    exc: BaseException, where: str, timeout: float | None, deadline: Deadline | None = None
+) -> APIConnectionError:
+    """Our error for a network exception: where and what, never headers or URLs.
+
+    A wait that ran out names the limit that ended it (see :func:`timed_out`)."""
     if isinstance(exc, APIConnectionError):
         if isinstance(exc, APITimeoutError):
             return exc
         return APIConnectionError(f"{exc.message} ({where})")
     # By name too: on 3.10 asyncio's TimeoutError is not the builtin one.
     if isinstance(exc, TimeoutError) or type(exc).__name__ == "TimeoutError":
-        return APITimeoutError(f"timed out after {timeout} s talking to {where}")
+        return timed_out(deadline, timeout, where)
     phrase = next(
         (_PHRASES[k.__name__] for k in type(exc).__mro__ if k.__name__ in _PHRASES),
         "network error",

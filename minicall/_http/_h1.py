@@ -32,6 +32,9 @@ __all__ = ["BodyDecoder", "Data", "End", "Event", "Head", "ResponseParser"]
 # growing our buffer without limit while we wait for a line end.
 MAX_HEAD_BYTES = 64 * 1024
 MAX_LINE_BYTES = 8 * 1024
+# Interim replies (100 Continue, 103 Early Hints) before the real head: a server has
+# reason to send one or two, never an endless run.
+MAX_INTERIM = 16
 
 _STATUS_LINE = re.compile(rb"HTTP/(1\.[01]) ([0-9]{3})(?: ([^\r\n]*))?")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?")
@@ -85,7 +88,8 @@ class ResponseParser:
 
     ``method`` is the request's method: a reply to ``HEAD`` has no body and a ``2xx``
     reply to ``CONNECT`` opens a tunnel, so neither has a body. Interim ``1xx``
-    replies (``100 Continue``, ``103 Early Hints``) are skipped.
+    replies (``100 Continue``, ``103 Early Hints``) are skipped, at most
+    ``MAX_INTERIM`` of them.
     """
 
     def __init__(self, method: str = "GET") -> None:
@@ -95,6 +99,7 @@ class ResponseParser:
         # when it needs more bytes.
         self._state: Callable[[list[Event]], bool] = self._read_head
         self._remaining = 0  # bytes left in the Content-Length body or the current chunk
+        self._interim = 0
         self.head: Head | None = None
         self.received_any = False
         self.keep_alive = False
@@ -163,6 +168,9 @@ class ResponseParser:
         if 100 <= status < 200:
             if status == 101:
                 raise _broken("unexpected 101 Switching Protocols")
+            self._interim += 1
+            if self._interim > MAX_INTERIM:
+                raise _broken(f"more than {MAX_INTERIM} interim 1xx replies")
             return True  # interim reply: the real head follows
         self.head = Head(status, reason, headers, version)
         events.append(self.head)

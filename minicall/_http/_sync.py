@@ -1,6 +1,6 @@
-"""The blocking transport: :class:`SyncTransport`, on ``http.client`` with a keep-alive pool.
+"""The blocking transport: :class:`SyncTransport`, on plain sockets with a keep-alive pool.
 
-Loaded lazily by the call pipeline (``import minicall`` never imports ``http.client`` or
+Loaded lazily by the call pipeline (``import minicall`` never imports ``socket`` or
 ``ssl``). What it guarantees beyond the :class:`~minicall._http._types.Transport`
 contract:
 
@@ -9,7 +9,11 @@ contract:
 - A request that fails on a *reused* connection before any response byte arrives
   (the server closed it while idle) is sent once more on a fresh connection. A fresh
   connection that fails is never retried here: that is the retry policy's business.
-- ``request.timeout`` bounds the connect and each socket read, not the whole exchange.
+- ``request.timeout`` bounds the connect and each socket read; ``request.deadline``
+  shortens every wait (name resolution, connect, TLS handshake, each read) to the
+  call's limit. Names are resolved in a worker thread, so that a hanging resolver
+  is bounded too.
+- Pools do not cross ``os.fork()``: a child process starts with empty pools.
 - gzip and deflate bodies are decoded, streamed ones piece by piece; a decoded body
   longer than ``max_body_bytes`` raises ``ResponseFormatError`` (streams too) after at
   most that many bytes were held.
@@ -18,21 +22,25 @@ contract:
   body-less GET, 301 turns POST into GET, 307/308 keep method and body; another
   origin drops every credential header). When the limit is reached the last 3xx
   response is returned, for the pipeline to report.
-- Proxies: see :mod:`minicall._http._proxy`. https goes through a CONNECT tunnel.
+- Proxies: see :mod:`minicall._http._proxy`. https goes through a CONNECT tunnel,
+  whose answer is read by the bounded reply reader both transports share.
 """
 
 from __future__ import annotations
 
-import http.client
+import ipaddress
 import select
+import socket
 import ssl
 import threading
 from collections.abc import Iterator, Mapping
 from typing import final
 
 from .._model.errors import APIConnectionError, ResponseFormatError
+from ._clock import Deadline
 from ._common import (
     DEFAULT_MAX_BODY_BYTES,
+    MAX_DRAIN,
     READ_SIZE,
     USER_AGENT,
     HeaderItems,
@@ -45,8 +53,11 @@ from ._common import (
     frame_request,
     parse_url,
     redirect,
+    tunnel_refusal,
+    tunnel_request,
 )
 from ._default import check_ca_paths, tls_context
+from ._fork import forget_pools_after_fork
 from ._h1 import BodyDecoder, Data, End, Event, ResponseParser
 from ._log import log_request, log_response
 from ._proxy import parse_proxy, proxy_for
@@ -54,16 +65,65 @@ from ._types import HttpRequest, HttpResponse, lower_headers
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "USER_AGENT", "SyncTransport", "default_transport"]
 
-# A redirect's body is read (so the connection can be reused) only when this small.
-_MAX_DRAIN = 65536
 
 # A reused connection failing this way before any response byte means the server had
 # closed it while it sat idle; nothing reached the application, so resending is safe.
 _STALE = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
-_NETWORK_ERRORS = (OSError, http.client.HTTPException)
+_NETWORK_ERRORS = (OSError,)
 
 
-def _is_dropped(conn: http.client.HTTPConnection) -> bool:
+class _Conn:
+    """One socket to a route (plain, TLS, or TLS inside a proxy tunnel)."""
+
+    __slots__ = ("sock",)
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock: socket.socket | None = sock
+
+    def close(self) -> None:
+        sock, self.sock = self.sock, None
+        if sock is not None:
+            sock.close()
+
+
+def _wait(deadline: Deadline | None, timeout: float | None, where: str) -> float | None:
+    return timeout if deadline is None else deadline.wait(timeout, where)
+
+
+def _resolve(host: str, port: int, limit: float | None) -> list[tuple[int, int, int, tuple[object, ...]]]:
+    """``getaddrinfo`` for ``host``, given at most ``limit`` seconds.
+
+    The resolver has no timeout of its own, so a name (not an address) is resolved in
+    a worker thread; one still stuck after ``limit`` is left to finish on its own."""
+    try:
+        ipaddress.ip_address(host)
+        numeric = True
+    except ValueError:
+        numeric = False
+    if numeric:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        return [(f, t, p, a) for f, t, p, _, a in found]
+    box: list[object] = []
+
+    def look_up() -> None:
+        try:
+            box.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except OSError as exc:
+            box.append(exc)
+
+    worker = threading.Thread(target=look_up, name="minicall-resolve", daemon=True)
+    worker.start()
+    worker.join(limit)
+    if not box:
+        raise TimeoutError
+    result = box[0]
+    if isinstance(result, OSError):
+        raise result
+    assert isinstance(result, list)
+    return [(f, t, p, a) for f, t, p, _, a in result]
+
+
+def _is_dropped(conn: _Conn) -> bool:
     """An idle connection that is readable was closed by the server (or is confused)."""
     sock = conn.sock
     if sock is None:
@@ -109,8 +169,9 @@ class SyncTransport:
         self._max_redirects = max_redirects
         self._max_idle = max_idle_per_host
         self._lock = threading.Lock()
-        self._idle: dict[Route, list[http.client.HTTPConnection]] = {}
+        self._idle: dict[Route, list[_Conn]] = {}
         self._ssl: ssl.SSLContext | None = None
+        forget_pools_after_fork(self)
 
     def __repr__(self) -> str:
         proxy = f", proxy={self._proxy.address}" if self._proxy else ""
@@ -130,6 +191,16 @@ class SyncTransport:
             for conn in conns:
                 conn.close()
 
+    def _after_fork(self) -> None:
+        # In the child: the pooled sockets are the parent's too, so two processes
+        # would read each other's replies. The child's copies are closed (the
+        # parent's stay open) and the lock, maybe held by a thread that is gone, is new.
+        idle, self._idle = self._idle, {}
+        self._lock = threading.Lock()
+        for conns in idle.values():
+            for conn in conns:
+                conn.close()
+
     # -- sending ----------------------------------------------------------------------
 
     def send(self, request: HttpRequest, *, stream: bool = False) -> HttpResponse:
@@ -137,16 +208,18 @@ class SyncTransport:
         method = check_method(request.method)
         headers: Mapping[str, str] | HeaderItems = checked_header_items(request.headers)
         url, body = parse_url(request.url), request.body
+        timeout, deadline = request.timeout, request.deadline
         for hop in range(self._max_redirects + 1):
             route = self._route(url)
-            conn, parser, events = self._exchange(route, url, method, headers, body, request.timeout)
+            conn, parser, events = self._exchange(route, url, method, headers, body, timeout, deadline)
             head = parser.head
             assert head is not None
             folded = lower_headers(head.headers)
+            log_response(method, url.text, head.status, folded)
             nxt = redirect(head.status, folded.get("location"), method, url, headers, body)
-            response = _Body(self, route, conn, parser, events, folded, request.timeout)
+            response = _Body(self, route, conn, parser, events, folded, timeout, deadline)
             if nxt is None or hop == self._max_redirects:
-                log_response(method, url.text, head.status, folded)
+                response.refuse_declared_too_big()
                 if stream:
                     return HttpResponse(
                         head.status, folded, chunks=response.chunks(), close=response.close, reason=head.reason
@@ -170,18 +243,19 @@ class SyncTransport:
         headers: Mapping[str, str] | HeaderItems,
         body: bytes,
         timeout: float | None,
-    ) -> tuple[http.client.HTTPConnection, ResponseParser, list[Event]]:
+        deadline: Deadline | None,
+    ) -> tuple[_Conn, ResponseParser, list[Event]]:
         """Send one request and read the response head, resending once if stale."""
         payload, wire = frame_request(method, url, headers, body, route.proxy)
         log_request(method, url.text, wire)
         conn = self._checkout(route, timeout)
         reused = conn is not None
         if conn is None:
-            conn = self._connect(route, timeout)
+            conn = self._connect(route, timeout, deadline)
         while True:
             parser = ResponseParser(method)
             try:
-                return conn, parser, _send_and_read_head(conn, parser, payload)
+                return conn, parser, _send_and_read_head(conn, parser, payload, timeout, deadline, route.where)
             except _ClosedBeforeReply as exc:
                 conn.close()
                 if not reused:
@@ -190,11 +264,11 @@ class SyncTransport:
                     ) from exc.__cause__
             except (APIConnectionError, *_NETWORK_ERRORS) as exc:
                 conn.close()
-                raise failure(exc, route.where, timeout) from None
+                raise failure(exc, route.where, timeout, deadline) from None
             # A pooled connection the server had closed while idle: nothing reached
             # the application, so one resend on a fresh connection is safe.
             reused = False
-            conn = self._connect(route, timeout)
+            conn = self._connect(route, timeout, deadline)
 
     # -- connections ------------------------------------------------------------------
 
@@ -206,36 +280,26 @@ class SyncTransport:
                     self._ssl = tls_context(self._verify, self._ca_file, self._ca_dir)
         return self._ssl
 
-    def _connect(self, route: Route, timeout: float | None) -> http.client.HTTPConnection:
-        proxy = route.proxy
-        conn: http.client.HTTPConnection
-        if route.scheme == "https":
-            context = self._ssl_context()
-            if proxy is None:
-                conn = http.client.HTTPSConnection(
-                    route.host, route.port, timeout=timeout, context=context
-                )
-            else:
-                conn = http.client.HTTPSConnection(
-                    proxy.host, proxy.port, timeout=timeout, context=context
-                )
-                tunnel_headers = (
-                    {"Proxy-Authorization": proxy.authorization} if proxy.authorization else None
-                )
-                conn.set_tunnel(route.host, route.port, headers=tunnel_headers)
-        else:
-            host, port = (proxy.host, proxy.port) if proxy else (route.host, route.port)
-            conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    def _connect(self, route: Route, timeout: float | None, deadline: Deadline | None) -> _Conn:
+        proxy, where = route.proxy, route.where
+        host, port = (proxy.host, proxy.port) if proxy else (route.host, route.port)
+        sock: socket.socket | None = None
         try:
-            conn.connect()
-        except _NETWORK_ERRORS as exc:
-            conn.close()
-            raise failure(exc, route.where, timeout) from exc
-        return conn
+            sock = _open_socket(host, port, timeout, deadline, where)
+            if proxy is not None and route.scheme == "https":
+                _tunnel(sock, route, timeout, deadline)
+            if route.scheme == "https":
+                sock.settimeout(_wait(deadline, timeout, where))
+                sock = self._ssl_context().wrap_socket(sock, server_hostname=route.host)
+        except (APIConnectionError, *_NETWORK_ERRORS) as exc:
+            if sock is not None:
+                sock.close()
+            raise failure(exc, where, timeout, deadline) from None
+        return _Conn(sock)
 
-    def _checkout(self, route: Route, timeout: float | None) -> http.client.HTTPConnection | None:
+    def _checkout(self, route: Route, timeout: float | None) -> _Conn | None:
         """An idle pooled connection for ``route`` that still looks alive, if any."""
-        dead: list[http.client.HTTPConnection] = []
+        dead: list[_Conn] = []
         found = None
         with self._lock:
             idle = self._idle.get(route, [])
@@ -248,11 +312,10 @@ class SyncTransport:
         for conn in dead:
             conn.close()
         if found is not None and found.sock is not None:
-            found.timeout = timeout
             found.sock.settimeout(timeout)
         return found
 
-    def _release(self, route: Route, conn: http.client.HTTPConnection, reuse: bool) -> None:
+    def _release(self, route: Route, conn: _Conn, reuse: bool) -> None:
         """Pool a connection whose response was read to the end, if it may be reused."""
         if reuse and conn.sock is not None:
             with self._lock:
@@ -263,20 +326,68 @@ class SyncTransport:
         conn.close()
 
 
+def _open_socket(
+    host: str, port: int, timeout: float | None, deadline: Deadline | None, where: str
+) -> socket.socket:
+    """A TCP connection to the first address of ``host`` that answers."""
+    error: OSError | None = None
+    for family, kind, proto, address in _resolve(host, port, _wait(deadline, timeout, where)):
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(_wait(deadline, timeout, where))
+            sock.connect(address)
+        except BaseException as exc:
+            sock.close()
+            if not isinstance(exc, OSError) or isinstance(exc, TimeoutError):
+                raise
+            error = exc
+            continue
+        # One write per request already; no Nagle delay on top of it.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+    raise error or OSError(f"no address for {host}")
+
+
+def _tunnel(sock: socket.socket, route: Route, timeout: float | None, deadline: Deadline | None) -> None:
+    """Ask the proxy on ``sock`` for a CONNECT tunnel to ``route``."""
+    where = route.where
+    parser = ResponseParser("CONNECT")
+    sock.settimeout(_wait(deadline, timeout, where))
+    sock.sendall(tunnel_request(route))
+    while parser.head is None:
+        sock.settimeout(_wait(deadline, timeout, where))
+        data = sock.recv(READ_SIZE)
+        if not data and not parser.received_any:
+            raise APIConnectionError("proxy closed the connection before answering CONNECT")
+        parser.feed(data) if data else parser.close()
+    refusal = tunnel_refusal(parser.head.status, parser.unused)
+    if refusal is not None:
+        raise refusal
+
+
 class _ClosedBeforeReply(Exception):
     """The server closed or reset the connection before one byte of a reply."""
 
 
 def _send_and_read_head(
-    conn: http.client.HTTPConnection, parser: ResponseParser, payload: bytes
+    conn: _Conn,
+    parser: ResponseParser,
+    payload: bytes,
+    timeout: float | None,
+    deadline: Deadline | None,
+    where: str,
 ) -> list[Event]:
     sock = conn.sock
     if sock is None:
         raise _ClosedBeforeReply
     events: list[Event] = []
     try:
+        if deadline is not None:
+            sock.settimeout(deadline.wait(timeout, where))
         sock.sendall(payload)
         while parser.head is None:
+            if deadline is not None:
+                sock.settimeout(deadline.wait(timeout, where))
             data = sock.recv(READ_SIZE)
             if not data and not parser.received_any:
                 raise _ClosedBeforeReply
@@ -295,11 +406,12 @@ class _Body:
         self,
         transport: SyncTransport,
         route: Route,
-        conn: http.client.HTTPConnection,
+        conn: _Conn,
         parser: ResponseParser,
         events: list[Event],
         headers: Mapping[str, str],
         timeout: float | None,
+        deadline: Deadline | None,
     ) -> None:
         self._transport = transport
         self._route = route
@@ -307,10 +419,15 @@ class _Body:
         self._parser = parser
         self._events = events
         self._timeout = timeout
+        self._deadline = deadline
         self._limit = transport._max_body
+        self._headers = headers
         self._decoder = BodyDecoder(headers.get("content-encoding", ""), self._limit)
         self._settled = False
-        if declared_too_big(headers, self._limit):
+
+    def refuse_declared_too_big(self) -> None:
+        """Refuse, before reading it, a body whose ``Content-Length`` is over the cap."""
+        if declared_too_big(self._headers, self._limit):
             self.close()
             raise ResponseFormatError("http", "", f"response body larger than {self._limit} bytes")
 
@@ -351,7 +468,7 @@ class _Body:
             read = 0
             for data in self.raw():
                 read += len(data)
-                if read > _MAX_DRAIN:
+                if read > MAX_DRAIN:
                     break
             else:
                 self._finish()
@@ -368,23 +485,28 @@ class _Body:
 
     def _read(self) -> list[Event]:
         sock = self._conn.sock
+        where = self._route.where
         if sock is None:
-            raise APIConnectionError(f"connection closed before the body was complete ({self._route.where})")
+            raise APIConnectionError(f"connection closed before the body was complete ({where})")
         try:
+            if self._deadline is not None:
+                sock.settimeout(self._deadline.wait(self._timeout, where))
             data = sock.recv(READ_SIZE)
         except _NETWORK_ERRORS as exc:
-            raise failure(exc, self._route.where, self._timeout) from exc
+            raise failure(exc, where, self._timeout, self._deadline) from exc
         try:
             return self._parser.feed(data) if data else self._parser.close()
         except APIConnectionError as exc:
             problem = exc.message if data else "connection closed before the body was complete"
-            raise APIConnectionError(f"{problem} ({self._route.where})") from None
+            raise APIConnectionError(f"{problem} ({where})") from None
 
     def _finish(self) -> None:
         if not self._settled:
             self._settled = True
             parser = self._parser
             self._transport._release(self._route, self._conn, parser.keep_alive and not parser.unused)
+
+
 
 
 _DEFAULT: SyncTransport | None = None

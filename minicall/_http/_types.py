@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from .._model.errors import redact_headers
+from ._clock import Deadline
 
 __all__ = [
     "AsyncHttpResponse",
@@ -42,7 +43,9 @@ def lower_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
 class HttpRequest:
     """One HTTP request: an absolute ``url`` once a client has prepared it.
 
-    ``timeout`` bounds each attempt (connect, and each read); ``None`` waits forever.
+    ``timeout`` bounds connecting and each read; ``None`` waits forever. ``deadline``,
+    set by the call pipeline, bounds every wait of the call as a whole (see
+    :mod:`minicall._http._clock`); a transport of one's own may ignore it.
     """
 
     method: str
@@ -50,6 +53,7 @@ class HttpRequest:
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
     timeout: float | None = None
+    deadline: Deadline | None = None
 
     def __repr__(self) -> str:
         from ._log import redact_url  # query values such as Gemini's ?key= are credentials
@@ -67,7 +71,7 @@ class HttpResponse:
     ``read()`` returns it whole (reading the rest of a stream if needed).
     """
 
-    __slots__ = ("_body", "_chunks", "_close", "headers", "reason", "status")
+    __slots__ = ("_body", "_chunks", "_close", "deadline", "headers", "reason", "status")
 
     def __init__(
         self,
@@ -85,6 +89,8 @@ class HttpResponse:
         self._chunks = chunks
         self._close = close
         self.reason = reason
+        # The call's limits, for a stream to move on at each event (see _clock).
+        self.deadline: Deadline | None = None
 
     @property
     def body(self) -> bytes:
@@ -126,7 +132,7 @@ class HttpResponse:
 class AsyncHttpResponse:
     """The asynchronous twin of :class:`HttpResponse`."""
 
-    __slots__ = ("_body", "_chunks", "_close", "headers", "reason", "status")
+    __slots__ = ("_body", "_chunks", "_close", "deadline", "headers", "reason", "status")
 
     def __init__(
         self,
@@ -144,6 +150,8 @@ class AsyncHttpResponse:
         self._chunks = chunks
         self._close = close
         self.reason = reason
+        # The call's limits, for a stream to move on at each event (see _clock).
+        self.deadline: Deadline | None = None
 
     async def read(self) -> bytes:
         """Read the rest of the body and return all of it."""
@@ -190,6 +198,7 @@ def whole_response(cls: type[_R], status: int, headers: dict[str, str], body: by
     response = cls.__new__(cls)
     response.status, response.headers, response.reason = status, headers, ""
     response._body, response._chunks, response._close = body, None, None
+    response.deadline = None
     return response
 
 

@@ -183,7 +183,23 @@ class APIConnectionError(MinicallError):
 
 
 class APITimeoutError(APIConnectionError):
-    """An attempt exceeded the client's ``timeout``."""
+    """A limit of the call passed: ``limit`` says which (``"timeout"`` for one wait
+    for bytes, ``"deadline"`` for the whole call, ``"timeout between stream events"``),
+    ``seconds`` its value and ``elapsed`` how long the call had waited."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        attempts: int = 1,
+        limit: str = "timeout",
+        seconds: float | None = None,
+        elapsed: float | None = None,
+    ) -> None:
+        super().__init__(message, attempts=attempts)
+        self.limit = limit
+        self.seconds = seconds
+        self.elapsed = elapsed
 
 
 class ResponseFormatError(MinicallError):

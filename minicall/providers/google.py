@@ -178,6 +178,7 @@ class GoogleClient(BaseClient):
         api_key: str | None = None,
         base_url: str | None = None,
         timeout: float | None = None,
+        deadline: float | None = None,
         max_retries: int = 2,
         headers: Mapping[str, str] | None = None,
         transport: Transport | AsyncTransport | None = None,
@@ -212,6 +213,7 @@ class GoogleClient(BaseClient):
             api_key=api_key,
             base_url=base_url,
             timeout=timeout,
+            deadline=deadline,
             max_retries=max_retries,
             headers=headers,
             transport=transport,
@@ -344,7 +346,7 @@ class GoogleClient(BaseClient):
             send = default_transport().send_async
         token = await self._token_source.token_async(send)
         headers = {**request.headers, **self._headers_for(token)}
-        return HttpRequest(request.method, request.url, headers, request.body, request.timeout)
+        return HttpRequest(request.method, request.url, headers, request.body, request.timeout, request.deadline)
 
     def __repr__(self) -> str:
         where = f", vertex=True, project={self.project!r}, location={self.location!r}" if self.vertex else ""

@@ -483,20 +483,6 @@ def test_unsafe_requests_are_refused_before_any_io(request_):
     assert "Injected" not in str(info.value)
 
 
-def test_body_larger_than_the_cap_is_refused():
-    async def main():
-        server = await serve(answer(b"x" * 1000))
-        transport = AsyncioTransport(max_body_bytes=100)
-        with pytest.raises(ResponseFormatError, match="larger than 100 bytes"):
-            await transport.send_async(get(server.url()))
-        response = await transport.send_async(get(server.url()), stream=True)
-        with pytest.raises(ResponseFormatError):
-            await response.read()
-        return server
-
-    run(main())
-
-
 def test_refused_connection_names_host_and_port_but_no_header():
     async def main():
         server = await serve(answer())
