@@ -333,7 +333,7 @@ class AsyncioTransport:
             raise ResponseFormatError("http", "", f"response body larger than {self._max_body} bytes")
         decoder = BodyDecoder(folded.get("content-encoding", ""), self._max_body)
         reader = _Body(pool, conn, decoder, timeout, deadline, route.where)
-        if stream:
+        if stream or redirected:  # a redirect's body is drained by the caller, or dropped
             return AsyncHttpResponse(
                 head.status, folded, chunks=reader, close=reader.aclose, reason=head.reason
             )
@@ -354,12 +354,14 @@ class AsyncioTransport:
             if proxy is None:
                 # create_connection resolves the name in the loop's executor: the
                 # wait bounds resolution too.
+                limit = wait()
                 opening = loop.create_connection(
                     Conn, route.host, route.port, ssl=context,
                     server_hostname=route.host if context else None,
                 )
-                return (await asyncio.wait_for(opening, wait()))[1]
-            conn = (await asyncio.wait_for(loop.create_connection(Conn, proxy.host, proxy.port), wait()))[1]
+                return (await asyncio.wait_for(opening, limit))[1]
+            limit = wait()
+            conn = (await asyncio.wait_for(loop.create_connection(Conn, proxy.host, proxy.port), limit))[1]
             if context is None:
                 return conn  # plain http: absolute-form requests to the proxy
             try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import gzip
 import logging
 import os
 import socket
@@ -29,7 +28,6 @@ from minicall._model.errors import (
     APIConnectionError,
     APITimeoutError,
     ConfigurationError,
-    ResponseFormatError,
 )
 
 PROXY_ENV = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy")
@@ -99,15 +97,6 @@ def reset(sock: socket.socket) -> None:
 
 
 # -- keep-alive and stale connections ---------------------------------------------------
-
-
-def test_keep_alive_connection_is_reused(serve, transport):
-    server = serve(keep_alive())
-    first = transport.send(get(server.url("/a")))
-    second = transport.send(get(server.url("/b")))
-    assert (first.status, first.body, second.body) == (200, b"ok", b"ok")
-    assert server.accepted == 1
-    assert [r.target for r in server.requests] == ["/a", "/b"]
 
 
 def test_connection_close_is_not_reused(serve, transport):
@@ -232,17 +221,6 @@ def test_garbage_instead_of_http_is_a_connection_error(serve, transport):
 # -- bodies ---------------------------------------------------------------------------------
 
 
-def test_gzip_body_is_decoded_and_gzip_is_offered(serve, transport):
-    payload = b'{"text": "' + b"hello " * 1000 + b'"}'
-    server = serve(
-        keep_alive(
-            lambda req: response(body=gzip.compress(payload), headers={"Content-Encoding": "gzip"})
-        )
-    )
-    assert transport.send(get(server.url())).body == payload
-    assert "gzip" in server.requests[0].headers["accept-encoding"]
-
-
 def test_deflate_stream_is_decoded_piece_by_piece(serve, transport):
     payload = b"data: " + b"x" * 5000 + b"\n\n"
     packed = zlib.compress(payload)
@@ -330,43 +308,6 @@ def test_stream_that_stalls_times_out(serve, transport):
         next(pieces)
 
 
-@pytest.mark.parametrize(
-    "raw",
-    [
-        response(body=b"y" * 5000),  # declared too long: refused before reading
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-        + b"3e8\r\n"
-        + b"y" * 1000
-        + b"\r\n" * 1
-        + b"3e8\r\n"
-        + b"y" * 1000
-        + b"\r\n0\r\n\r\n",
-        response(body=gzip.compress(b"\0" * 1_000_000), headers={"Content-Encoding": "gzip"}),
-    ],
-    ids=["content-length", "chunked", "gzip-bomb"],
-)
-def test_body_over_the_cap_raises_response_format_error(serve, raw):
-    server = serve(keep_alive(lambda req: raw))
-    with (
-        SyncTransport(max_body_bytes=1500) as small,
-        pytest.raises(ResponseFormatError, match="larger than 1500 bytes"),
-    ):
-        small.send(get(server.url()))
-
-
-def test_head_request_has_no_body_and_keeps_the_connection(serve, transport):
-    def handler(sock, server, index):
-        rfile = sock.makefile("rb")
-        while (req := read_request(rfile)) is not None:
-            server.requests.append(req)
-            sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\n")
-
-    server = serve(handler)
-    resp = transport.send(HttpRequest("HEAD", server.url(), timeout=WAIT))
-    again = transport.send(HttpRequest("HEAD", server.url(), timeout=WAIT))
-    assert (resp.body, again.status, server.accepted) == (b"", 200, 1)
-
-
 # -- request framing ------------------------------------------------------------------------
 
 
@@ -435,80 +376,7 @@ def test_invalid_method_is_refused(transport):
         transport.send(HttpRequest("GET /x HTTP/1.1\r\n", "http://127.0.0.1:9/"))
 
 
-# -- redirects --------------------------------------------------------------------------------
-
-
-def redirect_to(location: str, status: int = 307) -> Handler:
-    return keep_alive(lambda req: response(status, b"moved", {"Location": location}))
-
-
-def redirect_once(path: str, status: int, location: str, final: bytes) -> Handler:
-    """Redirects requests for ``path``; answers anything else with ``final``."""
-
-    def answer(req: Request) -> bytes:
-        if req.target == path:
-            return response(status, b"", {"Location": location})
-        return response(body=final)
-
-    return keep_alive(answer)
-
-
-SECRETS = {
-    "Authorization": "Bearer sk-1",
-    "x-api-key": "k2",
-    "api-key": "k3",
-    "x-goog-api-key": "k4",
-    "Cookie": "c=5",
-    "Proxy-Authorization": "Basic Zm9v",
-}
-
-
-def test_redirect_to_another_host_drops_credentials(serve, transport):
-    target = serve(keep_alive(lambda req: response(body=b"landed")))
-    origin = serve(redirect_to(target.url("/there")))
-    headers = {**SECRETS, "X-Trace": "keep-me"}
-    resp = transport.send(HttpRequest("POST", origin.url("/here"), headers, b"body", WAIT))
-    assert resp.body == b"landed"
-    got = target.requests[0]
-    assert (got.method, got.target, got.body) == ("POST", "/there", b"body")
-    assert got.headers["x-trace"] == "keep-me"
-    assert got.headers["host"] == f"127.0.0.1:{target.port}"
-    assert not {k.lower() for k in SECRETS} & set(got.headers)
-    assert origin.requests[0].headers["authorization"] == "Bearer sk-1"
-
-
-def test_redirect_on_the_same_host_keeps_credentials(serve, transport):
-    server = serve(redirect_once("/old", 307, "/new", b"new"))
-    resp = transport.send(
-        HttpRequest("POST", server.url("/old"), {"Authorization": "Bearer sk-1"}, b"x", WAIT)
-    )
-    assert resp.body == b"new"
-    last = server.requests[-1]
-    assert (last.method, last.headers["authorization"], last.body) == ("POST", "Bearer sk-1", b"x")
-    assert server.accepted == 1
-
-
-def test_303_turns_the_request_into_a_get_without_body(serve, transport):
-    server = serve(redirect_once("/post", 303, "/result", b"result"))
-    transport.send(
-        HttpRequest("POST", server.url("/post"), {"Content-Type": "application/json"}, b"{}", WAIT)
-    )
-    last = server.requests[-1]
-    assert (last.method, last.body) == ("GET", b"")
-    assert "content-type" not in last.headers
-
-
-def test_redirect_loop_stops_and_returns_the_last_redirect(serve):
-    server = serve(keep_alive(lambda req: response(301, b"again", {"Location": "/loop"})))
-    with SyncTransport(max_redirects=2) as t:
-        resp = t.send(get(server.url("/loop")))
-    assert resp.status == 301
-    assert len(server.requests) == 3
-
-
-def test_redirect_to_an_unsupported_scheme_is_returned_not_followed(serve, transport):
-    server = serve(redirect_to("ftp://example.invalid/file"))
-    assert transport.send(get(server.url())).status == 307
+# Redirects, caps, framing and logging shared with the async transport: test_http_contract.py
 
 
 # -- TLS --------------------------------------------------------------------------------------

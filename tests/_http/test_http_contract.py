@@ -1,0 +1,699 @@
+"""One contract, two transports (STYLE.md principle 16).
+
+Every test here runs against :class:`SyncTransport` and :class:`AsyncioTransport`
+alike, through one small driver, over real loopback sockets served by threads:
+framing, caps, redirects, logging, deadlines, hostile proxies and fork. What one
+transport does, the other does the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+import minicall
+from minicall import llm
+from minicall._http._async import AsyncioTransport
+from minicall._http._clock import Deadline
+from minicall._http._h1 import MAX_INTERIM
+from minicall._http._sync import SyncTransport
+from minicall._http._types import HttpRequest
+from minicall._model.errors import APIConnectionError, APITimeoutError, ResponseFormatError
+from minicall.providers.openai import OpenAIClient
+
+WAIT = 5.0  # the longest any server here waits for the client
+
+
+@pytest.fixture(autouse=True)
+def _no_env_proxy(monkeypatch):
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+# -- a raw loopback server -------------------------------------------------------------
+
+
+@dataclass
+class Seen:
+    method: str
+    target: str
+    headers: dict[str, str]
+    body: bytes
+
+
+def read_request(rfile) -> Seen | None:
+    line = rfile.readline()
+    if not line:
+        return None
+    headers: dict[str, str] = {}
+    while (h := rfile.readline()) not in (b"\r\n", b"\n", b""):
+        name, _, value = h.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    method, target, _ = line.decode("latin-1").split(" ", 2)
+    return Seen(method, target, headers, rfile.read(int(headers.get("content-length", "0"))))
+
+
+def reply(status: int = 200, body: bytes = b"ok", headers: dict[str, str] | None = None) -> bytes:
+    head = {"Content-Length": str(len(body)), **(headers or {})}
+    return f"HTTP/1.1 {status} X\r\n".encode() + "".join(f"{k}: {v}\r\n" for k, v in head.items()).encode() + b"\r\n" + body
+
+
+@dataclass
+class Server:
+    """Runs ``handler(sock, server)`` for each connection accepted on 127.0.0.1."""
+
+    handler: Callable[[socket.socket, Server], None]
+    accepted: int = 0
+    requests: list[Seen] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self._stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                sock, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
+
+    def _serve(self, sock: socket.socket) -> None:
+        sock.settimeout(WAIT)
+        try:
+            self.handler(sock, self)
+        except OSError:
+            pass
+        finally:
+            sock.close()
+
+    def answer_each(self, sock: socket.socket, answer: Callable[[Seen], bytes]) -> None:
+        rfile = sock.makefile("rb")
+        while (seen := read_request(rfile)) is not None:
+            self.requests.append(seen)
+            sock.sendall(answer(seen))
+
+    def pause(self, seconds: float) -> bool:
+        """Sleep unless the test is over; ``False`` once it is."""
+        return not self._stop.wait(seconds)
+
+    def close(self) -> None:
+        self._stop.set()
+        self.listener.close()
+
+
+def keep_alive(answer: Callable[[Seen], bytes]) -> Callable[[socket.socket, Server], None]:
+    return lambda sock, server: server.answer_each(sock, answer)
+
+
+def after_request(then: Callable[[socket.socket, Server], None]) -> Callable[[socket.socket, Server], None]:
+    """Read one request, then hand the socket to ``then``."""
+
+    def handler(sock: socket.socket, server: Server) -> None:
+        seen = read_request(sock.makefile("rb"))
+        assert seen is not None
+        server.requests.append(seen)
+        then(sock, server)
+
+    return handler
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., Server]]:
+    made: list[Server] = []
+
+    def make(handler: Callable[[socket.socket, Server], None]) -> Server:
+        made.append(Server(handler))
+        return made[-1]
+
+    yield make
+    for server in made:
+        server.close()
+
+
+# -- one driver per transport ------------------------------------------------------------
+
+
+@dataclass
+class Got:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class Driver:
+    """Sends through one transport; async requests run on a loop of the driver's own
+    (one per process: a forked child makes its own), which keeps its pools between
+    requests as a long-running service's loop does."""
+
+    def __init__(self, kind: str, **options: object) -> None:
+        self.kind = kind
+        self.transport: SyncTransport | AsyncioTransport = (
+            SyncTransport(**options) if kind == "sync" else AsyncioTransport(**options)  # type: ignore[arg-type]
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = 0
+
+    def _run(self, coro):
+        if self._loop is None or self._pid != os.getpid():
+            loop = asyncio.new_event_loop()
+            self._loop, self._pid = loop, os.getpid()
+            threading.Thread(target=_run_then_close, args=(loop,), daemon=True).start()
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(30)
+
+    def send(self, request: HttpRequest, *, stream: bool = False) -> Got:
+        """The reply, its body read whole (through iteration when ``stream``)."""
+        if isinstance(self.transport, SyncTransport):
+            r = self.transport.send(request, stream=stream)
+            return Got(r.status, r.headers, b"".join(r.iter_bytes()) if stream else r.body)
+        transport = self.transport
+
+        async def go() -> Got:
+            r = await transport.send_async(request, stream=stream)
+            body = b"".join([p async for p in r.aiter_bytes()]) if stream else await r.read()
+            return Got(r.status, r.headers, body)
+
+        return self._run(go())
+
+    def open(self, request: HttpRequest) -> dict[str, str]:
+        """Open a stream and close it unread; its headers."""
+        if isinstance(self.transport, SyncTransport):
+            r = self.transport.send(request, stream=True)
+            r.close()
+            return r.headers
+        transport = self.transport
+
+        async def go() -> dict[str, str]:
+            r = await transport.send_async(request, stream=True)
+            await r.aclose()
+            return r.headers
+
+        return self._run(go())
+
+    def close(self) -> None:
+        loop = self._loop
+        if loop is not None and self._pid == os.getpid():
+            assert isinstance(self.transport, AsyncioTransport)
+            self._run(self.transport.aclose())
+            self._run(loop.shutdown_asyncgens())
+            loop.call_soon_threadsafe(loop.stop)
+
+
+def _run_then_close(loop: asyncio.AbstractEventLoop) -> None:
+    loop.run_forever()
+    loop.close()
+
+
+@pytest.fixture(params=["sync", "async"])
+def kind(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def driver(kind) -> Iterator[Driver]:
+    made = Driver(kind)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def make_driver(kind) -> Iterator[Callable[..., Driver]]:
+    made: list[Driver] = []
+
+    def make(**options: object) -> Driver:
+        made.append(Driver(kind, **options))
+        return made[-1]
+
+    yield make
+    for d in made:
+        d.close()
+
+
+def get(url: str, *, timeout: float = WAIT, deadline: float | None = None, **kw) -> HttpRequest:
+    clock = Deadline(deadline) if deadline is not None else None
+    return HttpRequest(kw.pop("method", "GET"), url, kw.pop("headers", {}), kw.pop("body", b""), timeout, clock)
+
+
+# -- framing ---------------------------------------------------------------------------------
+
+
+def test_keep_alive_serves_many_requests_on_one_connection(serve, driver):
+    server = serve(keep_alive(lambda seen: reply(body=seen.target.encode())))
+    bodies = [driver.send(get(server.url(f"/{i}"))).body for i in range(5)]
+    assert bodies == [b"/0", b"/1", b"/2", b"/3", b"/4"]
+    assert server.accepted == 1
+
+
+def test_chunked_and_gzip_bodies_are_decoded_streamed_or_not(serve, driver):
+    packed = gzip.compress(b"hello " * 1000)
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(packed[i : i + 999]), packed[i : i + 999]) for i in range(0, len(packed), 999))
+    raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n" + chunked + b"0\r\n\r\n"
+    server = serve(keep_alive(lambda seen: raw))
+    assert driver.send(get(server.url())).body == b"hello " * 1000
+    assert driver.send(get(server.url()), stream=True).body == b"hello " * 1000
+    assert server.accepted == 1
+    assert server.requests[0].headers["accept-encoding"] == "gzip, deflate"
+
+
+def test_head_reply_has_no_body_and_keeps_the_connection(serve, driver):
+    server = serve(keep_alive(lambda seen: reply(body=b"" if seen.method == "HEAD" else b"x", headers={"Content-Length": "5"} if seen.method == "HEAD" else None)))
+    assert driver.send(get(server.url(), method="HEAD")).body == b""
+    assert driver.send(get(server.url())).body == b"x"
+    assert server.accepted == 1
+
+
+def test_a_few_interim_replies_are_skipped(serve, driver):
+    server = serve(keep_alive(lambda seen: b"HTTP/1.1 100 Continue\r\n\r\n" * 3 + reply(body=b"final")))
+    got = driver.send(get(server.url(), method="POST", body=b"{}"))
+    assert (got.status, got.body) == (200, b"final")
+
+
+def test_endless_interim_replies_are_refused(serve, driver):
+    def endless(sock: socket.socket, server: Server) -> None:
+        while server.pause(0.001):
+            sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    server = serve(after_request(endless))
+    with pytest.raises(APIConnectionError, match=f"more than {MAX_INTERIM} interim"):
+        driver.send(get(server.url()))
+
+
+# -- caps --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_a_declared_oversized_body_is_refused_at_send_before_reading_it(serve, make_driver, stream):
+    # Only the head is sent: a transport that waited for the body would time out instead.
+    server = serve(after_request(lambda sock, s: (sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n"), s.pause(WAIT))))
+    small = make_driver(max_body_bytes=1500)
+    with pytest.raises(ResponseFormatError, match="larger than 1500 bytes"):
+        if stream:
+            small.open(get(server.url(), timeout=2.0))
+        else:
+            small.send(get(server.url(), timeout=2.0))
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+@pytest.mark.parametrize("shape", ["chunked", "gzip-bomb"])
+def test_an_undeclared_oversized_body_is_refused_once_over_the_cap(serve, make_driver, stream, shape):
+    if shape == "chunked":
+        raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"3e8\r\n" + b"y" * 1000 + b"\r\n" + b"3e8\r\n" + b"y" * 1000 + b"\r\n0\r\n\r\n"
+    else:
+        raw = reply(body=gzip.compress(b"\0" * 1_000_000), headers={"Content-Encoding": "gzip"})
+    server = serve(keep_alive(lambda seen: raw))
+    with pytest.raises(ResponseFormatError, match="larger than 1500 bytes"):
+        make_driver(max_body_bytes=1500).send(get(server.url()), stream=stream)
+
+
+# -- redirects -------------------------------------------------------------------------------
+
+SECRETS = {"Authorization": "Bearer sk-1", "x-api-key": "k2", "api-key": "k3", "x-goog-api-key": "k4", "Cookie": "c=5"}
+
+
+def test_redirect_to_another_origin_keeps_method_and_body_and_drops_credentials(serve, driver):
+    target = serve(keep_alive(lambda seen: reply(body=b"landed")))
+    origin = serve(keep_alive(lambda seen: reply(307, b"", {"Location": target.url("/there")})))
+    got = driver.send(get(origin.url("/here"), method="POST", body=b"body", headers={**SECRETS, "X-Trace": "keep"}))
+    assert got.body == b"landed"
+    seen = target.requests[0]
+    assert (seen.method, seen.target, seen.body) == ("POST", "/there", b"body")
+    assert seen.headers["x-trace"] == "keep" and seen.headers["host"] == f"127.0.0.1:{target.port}"
+    assert not {k.lower() for k in SECRETS} & set(seen.headers)
+    assert origin.requests[0].headers["authorization"] == "Bearer sk-1"
+
+
+def test_same_origin_303_becomes_a_get_keeps_credentials_and_reuses_the_connection(serve, driver):
+    def answer(seen: Seen) -> bytes:
+        return reply(303, b"moved", {"Location": "/next"}) if seen.target == "/start" else reply(body=b"done")
+
+    server = serve(keep_alive(answer))
+    headers = {"Authorization": "Bearer a", "Content-Type": "application/json"}
+    assert driver.send(get(server.url("/start"), method="POST", body=b"{}", headers=headers)).body == b"done"
+    last = server.requests[-1]
+    assert (last.method, last.target, last.body) == ("GET", "/next", b"")
+    assert last.headers["authorization"] == "Bearer a" and "content-type" not in last.headers
+    assert server.accepted == 1  # the small redirect body was read and the connection reused
+
+
+def test_a_redirect_with_a_long_body_is_not_read_to_its_end(serve, driver):
+    # 64 KiB of a redirect's body are read at most; then its connection is dropped.
+    def answer(seen: Seen) -> bytes:
+        if seen.target == "/start":
+            return reply(302, b"z" * (1 << 20), {"Location": "/next"})
+        return reply(body=b"done")
+
+    server = serve(keep_alive(answer))
+    assert driver.send(get(server.url("/start"))).body == b"done"
+    assert server.accepted == 2
+
+
+def test_a_redirect_declaring_a_body_over_the_cap_is_still_followed(serve, make_driver):
+    def answer(seen: Seen) -> bytes:
+        if seen.target == "/start":
+            return reply(302, b"z" * 3000, {"Location": "/next"})
+        return reply(body=b"done")
+
+    server = serve(keep_alive(answer))
+    assert make_driver(max_body_bytes=1500).send(get(server.url("/start"))).body == b"done"
+
+
+def test_redirects_stop_at_the_limit_and_return_the_last_redirect(serve, make_driver):
+    server = serve(keep_alive(lambda seen: reply(301, b"again", {"Location": "/loop"})))
+    got = make_driver(max_redirects=2).send(get(server.url("/loop")))
+    assert (got.status, len(server.requests)) == (301, 3)
+
+
+def test_a_redirect_to_an_unsupported_scheme_is_returned(serve, driver):
+    server = serve(keep_alive(lambda seen: reply(307, b"", {"Location": "ftp://example.invalid/f"})))
+    assert driver.send(get(server.url())).status == 307
+
+
+# -- logging -------------------------------------------------------------------------------------
+
+
+def test_every_hop_is_logged_without_credentials(serve, driver, caplog):
+    def answer(seen: Seen) -> bytes:
+        return reply(307, b"", {"Location": "/b?key=sk-query"}) if seen.target == "/a" else reply()
+
+    server = serve(keep_alive(answer))
+    with caplog.at_level(logging.DEBUG, logger="minicall"):
+        driver.send(get(server.url("/a"), headers={"Authorization": "Bearer sk-header"}))
+    lines = [r.getMessage() for r in caplog.records]
+    responses = [line for line in lines if line.startswith("HTTP response")]
+    assert len(responses) == 2 and "-> 307" in responses[0] and "-> 200" in responses[1]
+    assert len([line for line in lines if line.startswith("HTTP request")]) == 2
+    assert not any("sk-header" in line for line in lines)
+    assert "/b?key=[redacted]" in responses[1]
+
+
+# -- deadlines -----------------------------------------------------------------------------------
+
+
+def drip(sock: socket.socket, server: Server) -> None:
+    sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+    while server.pause(0.25):
+        sock.sendall(b"x")
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_a_dripping_body_is_cut_at_the_deadline(serve, driver, stream):
+    # Each byte comes well within the 2 s timeout: only the deadline can end this.
+    server = serve(after_request(drip))
+    started = time.monotonic()
+    with pytest.raises(APITimeoutError) as caught:
+        driver.send(get(server.url(), timeout=2.0, deadline=1.0), stream=stream)
+    assert caught.value.limit == "deadline" and caught.value.seconds == 1.0
+    assert 1.0 <= caught.value.elapsed < 2.0
+    assert time.monotonic() - started < 3.0
+    assert "deadline of 1 s passed after" in str(caught.value)
+
+
+def test_a_silent_server_is_cut_at_the_timeout_when_it_comes_first(serve, driver):
+    server = serve(after_request(lambda sock, s: s.pause(WAIT)))
+    with pytest.raises(APITimeoutError) as caught:
+        driver.send(get(server.url(), timeout=0.3, deadline=4.0))
+    assert caught.value.limit == "timeout" and caught.value.seconds == 0.3
+    assert "timeout of 0.3 s" in str(caught.value)
+
+
+def test_interim_replies_that_never_end_are_cut_at_the_deadline(serve, driver):
+    # Slow enough that the count of interim replies is not reached first.
+    def slow(sock: socket.socket, server: Server) -> None:
+        while server.pause(0.3):
+            sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    server = serve(after_request(slow))
+    with pytest.raises(APITimeoutError) as caught:
+        driver.send(get(server.url(), timeout=2.0, deadline=1.0))
+    assert caught.value.limit == "deadline"
+
+
+def test_a_deadline_already_passed_sends_nothing(serve, driver):
+    server = serve(keep_alive(lambda seen: reply()))
+    request = get(server.url(), deadline=0.001)
+    time.sleep(0.01)
+    with pytest.raises(APITimeoutError, match="deadline"):
+        driver.send(request)
+    assert server.requests == []
+
+
+# -- hostile proxies ----------------------------------------------------------------------------
+
+
+def endless_connect_answer(delay: float) -> Callable[[socket.socket, Server], None]:
+    """A proxy answering CONNECT with 200, then header lines forever."""
+
+    def handler(sock: socket.socket, server: Server) -> None:
+        sock.makefile("rb").readline()
+        sock.sendall(b"HTTP/1.1 200 Connection established\r\n")
+        n = 0
+        while server.pause(delay):
+            sock.sendall(b"X-Filler-%d: %s\r\n" % (n, b"a" * 100))
+            n += 1
+
+    return handler
+
+
+def test_a_proxy_sending_header_lines_forever_fails_at_the_head_limit(serve, make_driver):
+    proxy = serve(endless_connect_answer(0.0))
+    driver = make_driver(proxy=f"http://127.0.0.1:{proxy.port}")
+    with pytest.raises(APIConnectionError, match="header section too large"):
+        driver.send(get("https://127.0.0.1:9/", timeout=2.0, deadline=4.0))
+
+
+def test_a_proxy_dripping_header_lines_is_cut_at_the_deadline(serve, make_driver):
+    proxy = serve(endless_connect_answer(0.2))
+    driver = make_driver(proxy=f"http://127.0.0.1:{proxy.port}")
+    with pytest.raises(APITimeoutError) as caught:
+        driver.send(get("https://127.0.0.1:9/", timeout=2.0, deadline=1.0))
+    assert caught.value.limit == "deadline"
+
+
+def test_a_refused_tunnel_is_a_connection_error_without_credentials(serve, make_driver):
+    proxy = serve(lambda sock, server: (sock.makefile("rb").readline(), sock.sendall(reply(407, b"no"))))
+    driver = make_driver(proxy=f"http://user:hunter2@127.0.0.1:{proxy.port}")
+    with pytest.raises(APIConnectionError, match="refused the tunnel with HTTP 407") as caught:
+        driver.send(get("https://127.0.0.1:9/"))
+    assert "hunter2" not in str(caught.value)
+
+
+# -- fork -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_parent_and_child_calling_at_once_after_fork_each_get_their_own_replies(serve, driver):
+    # The server answers with the request's own path, after a pause, so that the
+    # parent's and child's requests overlap on the wire.
+    def answer(seen: Seen) -> bytes:
+        time.sleep(0.002)
+        return reply(body=seen.target.encode())
+
+    server = serve(keep_alive(answer))
+    assert driver.send(get(server.url("/warm"))).body == b"/warm"  # one pooled connection now
+    rounds = 40
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report mismatches through the pipe, never return to pytest
+        status = 1
+        try:
+            wrong = sum(driver.send(get(server.url(f"/child-{i}"))).body != f"/child-{i}".encode() for i in range(rounds))
+            os.write(write_end, str(wrong).encode())
+            status = 0
+        except BaseException as exc:  # noqa: BLE001 - anything goes back to the parent
+            os.write(write_end, repr(exc).encode())
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    wrong = sum(driver.send(get(server.url(f"/parent-{i}"))).body != f"/parent-{i}".encode() for i in range(rounds))
+    _, status = os.waitpid(pid, 0)
+    with os.fdopen(read_end, "rb") as pipe:
+        child_says = pipe.read().decode()
+    assert status == 0, child_says
+    assert (wrong, child_says) == (0, "0")
+    targets = [seen.target for seen in server.requests]
+    assert sum(t.startswith("/child-") for t in targets) == rounds
+    assert sum(t.startswith("/parent-") for t in targets) == rounds
+
+
+# -- deadlines through a call (sync and async calls, each on its own transport) -------------------
+
+
+def sse(*events: dict) -> bytes:
+    return b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
+
+
+def delta(text: str) -> dict:
+    return {"id": "c1", "object": "chat.completion.chunk", "model": "m", "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
+
+
+def stream_head(sock: socket.socket) -> None:
+    sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n")
+
+
+def call_stream(kind: str, client: OpenAIClient) -> tuple[list[str], BaseException]:
+    """Stream a call to the end; the text pieces that arrived and the error that ended it."""
+
+    @llm.call(provider="openai", model="m", client=client, stream=True)
+    def tell() -> str:
+        return "x"
+
+    seen: list[str] = []
+    if kind == "sync":
+        with pytest.raises(minicall.MinicallError) as caught:
+            for chunk, _ in tell():
+                seen.append(chunk.content)
+        return seen, caught.value
+
+    @llm.call(provider="openai", model="m", client=client, stream=True)
+    async def tell_async() -> str:
+        return "x"
+
+    async def go() -> None:
+        async for chunk, _ in await tell_async():
+            seen.append(chunk.content)
+
+    with pytest.raises(minicall.MinicallError) as caught:
+        asyncio.run(go())
+    return seen, caught.value
+
+
+def client_for(server: Server, kind: str, **kw) -> OpenAIClient:
+    # A transport of the kind under test, so the sync and async halves are not shared.
+    transport = SyncTransport() if kind == "sync" else AsyncioTransport()
+    return OpenAIClient(api_key="sk-test", base_url=server.url("/v1"), transport=transport, **kw)
+
+
+def pings_forever(before: bytes = b"") -> Callable[[socket.socket, Server], None]:
+    def handler(sock: socket.socket, server: Server) -> None:
+        stream_head(sock)
+        sock.sendall(before)
+        while server.pause(0.2):
+            sock.sendall(b": ping\n\n")
+
+    return after_request(handler)
+
+
+def test_a_stream_of_pings_before_any_event_is_cut_at_the_deadline(serve, kind):
+    # Pings every 0.2 s keep every read well within the 2 s timeout.
+    server = serve(pings_forever())
+    seen, error = call_stream(kind, client_for(server, kind, timeout=2.0, deadline=1.0, max_retries=0))
+    assert isinstance(error, minicall.APITimeoutError) and error.limit == "deadline"
+    assert seen == [] and 1.0 <= error.elapsed < 2.0
+
+
+def test_pings_after_an_event_do_not_reset_the_timeout_between_events(serve, kind):
+    # The deadline (5 s) bounds only the wait for the first event; then each event must
+    # follow the last within the 1 s timeout, and pings do not count.
+    server = serve(pings_forever(sse(delta("Hello"))))
+    seen, error = call_stream(kind, client_for(server, kind, timeout=1.0, deadline=5.0))
+    assert isinstance(error, minicall.APITimeoutError)
+    assert error.limit == "timeout between stream events" and 1.0 <= error.elapsed < 2.0
+    assert seen == ["Hello"] and error.partial == "Hello"
+    assert len(server.requests) == 1  # a stream that delivered is never retried
+
+
+def test_a_stream_with_steady_events_outlives_its_deadline(serve, kind):
+    # Events every 0.2 s for 1.6 s: past the 1 s deadline, which bounds the first only.
+    def handler(sock: socket.socket, server: Server) -> None:
+        stream_head(sock)
+        for i in range(8):
+            sock.sendall(sse(delta(f"{i} ")))
+            server.pause(0.2)
+        sock.sendall(b"data: [DONE]\n\n")
+
+    server = serve(after_request(handler))
+
+    @llm.call(provider="openai", model="m", client=client_for(server, kind, timeout=1.0, deadline=1.0), stream=True)
+    def tell() -> str:
+        return "x"
+
+    @llm.call(provider="openai", model="m", client=client_for(server, kind, timeout=1.0, deadline=1.0), stream=True)
+    async def tell_async() -> str:
+        return "x"
+
+    async def text_async() -> str:
+        return "".join([c.content async for c, _ in await tell_async()])
+
+    text = "".join(c.content for c, _ in tell()) if kind == "sync" else asyncio.run(text_async())
+    assert text == "0 1 2 3 4 5 6 7 "
+
+
+def call_once(kind: str, client: OpenAIClient) -> BaseException:
+    @llm.call(provider="openai", model="m", client=client)
+    def ask() -> str:
+        return "x"
+
+    @llm.call(provider="openai", model="m", client=client)
+    async def ask_async() -> str:
+        return "x"
+
+    with pytest.raises(minicall.MinicallError) as caught:
+        ask() if kind == "sync" else asyncio.run(ask_async())
+    return caught.value
+
+
+def test_the_deadline_bounds_every_attempt_of_a_call(serve, kind):
+    # Each attempt drips; retries would take far longer than the deadline.
+    server = serve(after_request(drip))
+    error = call_once(kind, client_for(server, kind, timeout=2.0, deadline=1.5, max_retries=5))
+    assert isinstance(error, minicall.APITimeoutError) and error.limit == "deadline"
+    assert 1.5 <= error.elapsed < 2.5
+
+
+def test_no_back_off_is_slept_past_the_deadline(serve, kind):
+    # A 503 asking for a 30 s pause: the deadline leaves no room, so the 503 is final.
+    server = serve(keep_alive(lambda seen: reply(503, b'{"error": {"message": "busy"}}', {"Retry-After": "30", "Content-Type": "application/json"})))
+    started = time.monotonic()
+    error = call_once(kind, client_for(server, kind, deadline=2.0, max_retries=3))
+    assert isinstance(error, minicall.InternalServerError) and error.attempts == 1
+    assert time.monotonic() - started < 2.0
+    assert len(server.requests) == 1
+
+
+def test_a_call_gets_another_deadline_through_override(serve, kind):
+    server = serve(after_request(drip))
+    patient = client_for(server, kind, timeout=2.0, deadline=60.0, max_retries=0)
+
+    @llm.call(provider="openai", model="m", client=patient)
+    def ask() -> str:
+        return "x"
+
+    @llm.call(provider="openai", model="m", client=patient)
+    async def ask_async() -> str:
+        return "x"
+
+    hurried = client_for(server, kind, timeout=2.0, deadline=0.5, max_retries=0)
+    with pytest.raises(minicall.APITimeoutError) as caught:
+        if kind == "sync":
+            llm.override(ask, client=hurried)()
+        else:
+            asyncio.run(llm.override(ask_async, client=hurried)())
+    assert caught.value.limit == "deadline" and caught.value.seconds == 0.5
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), "10", True])
+def test_a_deadline_that_is_not_positive_seconds_is_a_configuration_error(bad):
+    with pytest.raises(minicall.ConfigurationError, match="deadline must be positive seconds"):
+        OpenAIClient(api_key="sk-test", deadline=bad)
+
+
+def test_clients_have_a_finite_default_deadline():
+    from minicall._call.client import DEFAULT_DEADLINE
+
+    assert OpenAIClient(api_key="sk-test").deadline == DEFAULT_DEADLINE == 900.0
