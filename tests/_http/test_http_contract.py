@@ -634,18 +634,32 @@ def test_a_stream_with_steady_events_outlives_its_deadline(serve, kind):
     assert text == "0 1 2 3 4 5 6 7 "
 
 
-def call_once(kind: str, client: OpenAIClient) -> BaseException:
-    @llm.call(provider="openai", model="m", client=client)
-    def ask() -> str:
-        return "x"
+def asker(kind: str, client: OpenAIClient) -> Callable[..., object]:
+    """A plain call through ``client``: a sync function, or an ``async def`` one."""
+    if kind == "sync":
+
+        @llm.call(provider="openai", model="m", client=client)
+        def ask() -> str:
+            return "x"
+
+        return ask
 
     @llm.call(provider="openai", model="m", client=client)
     async def ask_async() -> str:
         return "x"
 
+    return ask_async
+
+
+def run_call(kind: str, fn: Callable[..., object]) -> BaseException:
+    """Make the call ``fn``; the error it ends with."""
     with pytest.raises(minicall.MinicallError) as caught:
-        ask() if kind == "sync" else asyncio.run(ask_async())
+        fn() if kind == "sync" else asyncio.run(fn())  # type: ignore[arg-type]
     return caught.value
+
+
+def call_once(kind: str, client: OpenAIClient) -> BaseException:
+    return run_call(kind, asker(kind, client))
 
 
 def test_the_deadline_bounds_every_attempt_of_a_call(serve, kind):
@@ -669,22 +683,10 @@ def test_no_back_off_is_slept_past_the_deadline(serve, kind):
 def test_a_call_gets_another_deadline_through_override(serve, kind):
     server = serve(after_request(drip))
     patient = client_for(server, kind, timeout=2.0, deadline=60.0, max_retries=0)
-
-    @llm.call(provider="openai", model="m", client=patient)
-    def ask() -> str:
-        return "x"
-
-    @llm.call(provider="openai", model="m", client=patient)
-    async def ask_async() -> str:
-        return "x"
-
     hurried = client_for(server, kind, timeout=2.0, deadline=0.5, max_retries=0)
-    with pytest.raises(minicall.APITimeoutError) as caught:
-        if kind == "sync":
-            llm.override(ask, client=hurried)()
-        else:
-            asyncio.run(llm.override(ask_async, client=hurried)())
-    assert caught.value.limit == "deadline" and caught.value.seconds == 0.5
+    error = run_call(kind, llm.override(asker(kind, patient), client=hurried))
+    assert isinstance(error, minicall.APITimeoutError)
+    assert error.limit == "deadline" and error.seconds == 0.5
 
 
 @pytest.mark.parametrize("bad", [0, -1.0, float("nan"), "10", True])
