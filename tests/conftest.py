@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
-from loopback import ConnectProxy, make_certificate, server_context
+from loopback import ConnectProxy, Handler, Server, make_certificate, server_context
 
 from minicall.testing import FakeServer
 
@@ -167,3 +167,18 @@ def connect_proxy() -> Iterator[Callable[..., ConnectProxy]]:
 def proxy(connect_proxy: Callable[..., ConnectProxy]) -> ConnectProxy:
     """A loopback CONNECT proxy for one test."""
     return connect_proxy()
+
+
+@pytest.fixture()
+def serve() -> Iterator[Callable[..., Server]]:
+    """Makes raw loopback servers (``serve(handler, tls=None)``, see ``loopback.Server``),
+    closed after the test."""
+    made: list[Server] = []
+
+    def make(handler: Handler, tls: ssl.SSLContext | None = None) -> Server:
+        made.append(Server(handler, tls))
+        return made[-1]
+
+    yield make
+    for server in made:
+        server.close()

@@ -64,6 +64,7 @@ class Server:
         self.port = self.listener.getsockname()[1]
         self.accepted = 0
         self.requests: list[Request] = []
+        self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
 
@@ -99,8 +100,19 @@ class Server:
             self.requests.append(req)
             sock.sendall(answer(req))
 
+    def pause(self, seconds: float) -> bool:
+        """Sleep ``seconds`` unless the server is closed first: ``False`` once it is
+        (a handler dripping bytes stops when its test is over)."""
+        return not self._stopped.wait(seconds)
+
     def close(self) -> None:
+        self._stopped.set()
         self.listener.close()
+
+
+def keep_alive(answer: Callable[[Request], bytes] = lambda req: response()) -> Handler:
+    """A handler answering every request on a connection with ``answer(request)``."""
+    return lambda sock, server, index: server.serve_requests(sock, answer)
 
 
 class ConnectProxy:

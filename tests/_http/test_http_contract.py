@@ -17,9 +17,10 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
+from loopback import WAIT, Handler, Request, Server, keep_alive, read_request, response
 
 import minicall
 from minicall import llm
@@ -31,101 +32,22 @@ from minicall._http._types import HttpRequest
 from minicall._model.errors import APIConnectionError, APITimeoutError, ResponseFormatError
 from minicall.providers.openai import OpenAIClient
 
-WAIT = 5.0  # the longest any server here waits for the client
-
-
 @pytest.fixture(autouse=True)
 def _no_env_proxy(monkeypatch):
     for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
 
 
-# -- a raw loopback server -------------------------------------------------------------
+# -- loopback servers (tests/loopback.py) -------------------------------------------------
 
 
-@dataclass
-class Seen:
-    method: str
-    target: str
-    headers: dict[str, str]
-    body: bytes
+ConnHandler = Callable[[socket.socket, Server], None]
 
 
-def read_request(rfile) -> Seen | None:
-    line = rfile.readline()
-    if not line:
-        return None
-    headers: dict[str, str] = {}
-    while (h := rfile.readline()) not in (b"\r\n", b"\n", b""):
-        name, _, value = h.decode("latin-1").partition(":")
-        headers[name.strip().lower()] = value.strip()
-    method, target, _ = line.decode("latin-1").split(" ", 2)
-    return Seen(method, target, headers, rfile.read(int(headers.get("content-length", "0"))))
-
-
-def reply(status: int = 200, body: bytes = b"ok", headers: dict[str, str] | None = None) -> bytes:
-    head = {"Content-Length": str(len(body)), **(headers or {})}
-    return f"HTTP/1.1 {status} X\r\n".encode() + "".join(f"{k}: {v}\r\n" for k, v in head.items()).encode() + b"\r\n" + body
-
-
-@dataclass
-class Server:
-    """Runs ``handler(sock, server)`` for each connection accepted on 127.0.0.1."""
-
-    handler: Callable[[socket.socket, Server], None]
-    accepted: int = 0
-    requests: list[Seen] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self._stop = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                sock, _ = self.listener.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
-
-    def _serve(self, sock: socket.socket) -> None:
-        sock.settimeout(WAIT)
-        try:
-            self.handler(sock, self)
-        except OSError:
-            pass
-        finally:
-            sock.close()
-
-    def answer_each(self, sock: socket.socket, answer: Callable[[Seen], bytes]) -> None:
-        rfile = sock.makefile("rb")
-        while (seen := read_request(rfile)) is not None:
-            self.requests.append(seen)
-            sock.sendall(answer(seen))
-
-    def pause(self, seconds: float) -> bool:
-        """Sleep unless the test is over; ``False`` once it is."""
-        return not self._stop.wait(seconds)
-
-    def close(self) -> None:
-        self._stop.set()
-        self.listener.close()
-
-
-def keep_alive(answer: Callable[[Seen], bytes]) -> Callable[[socket.socket, Server], None]:
-    return lambda sock, server: server.answer_each(sock, answer)
-
-
-def after_request(then: Callable[[socket.socket, Server], None]) -> Callable[[socket.socket, Server], None]:
+def after_request(then: ConnHandler) -> Handler:
     """Read one request, then hand the socket to ``then``."""
 
-    def handler(sock: socket.socket, server: Server) -> None:
+    def handler(sock: socket.socket, server: Server, index: int) -> None:
         seen = read_request(sock.makefile("rb"))
         assert seen is not None
         server.requests.append(seen)
@@ -134,17 +56,9 @@ def after_request(then: Callable[[socket.socket, Server], None]) -> Callable[[so
     return handler
 
 
-@pytest.fixture
-def serve() -> Iterator[Callable[..., Server]]:
-    made: list[Server] = []
-
-    def make(handler: Callable[[socket.socket, Server], None]) -> Server:
-        made.append(Server(handler))
-        return made[-1]
-
-    yield make
-    for server in made:
-        server.close()
+def raw(then: ConnHandler) -> Handler:
+    """Hand the socket to ``then`` at once (it reads what it wants)."""
+    return lambda sock, server, index: then(sock, server)
 
 
 # -- one driver per transport ------------------------------------------------------------
@@ -254,7 +168,7 @@ def get(url: str, *, timeout: float = WAIT, deadline: float | None = None, **kw)
 
 
 def test_keep_alive_serves_many_requests_on_one_connection(serve, driver):
-    server = serve(keep_alive(lambda seen: reply(body=seen.target.encode())))
+    server = serve(keep_alive(lambda seen: response(body=seen.target.encode())))
     bodies = [driver.send(get(server.url(f"/{i}"))).body for i in range(5)]
     assert bodies == [b"/0", b"/1", b"/2", b"/3", b"/4"]
     assert server.accepted == 1
@@ -272,14 +186,14 @@ def test_chunked_and_gzip_bodies_are_decoded_streamed_or_not(serve, driver):
 
 
 def test_head_reply_has_no_body_and_keeps_the_connection(serve, driver):
-    server = serve(keep_alive(lambda seen: reply(body=b"" if seen.method == "HEAD" else b"x", headers={"Content-Length": "5"} if seen.method == "HEAD" else None)))
+    server = serve(keep_alive(lambda seen: response(body=b"" if seen.method == "HEAD" else b"x", headers={"Content-Length": "5"} if seen.method == "HEAD" else None)))
     assert driver.send(get(server.url(), method="HEAD")).body == b""
     assert driver.send(get(server.url())).body == b"x"
     assert server.accepted == 1
 
 
 def test_a_few_interim_replies_are_skipped(serve, driver):
-    server = serve(keep_alive(lambda seen: b"HTTP/1.1 100 Continue\r\n\r\n" * 3 + reply(body=b"final")))
+    server = serve(keep_alive(lambda seen: b"HTTP/1.1 100 Continue\r\n\r\n" * 3 + response(body=b"final")))
     got = driver.send(get(server.url(), method="POST", body=b"{}"))
     assert (got.status, got.body) == (200, b"final")
 
@@ -315,7 +229,7 @@ def test_an_undeclared_oversized_body_is_refused_once_over_the_cap(serve, make_d
     if shape == "chunked":
         raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"3e8\r\n" + b"y" * 1000 + b"\r\n" + b"3e8\r\n" + b"y" * 1000 + b"\r\n0\r\n\r\n"
     else:
-        raw = reply(body=gzip.compress(b"\0" * 1_000_000), headers={"Content-Encoding": "gzip"})
+        raw = response(body=gzip.compress(b"\0" * 1_000_000), headers={"Content-Encoding": "gzip"})
     server = serve(keep_alive(lambda seen: raw))
     with pytest.raises(ResponseFormatError, match="larger than 1500 bytes"):
         make_driver(max_body_bytes=1500).send(get(server.url()), stream=stream)
@@ -327,8 +241,8 @@ SECRETS = {"Authorization": "Bearer sk-1", "x-api-key": "k2", "api-key": "k3", "
 
 
 def test_redirect_to_another_origin_keeps_method_and_body_and_drops_credentials(serve, driver):
-    target = serve(keep_alive(lambda seen: reply(body=b"landed")))
-    origin = serve(keep_alive(lambda seen: reply(307, b"", {"Location": target.url("/there")})))
+    target = serve(keep_alive(lambda seen: response(body=b"landed")))
+    origin = serve(keep_alive(lambda seen: response(307, b"", {"Location": target.url("/there")})))
     got = driver.send(get(origin.url("/here"), method="POST", body=b"body", headers={**SECRETS, "X-Trace": "keep"}))
     assert got.body == b"landed"
     seen = target.requests[0]
@@ -339,8 +253,8 @@ def test_redirect_to_another_origin_keeps_method_and_body_and_drops_credentials(
 
 
 def test_same_origin_303_becomes_a_get_keeps_credentials_and_reuses_the_connection(serve, driver):
-    def answer(seen: Seen) -> bytes:
-        return reply(303, b"moved", {"Location": "/next"}) if seen.target == "/start" else reply(body=b"done")
+    def answer(seen: Request) -> bytes:
+        return response(303, b"moved", {"Location": "/next"}) if seen.target == "/start" else response(body=b"done")
 
     server = serve(keep_alive(answer))
     headers = {"Authorization": "Bearer a", "Content-Type": "application/json"}
@@ -353,10 +267,10 @@ def test_same_origin_303_becomes_a_get_keeps_credentials_and_reuses_the_connecti
 
 def test_a_redirect_with_a_long_body_is_not_read_to_its_end(serve, driver):
     # 64 KiB of a redirect's body are read at most; then its connection is dropped.
-    def answer(seen: Seen) -> bytes:
+    def answer(seen: Request) -> bytes:
         if seen.target == "/start":
-            return reply(302, b"z" * (1 << 20), {"Location": "/next"})
-        return reply(body=b"done")
+            return response(302, b"z" * (1 << 20), {"Location": "/next"})
+        return response(body=b"done")
 
     server = serve(keep_alive(answer))
     assert driver.send(get(server.url("/start"))).body == b"done"
@@ -364,23 +278,23 @@ def test_a_redirect_with_a_long_body_is_not_read_to_its_end(serve, driver):
 
 
 def test_a_redirect_declaring_a_body_over_the_cap_is_still_followed(serve, make_driver):
-    def answer(seen: Seen) -> bytes:
+    def answer(seen: Request) -> bytes:
         if seen.target == "/start":
-            return reply(302, b"z" * 3000, {"Location": "/next"})
-        return reply(body=b"done")
+            return response(302, b"z" * 3000, {"Location": "/next"})
+        return response(body=b"done")
 
     server = serve(keep_alive(answer))
     assert make_driver(max_body_bytes=1500).send(get(server.url("/start"))).body == b"done"
 
 
 def test_redirects_stop_at_the_limit_and_return_the_last_redirect(serve, make_driver):
-    server = serve(keep_alive(lambda seen: reply(301, b"again", {"Location": "/loop"})))
+    server = serve(keep_alive(lambda seen: response(301, b"again", {"Location": "/loop"})))
     got = make_driver(max_redirects=2).send(get(server.url("/loop")))
     assert (got.status, len(server.requests)) == (301, 3)
 
 
 def test_a_redirect_to_an_unsupported_scheme_is_returned(serve, driver):
-    server = serve(keep_alive(lambda seen: reply(307, b"", {"Location": "ftp://example.invalid/f"})))
+    server = serve(keep_alive(lambda seen: response(307, b"", {"Location": "ftp://example.invalid/f"})))
     assert driver.send(get(server.url())).status == 307
 
 
@@ -388,8 +302,8 @@ def test_a_redirect_to_an_unsupported_scheme_is_returned(serve, driver):
 
 
 def test_every_hop_is_logged_without_credentials(serve, driver, caplog):
-    def answer(seen: Seen) -> bytes:
-        return reply(307, b"", {"Location": "/b?key=sk-query"}) if seen.target == "/a" else reply()
+    def answer(seen: Request) -> bytes:
+        return response(307, b"", {"Location": "/b?key=sk-query"}) if seen.target == "/a" else response()
 
     server = serve(keep_alive(answer))
     with caplog.at_level(logging.DEBUG, logger="minicall"):
@@ -445,7 +359,7 @@ def test_interim_replies_that_never_end_are_cut_at_the_deadline(serve, driver):
 
 
 def test_a_deadline_already_passed_sends_nothing(serve, driver):
-    server = serve(keep_alive(lambda seen: reply()))
+    server = serve(keep_alive(lambda seen: response()))
     request = get(server.url(), deadline=0.001)
     time.sleep(0.01)
     with pytest.raises(APITimeoutError, match="deadline"):
@@ -456,7 +370,7 @@ def test_a_deadline_already_passed_sends_nothing(serve, driver):
 # -- hostile proxies ----------------------------------------------------------------------------
 
 
-def endless_connect_answer(delay: float) -> Callable[[socket.socket, Server], None]:
+def endless_connect_answer(delay: float) -> Handler:
     """A proxy answering CONNECT with 200, then header lines forever."""
 
     def handler(sock: socket.socket, server: Server) -> None:
@@ -467,7 +381,7 @@ def endless_connect_answer(delay: float) -> Callable[[socket.socket, Server], No
             sock.sendall(b"X-Filler-%d: %s\r\n" % (n, b"a" * 100))
             n += 1
 
-    return handler
+    return raw(handler)
 
 
 def test_a_proxy_sending_header_lines_forever_fails_at_the_head_limit(serve, make_driver):
@@ -486,7 +400,7 @@ def test_a_proxy_dripping_header_lines_is_cut_at_the_deadline(serve, make_driver
 
 
 def test_a_refused_tunnel_is_a_connection_error_without_credentials(serve, make_driver):
-    proxy = serve(lambda sock, server: (sock.makefile("rb").readline(), sock.sendall(reply(407, b"no"))))
+    proxy = serve(raw(lambda sock, server: (sock.makefile("rb").readline(), sock.sendall(response(407, b"no")))))
     driver = make_driver(proxy=f"http://user:hunter2@127.0.0.1:{proxy.port}")
     with pytest.raises(APIConnectionError, match="refused the tunnel with HTTP 407") as caught:
         driver.send(get("https://127.0.0.1:9/"))
@@ -500,9 +414,9 @@ def test_a_refused_tunnel_is_a_connection_error_without_credentials(serve, make_
 def test_parent_and_child_calling_at_once_after_fork_each_get_their_own_replies(serve, driver):
     # The server answers with the request's own path, after a pause, so that the
     # parent's and child's requests overlap on the wire.
-    def answer(seen: Seen) -> bytes:
+    def answer(seen: Request) -> bytes:
         time.sleep(0.002)
-        return reply(body=seen.target.encode())
+        return response(body=seen.target.encode())
 
     server = serve(keep_alive(answer))
     assert driver.send(get(server.url("/warm"))).body == b"/warm"  # one pooled connection now
@@ -579,7 +493,7 @@ def client_for(server: Server, kind: str, **kw) -> OpenAIClient:
     return OpenAIClient(api_key="sk-test", base_url=server.url("/v1"), transport=transport, **kw)
 
 
-def pings_forever(before: bytes = b"") -> Callable[[socket.socket, Server], None]:
+def pings_forever(before: bytes = b"") -> Handler:
     def handler(sock: socket.socket, server: Server) -> None:
         stream_head(sock)
         sock.sendall(before)
@@ -672,7 +586,7 @@ def test_the_deadline_bounds_every_attempt_of_a_call(serve, kind):
 
 def test_no_back_off_is_slept_past_the_deadline(serve, kind):
     # A 503 asking for a 30 s pause: the deadline leaves no room, so the 503 is final.
-    server = serve(keep_alive(lambda seen: reply(503, b'{"error": {"message": "busy"}}', {"Retry-After": "30", "Content-Type": "application/json"})))
+    server = serve(keep_alive(lambda seen: response(503, b'{"error": {"message": "busy"}}', {"Retry-After": "30", "Content-Type": "application/json"})))
     started = time.monotonic()
     error = call_once(kind, client_for(server, kind, deadline=2.0, max_retries=3))
     assert isinstance(error, minicall.InternalServerError) and error.attempts == 1

@@ -6,7 +6,6 @@ import base64
 import logging
 import os
 import socket
-import ssl
 import struct
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import zlib
 from collections.abc import Callable, Iterator
 
 import pytest
-from loopback import WAIT, Handler, Request, Server, read_request, response
+from loopback import WAIT, Handler, Server, keep_alive, read_request, response
 
 from minicall._http._log import redact_url
 from minicall._http._proxy import is_bypassed, parse_proxy, proxy_for
@@ -40,28 +39,6 @@ def _no_env_proxy(monkeypatch):
 
 
 # -- the loopback server (tests/loopback.py) ----------------------------------------------
-
-
-@pytest.fixture
-def servers() -> Iterator[list[Server]]:
-    made: list[Server] = []
-    yield made
-    for server in made:
-        server.close()
-
-
-@pytest.fixture
-def serve(servers) -> Callable[..., Server]:
-    def make(handler: Handler, tls: ssl.SSLContext | None = None) -> Server:
-        server = Server(handler, tls)
-        servers.append(server)
-        return server
-
-    return make
-
-
-def keep_alive(answer: Callable[[Request], bytes] = lambda req: response()) -> Handler:
-    return lambda sock, server, index: server.serve_requests(sock, answer)
 
 
 def one_shot(raw: bytes, then: Callable[[socket.socket], object] = lambda sock: None) -> Handler:
