@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from .._model.errors import ConfigurationError, ResponseFormatError
 from .._http._types import HttpRequest
 from .._model.messages import Message, ToolCallPart, ToolResultPart
+from .dump import PydanticFace, dump_chunk, dump_response
 from .pricing import cost as _cost
 from .pricing import usd as _usd
 from .._model.spec import CallSpec, Chunk, Codec, Completion, Usage
@@ -141,7 +142,7 @@ class CallFacts:
         return list(self._context.tool_types)
 
 
-class BaseCallResponse(CallFacts, Generic[MessageT]):
+class BaseCallResponse(CallFacts, PydanticFace, Generic[MessageT]):
     """The result of one call; see API.md section 2 for every property."""
 
     _native: ClassVar[bool] = True
@@ -282,6 +283,9 @@ class BaseCallResponse(CallFacts, Generic[MessageT]):
         out: list[Any] = cls._codec.to_native([message])
         return out
 
+    def _dump(self) -> dict[str, Any]:
+        return dump_response(self)
+
     def __str__(self) -> str:
         return self.content
 
@@ -299,7 +303,7 @@ def _jsonish(value: Any) -> str:
         return str(value)
 
 
-class BaseCallResponseChunk:
+class BaseCallResponseChunk(PydanticFace):
     """One piece of a streamed reply."""
 
     _native: ClassVar[bool] = True
@@ -360,6 +364,9 @@ class BaseCallResponseChunk:
     def chunk(self) -> Mapping[str, Any]:
         """The provider's raw chunk."""
         return self._chunk.raw
+
+    def _dump(self) -> dict[str, Any]:
+        return dump_chunk(self)
 
     def __str__(self) -> str:
         return self.content
