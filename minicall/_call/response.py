@@ -17,6 +17,7 @@ from .._http._types import HttpRequest
 from .._model.messages import Message, ToolCallPart, ToolResultPart
 from .dump import PydanticFace, dump_chunk, dump_response
 from .pricing import cost as _cost
+from .tool_call import native_call, view
 from .pricing import usd as _usd
 from .._model.spec import CallSpec, Chunk, Codec, Completion, Usage
 
@@ -45,9 +46,17 @@ class CallContext:
 
 
 def build_tools(
-    tool_types: Sequence[type[BaseTool]], calls: Sequence[ToolCallPart], raws: Sequence[Any], provider: str = ""
+    tool_types: Sequence[type[BaseTool]],
+    calls: Sequence[ToolCallPart],
+    raws: Sequence[Any],
+    provider: str = "",
+    codec: Codec | None = None,
 ) -> list[BaseTool]:
-    """Tool instances for the calls whose name matches one of ``tool_types``."""
+    """Tool instances for the calls whose name matches one of ``tool_types``.
+
+    Each tool's ``tool_call`` is its raw call (``raws[i]``) as a :class:`ToolCallView`;
+    without one (a streamed call), the call as ``codec`` writes it in a history.
+    """
     by_name = {t._name(): t for t in tool_types}
     tools: list[BaseTool] = []
     for i, call in enumerate(calls):
@@ -57,7 +66,10 @@ def build_tools(
                 raise ResponseFormatError(
                     provider, f"tool call {call.name}", "arguments are not a JSON object", call.unparsed
                 )
-            raw = raws[i] if i < len(raws) else call
+            if i < len(raws):
+                raw = view(raws[i])
+            else:
+                raw = call if codec is None else native_call(codec, provider, call)
             tools.append(tool_type.from_call(call.id, call.args, raw))
     return tools
 

@@ -256,7 +256,7 @@ class _StreamBase(CallFacts, Generic[ResponseT_co, ChunkT]):
                 out.append((wrapped, None))
                 continue
             completed = state.absorb(chunk)
-            tools = build_tools(self._tool_types, completed, (), self._context.provider) if completed else []
+            tools = build_tools(self._tool_types, completed, (), self._context.provider, codec) if completed else []
             if not tools:
                 out.append((wrapped, None))
             for i, tool in enumerate(tools):
@@ -270,7 +270,7 @@ class _StreamBase(CallFacts, Generic[ResponseT_co, ChunkT]):
             raise ResponseFormatError(
                 self._context.provider, "", "the reply held no stream events", self._head.decode("utf-8", "replace")
             )
-        tools = build_tools(self._tool_types, self._state.finish(), (), self._context.provider)
+        tools = build_tools(self._tool_types, self._state.finish(), (), self._context.provider, self._context.codec)
         out.extend((self.chunk_type(Chunk(), self._context.codec), t) for t in tools)
         self.end_time = time.time() * 1000
         return out
