@@ -63,7 +63,9 @@ def _table() -> dict[str, dict[str, dict[str, float]]]:
                 table: dict[str, dict[str, dict[str, float]]] = {}
                 from importlib import resources
 
-                text = resources.files("minicall").joinpath("prices.json").read_text("utf-8")
+                # The package by its own name, whatever it is (a vendored copy is not "minicall").
+                package = __name__.rsplit(".", 2)[0]
+                text = resources.files(package).joinpath("prices.json").read_text("utf-8")
                 _merge(table, json.loads(text), "prices.json")
                 extra = os.environ.get("MINICALL_PRICES")
                 if extra:

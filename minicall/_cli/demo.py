@@ -40,7 +40,7 @@ def _available() -> list[str]:
     names = []
     for name in PROVIDERS:
         try:
-            importlib.import_module(f"minicall.providers.{name}")
+            importlib.import_module(f"..providers.{name}", __package__)  # relative: vendored copies
         except ImportError:
             continue
         names.append(name)

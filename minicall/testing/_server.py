@@ -24,13 +24,26 @@ from collections.abc import Callable
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 from urllib.parse import parse_qsl
 
 from .._http._types import lower_headers
 from .._call.registry import PROVIDERS, provider_module
 from ._formats import WireFormat, available_formats, get_format, json_bytes
 from ._reply import ErrorReply, Fault, RawReply, RecordedRequest, Reply, Scripted
+
+if TYPE_CHECKING:
+    from .._call.client import BaseClient
+    from ..providers.anthropic import AnthropicClient
+    from ..providers.azure import AzureClient
+    from ..providers.bedrock import BedrockClient
+    from ..providers.cohere import CohereClient
+    from ..providers.google import GoogleClient
+    from ..providers.groq import GroqClient
+    from ..providers.litellm import LiteLLMClient
+    from ..providers.mistral import MistralClient
+    from ..providers.openai import OpenAIClient
+    from ..providers.xai import XAIClient
 
 __all__ = ["FakeServer"]
 
@@ -123,11 +136,45 @@ class FakeServer:
         """The base URL to give ``provider``'s client: ``/<provider>`` plus its SDK suffix."""
         return f"{self.url}/{provider}{_format_for(provider).base_suffix}"
 
-    def client(self, provider: str, **kwargs: Any) -> Any:
+    # One overload per provider: the client is the type that provider's ``call`` takes.
+    @overload
+    def client(self, provider: Literal["openai"], **kwargs: Any) -> OpenAIClient: ...
+
+    @overload
+    def client(self, provider: Literal["anthropic"], **kwargs: Any) -> AnthropicClient: ...
+
+    @overload
+    def client(self, provider: Literal["google"], **kwargs: Any) -> GoogleClient: ...
+
+    @overload
+    def client(self, provider: Literal["groq"], **kwargs: Any) -> GroqClient: ...
+
+    @overload
+    def client(self, provider: Literal["xai"], **kwargs: Any) -> XAIClient: ...
+
+    @overload
+    def client(self, provider: Literal["mistral"], **kwargs: Any) -> MistralClient: ...
+
+    @overload
+    def client(self, provider: Literal["cohere"], **kwargs: Any) -> CohereClient: ...
+
+    @overload
+    def client(self, provider: Literal["litellm"], **kwargs: Any) -> LiteLLMClient: ...
+
+    @overload
+    def client(self, provider: Literal["azure"], **kwargs: Any) -> AzureClient: ...
+
+    @overload
+    def client(self, provider: Literal["bedrock"], **kwargs: Any) -> BedrockClient: ...
+
+    @overload
+    def client(self, provider: str, **kwargs: Any) -> BaseClient: ...
+
+    def client(self, provider: str, **kwargs: Any) -> BaseClient:
         """``provider``'s minicall client pointed at this server, with test credentials."""
         fmt = _format_for(provider)
         client_class = getattr(provider_module(provider), PROVIDERS[provider])
-        return client_class(**{"base_url": self.base_url(provider), **fmt.client_kwargs, **kwargs})
+        return cast("BaseClient", client_class(**{"base_url": self.base_url(provider), **fmt.client_kwargs, **kwargs}))
 
     # -- scripting and recording ------------------------------------------------------
 
