@@ -41,7 +41,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from .._model.errors import AuthenticationError, ConfigurationError, error_for_status
+from .._model.errors import APIError, AuthenticationError, ConfigurationError, error_for_status
 from .._http._types import AsyncHttpResponse, HttpRequest, HttpResponse
 from .._codecs.wire import Reader, loads
 from . import metadata
@@ -222,7 +222,7 @@ def _token_error(response: HttpResponse | AsyncHttpResponse, body: bytes, url: s
     message = f"token request to {where} failed: {detail or response.reason or 'no details'}"
     # Server trouble stays retryable; everything else means the credentials are bad.
     status = response.status
-    kind = error_for_status(status) if status >= 500 or status == 429 else AuthenticationError
+    kind: type[APIError] = error_for_status(status) if status >= 500 or status == 429 else AuthenticationError
     return kind(
         message, status_code=status, provider=_PROVIDER, body=data, headers=response.headers
     )

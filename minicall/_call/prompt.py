@@ -283,9 +283,9 @@ def _options(text: str | None) -> dict[str, str]:
 
 
 def _items(value: Any, spec: str) -> Sequence[Any]:
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        raise PromptError(f"the {spec!r} spec needs a list, not {type(value).__name__}")
-    return value
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        return value
+    raise PromptError(f"the {spec!r} spec needs a list, not {type(value).__name__}")
 
 
 def _list(value: Any, options: Mapping[str, str]) -> str:

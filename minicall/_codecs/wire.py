@@ -143,13 +143,14 @@ class Reader:
 
     def int(self, value: Any, path: builtins.str) -> builtins.int:
         """``value`` as an integer (a whole float is accepted)."""
-        if isinstance(value, bool) or not isinstance(value, (builtins.int, float)):
-            raise self.fail(path, f"expected an integer, got {_kind(value)}", value)
+        # Positive isinstance checks only: they narrow ``value`` for every mypy version.
+        if isinstance(value, builtins.int) and not isinstance(value, bool):
+            return value
         if isinstance(value, float):
             if not value.is_integer():
                 raise self.fail(path, "expected an integer, got a fraction", value)
             return builtins.int(value)
-        return value
+        raise self.fail(path, f"expected an integer, got {_kind(value)}", value)
 
     def opt_int(self, value: Any, path: builtins.str) -> builtins.int | None:
         """``value`` as an integer or ``None``."""

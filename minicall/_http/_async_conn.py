@@ -258,7 +258,7 @@ class LoopPools:
         if watch is not None:
             # Finish the watcher by hand: its cleanup is synchronous, so one step runs
             # it, and a finished generator never asks a (closed) loop to finalize it.
-            step = watch.aclose()
+            step = watch.aclose().__await__()  # a generator for every typeshed's aclose()
             with suppress(StopIteration):
                 step.send(None)
 

@@ -81,7 +81,7 @@ def _audio(part: AudioPart) -> dict[str, Any]:
 def _tool_result(part: ToolResultPart) -> dict[str, Any]:
     # A JSON object result travels as a ``json`` document, which models read structurally.
     value = json_object(part.content)
-    content = [{"json": value}] if value is not None else [{"text": part.content or " "}]
+    content: list[dict[str, Any]] = [{"json": value}] if value is not None else [{"text": part.content or " "}]
     return {
         "toolResult": {
             "toolUseId": part.id,
