@@ -11,7 +11,15 @@ Example::
     print(recommend_book("fantasy").content)
 
 Providers, codecs and transports load when first used, not on import.
+
+Version 0.1.0, under the MIT license (the LICENSE file beside this one travels with any
+copy of this package). Python 3.10 or newer.
 """
+
+import sys as _sys
+
+if _sys.version_info < (3, 10):  # checked before anything that 3.9 cannot even import
+    raise ImportError(f"minicall needs Python 3.10 or newer; this is Python {_sys.version.split()[0]}")
 
 from . import llm
 from ._call.config import BaseDynamicConfig

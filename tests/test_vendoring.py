@@ -14,6 +14,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 import minicall
 
 PACKAGE = Path(minicall.__file__).resolve().parent
@@ -182,3 +184,27 @@ def test_the_vendored_demo_runs_as_a_module(tmp_path):
     for provider in PROVIDERS:
         assert f"== {provider} (" in result.stdout, provider
     assert "decoy" not in result.stderr
+
+
+def test_the_license_travels_inside_the_package_and_the_docstring_says_so():
+    root_license = (PACKAGE.parent / "LICENSE").read_text(encoding="utf-8")
+    assert root_license.startswith("MIT License")
+    assert (PACKAGE / "LICENSE").read_text(encoding="utf-8") == root_license
+    doc = minicall.__doc__ or ""
+    assert f"Version {minicall.__version__}" in doc and "MIT license" in doc and "3.10" in doc
+
+
+def test_python_older_than_3_10_gets_an_import_error_naming_the_floor():
+    candidates = sorted(Path(os.path.expanduser("~/.pyenv/versions")).glob("3.[6-9].*/bin/python"))
+    if not candidates:
+        pytest.skip("no Python older than 3.10 on this machine")
+    result = subprocess.run(
+        [str(candidates[-1]), "-c", "import minicall"],
+        cwd=PACKAGE.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError: minicall needs Python 3.10 or newer; this is Python 3."), last
