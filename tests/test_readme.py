@@ -15,7 +15,6 @@ import sys
 import types
 from pathlib import Path
 
-from minicall._call import pipeline as call_module
 from minicall.testing import FakeServer, Reply, ThinkingReply, ToolCallReply
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -55,7 +54,6 @@ def test_every_python_example_parses():
 
 def test_the_runnable_examples_run_in_order(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # examples may write files (hello.wav)
-    monkeypatch.setattr(call_module, "_DEFAULT_CLIENTS", {})
     with FakeServer() as fake:
         for provider, (key, url) in _ENV.items():
             monkeypatch.setenv(key, "test-key-0123456789")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import ipaddress
 import logging
 import os
@@ -24,7 +25,15 @@ from .._model.spec import Codec, Endpoint
 if TYPE_CHECKING:
     from .._http._types import AsyncTransport, Transport
 
-__all__ = ["DEFAULT_DEADLINE", "DEFAULT_TIMEOUT", "BaseClient", "env_first", "warn_if_plaintext"]
+__all__ = [
+    "DEFAULT_DEADLINE",
+    "DEFAULT_TIMEOUT",
+    "BaseClient",
+    "env_digest",
+    "env_first",
+    "keyed_digest",
+    "warn_if_plaintext",
+]
 
 log = logging.getLogger("minicall")
 
@@ -51,6 +60,28 @@ def env_first(*names: str) -> str | None:
         if value:
             return value
     return None
+
+
+# Drawn once per process: digests made with it tell whether settings changed, and
+# cannot be compared across processes or reversed into the settings.
+_DIGEST_KEY = os.urandom(32)
+
+
+def keyed_digest(*parts: str) -> bytes:
+    """A keyed digest of ``parts``, to notice a change without keeping a copy of them."""
+    digest = hashlib.blake2b(key=_DIGEST_KEY, digest_size=16)
+    for part in parts:
+        data = part.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.digest()
+
+
+def env_digest(names: tuple[str, ...]) -> bytes:
+    """:func:`keyed_digest` of the values of environment variables ``names`` (unset and
+    empty alike, as :func:`env_first` reads them)."""
+    get = os.environ.get
+    return keyed_digest(*[get(name) or "" for name in names])
 
 
 def _check_header(name: str, value: str) -> None:
@@ -202,6 +233,11 @@ class BaseClient:
     def environment(cls) -> dict[str, tuple[str, ...]]:
         """The environment variables this client reads, by purpose (for ``providers``)."""
         return {"api key": cls.api_key_env, "base url": cls.base_url_env}
+
+    @classmethod
+    def environment_names(cls) -> tuple[str, ...]:
+        """Every environment variable a client built from the environment reads."""
+        return tuple(dict.fromkeys(n for names in cls.environment().values() for n in names))
 
     @classmethod
     def is_configured(cls) -> bool:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .client import BaseClient
+from .client import BaseClient, env_digest
 from .config import merge_params
 from .context import ACTIVE
 from .._model.errors import (
@@ -72,7 +72,9 @@ def _check_settings(settings: Settings) -> Settings:
     if settings.call_params is not None and not isinstance(settings.call_params, Mapping):
         raise ConfigurationError(f"call_params must be a dict, got {type(settings.call_params).__name__}")
     if settings.client is not None and not isinstance(settings.client, BaseClient):
-        raise ConfigurationError(f"client must be a minicall client, got {type(settings.client).__name__}")
+        from .sdk_readers import check_sdk_client
+
+        check_sdk_client(settings.client, canonical(settings.provider))
     if settings.tools is not None and not isinstance(settings.tools, (list, tuple)):
         raise ConfigurationError(f"tools must be a list of functions or BaseTool types, got {type(settings.tools).__name__}")
     if settings.output_parser is not None and settings.response_model is not None:
@@ -89,21 +91,49 @@ def _check_settings(settings: Settings) -> Settings:
 
 # -- clients ------------------------------------------------------------------------
 
-_DEFAULT_CLIENTS: dict[str, BaseClient] = {}
+# provider -> (digest of the environment it was built from, client)
+_DEFAULT_CLIENTS: dict[str, tuple[bytes, BaseClient]] = {}
 _CLIENT_LOCK = threading.Lock()
+_ENV_NAMES: dict[str, tuple[type[BaseClient], tuple[str, ...]]] = {}
+
+
+def _client_class(provider: str) -> tuple[type[BaseClient], tuple[str, ...]]:
+    found = _ENV_NAMES.get(provider)
+    if found is None:
+        module = provider_module(provider)
+        cls: type[BaseClient] = getattr(module, module.CLIENT_CLASS)
+        found = _ENV_NAMES[provider] = (cls, cls.environment_names())
+    return found
 
 
 def default_client(provider: str) -> BaseClient:
-    """The client built from the environment for ``provider``, reused across calls."""
-    client = _DEFAULT_CLIENTS.get(provider)
-    if client is None:
+    """The client built from the environment for ``provider``, reused across calls
+    until one of the environment variables it reads changes."""
+    cls, names = _client_class(provider)
+    digest = env_digest(names)
+    entry = _DEFAULT_CLIENTS.get(provider)
+    if entry is None or entry[0] != digest:
         with _CLIENT_LOCK:
-            client = _DEFAULT_CLIENTS.get(provider)
-            if client is None:
-                module = provider_module(provider)
-                client = getattr(module, module.CLIENT_CLASS)()
-                _DEFAULT_CLIENTS[provider] = client
-    return client
+            entry = _DEFAULT_CLIENTS.get(provider)
+            if entry is None or entry[0] != digest:
+                entry = _DEFAULT_CLIENTS[provider] = (digest, cls())
+    return entry[1]
+
+
+def resolve_client(given: Any, settings: Settings) -> BaseClient:
+    """The client for one call: the dynamic config's, the decorator's or the default,
+    an official SDK client converted (see ``sdk_readers``)."""
+    client = given or settings.client or default_client(settings.provider)
+    if isinstance(client, BaseClient):
+        if client.provider != canonical(settings.provider):
+            raise ConfigurationError(
+                f"a {type(client).__name__} cannot serve provider {settings.provider!r}"
+            )
+        return client
+    from .sdk_readers import from_sdk
+
+    # Its provider may differ (AzureOpenAI behind openai.call builds an Azure client).
+    return from_sdk(client, canonical(settings.provider))
 
 
 # -- preparing a call ---------------------------------------------------------------
@@ -221,13 +251,7 @@ def _prepare(
     dynamic_params = given.get("call_params")
     if dynamic_params is not None and not isinstance(dynamic_params, Mapping):
         raise PromptError(f"{fn.__name__}: call_params must be a dict, got {type(dynamic_params).__name__}")
-    client = given.get("client") or settings.client or default_client(settings.provider)
-    if client is not settings.client and not isinstance(client, BaseClient):
-        raise ConfigurationError(f"client must be a minicall client, got {type(client).__name__}")
-    if client.provider != canonical(settings.provider):
-        raise ConfigurationError(
-            f"a {type(client).__name__} cannot serve provider {settings.provider!r}"
-        )
+    client = resolve_client(given.get("client"), settings)
     if config is not None:
         check_config(config, fn.__name__)
     shape = _shape_of(settings, given["tools"] or ()) if "tools" in given else static.get()

@@ -251,7 +251,8 @@ class BedrockClient(BaseClient):
     @classmethod
     def environment(cls) -> dict[str, tuple[str, ...]]:
         return {
-            "access keys": (*_KEY_ENV, "AWS_SESSION_TOKEN", "AWS_PROFILE"),
+            "access keys": (*_KEY_ENV, "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"),
+            "shared files": ("AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"),
             "api key": cls.api_key_env,
             "region": _REGION_ENV,
             "base url": cls.base_url_env,

@@ -133,6 +133,14 @@ class OpenAIClient(BaseClient):
         if self.project:
             self.headers["OpenAI-Project"] = self.project
 
+    @classmethod
+    def environment(cls) -> dict[str, tuple[str, ...]]:
+        return {
+            "api key": cls.api_key_env,
+            "base url": cls.base_url_env,
+            "organization": ("OPENAI_ORG_ID", "OPENAI_PROJECT_ID"),
+        }
+
     @property
     def codec(self) -> Codec:
         return _CODEC

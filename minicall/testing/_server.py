@@ -21,6 +21,7 @@ import ssl
 import threading
 from collections import deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -29,6 +30,7 @@ from urllib.parse import parse_qsl
 
 from .._http._types import lower_headers
 from .._call.registry import PROVIDERS, provider_module
+from ._environ import pointed_at
 from ._formats import WireFormat, available_formats, get_format, json_bytes
 from ._reply import ErrorReply, Fault, RawReply, RecordedRequest, Reply, Scripted
 
@@ -175,6 +177,20 @@ class FakeServer:
         fmt = _format_for(provider)
         client_class = getattr(provider_module(provider), PROVIDERS[provider])
         return cast("BaseClient", client_class(**{"base_url": self.base_url(provider), **fmt.client_kwargs, **kwargs}))
+
+    def environ(self, *providers: str) -> AbstractContextManager[dict[str, str]]:
+        """For a ``with`` block, point each provider's environment variables (all of
+        them, or those of ``providers``) at this server with test credentials, so code
+        that builds its clients from the environment talks to the server. Variables the
+        client reads besides (``AWS_PROFILE``, ``OPENAI_ORG_ID``, ...) are cleared;
+        everything is restored on exit. The environment is the process's: do not use
+        this from threads running side by side.
+        """
+        for provider in providers:
+            _format_for(provider)
+        return pointed_at(
+            self.base_url, lambda p: _format_for(p).client_kwargs, tuple(providers)
+        )
 
     # -- scripting and recording ------------------------------------------------------
 

@@ -12,7 +12,6 @@ from shared import ERROR_STATUSES, Book, get_weather
 
 import minicall
 from minicall import BaseDynamicConfig, Messages, llm
-from minicall._call import pipeline as call_module
 from minicall.providers import anthropic
 from minicall.testing import ErrorReply, FakeServer, Reply, ThinkingReply, ToolCallReply
 
@@ -191,7 +190,6 @@ def test_custom_client_via_decorator_and_via_dynamic_config(fake):
 
 
 def test_missing_credential_names_both_variables_before_any_io(fake, monkeypatch):
-    monkeypatch.setattr(call_module, "_DEFAULT_CLIENTS", {})
 
     @llm.call(provider="anthropic", model=MODEL)
     def ask(q: str) -> str:
@@ -217,7 +215,6 @@ def test_env_client_reads_key_token_and_base_url(fake, monkeypatch):
     def ask() -> str:
         return "hi"
 
-    monkeypatch.setattr(call_module, "_DEFAULT_CLIENTS", {})
     assert ask().content == "echo: hi"
     assert fake.last.headers["x-api-key"] == "env-key"
 

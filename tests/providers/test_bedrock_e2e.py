@@ -461,7 +461,6 @@ def test_missing_credentials_raise_configuration_error_naming_the_variables_befo
     def ask() -> str:
         return "hi"
 
-    call_module._DEFAULT_CLIENTS.pop("bedrock", None)
     with pytest.raises(minicall.ConfigurationError, match="AWS_ACCESS_KEY_ID") as info:
         ask()
     assert "AWS_BEARER_TOKEN_BEDROCK" in str(info.value)

@@ -11,7 +11,6 @@ from shared import ERROR_STATUSES, Book
 
 import minicall
 from minicall import BaseDynamicConfig, Messages, llm, prompt_template
-from minicall._call import pipeline as call_module
 from minicall.providers import openai
 from minicall.testing import ErrorReply, FakeServer, Reply, ToolCallReply
 
@@ -173,7 +172,6 @@ def test_unknown_provider_is_rejected_at_decoration_naming_known_ones():
 
 
 def test_missing_api_key_names_the_variable_before_any_io(fake, monkeypatch):
-    monkeypatch.setattr(call_module, "_DEFAULT_CLIENTS", {})
 
     @llm.call(provider="openai", model="gpt-4o-mini")
     def ask(q: str) -> str:
@@ -185,7 +183,6 @@ def test_missing_api_key_names_the_variable_before_any_io(fake, monkeypatch):
 
 
 def test_env_client_reads_base_url_org_and_project(fake, monkeypatch):
-    monkeypatch.setattr(call_module, "_DEFAULT_CLIENTS", {})
     monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
     monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url("openai"))
     monkeypatch.setenv("OPENAI_ORG_ID", "org-1")
@@ -564,7 +561,6 @@ def test_idle_stream_times_out_with_partial_content(fake):
 def test_stream_cli_prints_tokens(fake, monkeypatch, capsys):
     from minicall.__main__ import main
 
-    monkeypatch.setattr(call_module, "_DEFAULT_CLIENTS", {})
     monkeypatch.setenv("OPENAI_API_KEY", "sk-cli")
     monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url("openai"))
     assert main(["call", "--provider", "openai", "--model", "gpt-4o-mini", "--stream", "--system", "Be brief.", "hello there"]) == 0
