@@ -87,7 +87,7 @@ def test_module_state_holds_digests_not_the_secret(monkeypatch, fake):
     import hashlib
 
     assert digest != hashlib.blake2b(b"sk-very-secret-value", digest_size=16).digest()
-    names = pipeline._client_class("openai")[1]
+    names = pipeline._client_factory("openai")[1]
     assert env_digest(names) == digest
     assert keyed_digest("a", "bc") != keyed_digest("ab", "c")
 

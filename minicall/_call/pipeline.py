@@ -94,29 +94,34 @@ def _check_settings(settings: Settings) -> Settings:
 # provider -> (digest of the environment it was built from, client)
 _DEFAULT_CLIENTS: dict[str, tuple[bytes, BaseClient]] = {}
 _CLIENT_LOCK = threading.Lock()
-_ENV_NAMES: dict[str, tuple[type[BaseClient], tuple[str, ...]]] = {}
+_ENV_NAMES: dict[str, tuple[Callable[[], BaseClient], tuple[str, ...]]] = {}
 
 
-def _client_class(provider: str) -> tuple[type[BaseClient], tuple[str, ...]]:
+def _client_factory(provider: str) -> tuple[Callable[[], BaseClient], tuple[str, ...]]:
+    """What builds ``provider``'s default client, and the variables that client reads."""
     found = _ENV_NAMES.get(provider)
     if found is None:
         module = provider_module(provider)
-        cls: type[BaseClient] = getattr(module, module.CLIENT_CLASS)
-        found = _ENV_NAMES[provider] = (cls, cls.environment_names())
+        factory: Callable[[], BaseClient] = getattr(module, module.CLIENT_CLASS)
+        # A class, or a partial of one (VertexClient is GoogleClient(vertex=True)).
+        cls = factory if isinstance(factory, type) else getattr(factory, "func", None)
+        if not (isinstance(cls, type) and issubclass(cls, BaseClient)):
+            raise ConfigurationError(f"{provider}: CLIENT_CLASS names no client class")
+        found = _ENV_NAMES[provider] = (factory, cls.environment_names())
     return found
 
 
 def default_client(provider: str) -> BaseClient:
     """The client built from the environment for ``provider``, reused across calls
     until one of the environment variables it reads changes."""
-    cls, names = _client_class(provider)
+    factory, names = _client_factory(provider)
     digest = env_digest(names)
     entry = _DEFAULT_CLIENTS.get(provider)
     if entry is None or entry[0] != digest:
         with _CLIENT_LOCK:
             entry = _DEFAULT_CLIENTS.get(provider)
             if entry is None or entry[0] != digest:
-                entry = _DEFAULT_CLIENTS[provider] = (digest, cls())
+                entry = _DEFAULT_CLIENTS[provider] = (digest, factory())
     return entry[1]
 
 
