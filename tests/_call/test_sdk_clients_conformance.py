@@ -481,14 +481,12 @@ def test_no_secret_in_the_converted_clients_repr(fake):
 
 def test_the_conversion_does_not_outlive_the_sdk_object(fake):
     import gc
-
-    from minicall._call import sdk_readers
+    import weakref
 
     openai = _sdk("openai")
     sdk = openai.OpenAI(api_key="sk-short-lived", base_url=fake.base_url("openai"))
-    from_sdk(sdk, "openai")
-    assert sdk in sdk_readers._CONVERTED
-    count = len(sdk_readers._CONVERTED)
+    converted = weakref.ref(from_sdk(sdk, "openai"))
+    assert converted() is from_sdk(sdk, "openai")  # kept while the SDK object lives
     del sdk
     gc.collect()
-    assert len(sdk_readers._CONVERTED) == count - 1
+    assert converted() is None
