@@ -46,6 +46,7 @@ __all__ = [
 
 P = ParamSpec("P")
 R = TypeVar("R")
+ConfigT = TypeVar("ConfigT", bound=Mapping[str, object])
 
 TEMPLATE_ATTR = "__minicall_prompt_template__"
 """The attribute ``@prompt_template`` sets on the function it decorates."""
@@ -83,7 +84,39 @@ class TemplateDecorator(Protocol):
     ) -> Callable[P, Coroutine[object, None, list[PromptMessage]]]: ...
 
 
-def prompt_template(template: str | None = None) -> TemplateDecorator:
+_MessagesResult = Union[str, Message, Sequence[Any], None]
+
+
+class MessagesDecorator(Protocol):
+    """What ``@prompt_template()`` (no template) returns. A direct call gives what Mirascope's
+    gives: a dynamic config as the function returned it, other prompts as messages."""
+
+    @overload
+    def __call__(self, fn: Callable[P, ConfigT]) -> Callable[P, ConfigT]: ...
+
+    @overload
+    def __call__(self, fn: Callable[P, _MessagesResult]) -> Callable[P, list[PromptMessage]]: ...
+
+    @overload
+    def __call__(
+        self, fn: Callable[P, Coroutine[Any, Any, ConfigT]]
+    ) -> Callable[P, Coroutine[object, None, ConfigT]]: ...
+
+    @overload
+    def __call__(
+        self, fn: Callable[P, Coroutine[Any, Any, _MessagesResult]]
+    ) -> Callable[P, Coroutine[object, None, list[PromptMessage]]]: ...
+
+
+@overload
+def prompt_template(template: str) -> TemplateDecorator: ...
+
+
+@overload
+def prompt_template(template: None = None) -> MessagesDecorator: ...
+
+
+def prompt_template(template: str | None = None) -> TemplateDecorator | MessagesDecorator:
     """Attach ``template`` to a prompt function, keeping its signature.
 
     Called directly, the decorated function returns its messages, as in Mirascope; under
@@ -94,7 +127,9 @@ def prompt_template(template: str | None = None) -> TemplateDecorator:
         @prompt_template("SYSTEM: You are a librarian.\\nUSER: Recommend a {genre} book")
         def recommend_book(genre: str) -> None: ...
 
-    Without a template, the function returns its messages itself (a str, messages, ...).
+    Without a template, the function returns its messages itself (a str, messages, ...);
+    called directly, a dynamic config it returns comes back as it is (as in Mirascope).
+    Messages come back as ``BaseMessageParam(role=..., content=...)`` s.
     """
     if template is not None and not isinstance(template, str):
         raise PromptError(f"prompt_template takes a str, not {type(template).__name__}")
@@ -102,7 +137,9 @@ def prompt_template(template: str | None = None) -> TemplateDecorator:
     def attach(fn: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(fn)
 
-        def render(result: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[PromptMessage]:
+        def render(result: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            if template is None and isinstance(result, Mapping):
+                return result  # as Mirascope: with no template, a dynamic config comes back whole
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
             return prompt_messages(result, template, bound.arguments, fn.__name__)[0]
@@ -110,14 +147,14 @@ def prompt_template(template: str | None = None) -> TemplateDecorator:
         if inspect.iscoroutinefunction(fn):
 
             @functools.wraps(fn)
-            async def async_messages(*args: Any, **kwargs: Any) -> list[PromptMessage]:
+            async def async_messages(*args: Any, **kwargs: Any) -> Any:
                 return render(await fn(*args, **kwargs), args, kwargs)
 
             wrapper: Callable[..., Any] = async_messages
         else:
 
             @functools.wraps(fn)
-            def messages(*args: Any, **kwargs: Any) -> list[PromptMessage]:
+            def messages(*args: Any, **kwargs: Any) -> Any:
                 return render(fn(*args, **kwargs), args, kwargs)
 
             wrapper = messages
@@ -127,6 +164,8 @@ def prompt_template(template: str | None = None) -> TemplateDecorator:
         setattr(wrapper, PROMPT_FN_ATTR, fn)
         return wrapper
 
+    if template is None:
+        return cast(MessagesDecorator, attach)
     return cast(TemplateDecorator, attach)
 
 

@@ -38,6 +38,9 @@ class TextPart:
     text: str
     type: Literal["text"] = "text"
 
+    def __repr__(self) -> str:
+        return f"TextPart(type='text', text={self.text!r})"
+
 
 @dataclass(frozen=True, slots=True)
 class ImagePart:
@@ -56,8 +59,9 @@ class ImagePart:
         return f"data:{self.media_type};base64,{base64.b64encode(self.image).decode('ascii')}"
 
     def __repr__(self) -> str:
-        size = f"{len(self.image)} bytes" if self.image is not None else repr(self.url)
-        return f"ImagePart({self.media_type}, {size})"
+        # Mirascope's field order; bytes by their size, never dumped whole.
+        source = f"image=<{len(self.image)} bytes>" if self.image is not None else f"url={self.url!r}"
+        return f"ImagePart(type='image', media_type={self.media_type!r}, {source}, detail={self.detail!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +73,7 @@ class AudioPart:
     type: Literal["audio"] = "audio"
 
     def __repr__(self) -> str:
-        return f"AudioPart({self.media_type}, {len(self.audio)} bytes)"
+        return f"AudioPart(type='audio', media_type={self.media_type!r}, audio=<{len(self.audio)} bytes>)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +85,7 @@ class DocumentPart:
     type: Literal["document"] = "document"
 
     def __repr__(self) -> str:
-        return f"DocumentPart({self.media_type}, {len(self.document)} bytes)"
+        return f"DocumentPart(type='document', media_type={self.media_type!r}, document=<{len(self.document)} bytes>)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +121,12 @@ _ROLES = frozenset({"system", "user", "assistant", "tool"})
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One turn of a conversation in minicall's own terms.
+    """One turn of a conversation in minicall's own terms, Mirascope's ``BaseMessageParam``.
 
-    ``content`` is a string or a sequence of parts (kept as a tuple).
+    ``content`` is a string or a list of parts (plain strings in it become
+    :class:`TextPart` s). It reads as Mirascope's: ``BaseMessageParam(role='user',
+    content=[TextPart(type='text', text='hi')])``. The message is frozen; treat the
+    list as read-only too (the hash is taken over it).
     """
 
     role: Role
@@ -139,14 +146,20 @@ class Message:
             elif not isinstance(part, _PART_TYPES):
                 raise PromptError(f"message content[{i}] is a {type(part).__name__}, not a content part")
             parts.append(part)
-        object.__setattr__(self, "content", tuple(parts))
+        object.__setattr__(self, "content", parts)
 
     @property
-    def parts(self) -> tuple[ContentPart, ...]:
+    def parts(self) -> Sequence[ContentPart]:
         """The content as parts (a string becomes one :class:`TextPart`)."""
         if isinstance(self.content, str):
             return (TextPart(self.content),) if self.content else ()
-        return cast("tuple[ContentPart, ...]", self.content)  # __post_init__ made every item a part
+        return cast("list[ContentPart]", self.content)  # __post_init__ made every item a part
+
+    def __hash__(self) -> int:
+        return hash((self.role, self.content if isinstance(self.content, str) else tuple(self.content)))
+
+    def __repr__(self) -> str:
+        return f"BaseMessageParam(role={self.role!r}, content={self.content!r})"
 
 
 def assistant_text(text: str) -> Message:
@@ -157,7 +170,7 @@ def assistant_text(text: str) -> Message:
     object.__setattr__(part, "text", text)
     object.__setattr__(part, "type", "text")
     object.__setattr__(message, "role", "assistant")
-    object.__setattr__(message, "content", (part,))
+    object.__setattr__(message, "content", [part])
     return message
 
 

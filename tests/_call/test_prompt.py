@@ -233,17 +233,17 @@ def test_list_specs_reject_values_of_the_wrong_shape(spec: str, value: Any):
 )
 def test_image_spec_sniffs_the_media_type_of_bytes(data: bytes, media_type: str):
     message = one("Describe {img:image}", img=data)
-    assert message.content == (TextPart("Describe"), ImagePart(media_type, image=data))
+    assert message.content == [TextPart("Describe"), ImagePart(media_type, image=data)]
 
 
 def test_media_make_a_list_of_parts_in_template_order_without_blank_text():
     message = one("{a:image} \n {b:image}\nCompare them.\n{a:image}", a=PNG, b=GIF)
-    assert message.content == (
+    assert message.content == [
         ImagePart("image/png", image=PNG),
         ImagePart("image/gif", image=GIF),
         TextPart("Compare them."),
         ImagePart("image/png", image=PNG),
-    )
+    ]
 
 
 @pytest.mark.parametrize(
@@ -258,14 +258,14 @@ def test_media_make_a_list_of_parts_in_template_order_without_blank_text():
 )
 def test_image_urls_are_kept_as_urls_with_a_guessed_media_type(url: str, media_type: str):
     message = one("{img:image}", img=url)
-    assert message.content == (ImagePart(media_type, url=url),)
+    assert message.content == [ImagePart(media_type, url=url)]
 
 
 def test_an_image_path_that_exists_is_read(tmp_path):
     path = tmp_path / "picture.bin"
     path.write_bytes(JPEG)
-    assert one("{img:image}", img=str(path)).content == (ImagePart("image/jpeg", image=JPEG),)
-    assert one("{img:image}", img=path).content == (ImagePart("image/jpeg", image=JPEG),)
+    assert one("{img:image}", img=str(path)).content == [ImagePart("image/jpeg", image=JPEG)]
+    assert one("{img:image}", img=path).content == [ImagePart("image/jpeg", image=JPEG)]
 
 
 def test_an_image_path_that_does_not_exist_raises_prompt_error(tmp_path):
@@ -280,15 +280,15 @@ def test_bytes_that_are_no_known_image_raise_prompt_error():
 
 def test_image_detail_option_is_carried_to_the_part():
     message = one("{img:image(detail=high)}", img=PNG)
-    assert message.content == (ImagePart("image/png", image=PNG, detail="high"),)
+    assert message.content == [ImagePart("image/png", image=PNG, detail="high")]
 
 
 def test_images_spec_makes_one_part_per_item():
     message = one("{imgs:images}", imgs=[PNG, "https://x.test/a.gif"])
-    assert message.content == (
+    assert message.content == [
         ImagePart("image/png", image=PNG),
         ImagePart("image/gif", url="https://x.test/a.gif"),
-    )
+    ]
 
 
 def test_images_spec_rejects_a_single_image():
@@ -303,7 +303,7 @@ def test_an_empty_media_value_adds_no_part():
 
 def test_an_image_part_value_is_passed_through():
     part = ImagePart("image/png", url="https://x.test/a")
-    assert one("{img:image}", img=part).content == (part,)
+    assert one("{img:image}", img=part).content == [part]
 
 
 @pytest.mark.parametrize(
@@ -320,13 +320,13 @@ def test_an_image_part_value_is_passed_through():
 )
 def test_audio_spec_sniffs_the_media_type_of_bytes(data: bytes, media_type: str):
     message = one("Transcribe: {clip:audio}", clip=data)
-    assert message.content == (TextPart("Transcribe:"), AudioPart(media_type, data))
+    assert message.content == [TextPart("Transcribe:"), AudioPart(media_type, data)]
 
 
 def test_audio_from_a_path_is_read(tmp_path):
     path = tmp_path / "clip"
     path.write_bytes(FLAC)
-    assert one("{clip:audio}", clip=str(path)).content == (AudioPart("audio/flac", FLAC),)
+    assert one("{clip:audio}", clip=str(path)).content == [AudioPart("audio/flac", FLAC)]
 
 
 @pytest.mark.parametrize("value", ["https://example.com/a.mp3", b"not audio", 12])

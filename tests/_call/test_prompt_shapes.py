@@ -28,7 +28,7 @@ def test_strings_and_parts_in_a_list_make_one_user_message(fake):
         {"role": "user", "content": [{"type": "text", "text": "Describe"},
                                      {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]}
     ]
-    assert Messages.User(["Describe", image]).content == (TextPart("Describe"), image)
+    assert Messages.User(["Describe", image]).content == [TextPart("Describe"), image]
 
 
 @pytest.mark.parametrize(
