@@ -149,11 +149,11 @@ class Message:
         object.__setattr__(self, "content", parts)
 
     @property
-    def parts(self) -> Sequence[ContentPart]:
-        """The content as parts (a string becomes one :class:`TextPart`)."""
+    def parts(self) -> tuple[ContentPart, ...]:
+        """The content as a tuple of parts (a string becomes one :class:`TextPart`)."""
         if isinstance(self.content, str):
             return (TextPart(self.content),) if self.content else ()
-        return cast("list[ContentPart]", self.content)  # __post_init__ made every item a part
+        return tuple(cast("list[ContentPart]", self.content))  # __post_init__ made every item a part
 
     def __hash__(self) -> int:
         return hash((self.role, self.content if isinstance(self.content, str) else tuple(self.content)))
