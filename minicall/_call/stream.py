@@ -240,10 +240,13 @@ class _StreamBase(CallFacts, Generic[ResponseT_co, ChunkT]):
     def _feed(self, piece: bytes) -> list[tuple[ChunkT, BaseTool | None]]:
         if len(self._head) < 200:
             self._head += piece[: 200 - len(self._head)]
-        chunks = self._decoder.feed(piece)
-        if chunks and self._deadline is not None:
+        return self._pairs(self._decoder.feed(piece))
+
+    def _resumed(self) -> None:
+        """Events were handed to the caller, who now asks for more: the next event has
+        ``timeout`` from now (time the caller spent on the last ones does not count)."""
+        if self._deadline is not None:
             self._deadline.event(self._context.request.timeout)
-        return self._pairs(chunks)
 
     def _pairs(self, chunks: list[Chunk]) -> list[tuple[ChunkT, BaseTool | None]]:
         self._events += len(chunks)
@@ -393,7 +396,10 @@ class BaseStream(_StreamBase[ResponseT_co, ChunkT]):
             response = self._open()
             self._opened(response.headers, response.deadline)
             for piece in response.iter_bytes():
-                yield from self._feed(piece)
+                pairs = self._feed(piece)
+                if pairs:
+                    yield from pairs
+                    self._resumed()
             yield from self._finish()
         except MinicallError as error:
             self._broken(error)
@@ -429,8 +435,11 @@ class BaseAsyncStream(_StreamBase[ResponseT_co, ChunkT]):
             response = await self._open()
             self._opened(response.headers, response.deadline)
             async for piece in response.aiter_bytes():
-                for pair in self._feed(piece):
-                    yield pair
+                pairs = self._feed(piece)
+                if pairs:
+                    for pair in pairs:
+                        yield pair
+                    self._resumed()
             for pair in self._finish():
                 yield pair
         except MinicallError as error:

@@ -613,3 +613,71 @@ def test_clients_have_a_finite_default_deadline():
     from minicall._call.client import DEFAULT_DEADLINE
 
     assert OpenAIClient(api_key="sk-test").deadline == DEFAULT_DEADLINE == 900.0
+
+
+def test_time_the_caller_spends_on_an_event_does_not_count_against_the_next(serve, kind):
+    # The server sends everything at once; the caller takes 0.6 s per event with a
+    # 0.5 s timeout between events. Only waiting for the server counts.
+    def handler(sock: socket.socket, server: Server) -> None:
+        stream_head(sock)
+        sock.sendall(sse(delta("a"), delta("b"), delta("c")) + b"data: [DONE]\n\n")
+
+    server = serve(after_request(handler))
+    client = client_for(server, kind, timeout=0.5, deadline=10.0)
+
+    @llm.call(provider="openai", model="m", client=client, stream=True)
+    def tell() -> str:
+        return "x"
+
+    @llm.call(provider="openai", model="m", client=client, stream=True)
+    async def tell_async() -> str:
+        return "x"
+
+    def slowly(text: str) -> str:
+        time.sleep(0.6)
+        return text
+
+    async def text_async() -> str:
+        return "".join([slowly(c.content) async for c, _ in await tell_async()])
+
+    text = "".join(slowly(c.content) for c, _ in tell()) if kind == "sync" else asyncio.run(text_async())
+    assert text == "abc"
+
+
+def test_a_call_gets_another_deadline_through_dynamic_config(serve, kind):
+    server = serve(after_request(drip))
+    hurried = client_for(server, kind, timeout=2.0, deadline=0.5, max_retries=0)
+    patient = client_for(server, kind, timeout=2.0, deadline=60.0, max_retries=0)
+
+    @llm.call(provider="openai", model="m", client=patient)
+    def ask() -> minicall.BaseDynamicConfig:
+        return {"messages": [minicall.Messages.User("x")], "client": hurried}
+
+    @llm.call(provider="openai", model="m", client=patient)
+    async def ask_async() -> minicall.BaseDynamicConfig:
+        return {"messages": [minicall.Messages.User("x")], "client": hurried}
+
+    error = run_call(kind, ask if kind == "sync" else ask_async)
+    assert isinstance(error, minicall.APITimeoutError)
+    assert error.limit == "deadline" and error.seconds == 0.5
+
+
+def test_a_resolver_that_hangs_is_cut_at_the_deadline(make_driver, monkeypatch):
+    # The stdlib resolver has no timeout: the sync transport resolves in a worker
+    # thread, the async one in the loop's executor, and neither waits past the limits.
+    release = threading.Event()
+    real = socket.getaddrinfo
+
+    def hanging(host, *args, **kwargs):
+        if host == "hangs.invalid":
+            release.wait(WAIT)
+            raise socket.gaierror("released")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    try:
+        with pytest.raises(APITimeoutError) as caught:
+            make_driver().send(get("http://hangs.invalid/", timeout=2.0, deadline=0.5))
+        assert caught.value.limit == "deadline" and caught.value.elapsed < 1.5
+    finally:
+        release.set()
