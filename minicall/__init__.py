@@ -23,6 +23,11 @@ if _sys.version_info < (3, 10):  # checked before anything that 3.9 cannot even 
 
 from . import llm
 from ._call.config import BaseDynamicConfig
+from ._call.decorate import Partial
+from ._call.pricing import set_price
+from ._call.prompt import prompt_template
+from ._call.toolkit import BaseToolKit, toolkit_tool
+from ._call.tools import BaseTool
 from ._model.errors import (
     APIConnectionError,
     APIError,
@@ -41,7 +46,7 @@ from ._model.errors import (
     UnprocessableEntityError,
     ValidationError,
 )
-from ._http._types import HttpRequest, HttpResponse, MockTransport
+from ._model.http import HttpRequest, HttpResponse, MockTransport
 from ._model.messages import (
     AudioPart,
     DocumentPart,
@@ -52,12 +57,7 @@ from ._model.messages import (
     ToolCallPart,
     ToolResultPart,
 )
-from ._call.decorate import Partial
-from ._call.pricing import set_price
-from ._call.prompt import prompt_template
 from ._model.spec import Usage
-from ._call.tools import BaseTool
-from ._call.toolkit import BaseToolKit, toolkit_tool
 from ._schema.call_args import FromCallArgs
 
 BaseMessageParam = Message

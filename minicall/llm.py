@@ -19,13 +19,15 @@ from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Literal, TypedDict, TypeVar, cast, overload
 
 from ._call.context import context as _context
-from ._call.pipeline import Flavor, Settings
+from ._call.settings import Flavor, Settings
 from ._call.pipeline import override as _override
 from ._call.client import BaseClient
 from ._call.decorate import CallDecorator, ParsedDecorator, Partial, ToolsArg, make_decorator
-from ._model.messages import Message
+from ._call.pipeline import override as _override
 from ._call.response import BaseCallResponse, BaseCallResponseChunk
+from ._call.settings import Flavor, Settings
 from ._call.stream import BaseAsyncStream, BaseStream
+from ._model.messages import Message
 
 __all__ = [
     "AsyncStream",

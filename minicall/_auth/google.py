@@ -42,8 +42,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from .._model.errors import APIError, AuthenticationError, ConfigurationError, error_for_status
-from .._http._types import AsyncHttpResponse, HttpRequest, HttpResponse
-from .._codecs.wire import Reader, loads
+from .._model.http import AsyncHttpResponse, HttpRequest, HttpResponse
+from .._model.wire import Reader, loads
 from . import metadata
 from ._rsa import RsaPrivateKey, load_private_key, sign_rs256
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from .._model.errors import APIConnectionError, APITimeoutError
-from .._http._types import HttpRequest, HttpResponse
+from .._model.http import HttpRequest, HttpResponse
 
 __all__ = ["MetadataServer", "detect", "metadata_ip", "project_id"]
 

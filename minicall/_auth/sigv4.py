@@ -23,7 +23,7 @@ import hmac
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote, unquote, urlsplit
 
-from .._http._types import HttpRequest
+from .._model.http import HttpRequest
 
 __all__ = ["AwsCredentials", "canonical_request", "encode_model_id", "sign", "string_to_sign"]
 

@@ -19,11 +19,11 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._model.errors import SECRET_HEADERS, ConfigurationError
-from .._http._types import HttpRequest
+from .._model.http import HttpRequest
 from .._model.spec import Codec, Endpoint
 
 if TYPE_CHECKING:
-    from .._http._types import AsyncTransport, Transport
+    from .._model.http import AsyncTransport, Transport
 
 __all__ = [
     "DEFAULT_DEADLINE",

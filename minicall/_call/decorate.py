@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any, Generic, Literal, ParamSpec, Protocol, TypeVar, overload
 
-from .pipeline import Flavor, Settings, decorate
+from .pipeline import decorate
 from .prompt import PromptResult
+from .settings import Flavor, Settings
 
 __all__ = ["CallDecorator", "ParsedDecorator", "Partial", "PromptResult", "ProviderCall", "ToolsArg"]
 

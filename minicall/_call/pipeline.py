@@ -26,43 +26,20 @@ from .._model.errors import (
     ConfigurationError,
     PromptError,
 )
-from .._http._types import AsyncHttpResponse, HttpResponse, body_if_read
+from .._model.http import AsyncHttpResponse, HttpResponse
+from .._model.spec import CallSpec, ResponseFormat, ToolSpec
+from .client import BaseClient
+from .config import merge_params
 from .prompt import PROMPT_FN_ATTR, TEMPLATE_ATTR, check_config, prompt_messages
 from .registry import canonical, check_provider, provider_module
-from .response import BaseCallResponse, BaseCallResponseChunk, CallContext
+from .response import BaseCallResponse, CallContext
 from .send import Prepared, send_async, send_sync
-from .._model.spec import CallSpec, ResponseFormat, ToolSpec
-from .stream import BaseAsyncStream, BaseStream
+from .settings import Flavor, Settings
+from .stream import BaseAsyncStream
 from .structured import extract, partial_models, partial_models_async
 from .tools import BaseTool, convert_tools, response_model_tool, tool_spec
 
-__all__ = ["Flavor", "Settings", "decorate", "default_client", "override"]
-
-
-@dataclass(frozen=True, slots=True)
-class Flavor:
-    """The classes a decorator's results are made of (neutral ``llm`` or a provider's own)."""
-
-    response: type[BaseCallResponse[Any]]
-    stream: type[BaseStream[Any, Any]]
-    async_stream: type[BaseAsyncStream[Any, Any]]
-    chunk: type[BaseCallResponseChunk]
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """One decorator's (or override's) configuration."""
-
-    provider: str
-    model: str
-    flavor: Flavor
-    stream: bool = False
-    tools: Sequence[Any] | None = None
-    response_model: Any = None
-    output_parser: Callable[[Any], Any] | None = None
-    json_mode: bool = False
-    client: Any = None
-    call_params: Mapping[str, Any] | None = None
+__all__ = ["decorate", "default_client", "override"]
 
 
 def _check_settings(settings: Settings) -> Settings:
@@ -162,8 +139,8 @@ def _structure(settings: Settings, tool_types: tuple[type[BaseTool], ...]) -> tu
         if settings.json_mode:
             return tool_types, None, ResponseFormat("json_object"), _json_instruction(None)
         return tool_types, None, None, None
-    from .._schema.generate import json_schema
     from .._schema.dialects import strict_openai
+    from .._schema.generate import json_schema
 
     if settings.json_mode:
         # Non-object types are asked for as {"value": ...}, as the forced tool does:
@@ -359,10 +336,7 @@ def decorate(fn: Callable[..., Any], settings: Settings) -> Callable[..., Any]:
             else:
                 request = await client.authorize_async(prepared.context.request)
             response = await send_async(prepared, request)
-            body = body_if_read(response)
-            if body is None:
-                body = await response.read()
-            result = _finish(prepared, body, response.headers)
+            result = _finish(prepared, await response.read(), response.headers)
             if settings.output_parser is not None and inspect.isawaitable(result):
                 result = await result  # an ``async def`` output parser
             return result

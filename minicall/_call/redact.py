@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._model.errors import SECRET_HEADERS, MinicallError
-from .._http._types import AsyncHttpResponse, HttpRequest, HttpResponse
+from .._model.http import AsyncHttpResponse, HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
     from .client import BaseClient

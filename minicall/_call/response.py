@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from .._model.errors import ConfigurationError, ResponseFormatError
-from .._http._types import HttpRequest
+from .._model.http import HttpRequest
 from .._model.messages import Message, ToolCallPart, ToolResultPart
 from .dump import PydanticFace, dump_chunk, dump_response
 from .pricing import cost as _cost
 from .tool_call import native_call, view
 from .pricing import usd as _usd
 from .._model.spec import CallSpec, Chunk, Codec, Completion, Usage
+from .pricing import cost as _cost
 
 if TYPE_CHECKING:
     from .tools import BaseTool

@@ -14,14 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._http._clock import Deadline
-from .._http._types import (
-    AsyncHttpResponse,
-    HttpRequest,
-    HttpResponse,
-    body_if_read,
-    whole_response,
-)
+from .._model.clock import Deadline
+from .._model.http import AsyncHttpResponse, HttpRequest, HttpResponse
 from .._model.errors import (
     APIConnectionError,
     APIError,
@@ -34,7 +28,7 @@ from .redact import Scrubber as _Scrubber
 from .response import CallContext
 
 if TYPE_CHECKING:
-    from .pipeline import Settings
+    from .settings import Settings
 
 __all__ = ["Prepared", "send_async", "send_sync"]
 
@@ -112,7 +106,7 @@ def _retry_plan(prepared: Prepared, attempt: int, status: int | None, headers: M
 
 def _log_attempt(prepared: Prepared, request: HttpRequest, attempt: int) -> None:
     if log.isEnabledFor(logging.DEBUG):
-        from .._http._log import redact_url
+        from .._model.http import redact_url
 
         settings = prepared.settings
         log.debug(
@@ -178,11 +172,11 @@ class _Attempts:
 
     def whole(self, status: int, headers: dict[str, str], body: bytes) -> HttpResponse:
         """A successful whole-body reply, scrubbed (a reply that echoes no secret is as sent)."""
-        return whole_response(HttpResponse, status, headers, self.scrub.whole(body))
+        return HttpResponse(status, headers, self.scrub.whole(body))
 
     def whole_async(self, status: int, headers: dict[str, str], body: bytes) -> AsyncHttpResponse:
         """The asynchronous twin of :meth:`whole`."""
-        return whole_response(AsyncHttpResponse, status, headers, self.scrub.whole(body))
+        return AsyncHttpResponse(status, headers, self.scrub.whole(body))
 
     def not_a_stream(self, response: HttpResponse | AsyncHttpResponse, body: bytes) -> Exception:
         """The error for a stream request answered with a whole body."""
@@ -242,10 +236,7 @@ async def send_async(prepared: Prepared, request: HttpRequest) -> AsyncHttpRespo
             if not 200 <= response.status < 300:
                 delay = attempts.rejected(response.status, response.headers, await response.read())
             elif not stream:
-                body = body_if_read(response)
-                if body is None:
-                    body = await response.read()
-                return attempts.whole_async(response.status, response.headers, body)
+                return attempts.whole_async(response.status, response.headers, await response.read())
             elif _not_a_stream(prepared, response):
                 raise attempts.not_a_stream(response, await response.read())
             else:

@@ -13,9 +13,9 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_args
 
-from .._codecs.wire import Reader
-from .._http._clock import Deadline
-from .._http._types import AsyncHttpResponse, HttpResponse
+from .._model.wire import Reader
+from .._model.clock import Deadline
+from .._model.http import AsyncHttpResponse, HttpResponse
 from .._model.errors import ConfigurationError, MinicallError, ResponseFormatError
 from .._model.messages import ContentPart, Message, TextPart, ToolCallPart
 from .._model.spec import Chunk, Completion, ToolDelta, Usage
@@ -76,19 +76,8 @@ class StreamState:
             return ""
         return "".join(self._tools[min(self._tools)].args)
 
-    def absorb_plain(self, chunk: Chunk) -> None:
-        """Fold in a text-only chunk (``chunk.plain``), skipping the checks for all it cannot carry."""
-        if chunk.content:
-            self.texts.append(chunk.content)
-        self.model = chunk.model or self.model
-        self.id = chunk.id or self.id
-        self.last_raw = chunk.raw
-
     def absorb(self, chunk: Chunk) -> list[ToolCallPart]:
         """Fold ``chunk`` in; return the tool calls it completed."""
-        if chunk.plain:
-            self.absorb_plain(chunk)
-            return []
         if chunk.content:
             self.texts.append(chunk.content)
         if chunk.usage is not None:
@@ -254,10 +243,6 @@ class _StreamBase(CallFacts, Generic[ResponseT_co, ChunkT]):
         chunk_type, codec, state = self.chunk_type, self._context.codec, self._state
         for chunk in chunks:
             wrapped = chunk_type(chunk, codec)
-            if chunk.plain:
-                state.absorb_plain(chunk)  # most events: no tool call can complete
-                out.append((wrapped, None))
-                continue
             completed = state.absorb(chunk)
             tools = build_tools(self._tool_types, completed, (), self._context.provider, codec) if completed else []
             if not tools:

@@ -3,7 +3,7 @@
 What lives here is wire-neutral: base64 both ways, the text of neutral parts, the
 rename-table walk that turns call params into a provider's names, reading an error
 body's words, the typed error for an in-stream error event, token counts read through
-a :class:`~minicall._codecs.wire.Reader`, and the feed/close loop every server-sent-events
+a :class:`~minicall._model.wire.Reader`, and the feed/close loop every server-sent-events
 decoder runs. A helper moves here only when two codecs run the very same logic; shapes
 that merely look alike (Anthropic's and Bedrock's system blocks, say) stay apart.
 """
@@ -16,11 +16,11 @@ import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
-from .._model.errors import APIError, error_for_status
 from .._framing.sse import ServerSentEvent, SSEDecoder
+from .._model.errors import APIError, error_for_status
 from .._model.messages import ContentPart, Message, TextPart, ToolCallPart, assistant_text
 from .._model.spec import Chunk, Usage
-from .wire import Reader
+from .._model.wire import Reader
 
 __all__ = [
     "Converter",

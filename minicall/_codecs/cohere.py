@@ -17,12 +17,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .._model.errors import APIError, PromptError
 from .._framing.sse import ServerSentEvent
-from .._http._types import HttpRequest
-from .._model.messages import ContentPart, ImagePart, Message, TextPart, ToolCallPart, ToolResultPart
+from .._model.errors import APIError, PromptError
+from .._model.http import HttpRequest
+from .._model.messages import (
+    ContentPart,
+    ImagePart,
+    Message,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
 from .._model.spec import CallSpec, Chunk, Completion, Endpoint, ToolDelta, Usage
-from .wire import Reader, dumps, loads
+from .._model.wire import Reader, dumps, loads
 from ._common import (
     Renames,
     SSEChunks,

@@ -32,8 +32,9 @@ from collections.abc import Mapping
 from contextlib import suppress
 
 from .._model.errors import APIConnectionError, ConfigurationError, ResponseFormatError
+from .._model.http import AsyncHttpResponse, HttpRequest, lower_headers
 from ._async_conn import NETWORK_ERRORS, ClosedBeforeReply, Conn, LoopPools, Pool, tunnel
-from ._clock import Deadline
+from .._model.clock import Deadline
 from ._common import (
     DEFAULT_MAX_BODY_BYTES,
     MAX_DRAIN,
@@ -49,12 +50,12 @@ from ._common import (
     parse_url,
     redirect,
 )
-from ._default import check_ca_paths, tls_context
+from ._tls import check_ca_paths, tls_context
 from ._fork import forget_pools_after_fork
 from ._h1 import BodyDecoder, Data, End
 from ._log import log_request, log_response
 from ._proxy import parse_proxy, proxy_for
-from ._types import AsyncHttpResponse, HttpRequest, lower_headers, whole_response
+from ._tls import check_ca_paths, tls_context
 
 __all__ = ["AsyncioTransport"]
 
@@ -190,7 +191,7 @@ class AsyncioTransport:
     """HTTP/1.1 on asyncio, with keep-alive pools, TLS, proxies and redirects.
 
     - ``verify``/``ca_file``/``ca_dir``: certificate checking (see
-      :func:`~minicall._http._default.tls_context`; ``SSL_CERT_FILE`` and
+      :func:`~minicall._http._tls.tls_context`; ``SSL_CERT_FILE`` and
       ``SSL_CERT_DIR`` are honoured).
     - ``proxy``: an ``http://[user:pass@]host:port`` proxy for every request; else, with
       ``trust_env``, ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` decide per request.
@@ -340,7 +341,7 @@ class AsyncioTransport:
         parts: list[bytes] = []
         if not reader.read_arrived(parts):
             await reader.read_rest(parts)
-        return whole_response(AsyncHttpResponse, head.status, folded, b"".join(parts))
+        return AsyncHttpResponse(head.status, folded, b"".join(parts), reason=head.reason)
 
     async def _connect(self, route: Route, timeout: float | None, deadline: Deadline | None) -> Conn:
         loop = asyncio.get_running_loop()

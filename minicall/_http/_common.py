@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 from .._model.errors import SECRET_HEADERS, APIConnectionError, APITimeoutError, ConfigurationError
-from ._clock import Deadline, timed_out
+from .._model.clock import Deadline, timed_out
 from ._proxy import Proxy
 
 __all__ = [

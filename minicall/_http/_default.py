@@ -1,5 +1,4 @@
-"""The process-wide default transport (one object serving sync and async calls), and
-the TLS context both transports build.
+"""The process-wide default transport (one object serving sync and async calls).
 
 The sync half (``http.client``) and the async half (asyncio) are imported only when
 first used, so ``import minicall`` pays for neither; ``ssl`` waits for the first https
@@ -8,51 +7,17 @@ request.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from .._model.errors import ConfigurationError
-from ._types import AsyncHttpResponse, HttpRequest, HttpResponse
+from .._model.http import AsyncHttpResponse, HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
-    import ssl
-
     from ._async import AsyncioTransport
     from ._sync import SyncTransport
 
-__all__ = ["DefaultTransport", "check_ca_paths", "default_transport", "tls_context"]
-
-
-def check_ca_paths(ca_file: str | None, ca_dir: str | None) -> None:
-    """Refuse a CA file or folder that does not exist, before any I/O."""
-    for label, path in (("ca_file", ca_file), ("ca_dir", ca_dir)):
-        if path is not None and not os.path.exists(path):
-            raise ConfigurationError(f"{label} {path!r} does not exist")
-
-
-def tls_context(verify: bool, ca_file: str | None, ca_dir: str | None) -> ssl.SSLContext:
-    """The client TLS context: system CAs plus ``ca_file``/``ca_dir``, or no checks.
-
-    The system CAs come from ``create_default_context``, which honours
-    ``SSL_CERT_FILE``/``SSL_CERT_DIR``; given CAs are *added* to them (passing them to
-    ``create_default_context`` would drop the system ones). Building one loads the CA
-    store (milliseconds), so transports build it once.
-    """
-    import ssl  # here, not at the top: plain-http users never load it
-
-    context = ssl.create_default_context()
-    if ca_file or ca_dir:
-        try:
-            context.load_verify_locations(cafile=ca_file, capath=ca_dir)
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigurationError(f"could not load CA certificates: {exc}") from None
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    context.set_alpn_protocols(["http/1.1"])
-    return context
+__all__ = ["DefaultTransport", "default_transport"]
 
 
 class DefaultTransport:

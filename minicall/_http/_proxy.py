@@ -120,27 +120,16 @@ def proxy_for(
 
 
 _NAMES = (*_SCHEME_VARIABLES["https"], *_SCHEME_VARIABLES["http"], *_NO_PROXY_VARIABLES, "REQUEST_METHOD")
-_ENCODED_NAMES = tuple(os.fsencode(name) for name in _NAMES)
 
 
-def _environment() -> tuple[object, ...]:
+def _environment() -> tuple[str | None, ...]:
     """The values of the variables :func:`proxy_for` reads, as a cache key."""
-    data = getattr(os.environ, "_data", None)
-    if os.name == "posix" and type(data) is dict:
-        # On POSIX os.environ keeps fs-encoded keys and values in ``_data``: one dict
-        # lookup per name, where os.environ.get raises and catches KeyError for each
-        # unset one, which is most of the cost of a request's proxy decision.
-        return tuple(map(data.get, _ENCODED_NAMES))
     return tuple(map(os.environ.get, _NAMES))
 
 
 @functools.lru_cache(maxsize=256)
-def _decided(scheme: str, host: str, port: int, values: tuple[object, ...]) -> Proxy | None:
-    env = {
-        name: os.fsdecode(value) if isinstance(value, bytes) else str(value)
-        for name, value in zip(_NAMES, values)
-        if value is not None
-    }
+def _decided(scheme: str, host: str, port: int, values: tuple[str | None, ...]) -> Proxy | None:
+    env = {name: value for name, value in zip(_NAMES, values) if value is not None}
     return _proxy_in(scheme, host, port, env)
 
 

@@ -1,7 +1,7 @@
 """The blocking transport: :class:`SyncTransport`, on plain sockets with a keep-alive pool.
 
-Loaded lazily by the call pipeline (``import minicall`` never imports ``socket`` or
-``ssl``). What it guarantees beyond the :class:`~minicall._http._types.Transport`
+Loaded lazily by the call pipeline (``import minicall`` never imports ``http.client`` or
+``ssl``). What it guarantees beyond the :class:`~minicall._model.http.Transport`
 contract:
 
 - Connections are pooled per (scheme, host, port, proxy); a connection serves one
@@ -37,7 +37,8 @@ from collections.abc import Iterator, Mapping
 from typing import final
 
 from .._model.errors import APIConnectionError, ResponseFormatError
-from ._clock import Deadline
+from .._model.clock import Deadline
+from .._model.http import HttpRequest, HttpResponse, lower_headers
 from ._common import (
     DEFAULT_MAX_BODY_BYTES,
     MAX_DRAIN,
@@ -56,12 +57,12 @@ from ._common import (
     tunnel_refusal,
     tunnel_request,
 )
-from ._default import check_ca_paths, tls_context
+from ._tls import check_ca_paths, tls_context
 from ._fork import forget_pools_after_fork
 from ._h1 import BodyDecoder, Data, End, Event, ResponseParser
 from ._log import log_request, log_response
 from ._proxy import parse_proxy, proxy_for
-from ._types import HttpRequest, HttpResponse, lower_headers
+from ._tls import check_ca_paths, tls_context
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "USER_AGENT", "SyncTransport", "default_transport"]
 

@@ -163,15 +163,8 @@ class Message:
 
 
 def assistant_text(text: str) -> Message:
-    """``Message("assistant", [TextPart(text)])``, built without re-checking what is
-    known good: a decoder makes one for nearly every reply."""
-    message = object.__new__(Message)
-    part = object.__new__(TextPart)
-    object.__setattr__(part, "text", text)
-    object.__setattr__(part, "type", "text")
-    object.__setattr__(message, "role", "assistant")
-    object.__setattr__(message, "content", [part])
-    return message
+    """``Message("assistant", [TextPart(text)])``: an assistant turn of text alone."""
+    return Message("assistant", [TextPart(text)])
 
 
 def text_of(message: Message) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from .._http._types import HttpRequest
+from .http import HttpRequest
 from .messages import Message
 
 __all__ = [
@@ -155,8 +155,7 @@ class ToolDelta:
 class Chunk:
     """One decoded stream event in neutral terms.
 
-    ``usage`` is cumulative: the newest non-``None`` value is the total so far. Fast
-    paths build chunks positionally (OpenAI's): new fields go at the end.
+    ``usage`` is cumulative: the newest non-``None`` value is the total so far.
     """
 
     content: str = ""
@@ -170,8 +169,6 @@ class Chunk:
     audio_id: str | None = None
     reported_cost: float | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
-    plain: bool = field(default=False, compare=False)
-    """Set by a decoder's fast path: only ``content``, ``model``, ``id`` and ``raw`` are set."""
     block: Mapping[str, Any] | None = None
     """A content block of the turn that ends with this event, in the provider's own shape
     and ready for a history, from providers whose turns are ordered blocks (Anthropic's

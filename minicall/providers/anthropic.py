@@ -12,18 +12,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypedDict
 
-from .._call.pipeline import Flavor
 from .._call.client import BaseClient, env_first
-from .._codecs.anthropic.codec import ANTHROPIC, DEFAULT_VERSION
 from .._call.decorate import ProviderCall
+from .._call.response import BaseCallResponse, BaseCallResponseChunk
+from .._call.settings import Flavor
+from .._call.stream import BaseAsyncStream, BaseStream
+from .._call.tools import BaseTool
+from .._codecs.anthropic.codec import ANTHROPIC, DEFAULT_VERSION
 from .._model.errors import *
 from .._model.errors import ConfigurationError
 from .._model.errors import __all__ as _errors_all
-from .._http._types import AsyncTransport, Transport
-from .._call.response import BaseCallResponse, BaseCallResponseChunk
+from .._model.http import AsyncTransport, Transport
 from .._model.spec import Codec, Endpoint
-from .._call.stream import BaseAsyncStream, BaseStream
-from .._call.tools import BaseTool
 
 __all__ = [
     "call",

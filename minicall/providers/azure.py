@@ -20,8 +20,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal, NamedTuple, TypedDict
 from urllib.parse import urlsplit
 
-from .._call.pipeline import Flavor
 from .._call.client import env_first
+from .._call.decorate import ProviderCall
+from .._call.response import BaseCallResponse, BaseCallResponseChunk
+from .._call.settings import Flavor
+from .._call.stream import BaseAsyncStream, BaseStream
+from .._call.tools import BaseTool
 from .._codecs.openai.codec import AZURE, AZURE_OPENAI, AZURE_OPENAI_V1, Dialect
 from .._codecs.openai.types import (
     AssistantMessageParam,
@@ -30,15 +34,11 @@ from .._codecs.openai.types import (
     ToolMessageParam,
     UserMessageParam,
 )
-from .._call.decorate import ProviderCall
 from .._model.errors import *
 from .._model.errors import ConfigurationError
 from .._model.errors import __all__ as _errors_all
-from .._http._types import AsyncTransport, Transport
-from .._call.response import BaseCallResponse, BaseCallResponseChunk
+from .._model.http import AsyncTransport, Transport
 from .._model.spec import Codec, Endpoint
-from .._call.stream import BaseAsyncStream, BaseStream
-from .._call.tools import BaseTool
 from ._compat import CompatClient, codec_for
 from .openai import OpenAICallParams
 

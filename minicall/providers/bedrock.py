@@ -17,18 +17,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypedDict
 
 from .._auth.sigv4 import AwsCredentials, sign
-from .._call.pipeline import Flavor
 from .._call.client import BaseClient, env_first
-from .._codecs.bedrock.codec import CODEC
 from .._call.decorate import ProviderCall
+from .._call.response import BaseCallResponse, BaseCallResponseChunk
+from .._call.settings import Flavor
+from .._call.stream import BaseAsyncStream, BaseStream
+from .._call.tools import BaseTool
+from .._codecs.bedrock.codec import CODEC
 from .._model.errors import *
 from .._model.errors import ConfigurationError
 from .._model.errors import __all__ as _errors_all
-from .._http._types import AsyncTransport, HttpRequest, Transport
-from .._call.response import BaseCallResponse, BaseCallResponseChunk
+from .._model.http import AsyncTransport, HttpRequest, Transport
 from .._model.spec import Codec
-from .._call.stream import BaseAsyncStream, BaseStream
-from .._call.tools import BaseTool
 
 __all__ = [
     "call",

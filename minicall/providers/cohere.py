@@ -10,19 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypedDict
 
-from .._call.pipeline import Flavor
 from .._call.client import BaseClient
+from .._call.decorate import ProviderCall
+from .._call.response import BaseCallResponse, BaseCallResponseChunk
+from .._call.settings import Flavor
+from .._call.stream import BaseAsyncStream, BaseStream
+from .._call.tools import BaseTool
 from .._codecs.cohere import CODEC
 from .._codecs.openai.types import ImageContentPart as ImageUrlContent
 from .._codecs.openai.types import TextContentPart as TextContent
-from .._call.decorate import ProviderCall
 from .._model.errors import *
 from .._model.errors import __all__ as _errors_all
-from .._http._types import AsyncTransport, Transport
-from .._call.response import BaseCallResponse, BaseCallResponseChunk
+from .._model.http import AsyncTransport, Transport
 from .._model.spec import Codec
-from .._call.stream import BaseAsyncStream, BaseStream
-from .._call.tools import BaseTool
 
 __all__ = [
     "call",

@@ -26,18 +26,18 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypedDict
 
 from .._auth.google import TokenSource, application_default, well_known_file
-from .._call.pipeline import Flavor
 from .._call.client import BaseClient, env_first
-from .._codecs.gemini.codec import GEMINI
 from .._call.decorate import ProviderCall
+from .._call.response import BaseCallResponse, BaseCallResponseChunk
+from .._call.settings import Flavor
+from .._call.stream import BaseAsyncStream, BaseStream
+from .._call.tools import BaseTool
+from .._codecs.gemini.codec import GEMINI
 from .._model.errors import *
 from .._model.errors import ConfigurationError
 from .._model.errors import __all__ as _errors_all
-from .._http._types import AsyncTransport, HttpRequest, HttpResponse, Transport
-from .._call.response import BaseCallResponse, BaseCallResponseChunk
+from .._model.http import AsyncTransport, HttpRequest, HttpResponse, Transport
 from .._model.spec import Codec, Endpoint
-from .._call.stream import BaseAsyncStream, BaseStream
-from .._call.tools import BaseTool
 
 __all__ = [
     "call",

@@ -12,7 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, TypedDict
 
-from .._call.pipeline import Flavor
+from .._call.decorate import ProviderCall
+from .._call.response import BaseCallResponse, BaseCallResponseChunk
+from .._call.settings import Flavor
+from .._call.stream import BaseAsyncStream, BaseStream
+from .._call.tools import BaseTool
 from .._codecs.openai.codec import LITELLM
 from .._codecs.openai.types import (
     AssistantMessageParam,
@@ -21,12 +25,8 @@ from .._codecs.openai.types import (
     ToolMessageParam,
     UserMessageParam,
 )
-from .._call.decorate import ProviderCall
 from .._model.errors import *
 from .._model.errors import __all__ as _errors_all
-from .._call.response import BaseCallResponse, BaseCallResponseChunk
-from .._call.stream import BaseAsyncStream, BaseStream
-from .._call.tools import BaseTool
 from ._compat import CompatClient, codec_for
 from .openai import OpenAICallParams
 

@@ -10,8 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypedDict
 
-from .._call.pipeline import Flavor
 from .._call.client import BaseClient, env_first
+from .._call.decorate import ProviderCall
+from .._call.response import BaseCallResponse, BaseCallResponseChunk
+from .._call.settings import Flavor
+from .._call.stream import BaseAsyncStream, BaseStream
+from .._call.tools import BaseTool
 from .._codecs.openai.codec import OPENAI, OpenAICompatCodec
 from .._codecs.openai.types import (
     AssistantMessageParam,
@@ -21,14 +25,10 @@ from .._codecs.openai.types import (
     ToolMessageParam,
     UserMessageParam,
 )
-from .._call.decorate import ProviderCall
 from .._model.errors import *
 from .._model.errors import __all__ as _errors_all
-from .._http._types import AsyncTransport, Transport
-from .._call.response import BaseCallResponse, BaseCallResponseChunk
+from .._model.http import AsyncTransport, Transport
 from .._model.spec import Codec
-from .._call.stream import BaseAsyncStream, BaseStream
-from .._call.tools import BaseTool
 
 __all__ = [
     "call",

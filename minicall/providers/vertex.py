@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 
 from .._call.decorate import ProviderCall
-from .._call.pipeline import Flavor
+from .._call.settings import Flavor
 from .._model.errors import *
 from .._model.errors import __all__ as _errors_all
 from .google import (

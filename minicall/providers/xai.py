@@ -10,7 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypedDict
 
-from .._call.pipeline import Flavor
+from .._call.decorate import ProviderCall
+from .._call.response import BaseCallResponse, BaseCallResponseChunk
+from .._call.settings import Flavor
+from .._call.stream import BaseAsyncStream, BaseStream
+from .._call.tools import BaseTool
 from .._codecs.openai.codec import XAI
 from .._codecs.openai.types import (
     AssistantMessageParam,
@@ -19,12 +23,8 @@ from .._codecs.openai.types import (
     ToolMessageParam,
     UserMessageParam,
 )
-from .._call.decorate import ProviderCall
 from .._model.errors import *
 from .._model.errors import __all__ as _errors_all
-from .._call.response import BaseCallResponse, BaseCallResponseChunk
-from .._call.stream import BaseAsyncStream, BaseStream
-from .._call.tools import BaseTool
 from ._compat import ChatParams, CompatClient, codec_for
 
 __all__ = [

@@ -28,9 +28,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 from urllib.parse import parse_qsl
 
-from .._http._types import lower_headers
 from .._call.registry import PROVIDERS, provider_module
 from ._environ import pointed_at
+from .._model.http import lower_headers
 from ._formats import WireFormat, available_formats, get_format, json_bytes
 from ._reply import ErrorReply, Fault, RawReply, RecordedRequest, Reply, Scripted
 

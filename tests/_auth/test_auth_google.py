@@ -21,13 +21,13 @@ from minicall._auth.google import (
     service_account_assertion,
     token_request,
 )
-from minicall._http._types import HttpRequest, HttpResponse
 from minicall._model.errors import (
     AuthenticationError,
     ConfigurationError,
     InternalServerError,
     ResponseFormatError,
 )
+from minicall._model.http import HttpRequest, HttpResponse
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
 

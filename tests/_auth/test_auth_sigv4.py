@@ -22,7 +22,7 @@ from minicall._auth.sigv4 import (
     encode_model_id,
     sign,
 )
-from minicall._http._types import HttpRequest
+from minicall._model.http import HttpRequest
 
 UTC = datetime.timezone.utc
 SUITE_TIME = datetime.datetime(2015, 8, 30, 12, 36, tzinfo=UTC)

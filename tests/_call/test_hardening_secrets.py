@@ -22,7 +22,7 @@ from shared import MODES, OK_BODY, ask, run
 from minicall import APIError, MinicallError
 from minicall._call import client as client_module
 from minicall._call.registry import PROVIDERS
-from minicall._http._types import HttpResponse, MockTransport
+from minicall._model.http import HttpResponse, MockTransport
 from minicall.testing import FakeServer, RawReply, Reply
 from minicall.testing._formats import get_format
 

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 import pytest
 
 from minicall._http._async import AsyncioTransport
-from minicall._http._types import HttpRequest
 from minicall._model.errors import (
     APIConnectionError,
     APITimeoutError,
     ConfigurationError,
 )
+from minicall._model.http import HttpRequest
 
 
 @pytest.fixture(autouse=True)

@@ -13,8 +13,8 @@ from minicall._http._async import AsyncioTransport
 from minicall._http._common import checked_header_items, failure, frame_request, parse_url, redirect
 from minicall._http._proxy import Proxy
 from minicall._http._sync import SyncTransport
-from minicall._http._types import HttpRequest
 from minicall._model.errors import APIConnectionError, APITimeoutError, ConfigurationError
+from minicall._model.http import HttpRequest
 
 ORIGIN = parse_url("https://api.example.com/v1/chat?x=1")
 

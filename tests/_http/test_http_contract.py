@@ -25,10 +25,10 @@ from loopback import WAIT, Handler, Request, Server, keep_alive, read_request, r
 import minicall
 from minicall import llm
 from minicall._http._async import AsyncioTransport
-from minicall._http._clock import Deadline
+from minicall._model.clock import Deadline
 from minicall._http._h1 import MAX_INTERIM
 from minicall._http._sync import SyncTransport
-from minicall._http._types import HttpRequest
+from minicall._model.http import HttpRequest
 from minicall._model.errors import APIConnectionError, APITimeoutError, ResponseFormatError
 from minicall.providers.openai import OpenAIClient
 

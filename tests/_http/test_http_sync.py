@@ -18,16 +18,15 @@ from collections.abc import Callable, Iterator
 import pytest
 from loopback import WAIT, Handler, Server, keep_alive, read_request, response
 
-from minicall._http._log import redact_url
 from minicall._http._proxy import is_bypassed, parse_proxy, proxy_for
 from minicall._http._sync import SyncTransport, default_transport
-from minicall._http._types import HttpRequest
 from minicall._model import errors as _errors
 from minicall._model.errors import (
     APIConnectionError,
     APITimeoutError,
     ConfigurationError,
 )
+from minicall._model.http import HttpRequest, redact_url
 
 PROXY_ENV = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy")
 
@@ -386,7 +385,7 @@ def test_ssl_cert_file_environment_variable_is_honoured(tls_server, cert):
     script = textwrap.dedent(
         f"""
         from minicall._http._sync import SyncTransport
-        from minicall._http._types import HttpRequest
+        from minicall._model.http import HttpRequest
         print(SyncTransport().send(HttpRequest("GET", {tls_server.url()!r}, timeout=5)).body.decode())
         """
     )

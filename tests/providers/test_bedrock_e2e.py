@@ -15,7 +15,7 @@ import minicall
 from minicall import Messages, llm
 from minicall._auth.sigv4 import AwsCredentials, canonical_request, sign
 from minicall._call import pipeline as call_module
-from minicall._http._types import HttpRequest
+from minicall._model.http import HttpRequest
 from minicall.providers import bedrock
 from minicall.testing import ErrorReply, FakeServer, Reply, ToolCallReply
 

@@ -13,7 +13,7 @@ from shared import ERROR_STATUSES, Book, get_weather
 import minicall
 from minicall import BaseDynamicConfig, Messages, llm
 from minicall._http._default import default_transport
-from minicall._http._types import AsyncHttpResponse, HttpRequest, HttpResponse
+from minicall._model.http import AsyncHttpResponse, HttpRequest, HttpResponse
 from minicall.providers import google
 from minicall.testing import ErrorReply, FakeServer, Reply, ToolCallReply
 

@@ -31,10 +31,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..._http._types import HttpRequest
+from ..._model.http import HttpRequest
 from ..._model.messages import Message, TextPart, ToolCallPart, ToolResultPart
 from ..._model.spec import CallSpec, Completion, Endpoint
-from ..wire import JSONObject, Reader, dumps, loads
+from ..._model.wire import JSONObject, Reader, dumps, loads
 from .._common import (
     Renames,
     assistant_message,

@@ -23,7 +23,7 @@ from ..._model.messages import (
     ToolCallPart,
     ToolResultPart,
 )
-from ..wire import JSONObject
+from ..._model.wire import JSONObject
 from .._common import b64encode, split_data_url
 
 __all__ = ["block", "echo_block", "system_blocks", "system_value"]

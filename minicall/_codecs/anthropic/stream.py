@@ -7,9 +7,7 @@ API reference: https://docs.anthropic.com/en/api/messages-streaming (``POST
 their ``data`` carries the same ``type``; there is no ``[DONE]``. Usage arrives in
 pieces (``message_start`` then ``message_delta``), which :class:`TokenCounts` sums.
 
-Nearly every event of a long reply is a ``content_block_delta`` holding a
-``text_delta``; :func:`_text_delta` reads those directly and everything else takes the
-checked path, which narrows each value through :class:`~minicall._codecs.wire.Reader`.
+Each event's values are narrowed through :class:`~minicall._model.wire.Reader`.
 
 A turn is an ordered list of content blocks, and with extended thinking the API wants
 its ``thinking`` blocks (with their ``signature``) and ``redacted_thinking`` blocks sent
@@ -19,7 +17,7 @@ signature, ``input_json_delta`` pieces and ``citations_delta`` collected) and ha
 over, trimmed as a non-streamed reply's block is, on the chunk of its
 ``content_block_stop``. Text deltas are the exception: a text block's text is
 assembled by :class:`~minicall._call.stream.StreamState` from the text it already keeps,
-so the fast path stays stateless.
+so a text delta needs no state here.
 """
 
 from __future__ import annotations
@@ -30,7 +28,7 @@ from typing import Any
 
 from ..._framing.sse import ServerSentEvent
 from ..._model.spec import Chunk, ToolDelta, Usage
-from ..wire import JSONObject, Reader, loads
+from ..._model.wire import JSONObject, Reader, loads
 from .._common import SSEChunks, error_text, reasons, stream_error
 from .messages import echo_block
 
@@ -104,25 +102,6 @@ class TokenCounts:
         return Usage(total_in, self.output, self.read, total, self.creation)
 
 
-def _text_delta(data: Any) -> Chunk | None:
-    """A ``content_block_delta`` event holding a ``text_delta``, read without the checks.
-
-    It returns a chunk only where the checked path would return the very same one (a
-    dict whose ``type`` is ``content_block_delta``, an ``int`` index, a dict delta of
-    type ``text_delta`` with a string ``text``); anything else, malformed or merely
-    unusual, returns ``None`` and the checked path decides, errors included.
-    """
-    if type(data) is not dict or data.get("type") != "content_block_delta":
-        return None
-    delta = data.get("delta")
-    if type(delta) is not dict or type(data.get("index")) is not int:
-        return None
-    text = delta.get("text")
-    if delta.get("type") != "text_delta" or type(text) is not str:
-        return None
-    return Chunk(content=text, raw=data, plain=True)
-
-
 class AnthropicStream(SSEChunks):
     """SSE bytes in, chunks out; one chunk per event except ``ping``."""
 
@@ -150,9 +129,6 @@ class AnthropicStream(SSEChunks):
 
     def decode_event(self, data: Any, event: str = "") -> Chunk | None:
         """One event's parsed ``data`` (``event`` is its SSE name) as a chunk, if any."""
-        fast = _text_delta(data)
-        if fast is not None:
-            return fast
         raw = self._read.obj(data, "event")
         kind = self._read.opt_str(raw.get("type"), "event.type") or event
         # Event types added to the API later are skipped, as the SDK does.

@@ -21,12 +21,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..._auth.sigv4 import encode_model_id
-from ..._model.errors import APIError
 from ..._framing.eventstream import EventStreamDecoder, EventStreamMessage
-from ..._http._types import HttpRequest
+from ..._model.errors import APIError
+from ..._model.http import HttpRequest
 from ..._model.messages import Message, ToolCallPart
 from ..._model.spec import CallSpec, Chunk, Completion, Endpoint, ToolDelta, Usage
-from ..wire import JSONObject, Reader, dumps, loads
+from ..._model.wire import JSONObject, Reader, dumps, loads
 from .._common import (
     Renames,
     assistant_message,

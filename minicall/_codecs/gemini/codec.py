@@ -43,12 +43,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from ..._model.errors import APIError
 from ..._framing.sse import ServerSentEvent
-from ..._http._types import HttpRequest
+from ..._model.errors import APIError
+from ..._model.http import HttpRequest
 from ..._model.messages import Message, ToolCallPart
 from ..._model.spec import CallSpec, Chunk, Completion, Endpoint, ToolDelta, Usage
-from ..wire import Reader, dumps, loads
+from ..._model.wire import Reader, dumps, loads
 from .._common import (
     SSEChunks,
     assistant_message,

@@ -20,19 +20,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from ..._http._types import HttpRequest
+from ..._model.http import HttpRequest
 from ..._model.messages import ContentPart, Message, ToolCallPart, ToolResultPart
 from ..._model.spec import CallSpec, Chunk, Completion, Endpoint, Usage
-from ..wire import MAX_TOKENS, Reader, dumps, loads
+from ..._model.wire import MAX_TOKENS, Reader, dumps, loads
 from .._common import (
     assistant_message,
-    b64decode,
-    count,
     error_json,
     native_params,
     same,
     text_of,
-    usage_of,
 )
 from .dialects import (
     AZURE,
@@ -47,7 +44,8 @@ from .dialects import (
     Dialect,
 )
 from .messages import chat_messages, content_part, function_tools, tool_calls
-from .stream import OpenAIStream, compat_error_text, decode_chunk, dig
+from .reading import compat_error_text, read_audio, read_usage, reported_cost
+from .stream import OpenAIStream, decode_chunk
 
 __all__ = [
     "AZURE",
@@ -154,29 +152,9 @@ class OpenAICompatCodec:
     # -- response -----------------------------------------------------------------
 
     def decode(self, body: bytes, headers: Mapping[str, str], spec: CallSpec) -> Completion:
-        """The completion in a Chat Completions reply."""
-        raw = loads(body, self.provider)
-        fast = _plain_reply(raw)
-        if fast is not None:
-            content, reason, usage = fast
-            message = assistant_message(content, [])
-            return Completion(
-                content=content,
-                message=message,
-                native_message={"role": "assistant", "content": content},
-                raw=raw,
-                finish_reasons=(reason,) if reason is not None else None,
-                model=raw.get("model"),
-                id=raw.get("id"),
-                usage=usage,
-                reported_cost=self._cost(raw, headers),
-            )
-        return self._decode_checked(raw, headers)
-
-    def _decode_checked(self, value: Any, headers: Mapping[str, str]) -> Completion:
-        """Every reply shape, each value narrowed: the path for anything unusual."""
+        """The completion in a Chat Completions reply, each value narrowed."""
         r = self._read
-        raw = r.obj(value, "")
+        raw = r.obj(loads(body, self.provider), "")
         choices = r.arr(raw.get("choices"), "choices")
         texts: list[str] = []
         calls: list[ToolCallPart] = []
@@ -230,7 +208,7 @@ class OpenAICompatCodec:
                 )
                 raw_calls.append(call)
             if msg.get("audio") is not None:
-                audio_id, audio, transcript = self._audio(msg.get("audio"), f"{at}.message.audio")
+                audio_id, audio, transcript = read_audio(r, msg.get("audio"), f"{at}.message.audio")
         content = "".join(texts)
         message = assistant_message(content, calls)
         native = self.native_assistant(message)
@@ -246,61 +224,12 @@ class OpenAICompatCodec:
             finish_reasons=tuple(finish) if finish else None,
             model=r.opt_str(raw.get("model"), "model"),
             id=r.opt_str(raw.get("id"), "id"),
-            usage=self._usage(raw.get("usage")),
+            usage=read_usage(r, raw.get("usage")),
             audio=audio,
             audio_transcript=transcript,
-            reported_cost=self._cost(raw, headers),
+            reported_cost=reported_cost(self.dialect, raw, headers),
             raw_tool_calls=tuple(raw_calls),
         )
-
-    def _audio(self, value: Any, at: str) -> tuple[str | None, bytes, str | None]:
-        """The id, bytes and transcript of an ``audio`` object (whole or a delta)."""
-        r = self._read
-        audio = r.obj(value, at)
-        data = r.opt_str(audio.get("data"), f"{at}.data") or ""
-        return (
-            r.opt_str(audio.get("id"), f"{at}.id"),
-            b64decode(data, self.provider, f"{at}.data"),
-            r.opt_str(audio.get("transcript"), f"{at}.transcript"),
-        )
-
-    def _usage(self, value: Any) -> Usage | None:
-        r = self._read
-        usage = r.opt_obj(value, "usage")
-        if usage is None:
-            return None
-        details = r.opt_obj(usage.get("prompt_tokens_details"), "usage.prompt_tokens_details") or {}
-        return usage_of(
-            r,
-            usage,
-            "usage",
-            "total_tokens",
-            count(r, usage, "usage", "prompt_tokens"),
-            count(r, usage, "usage", "completion_tokens"),
-            count(r, details, "usage.prompt_tokens_details", "cached_tokens"),
-        )
-
-    def _cost(self, raw: Mapping[str, Any], headers: Mapping[str, str]) -> float | None:
-        d = self.dialect
-        if d.cost_header and d.cost_header in headers:
-            try:
-                return float(headers[d.cost_header])
-            except ValueError:
-                return None
-        usage = raw.get("usage")
-        if d.cost_usage_key and isinstance(usage, dict):
-            value = usage.get(d.cost_usage_key)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return value * d.cost_scale
-        return None
-
-    def _chunk_usage(self, raw: Mapping[str, Any]) -> Any:
-        usage = raw.get("usage")
-        for path in self.dialect.chunk_usage_paths:
-            if usage is not None:
-                break
-            usage = dig(raw, path)
-        return usage
 
     def error_message(self, body: bytes) -> str | None:
         """The provider's words in an error body (``error.message`` and its variants)."""
@@ -326,75 +255,12 @@ class OpenAICompatCodec:
 
     def stream_decoder(self, spec: CallSpec) -> OpenAIStream:
         """A decoder for one ``text/event-stream`` reply."""
-        return OpenAIStream(self)
+        return OpenAIStream(self.dialect)
 
     def decode_chunk(self, data: Any, headers: Mapping[str, str] | None = None) -> Chunk:
         """One ``chat.completion.chunk`` object as a neutral :class:`Chunk`."""
-        return decode_chunk(self, data, headers)
+        return decode_chunk(self.dialect, self._read, data, headers)
 
 
 def _tool_message(result: ToolResultPart) -> dict[str, Any]:
     return {"role": "tool", "tool_call_id": result.id, "content": result.content}
-
-
-_PLAIN_MESSAGE_KEYS = frozenset({"role", "content", "refusal", "annotations", "tool_calls", "audio", "function_call"})
-
-
-def _plain_reply(raw: Any) -> tuple[str, str | None, Usage | None] | None:
-    """Content, finish reason and usage of the common reply, read without the general checks.
-
-    One choice whose message is text only (no tool calls, audio or refusal), with string
-    ``model``/``id`` and integer usage counts. Anything else returns ``None`` and takes
-    the checked path, so both paths accept and produce exactly the same things.
-    """
-    if type(raw) is not dict:
-        return None
-    choices = raw.get("choices")
-    if type(choices) is not list or len(choices) != 1:
-        return None
-    choice = choices[0]
-    if type(choice) is not dict:
-        return None
-    message = choice.get("message")
-    if type(message) is not dict or not message.keys() <= _PLAIN_MESSAGE_KEYS:
-        return None
-    content = message.get("content")
-    reason = choice.get("finish_reason")
-    model, id_ = raw.get("model"), raw.get("id")
-    if (
-        (content is not None and type(content) is not str)
-        or (reason is not None and type(reason) is not str)
-        or (model is not None and type(model) is not str)
-        or (id_ is not None and type(id_) is not str)
-        or message.get("tool_calls") not in (None, [])
-        or message.get("audio") is not None
-        or message.get("refusal") is not None
-        or message.get("function_call") is not None
-    ):
-        return None
-    value = raw.get("usage")
-    if value is None:
-        return content or "", reason, None
-    if type(value) is not dict:
-        return None
-    details = value.get("prompt_tokens_details")
-    if details is None:
-        cached = None
-    elif type(details) is dict:
-        cached = details.get("cached_tokens")
-    else:
-        return None
-    inp, out, total = value.get("prompt_tokens"), value.get("completion_tokens"), value.get("total_tokens")
-    # Written out, not a loop: this runs on every reply. Anything but a plain count in
-    # range takes the checked path, which logs it and reads it as None.
-    if (
-        (inp is not None and (type(inp) is not int or not 0 <= inp <= MAX_TOKENS))
-        or (out is not None and (type(out) is not int or not 0 <= out <= MAX_TOKENS))
-        or (cached is not None and (type(cached) is not int or not 0 <= cached <= MAX_TOKENS))
-        or (total is not None and (type(total) is not int or not 0 <= total <= MAX_TOKENS))
-    ):
-        return None
-    inp, out = inp or 0, out or 0
-    usage = Usage(inp, out, cached or 0, inp + out if total is None else total)
-    return content or "", reason, usage
-

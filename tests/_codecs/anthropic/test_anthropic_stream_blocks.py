@@ -140,11 +140,11 @@ def test_signature_delta_replaces_the_signature_of_the_start_block():
     assert completion.native_message["content"] == [{"type": "thinking", "thinking": "hmm", "signature": "new"}]
 
 
-def test_thinking_and_signature_deltas_are_no_text_and_leave_text_deltas_on_the_fast_path():
+def test_thinking_and_signature_deltas_are_no_text_and_text_deltas_are_text_only():
     chunks = ANTHROPIC.stream_decoder(SPEC).feed(stream_of(TURN))
     assert "".join(c.content for c in chunks) == TEXT["text"]
     text_deltas = [c for c in chunks if c.raw.get("delta", {}).get("type") == "text_delta"]
-    assert text_deltas and all(c.plain for c in text_deltas)
+    assert text_deltas and all(c == Chunk(content=c.content, raw=c.raw) for c in text_deltas)
     thinking_deltas = [c for c in chunks if c.raw.get("delta", {}).get("type") in ("thinking_delta", "signature_delta")]
     assert thinking_deltas and not any(c.content or c.block for c in thinking_deltas)
 

@@ -30,7 +30,7 @@ from botocore.session import Session
 import minicall
 from minicall import ImagePart, Messages, TextPart, llm
 from minicall._auth.sigv4 import AwsCredentials, sign
-from minicall._http._types import HttpRequest
+from minicall._model.http import HttpRequest
 from minicall.providers import bedrock
 from minicall.testing import ErrorReply, Reply, ToolCallReply
 

@@ -29,8 +29,8 @@ from minicall._codecs.openai.codec import (
     XAI,
     OpenAICompatCodec,
 )
-from minicall._codecs.wire import dumps
 from minicall._model.spec import CallSpec, Endpoint
+from minicall._model.wire import dumps
 from minicall.providers import mistral
 from minicall.testing import FakeServer, Reply
 

@@ -1,4 +1,4 @@
-"""OpenAI codec properties beyond the family tests: history round trips and the fast chunk path."""
+"""OpenAI codec properties beyond the family tests: history round trips, chunks and replies."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minicall._codecs.openai import codec as openai_compat
-from minicall._codecs.openai import stream as openai_stream
+from minicall import ResponseFormatError
 from minicall._codecs.openai.codec import OPENAI, OpenAICompatCodec
-from minicall._model.spec import CallSpec, Endpoint
+from minicall._model.spec import CallSpec, Chunk, Completion, Endpoint, Usage
 
 CODEC = OpenAICompatCodec(OPENAI)
 ENDPOINT = Endpoint("https://api.example/v1")
@@ -51,24 +50,23 @@ def test_message_param_round_trips_through_encode(content, calls):
     extra=st.sampled_from([{}, {"system_fingerprint": "fp"}, {"usage": {"prompt_tokens": 1}}, {"weird": 1}]),
     finish=st.sampled_from([None, "stop"]),
 )
-def test_fast_chunk_path_agrees_with_the_checked_path(content, role, model, id_, extra, finish):
+def test_text_chunks_decode_to_their_text_or_a_format_error(content, role, model, id_, extra, finish):
     delta = {k: v for k, v in (("content", content), ("role", role)) if v is not None}
     chunk = {"id": id_, "object": "chat.completion.chunk", "model": model, **extra,
              "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-    try:
-        fast = CODEC.decode_chunk(chunk)
-    except Exception as exc:  # noqa: BLE001 - compared with the checked path below
-        fast = type(exc)
-    original = openai_stream._plain_text_chunk
-    openai_stream._plain_text_chunk = lambda raw: None
-    try:
+    if model is not None and not isinstance(model, str):
         try:
-            slow = CODEC.decode_chunk(chunk)
-        except Exception as exc:  # noqa: BLE001
-            slow = type(exc)
-    finally:
-        openai_stream._plain_text_chunk = original
-    assert fast == slow
+            CODEC.decode_chunk(chunk)
+        except ResponseFormatError as exc:
+            assert exc.path == "chunk.model"
+        else:
+            raise AssertionError("a model that is not a string was accepted")
+        return
+    usage = Usage(1, 0, 0, 1) if "usage" in extra else None
+    assert CODEC.decode_chunk(chunk) == Chunk(
+        content=content or "", finish_reasons=(finish,) if finish else None, usage=usage, model=model, id=id_,
+        raw=chunk,
+    )
 
 
 _counts = st.one_of(st.none(), st.integers(0, 10**6), st.floats(0, 10, allow_nan=False), st.booleans(), st.text(max_size=2))
@@ -89,26 +87,19 @@ _counts = st.one_of(st.none(), st.integers(0, 10**6), st.floats(0, 10, allow_nan
     ),
     n_choices=st.integers(0, 2),
 )
-def test_fast_reply_path_agrees_with_the_checked_path(content, reason, model, extra_message, usage, n_choices):
+def test_text_replies_decode_or_raise_only_a_format_error(content, reason, model, extra_message, usage, n_choices):
     message = {"role": "assistant", "content": content, **extra_message}
     reply = {"id": "x", "model": model, "usage": usage,
              "choices": [{"index": i, "message": message, "finish_reason": reason} for i in range(n_choices)]}
-    body = json.dumps(reply).encode()
-
-    def outcome():
-        try:
-            return CODEC.decode(body, {}, SPEC)
-        except Exception as exc:  # noqa: BLE001 - compared between the two paths
-            return type(exc)
-
-    fast = outcome()
-    original = openai_compat._plain_reply
-    openai_compat._plain_reply = lambda raw: None
     try:
-        slow = outcome()
-    finally:
-        openai_compat._plain_reply = original
-    assert fast == slow
+        completion = CODEC.decode(json.dumps(reply).encode(), {}, SPEC)
+    except ResponseFormatError:
+        return
+    assert isinstance(completion, Completion) and completion.raw == reply
+    assert isinstance(model, str) or model is None
+    if n_choices and isinstance(content, str):
+        assert completion.content == content
+        assert completion.finish_reasons == ((reason,) * n_choices if reason else None)
 
 
 @given(st.text(min_size=1))

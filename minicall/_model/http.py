@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Protocol
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
-from .._model.errors import redact_headers
-from ._clock import Deadline
+from .clock import Deadline
+from .errors import redact_headers
 
 __all__ = [
     "AsyncHttpResponse",
@@ -24,9 +25,8 @@ __all__ = [
     "HttpResponse",
     "MockTransport",
     "Transport",
-    "body_if_read",
     "lower_headers",
-    "whole_response",
+    "redact_url",
 ]
 
 
@@ -39,13 +39,51 @@ def lower_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     return out
 
 
+REDACTED = "[redacted]"
+
+_SECRET_PARAMS = frozenset(
+    {"key", "api_key", "api-key", "apikey", "token", "access_token", "sig", "signature"}
+)
+# AWS pre-signed URLs carry the credential, signature and session token as X-Amz-*.
+_SECRET_PREFIXES = ("x-amz-",)
+
+
+def _is_secret_param(name: str) -> bool:
+    lowered = unquote_plus(name).strip().lower()
+    return lowered in _SECRET_PARAMS or lowered.startswith(_SECRET_PREFIXES)
+
+
+def _redact_query(query: str) -> str:
+    # Work on the raw text so everything but the masked values stays byte-for-byte.
+    pieces = []
+    for piece in query.split("&"):
+        name, eq, _value = piece.partition("=")
+        pieces.append(f"{name}={REDACTED}" if eq and _is_secret_param(name) else piece)
+    return "&".join(pieces)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with credential-like query values and any userinfo password masked."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "[unparsable url]"
+    netloc = parts.netloc
+    userinfo, at, hostport = netloc.rpartition("@")
+    if at:
+        user, colon, _password = userinfo.partition(":")
+        netloc = f"{user}:{REDACTED}@{hostport}" if colon else f"{user}@{hostport}"
+    query = _redact_query(parts.query) if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
 @dataclass(frozen=True, slots=True)
 class HttpRequest:
     """One HTTP request: an absolute ``url`` once a client has prepared it.
 
     ``timeout`` bounds connecting and each read; ``None`` waits forever. ``deadline``,
     set by the call pipeline, bounds every wait of the call as a whole (see
-    :mod:`minicall._http._clock`); a transport of one's own may ignore it.
+    :mod:`minicall._model.clock`); a transport of one's own may ignore it.
     """
 
     method: str
@@ -56,8 +94,7 @@ class HttpRequest:
     deadline: Deadline | None = None
 
     def __repr__(self) -> str:
-        from ._log import redact_url  # query values such as Gemini's ?key= are credentials
-
+        # query values such as Gemini's ?key= are credentials
         return (
             f"HttpRequest({self.method} {redact_url(self.url)}, headers={redact_headers(self.headers)}, "
             f"{len(self.body)} body bytes)"
@@ -187,24 +224,6 @@ class AsyncHttpResponse:
 
     def __repr__(self) -> str:
         return f"AsyncHttpResponse({self.status})"
-
-
-_R = TypeVar("_R", "HttpResponse", "AsyncHttpResponse")
-
-
-def whole_response(cls: type[_R], status: int, headers: dict[str, str], body: bytes) -> _R:
-    """A whole-body response of ``cls`` whose header names are lower-case already:
-    made without the constructor's copy of the headers (the pipeline's hot path)."""
-    response = cls.__new__(cls)
-    response.status, response.headers, response.reason = status, headers, ""
-    response._body, response._chunks, response._close = body, None, None
-    response.deadline = None
-    return response
-
-
-def body_if_read(response: AsyncHttpResponse) -> bytes | None:
-    """The body of ``response`` when it is in memory already (no await needed), else ``None``."""
-    return response._body
 
 
 class Transport(Protocol):

@@ -11,10 +11,10 @@ import builtins
 import json
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Union
 
-from .._model.errors import ResponseFormatError
+from .errors import ResponseFormatError
 
 __all__ = ["JSON", "JSONObject", "MAX_TOKENS", "Reader", "dumps", "loads", "snippet"]
 
@@ -33,70 +33,20 @@ def snippet(body: bytes | str, limit: int = 200) -> str:
     return text[:limit]
 
 
-_DECODER = json.JSONDecoder()
-_JSON_BLANKS = " \t\n\r"
-
-
-def _not_serializable(value: Any) -> Any:
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-def _compact_encoder() -> Callable[[Any], str]:
-    """``json.dumps(value, separators=(",", ":"), ensure_ascii=False)``, built once.
-
-    json.dumps sets up a new C encoder on every call, which costs as much as encoding a
-    small request; this one is made once. Without json's circular-reference table, a
-    cycle ends in RecursionError, reported as the ValueError json would raise.
-    """
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # no C accelerator (another Python): the plain encoder
-        return json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-    encode = make(None, _not_serializable, json.encoder.encode_basestring, None, ":", ",", False, False, True)
-
-    def compact(value: Any) -> str:
-        try:
-            return "".join(encode(value, 0))
-        except RecursionError:
-            raise ValueError("Circular reference detected (or nesting too deep)") from None
-
-    return compact
-
-
-_compact = _compact_encoder()
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def dumps(value: Any) -> bytes:
     """Compact UTF-8 JSON, as the official SDKs send it."""
-    return _compact(value).encode("utf-8")
+    return _COMPACT.encode(value).encode("utf-8")
 
 
 def loads(body: bytes | str, provider: str, path: str = "") -> Any:
     """Parse JSON or raise ``ResponseFormatError`` with a snippet of what arrived."""
     try:
-        return _parse(body)
+        return json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ResponseFormatError(provider, path, f"not JSON ({exc})", snippet(body)) from None
-
-
-def _parse(body: bytes | str) -> Any:
-    """``json.loads(body)``, with less work for the usual body: UTF-8 text opening an object."""
-    if type(body) is bytes and body[:1] == b"{" and body[1:2] != b"\x00":
-        # "{" then a non-NUL byte rules out a BOM and UTF-16/32 (json.detect_encoding
-        # reads a NUL second byte as UTF-16-LE), so this is the decoding json.loads
-        # would pick ("surrogatepass" as it has).
-        text = body.decode("utf-8", "surrogatepass")
-    elif type(body) is str and body[:1] == "{":
-        text = body
-    else:
-        return json.loads(body)
-    try:
-        value, end = _DECODER.raw_decode(text)
-    except ValueError:
-        pass  # the error is worded below, as json.loads words it
-    else:
-        if end == len(text) or not text[end:].strip(_JSON_BLANKS):
-            return value
-    return json.loads(body)  # anything else, and every error, exactly as json words it
 
 
 class Reader:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 
-from .._model.errors import APITimeoutError
+from .errors import APITimeoutError
 
 __all__ = ["Deadline", "timed_out"]
 
