@@ -23,9 +23,7 @@ from ._call.settings import Flavor, Settings
 from ._call.pipeline import override as _override
 from ._call.client import BaseClient
 from ._call.decorate import CallDecorator, ParsedDecorator, Partial, ToolsArg, make_decorator
-from ._call.pipeline import override as _override
 from ._call.response import BaseCallResponse, BaseCallResponseChunk
-from ._call.settings import Flavor, Settings
 from ._call.stream import BaseAsyncStream, BaseStream
 from ._model.messages import Message
 

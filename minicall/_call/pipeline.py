@@ -28,8 +28,6 @@ from .._model.errors import (
 )
 from .._model.http import AsyncHttpResponse, HttpResponse
 from .._model.spec import CallSpec, ResponseFormat, ToolSpec
-from .client import BaseClient
-from .config import merge_params
 from .prompt import PROMPT_FN_ATTR, TEMPLATE_ATTR, check_config, prompt_messages
 from .registry import canonical, check_provider, provider_module
 from .response import BaseCallResponse, CallContext

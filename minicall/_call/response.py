@@ -20,7 +20,6 @@ from .pricing import cost as _cost
 from .tool_call import native_call, view
 from .pricing import usd as _usd
 from .._model.spec import CallSpec, Chunk, Codec, Completion, Usage
-from .pricing import cost as _cost
 
 if TYPE_CHECKING:
     from .tools import BaseTool

@@ -55,7 +55,6 @@ from ._fork import forget_pools_after_fork
 from ._h1 import BodyDecoder, Data, End
 from ._log import log_request, log_response
 from ._proxy import parse_proxy, proxy_for
-from ._tls import check_ca_paths, tls_context
 
 __all__ = ["AsyncioTransport"]
 

@@ -22,8 +22,8 @@ from urllib.parse import quote, urlencode
 
 from ..._model.http import HttpRequest
 from ..._model.messages import ContentPart, Message, ToolCallPart, ToolResultPart
-from ..._model.spec import CallSpec, Chunk, Completion, Endpoint, Usage
-from ..._model.wire import MAX_TOKENS, Reader, dumps, loads
+from ..._model.spec import CallSpec, Chunk, Completion, Endpoint
+from ..._model.wire import Reader, dumps, loads
 from .._common import (
     assistant_message,
     error_json,
