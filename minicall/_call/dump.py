@@ -20,12 +20,10 @@ import dataclasses
 import enum
 import json
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .response import BaseCallResponse, BaseCallResponseChunk
 
-__all__ = ["RESPONSE_KEYS", "PydanticFace", "dump_chunk", "dump_response", "plain"]
+__all__ = ["RESPONSE_KEYS", "PydanticFace", "plain", "tool_type_name"]
 
 RESPONSE_KEYS = (
     "metadata", "response", "tool_types", "prompt_template", "fn_args", "dynamic_config",
@@ -54,7 +52,7 @@ def plain(value: Any, _depth: int = 0) -> Any:
     if isinstance(value, enum.Enum):
         return plain(value.value, deeper)
     if isinstance(value, type):
-        return _tool_type(value) if callable(getattr(value, "_name", None)) else value.__qualname__
+        return tool_type_name(value) if callable(getattr(value, "_name", None)) else value.__qualname__
     if dataclasses.is_dataclass(value):
         return {f.name: plain(getattr(value, f.name), deeper) for f in dataclasses.fields(value)}
     dump = getattr(value, "model_dump", None)
@@ -68,7 +66,8 @@ def plain(value: Any, _depth: int = 0) -> Any:
     return repr(value)
 
 
-def _tool_type(tool: type) -> dict[str, str]:
+def tool_type_name(tool: type) -> dict[str, str]:
+    """How a tool type shows in a dump: its kind and its name."""
     name: Callable[[], str] = getattr(tool, "_name")
     return {"type": "function", "name": name()}
 
@@ -81,45 +80,6 @@ def _select(data: dict[str, Any], include: Iterable[str] | None, exclude: Iterab
         k: v for k, v in data.items()
         if (keep is None or k in keep) and k not in drop and not (exclude_none and v is None)
     }
-
-
-def dump_response(response: BaseCallResponse[Any]) -> dict[str, Any]:
-    """The keys of Mirascope's call-response ``model_dump()``, with plain values."""
-    usage = response.usage
-    facts: dict[str, Any] = {
-        "metadata": response.metadata,
-        "response": response.response,
-        "tool_types": [_tool_type(t) for t in response.tool_types],
-        "prompt_template": response.prompt_template,
-        "fn_args": response.fn_args,
-        "dynamic_config": response.dynamic_config,
-        "messages": response.messages,
-        "call_params": response.call_params,
-        "call_kwargs": response.call_kwargs,
-        "user_message_param": response.user_message_param,
-        "start_time": response.start_time,
-        "end_time": response.end_time,
-        "content": response.content,
-        "finish_reasons": response.finish_reasons,
-        "model": response.model,
-        "id": response.id,
-        "input_tokens": response.input_tokens,
-        "cached_tokens": response.cached_tokens,
-        "output_tokens": response.output_tokens,
-        "cost_metadata": {
-            "input_tokens": None if usage is None else usage.input_tokens,
-            "output_tokens": None if usage is None else usage.output_tokens,
-            "cached_tokens": None if usage is None else usage.cached_tokens,
-        },
-        "cost": response.cost,
-        "message_param": response.message_param,
-    }
-    return {k: plain(v) for k, v in facts.items()}
-
-
-def dump_chunk(chunk: BaseCallResponseChunk) -> dict[str, Any]:
-    """Mirascope's chunk ``model_dump()``: ``{"chunk": <the provider's raw chunk>}``."""
-    return {"chunk": plain(chunk.chunk)}
 
 
 class PydanticFace:

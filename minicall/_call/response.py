@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from .._model.errors import ConfigurationError, ResponseFormatError
 from .._model.http import HttpRequest
 from .._model.messages import Message, ToolCallPart, ToolResultPart
-from .dump import PydanticFace, dump_chunk, dump_response
+from .dump import PydanticFace, plain, tool_type_name
 from .pricing import cost as _cost
 from .tool_call import native_call, view
 from .pricing import usd as _usd
@@ -296,7 +296,37 @@ class BaseCallResponse(CallFacts, PydanticFace, Generic[MessageT]):
         return out
 
     def _dump(self) -> dict[str, Any]:
-        return dump_response(self)
+        """The keys of Mirascope's call-response ``model_dump()``, with plain values."""
+        usage = self.usage
+        facts: dict[str, Any] = {
+            "metadata": self.metadata,
+            "response": self.response,
+            "tool_types": [tool_type_name(t) for t in self.tool_types],
+            "prompt_template": self.prompt_template,
+            "fn_args": self.fn_args,
+            "dynamic_config": self.dynamic_config,
+            "messages": self.messages,
+            "call_params": self.call_params,
+            "call_kwargs": self.call_kwargs,
+            "user_message_param": self.user_message_param,
+            "start_time": self.start_time,
+            "end_time": self.end_time,
+            "content": self.content,
+            "finish_reasons": self.finish_reasons,
+            "model": self.model,
+            "id": self.id,
+            "input_tokens": self.input_tokens,
+            "cached_tokens": self.cached_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_metadata": {
+                "input_tokens": None if usage is None else usage.input_tokens,
+                "output_tokens": None if usage is None else usage.output_tokens,
+                "cached_tokens": None if usage is None else usage.cached_tokens,
+            },
+            "cost": self.cost,
+            "message_param": self.message_param,
+        }
+        return {k: plain(v) for k, v in facts.items()}
 
     def __str__(self) -> str:
         return self.content
@@ -378,7 +408,8 @@ class BaseCallResponseChunk(PydanticFace):
         return self._chunk.raw
 
     def _dump(self) -> dict[str, Any]:
-        return dump_chunk(self)
+        """Mirascope's chunk ``model_dump()``: ``{"chunk": <the provider's raw chunk>}``."""
+        return {"chunk": plain(self.chunk)}
 
     def __str__(self) -> str:
         return self.content
