@@ -90,6 +90,13 @@ def _wait(deadline: Deadline | None, timeout: float | None, where: str) -> float
     return timeout if deadline is None else deadline.wait(timeout, where)
 
 
+def _bound(sock: socket.socket, deadline: Deadline | None, timeout: float | None, where: str) -> None:
+    """Give the socket's next wait at most what the limits leave."""
+    limit = timeout if deadline is None else deadline.wait(timeout, where)
+    if sock.gettimeout() != limit:  # mostly unchanged: the deadline is far off
+        sock.settimeout(limit)
+
+
 def _resolve(host: str, port: int, limit: float | None) -> list[tuple[int, int, int, tuple[object, ...]]]:
     """``getaddrinfo`` for ``host``, given at most ``limit`` seconds.
 
@@ -289,7 +296,7 @@ class SyncTransport:
             if proxy is not None and route.scheme == "https":
                 _tunnel(sock, route, timeout, deadline)
             if route.scheme == "https":
-                sock.settimeout(_wait(deadline, timeout, where))
+                _bound(sock, deadline, timeout, where)
                 sock = self._ssl_context().wrap_socket(sock, server_hostname=route.host)
         except (APIConnectionError, *_NETWORK_ERRORS) as exc:
             if sock is not None:
@@ -352,10 +359,10 @@ def _tunnel(sock: socket.socket, route: Route, timeout: float | None, deadline: 
     """Ask the proxy on ``sock`` for a CONNECT tunnel to ``route``."""
     where = route.where
     parser = ResponseParser("CONNECT")
-    sock.settimeout(_wait(deadline, timeout, where))
+    _bound(sock, deadline, timeout, where)
     sock.sendall(tunnel_request(route))
     while parser.head is None:
-        sock.settimeout(_wait(deadline, timeout, where))
+        _bound(sock, deadline, timeout, where)
         data = sock.recv(READ_SIZE)
         if not data and not parser.received_any:
             raise APIConnectionError("proxy closed the connection before answering CONNECT")
@@ -382,12 +389,10 @@ def _send_and_read_head(
         raise _ClosedBeforeReply
     events: list[Event] = []
     try:
-        if deadline is not None:
-            sock.settimeout(deadline.wait(timeout, where))
+        _bound(sock, deadline, timeout, where)
         sock.sendall(payload)
         while parser.head is None:
-            if deadline is not None:
-                sock.settimeout(deadline.wait(timeout, where))
+            _bound(sock, deadline, timeout, where)
             data = sock.recv(READ_SIZE)
             if not data and not parser.received_any:
                 raise _ClosedBeforeReply
@@ -489,8 +494,7 @@ class _Body:
         if sock is None:
             raise APIConnectionError(f"connection closed before the body was complete ({where})")
         try:
-            if self._deadline is not None:
-                sock.settimeout(self._deadline.wait(self._timeout, where))
+            _bound(sock, self._deadline, self._timeout, where)
             data = sock.recv(READ_SIZE)
         except _NETWORK_ERRORS as exc:
             raise failure(exc, where, self._timeout, self._deadline) from exc
