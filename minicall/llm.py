@@ -22,6 +22,7 @@ from ._call.context import context as _context
 from ._call.settings import Flavor, Settings
 from ._call.pipeline import override as _override
 from ._call.client import BaseClient
+from ._call.sdk_clients import SDKClient
 from ._call.decorate import CallDecorator, ParsedDecorator, Partial, ToolsArg, make_decorator
 from ._call.response import BaseCallResponse, BaseCallResponseChunk
 from ._call.stream import BaseAsyncStream, BaseStream
@@ -98,7 +99,7 @@ def call(
     response_model: None = None,
     output_parser: None = None,
     json_mode: bool = False,
-    client: BaseClient | None = None,
+    client: BaseClient | SDKClient | None = None,
     call_params: CommonCallParams | None = None,
 ) -> CallDecorator[CallResponse, CallResponse]: ...
 
@@ -113,7 +114,7 @@ def call(
     response_model: None = None,
     output_parser: Callable[[CallResponse], O],
     json_mode: bool = False,
-    client: BaseClient | None = None,
+    client: BaseClient | SDKClient | None = None,
     call_params: CommonCallParams | None = None,
 ) -> ParsedDecorator[O]: ...
 
@@ -128,7 +129,7 @@ def call(
     response_model: None = None,
     output_parser: None = None,
     json_mode: bool = False,
-    client: BaseClient | None = None,
+    client: BaseClient | SDKClient | None = None,
     call_params: CommonCallParams | None = None,
 ) -> CallDecorator[Stream, AsyncStream]: ...
 
@@ -143,7 +144,7 @@ def call(
     response_model: type[T],
     output_parser: None = None,
     json_mode: bool = False,
-    client: BaseClient | None = None,
+    client: BaseClient | SDKClient | None = None,
     call_params: CommonCallParams | None = None,
 ) -> CallDecorator[T, T]: ...
 
@@ -158,7 +159,7 @@ def call(
     response_model: type[T],
     output_parser: None = None,
     json_mode: bool = False,
-    client: BaseClient | None = None,
+    client: BaseClient | SDKClient | None = None,
     call_params: CommonCallParams | None = None,
 ) -> CallDecorator[Iterable[Partial[T]], AsyncIterable[Partial[T]]]: ...
 
@@ -174,7 +175,7 @@ def call(
     response_model: object,
     output_parser: None = None,
     json_mode: bool = False,
-    client: BaseClient | None = None,
+    client: BaseClient | SDKClient | None = None,
     call_params: CommonCallParams | None = None,
 ) -> CallDecorator[Any, Any]: ...
 
@@ -188,7 +189,7 @@ def call(
     response_model: object = None,
     output_parser: Callable[[Any], Any] | None = None,
     json_mode: bool = False,
-    client: BaseClient | None = None,
+    client: BaseClient | SDKClient | None = None,
     call_params: CommonCallParams | None = None,
 ) -> Any:
     """Decorate a prompt function so that calling it calls ``model`` at ``provider``.
@@ -217,7 +218,7 @@ def override(
     provider: Provider | None = None,
     model: str | None = None,
     call_params: CommonCallParams | Mapping[str, Any] | None = None,
-    client: BaseClient | None = None,
+    client: BaseClient | SDKClient | None = None,
 ) -> F:
     """A new callable like ``fn`` (same signature) with provider, model, params or client replaced.
 

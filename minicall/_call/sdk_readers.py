@@ -19,7 +19,7 @@ import inspect
 import threading
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from .._model.errors import ConfigurationError
 from .client import BaseClient, keyed_digest
@@ -66,13 +66,23 @@ def _url(value: object, owner: object) -> str:
     return text.rstrip("/")
 
 
+def _mapping(value: object) -> Mapping[object, object] | None:
+    return cast("Mapping[object, object]", value) if isinstance(value, Mapping) else None
+
+
+def _items(value: object) -> tuple[object, ...]:
+    """A list or tuple's items; ``()`` for anything else."""
+    return tuple(cast("list[object] | tuple[object, ...]", value)) if isinstance(value, (list, tuple)) else ()
+
+
 def _headers(value: object, owner: object) -> dict[str, str]:
     if value is None:
         return {}
-    if not isinstance(value, Mapping):
+    mapping = _mapping(value)
+    if mapping is None:
         raise _fail(owner, f"its default headers are a {type(value).__name__}, not a mapping")
     # Non-string values are the SDK's "omit this header" markers: nothing to send.
-    return {str(k): v for k, v in value.items() if isinstance(v, str)}
+    return {str(k): v for k, v in mapping.items() if isinstance(v, str)}
 
 
 def _seconds(value: object, owner: object, scale: float = 1.0) -> float | None:
@@ -96,8 +106,8 @@ def _retries(value: object, owner: object) -> int:
 
 
 def _no_query(obj: object, allowed: tuple[str, ...] = ()) -> None:
-    query = _get(obj, "_custom_query", obj)
-    extra = [k for k in (query if isinstance(query, Mapping) else {}) if k not in allowed]
+    query = _mapping(_get(obj, "_custom_query", obj)) or {}
+    extra = [k for k in query if k not in allowed]
     if extra:
         raise _fail(obj, f"default_query {extra} is not carried over; put it in call_params")
 
@@ -216,8 +226,8 @@ def _cohere(obj: object, provider: str) -> tuple[str, Kwargs]:
 
 def _mistral(obj: object, provider: str) -> tuple[str, Kwargs]:
     config = _get(obj, "sdk_configuration", obj)
-    details = _call0(config, "get_server_details", obj)
-    server = details[0] if isinstance(details, tuple) and details else None
+    details = _items(_call0(config, "get_server_details", obj))
+    server = details[0] if details else None
     security = _get(config, "security", obj)
     if callable(security):
         security = security()
@@ -272,8 +282,8 @@ def _bedrock(obj: object, provider: str) -> tuple[str, Kwargs]:
         "base_url": _url(_get(meta, "endpoint_url", obj), obj),
         "timeout": _seconds(getattr(config, "read_timeout", None), obj),
     }
-    retries = getattr(config, "retries", None)
-    if isinstance(retries, Mapping):
+    retries = _mapping(getattr(config, "retries", None))
+    if retries is not None:
         total, extra = retries.get("total_max_attempts"), retries.get("max_attempts")
         if isinstance(total, int) and total >= 1:
             kwargs["max_retries"] = total - 1
@@ -327,9 +337,8 @@ def _azure_inference(obj: object, provider: str) -> tuple[str, Kwargs]:
     elif callable(get_token) and not inspect.iscoroutinefunction(get_token):
         scopes = _get(config, "credential_scopes", obj)
         # A partial (not a lambda): the same credential gives the same digest each call.
-        kwargs["azure_ad_token_provider"] = functools.partial(
-            _entra_token, credential, tuple(scopes) if isinstance(scopes, (list, tuple)) else ()
-        )
+        names = tuple(str(scope) for scope in _items(scopes))
+        kwargs["azure_ad_token_provider"] = functools.partial(_entra_token, credential, names)
     else:
         raise _fail(obj, f"its credential ({type(credential).__name__}) is neither a key nor a sync token credential")
     return "azure", kwargs

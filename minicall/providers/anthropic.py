@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypedDict
 
+from .._call.sdk_clients import AnthropicSDKClient
 from .._call.client import BaseClient, env_first
 from .._call.decorate import ProviderCall
 from .._call.response import BaseCallResponse, BaseCallResponseChunk
@@ -259,7 +260,7 @@ class AnthropicDynamicConfig(TypedDict, total=False):
     messages: Sequence[MessageParam | Any]
     call_params: AnthropicCallParams
     metadata: Mapping[str, Any]
-    client: AnthropicClient
+    client: AnthropicClient | AnthropicSDKClient
     tools: Sequence[Any]
     computed_fields: Mapping[str, Any]
 
@@ -273,7 +274,7 @@ call = ProviderCall[
     AnthropicStream,
     AnthropicAsyncStream,
     AnthropicCallParams,
-    AnthropicClient,
+    AnthropicClient | AnthropicSDKClient,
 ](
     "anthropic",
     Flavor(

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal, NamedTuple, TypedDict
 from urllib.parse import urlsplit
 
+from .._call.sdk_clients import OpenAISDKClient, AzureInferenceSDKClient
 from .._call.client import env_first
 from .._call.decorate import ProviderCall
 from .._call.response import BaseCallResponse, BaseCallResponseChunk
@@ -293,7 +294,7 @@ class AzureDynamicConfig(TypedDict, total=False):
     messages: Sequence[AzureMessageParam | Any]
     call_params: AzureCallParams
     metadata: Mapping[str, Any]
-    client: AzureClient
+    client: AzureClient | OpenAISDKClient | AzureInferenceSDKClient
     tools: Sequence[Any]
     computed_fields: Mapping[str, Any]
 
@@ -302,7 +303,13 @@ AsyncAzureDynamicConfig = AzureDynamicConfig
 """Mirascope's name for the config of ``async def`` prompts: the same dict, since one client serves both."""
 
 
-call = ProviderCall[AzureCallResponse, AzureStream, AzureAsyncStream, AzureCallParams, AzureClient](
+call = ProviderCall[
+    AzureCallResponse,
+    AzureStream,
+    AzureAsyncStream,
+    AzureCallParams,
+    AzureClient | OpenAISDKClient | AzureInferenceSDKClient,
+](
     "azure", Flavor(AzureCallResponse, AzureStream, AzureAsyncStream, AzureCallResponseChunk)
 )
 """``@azure.call("gpt-4o-mini")``: see :func:`minicall.llm.call`."""

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypedDict
 
 from .._auth.sigv4 import AwsCredentials, sign
+from .._call.sdk_clients import BedrockRuntimeSDKClient
 from .._call.client import BaseClient, env_first
 from .._call.decorate import ProviderCall
 from .._call.response import BaseCallResponse, BaseCallResponseChunk
@@ -320,7 +321,7 @@ class BedrockDynamicConfig(TypedDict, total=False):
     messages: Sequence[BedrockMessageParam | Any]
     call_params: BedrockCallParams
     metadata: Mapping[str, Any]
-    client: BedrockClient
+    client: BedrockClient | BedrockRuntimeSDKClient
     tools: Sequence[Any]
     computed_fields: Mapping[str, Any]
 
@@ -330,7 +331,11 @@ AsyncBedrockDynamicConfig = BedrockDynamicConfig
 
 
 call = ProviderCall[
-    BedrockCallResponse, BedrockStream, BedrockAsyncStream, BedrockCallParams, BedrockClient
+    BedrockCallResponse,
+    BedrockStream,
+    BedrockAsyncStream,
+    BedrockCallParams,
+    BedrockClient | BedrockRuntimeSDKClient,
 ](
     "bedrock",
     Flavor(BedrockCallResponse, BedrockStream, BedrockAsyncStream, BedrockCallResponseChunk),

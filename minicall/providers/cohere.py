@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypedDict
 
+from .._call.sdk_clients import CohereSDKClient
 from .._call.client import BaseClient
 from .._call.decorate import ProviderCall
 from .._call.response import BaseCallResponse, BaseCallResponseChunk
@@ -199,7 +200,7 @@ class CohereDynamicConfig(TypedDict, total=False):
     messages: Sequence[CohereMessageParam | Any]
     call_params: CohereCallParams
     metadata: Mapping[str, Any]
-    client: CohereClient
+    client: CohereClient | CohereSDKClient
     tools: Sequence[Any]
     computed_fields: Mapping[str, Any]
 
@@ -209,6 +210,10 @@ AsyncCohereDynamicConfig = CohereDynamicConfig
 
 
 call = ProviderCall[
-    CohereCallResponse, CohereStream, CohereAsyncStream, CohereCallParams, CohereClient
+    CohereCallResponse,
+    CohereStream,
+    CohereAsyncStream,
+    CohereCallParams,
+    CohereClient | CohereSDKClient,
 ]("cohere", Flavor(CohereCallResponse, CohereStream, CohereAsyncStream, CohereCallResponseChunk))
 """``@cohere.call("command-r-plus")``: see :func:`minicall.llm.call`."""

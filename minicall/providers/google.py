@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypedDict
 
 from .._auth.google import TokenSource, application_default, well_known_file
+from .._call.sdk_clients import GenAISDKClient
 from .._call.client import BaseClient, env_first
 from .._call.decorate import ProviderCall
 from .._call.response import BaseCallResponse, BaseCallResponseChunk
@@ -381,7 +382,7 @@ class GoogleDynamicConfig(TypedDict, total=False):
     messages: Sequence[GoogleMessageParam | Any]
     call_params: GoogleCallParams
     metadata: Mapping[str, Any]
-    client: GoogleClient
+    client: GoogleClient | GenAISDKClient
     tools: Sequence[Any]
     computed_fields: Mapping[str, Any]
 
@@ -391,6 +392,10 @@ AsyncGoogleDynamicConfig = GoogleDynamicConfig
 
 
 call = ProviderCall[
-    GoogleCallResponse, GoogleStream, GoogleAsyncStream, GoogleCallParams, GoogleClient
+    GoogleCallResponse,
+    GoogleStream,
+    GoogleAsyncStream,
+    GoogleCallParams,
+    GoogleClient | GenAISDKClient,
 ]("google", Flavor(GoogleCallResponse, GoogleStream, GoogleAsyncStream, GoogleCallResponseChunk))
 """``@google.call("gemini-2.0-flash")``: see :func:`minicall.llm.call`."""

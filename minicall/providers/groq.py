@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypedDict
 
+from .._call.sdk_clients import GroqSDKClient
 from .._call.decorate import ProviderCall
 from .._call.response import BaseCallResponse, BaseCallResponseChunk
 from .._call.settings import Flavor
@@ -107,7 +108,7 @@ class GroqDynamicConfig(TypedDict, total=False):
     messages: Sequence[GroqMessageParam | Any]
     call_params: GroqCallParams
     metadata: Mapping[str, Any]
-    client: GroqClient
+    client: GroqClient | GroqSDKClient
     tools: Sequence[Any]
     computed_fields: Mapping[str, Any]
 
@@ -116,7 +117,13 @@ AsyncGroqDynamicConfig = GroqDynamicConfig
 """Mirascope's name for the config of ``async def`` prompts: the same dict, since one client serves both."""
 
 
-call = ProviderCall[GroqCallResponse, GroqStream, GroqAsyncStream, GroqCallParams, GroqClient](
+call = ProviderCall[
+    GroqCallResponse,
+    GroqStream,
+    GroqAsyncStream,
+    GroqCallParams,
+    GroqClient | GroqSDKClient,
+](
     "groq", Flavor(GroqCallResponse, GroqStream, GroqAsyncStream, GroqCallResponseChunk)
 )
 """``@groq.call("llama-3.3-70b-versatile")``: see :func:`minicall.llm.call`."""

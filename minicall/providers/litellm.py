@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, TypedDict
 
+from .._call.sdk_clients import OpenAISDKClient
 from .._call.decorate import ProviderCall
 from .._call.response import BaseCallResponse, BaseCallResponseChunk
 from .._call.settings import Flavor
@@ -103,7 +104,7 @@ class LiteLLMDynamicConfig(TypedDict, total=False):
     messages: Sequence[LiteLLMMessageParam | Any]
     call_params: LiteLLMCallParams
     metadata: Mapping[str, Any]
-    client: LiteLLMClient
+    client: LiteLLMClient | OpenAISDKClient
     tools: Sequence[Any]
     computed_fields: Mapping[str, Any]
 
@@ -113,7 +114,11 @@ AsyncLiteLLMDynamicConfig = LiteLLMDynamicConfig
 
 
 call = ProviderCall[
-    LiteLLMCallResponse, LiteLLMStream, LiteLLMAsyncStream, LiteLLMCallParams, LiteLLMClient
+    LiteLLMCallResponse,
+    LiteLLMStream,
+    LiteLLMAsyncStream,
+    LiteLLMCallParams,
+    LiteLLMClient | OpenAISDKClient,
 ](
     "litellm",
     Flavor(LiteLLMCallResponse, LiteLLMStream, LiteLLMAsyncStream, LiteLLMCallResponseChunk),

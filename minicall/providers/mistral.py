@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypedDict
 
+from .._call.sdk_clients import MistralSDKClient
 from .._call.decorate import ProviderCall
 from .._call.response import BaseCallResponse, BaseCallResponseChunk
 from .._call.settings import Flavor
@@ -110,7 +111,7 @@ class MistralDynamicConfig(TypedDict, total=False):
     messages: Sequence[MistralMessageParam | Any]
     call_params: MistralCallParams
     metadata: Mapping[str, Any]
-    client: MistralClient
+    client: MistralClient | MistralSDKClient
     tools: Sequence[Any]
     computed_fields: Mapping[str, Any]
 
@@ -120,7 +121,11 @@ AsyncMistralDynamicConfig = MistralDynamicConfig
 
 
 call = ProviderCall[
-    MistralCallResponse, MistralStream, MistralAsyncStream, MistralCallParams, MistralClient
+    MistralCallResponse,
+    MistralStream,
+    MistralAsyncStream,
+    MistralCallParams,
+    MistralClient | MistralSDKClient,
 ](
     "mistral",
     Flavor(MistralCallResponse, MistralStream, MistralAsyncStream, MistralCallResponseChunk),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypedDict
 
+from .._call.sdk_clients import OpenAISDKClient
 from .._call.client import BaseClient, env_first
 from .._call.decorate import ProviderCall
 from .._call.response import BaseCallResponse, BaseCallResponseChunk
@@ -174,7 +175,7 @@ class OpenAIDynamicConfig(TypedDict, total=False):
     messages: Sequence[OpenAIMessageParam | Any]
     call_params: OpenAICallParams
     metadata: Mapping[str, Any]
-    client: OpenAIClient
+    client: OpenAIClient | OpenAISDKClient
     tools: Sequence[Any]
     computed_fields: Mapping[str, Any]
 
@@ -184,6 +185,10 @@ AsyncOpenAIDynamicConfig = OpenAIDynamicConfig
 
 
 call = ProviderCall[
-    OpenAICallResponse, OpenAIStream, OpenAIAsyncStream, OpenAICallParams, OpenAIClient
+    OpenAICallResponse,
+    OpenAIStream,
+    OpenAIAsyncStream,
+    OpenAICallParams,
+    OpenAIClient | OpenAISDKClient,
 ]("openai", Flavor(OpenAICallResponse, OpenAIStream, OpenAIAsyncStream, OpenAICallResponseChunk))
 """``@openai.call("gpt-4o-mini")``: see :func:`minicall.llm.call`."""

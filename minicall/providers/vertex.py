@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 
+from .._call.sdk_clients import GenAISDKClient
 from .._call.decorate import ProviderCall
 from .._call.settings import Flavor
 from .._model.errors import *
@@ -60,7 +61,11 @@ VertexClient = functools.partial(GoogleClient, vertex=True)
 
 
 call = ProviderCall[
-    GoogleCallResponse, GoogleStream, GoogleAsyncStream, GoogleCallParams, GoogleClient
+    GoogleCallResponse,
+    GoogleStream,
+    GoogleAsyncStream,
+    GoogleCallParams,
+    GoogleClient | GenAISDKClient,
 ]("vertex", Flavor(GoogleCallResponse, GoogleStream, GoogleAsyncStream, GoogleCallResponseChunk))
 """``@vertex.call("gemini-2.0-flash")``: Gemini on Vertex AI; see :func:`minicall.llm.call`."""
 

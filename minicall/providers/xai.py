@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypedDict
 
+from .._call.sdk_clients import OpenAISDKClient
 from .._call.decorate import ProviderCall
 from .._call.response import BaseCallResponse, BaseCallResponseChunk
 from .._call.settings import Flavor
@@ -107,7 +108,7 @@ class XAIDynamicConfig(TypedDict, total=False):
     messages: Sequence[XAIMessageParam | Any]
     call_params: XAICallParams
     metadata: Mapping[str, Any]
-    client: XAIClient
+    client: XAIClient | OpenAISDKClient
     tools: Sequence[Any]
     computed_fields: Mapping[str, Any]
 
@@ -116,7 +117,13 @@ AsyncXAIDynamicConfig = XAIDynamicConfig
 """Mirascope's name for the config of ``async def`` prompts: the same dict, since one client serves both."""
 
 
-call = ProviderCall[XAICallResponse, XAIStream, XAIAsyncStream, XAICallParams, XAIClient](
+call = ProviderCall[
+    XAICallResponse,
+    XAIStream,
+    XAIAsyncStream,
+    XAICallParams,
+    XAIClient | OpenAISDKClient,
+](
     "xai", Flavor(XAICallResponse, XAIStream, XAIAsyncStream, XAICallResponseChunk)
 )
 """``@xai.call("grok-3-mini")``: see :func:`minicall.llm.call`."""

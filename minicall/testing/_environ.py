@@ -10,7 +10,7 @@ inside the block point at the server too. The previous values come back on exit.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -44,7 +44,7 @@ def pointed_at(
     base_url: Callable[[str], str],
     credentials: Callable[[str], Mapping[str, Any]],
     providers: tuple[str, ...],
-) -> Iterator[dict[str, str]]:
+) -> Generator[dict[str, str], None, None]:
     """Set the variables for ``providers``; yield what was set; restore on exit."""
     wanted: dict[str, str | None] = {}
     for provider in providers or tuple(PROVIDERS):
