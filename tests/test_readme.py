@@ -15,7 +15,7 @@ import sys
 import types
 from pathlib import Path
 
-from minicall.testing import FakeServer, Reply, ThinkingReply, ToolCallReply
+from minicall.testing import ErrorReply, FakeServer, Reply, ThinkingReply, ToolCallReply
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 _BLOCK = re.compile(r"(<!-- readme-test: skip -->\n)?```python\n(.*?)```", re.DOTALL)
@@ -43,6 +43,8 @@ _SCRIPTS = {
     "book: Book = extract_book(": ("openai", [Reply(tool_calls=[_DUNE])]),
     "for partial in extract_partial(": ("openai", [Reply(tool_calls=[_DUNE])]),
     "stream = weather_agent(history)": ("anthropic", [_THINK, Reply(text="Sunny in Paris.")]),
+    "response = answer_question(": ("openai", [ErrorReply(429, "Rate limit reached")]),
+    "print(count_pages(": ("openai", [Reply(text="many"), Reply(text="662")]),
 }
 
 
