@@ -1,0 +1,165 @@
+"""Mirascope v1.23.3's documentation examples (examples/learn: Calls, Streams, Tools, Response
+Models, JSON Mode, Output Parsers, Async), written as minicall code with only the imports
+changed, run over FakeServer. Their facts are restated here; no Mirascope file is copied."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+import minicall
+from minicall import BaseDynamicConfig, BaseTool, Messages, llm, prompt_template
+from minicall.providers import anthropic, openai
+from minicall.testing import ErrorReply, Reply, ToolCallReply
+
+
+@pytest.fixture()
+def env(fake, monkeypatch):
+    """As a Mirascope user has it: keys and base URLs in the environment, no client passed."""
+    for provider, (key, url) in {"openai": ("OPENAI_API_KEY", "OPENAI_BASE_URL"),
+                                 "anthropic": ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")}.items():
+        monkeypatch.setenv(key, "test-key")
+        monkeypatch.setenv(url, fake.base_url(provider))
+    return fake
+
+
+def test_calls_dynamic_configuration_with_metadata_and_params(env):
+    @llm.call(provider="openai", model="gpt-4o-mini")
+    def recommend_book(genre: str) -> BaseDynamicConfig:
+        return {
+            "messages": [Messages.User(f"Recommend a {genre} book")],
+            "call_params": {"max_tokens": 512},
+            "metadata": {"tags": {"version:0001"}},
+        }
+
+    response: llm.CallResponse = recommend_book("fantasy")
+    assert response.content == "echo: Recommend a fantasy book"
+    assert response.metadata == {"tags": {"version:0001"}}
+    assert env.last.json["max_tokens"] == 512
+    assert response.model_dump()["metadata"] == {"tags": ["version:0001"]}
+
+
+def test_calls_provider_specific_with_a_template_and_error_handling(env):
+    @openai.call("gpt-4o-mini")
+    @prompt_template("Recommend a {genre} book")
+    def recommend_book(genre: str): ...
+
+    assert recommend_book("fantasy").content == "echo: Recommend a fantasy book"
+    env.script(ErrorReply(401, "bad key"), provider="openai")
+    with pytest.raises(openai.AuthenticationError) as info:  # minicall's error, re-exported
+        recommend_book("fantasy")
+    assert info.value.status_code == 401 and isinstance(info.value, minicall.APIError)
+
+
+def test_streams_basic_usage(env):
+    @llm.call(provider="openai", model="gpt-4o-mini", stream=True)
+    def recommend_book(genre: str) -> str:
+        return f"Recommend a {genre} book"
+
+    stream = recommend_book("fantasy")
+    printed = "".join(chunk.content for chunk, _ in stream)
+    assert printed == stream.content == "echo: Recommend a fantasy book"
+    assert stream.construct_call_response().usage is not None
+
+
+class GetBookAuthor(BaseTool):
+    """Returns the author of the book with the given title."""
+
+    title: str
+
+    def call(self) -> str:
+        return {"The Name of the Wind": "Patrick Rothfuss"}.get(self.title, "Unknown")
+
+
+def test_tools_basic_usage_with_the_original_tool_call(env):
+    @llm.call(provider="openai", model="gpt-4o-mini", tools=[GetBookAuthor])
+    def identify_author(book: str) -> str:
+        return f"Who wrote {book}?"
+
+    env.script(Reply(tool_calls=[ToolCallReply("GetBookAuthor", {"title": "The Name of the Wind"}, id="c1")]))
+    response = identify_author("The Name of the Wind")
+    tool = response.tool
+    assert tool is not None and tool.call() == "Patrick Rothfuss"
+    assert f"Original tool call: {tool.tool_call}".startswith("Original tool call: {'id': 'c1'")
+    assert tool.tool_call.function.name == "GetBookAuthor"
+
+
+def test_tools_message_params_round_trip_on_anthropic(env):
+    @anthropic.call("claude-3-5-sonnet-latest", tools=[GetBookAuthor])
+    @prompt_template("MESSAGES: {history}")
+    def identify_author(history: list[Any]): ...
+
+    env.script(Reply(tool_calls=[ToolCallReply("GetBookAuthor", {"title": "Dune"}, id="t1")]), Reply(text="Unknown."),
+               provider="anthropic")
+    history: list[Any] = [{"role": "user", "content": "Who wrote Dune?"}]
+    response = identify_author(history)
+    tool = response.tool
+    assert tool is not None and tool.tool_call.input == {"title": "Dune"}
+    history += [response.message_param, *response.tool_message_params([(tool, tool.call())])]
+    assert identify_author(history).content == "Unknown."
+    assert env.last.json["messages"][2]["content"][0]["type"] == "tool_result"
+
+
+def test_output_parser_and_json_mode(env):
+    def parse_recommendation(response: llm.CallResponse) -> tuple[str, str]:
+        title, author = response.content.split(" by ")
+        return (title, author)
+
+    @llm.call(provider="openai", model="gpt-4o-mini", output_parser=parse_recommendation)
+    def recommend_book(genre: str) -> str:
+        return f"Recommend a {genre} book. Output only Title by Author"
+
+    @llm.call(provider="openai", model="gpt-4o-mini", json_mode=True)
+    def get_book_info(book_title: str) -> str:
+        return f"Provide the author and genre of {book_title}"
+
+    env.script(Reply(text='"The Name of the Wind" by Patrick Rothfuss'),
+               Reply(text='{"author": "Patrick Rothfuss", "genre": "Fantasy"}'))
+    assert recommend_book("fantasy") == ('"The Name of the Wind"', "Patrick Rothfuss")
+    assert json.loads(get_book_info("The Name of the Wind").content) == {"author": "Patrick Rothfuss", "genre": "Fantasy"}
+    assert env.last.json["response_format"] == {"type": "json_object"}
+
+
+def test_response_model_keeps_the_response(env):
+    pydantic = pytest.importorskip("pydantic")
+
+    class Book(pydantic.BaseModel):
+        """An extracted book."""
+
+        title: str
+        author: str
+
+    @llm.call(provider="openai", model="gpt-4o-mini", response_model=Book)
+    def extract_book(text: str) -> str:
+        return f"Extract {text}"
+
+    env.script(Reply(tool_calls=[ToolCallReply("Book", {"title": "The Name of the Wind", "author": "Patrick Rothfuss"})]))
+    book = extract_book("The Name of the Wind by Patrick Rothfuss")
+    assert str(book) == "title='The Name of the Wind' author='Patrick Rothfuss'"
+    dumped = book._response.model_dump()  # Mirascope's docs print this
+    assert dumped["metadata"] == {} and dumped["response"]["object"] == "chat.completion"
+    assert dumped["tool_types"] == [{"type": "function", "name": "Book"}]
+
+
+def test_async_parallel_and_streams(env):
+    @llm.call(provider="openai", model="gpt-4o-mini")
+    async def recommend_book(genre: str) -> str:
+        return f"Recommend a {genre} book"
+
+    @llm.call(provider="openai", model="gpt-4o-mini", stream=True)
+    async def stream_book(genre: str) -> str:
+        return f"Recommend a {genre} book"
+
+    async def main() -> tuple[list[str], str]:
+        genres = ["fantasy", "scifi", "mystery"]
+        results = await asyncio.gather(*[recommend_book(g) for g in genres])
+        stream = await stream_book("horror")
+        streamed = "".join([chunk.content async for chunk, _ in stream])
+        return [r.content for r in results], streamed
+
+    contents, streamed = asyncio.run(main())
+    assert contents == [f"echo: Recommend a {g} book" for g in ["fantasy", "scifi", "mystery"]]
+    assert streamed == "echo: Recommend a horror book"
