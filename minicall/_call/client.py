@@ -81,7 +81,11 @@ def env_digest(names: tuple[str, ...]) -> bytes:
     """:func:`keyed_digest` of the values of environment variables ``names`` (unset and
     empty alike, as :func:`env_first` reads them)."""
     get = os.environ.get
-    return keyed_digest(*[get(name) or "" for name in names])
+    # One update: environment values cannot hold NUL, so joining on it is unambiguous.
+    text = "\0".join([get(name) or "" for name in names])
+    return hashlib.blake2b(
+        text.encode("utf-8", "surrogateescape"), key=_DIGEST_KEY, digest_size=16
+    ).digest()
 
 
 def _check_header(name: str, value: str) -> None:

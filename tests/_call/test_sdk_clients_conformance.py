@@ -490,3 +490,33 @@ def test_the_conversion_does_not_outlive_the_sdk_object(fake):
     del sdk
     gc.collect()
     assert converted() is None
+
+
+def test_override_and_context_take_sdk_clients_too(fake):
+    openai = _sdk("openai")
+    anthropic = _sdk("anthropic")
+
+    @llm.call("openai", "gpt-4o-mini")
+    def ask(q: str) -> str:
+        return q
+
+    sdk = anthropic.Anthropic(api_key="ak-over", base_url=fake.base_url("anthropic"))
+    llm.override(ask, provider="anthropic", model="claude-3-5-haiku-latest", client=sdk)("a")
+    assert fake.last.headers["x-api-key"] == "ak-over"
+    with llm.context(client=openai.OpenAI(api_key="sk-ctx", base_url=fake.base_url("openai"))):
+        ask("b")
+    assert fake.last.headers["authorization"] == "Bearer sk-ctx"
+
+
+def test_genai_vertex_express_mode_goes_to_vertex_with_the_key(fake):
+    genai = _sdk("google.genai")
+    sdk = genai.Client(vertexai=True, api_key="vx-key", http_options={"base_url": fake.base_url("google")})
+
+    @llm.call("vertex", "gemini-2.0-flash", client=sdk)
+    def ask(q: str) -> str:
+        return q
+
+    assert ask("hi").content == "echo: hi"
+    assert fake.last.headers["x-goog-api-key"] == "vx-key"
+    assert "/publishers/google/models/gemini-2.0-flash:generateContent" in fake.last.path
+    assert from_sdk(sdk, "google").vertex
