@@ -65,6 +65,16 @@ BaseMessageParam = Message
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    # ``minicall.batch`` loads on first use: import minicall stays as light as before.
+    if name == "batch":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.batch")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "APIConnectionError",
     "APIError",
@@ -101,6 +111,7 @@ __all__ = [
     "Usage",
     "ValidationError",
     "__version__",
+    "batch",
     "llm",
     "prompt_template",
     "set_price",

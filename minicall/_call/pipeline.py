@@ -37,7 +37,7 @@ from .stream import BaseAsyncStream
 from .structured import extract, partial_models, partial_models_async
 from .tools import BaseTool, convert_tools, response_model_tool, tool_spec
 
-__all__ = ["decorate", "default_client", "override"]
+__all__ = ["CallPlan", "call_plan", "decorate", "default_client", "finish", "override"]
 
 
 def _check_settings(settings: Settings) -> Settings:
@@ -213,6 +213,42 @@ class _StaticShape:
 _NO_CONFIG: Mapping[str, Any] = {}
 
 
+@dataclass(frozen=True, slots=True)
+class CallPlan:
+    """What a decorated function needs to turn arguments into a request, made once at
+    decoration; the plain call and a batch (``minicall.batch``) prepare through it."""
+
+    fn: Callable[..., Any]
+    bind: Binder
+    settings: Settings
+    static: _StaticShape
+
+    def prepare(self, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any, start: float) -> Prepared:
+        """The request for one call: ``result`` is what the prompt function returned."""
+        return _prepare(self.fn, self.bind, self.settings, self.static, args, kwargs, result, start)
+
+    def static_shape(self) -> tuple[tuple[type[BaseTool], ...], CallSpec]:
+        """The decorator's own tool types and a message-less spec (no prompt run)."""
+        shape = self.static.get()
+        settings = self.settings
+        spec = CallSpec(
+            model=settings.model,
+            messages=(),
+            call_params=merge_params(settings.call_params, None),
+            tools=shape.specs,
+            forced_tool=shape.forced,
+            response_format=shape.fmt,
+            json_instruction=shape.instruction,
+        )
+        return shape.tool_types, spec
+
+
+def call_plan(fn: Any) -> CallPlan | None:
+    """The plan of a minicall-decorated function, or ``None`` for anything else."""
+    plan = getattr(fn, "__minicall_plan__", None)
+    return plan if isinstance(plan, CallPlan) else None
+
+
 def _prepare(
     fn: Callable[..., Any],
     bind: Binder,
@@ -271,10 +307,14 @@ def _prepare(
 
 
 def _finish(prepared: Prepared, body: bytes, headers: Mapping[str, str]) -> Any:
-    context = prepared.context
+    return finish(prepared.settings, prepared.context, body, headers)
+
+
+def finish(settings: Settings, context: CallContext, body: bytes, headers: Mapping[str, str]) -> Any:
+    """Decode a 2xx body into the call's result: a response, a model or parser output."""
     completion = context.codec.decode(body, headers, context.spec)
-    response = prepared.settings.flavor.response(completion, context, time.time() * 1000)
-    return _shape(prepared.settings, response)
+    response = settings.flavor.response(completion, context, time.time() * 1000)
+    return _shape(settings, response)
 
 
 def _shape(settings: Settings, response: BaseCallResponse[Any]) -> Any:
@@ -365,8 +405,10 @@ def decorate(fn: Callable[..., Any], settings: Settings) -> Callable[..., Any]:
             return _finish(prepared, response.read(), response.headers)
 
         wrapper = sync_wrapper
-    # The original function and settings ride on the wrapper so llm.override can rebuild it.
+    # The original function and settings ride on the wrapper so llm.override can rebuild
+    # it; the plan lets minicall.batch prepare requests exactly as a call would.
     setattr(wrapper, "__minicall_call__", (fn, settings))
+    setattr(wrapper, "__minicall_plan__", CallPlan(fn, bind, settings, static))
     return wrapper
 
 

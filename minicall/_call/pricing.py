@@ -17,9 +17,13 @@ from typing import Any
 from .._model.errors import ConfigurationError
 from .._model.spec import Usage
 
-__all__ = ["cost", "price_of", "set_price", "usd"]
+__all__ = ["BATCH_DISCOUNT", "cost", "price_of", "set_price", "usd"]
 
 _TABLE: dict[str, dict[str, dict[str, float]]] | None = None
+_RATES = ("input", "cached", "cache_write", "output")
+BATCH_DISCOUNT = 0.5
+"""What a batch costs against the plain price where the table holds no batch price
+(OpenAI, Anthropic, Gemini and Groq all charge half)."""
 _LOCK = threading.Lock()
 
 
@@ -36,9 +40,16 @@ def _merge(into: dict[str, dict[str, dict[str, float]]], data: Any, origin: str)
                 isinstance(price.get(k), (int, float)) for k in ("input", "output")
             ):
                 raise ConfigurationError(f"price table {origin}: {provider}/{model} needs input and output")
-            into.setdefault(provider, {})[model] = _entry(
+            entry = _entry(
                 price["input"], price["output"], _number(price.get("cached")), _number(price.get("cache_write"))
             )
+            # A batch price where the table has one (batch_input, batch_cached,
+            # batch_cache_write, batch_output); otherwise cost() takes half the plain one.
+            for rate in _RATES:
+                found = _number(price.get("batch_" + rate))
+                if found is not None:
+                    entry["batch_" + rate] = found
+            into.setdefault(provider, {})[model] = entry
 
 
 def _number(value: Any) -> float | None:
@@ -117,16 +128,21 @@ def price_of(provider: str, model: str) -> dict[str, float] | None:
     return None
 
 
-def cost(provider: str, model: str | None, usage: Usage | None) -> float | None:
+def cost(provider: str, model: str | None, usage: Usage | None, *, batch: bool = False) -> float | None:
     """USD for ``usage`` on ``model``; ``None`` when the model, the input or the output
     count is unknown. Never raises and is never negative or infinite: counts are at
     most ``2**53`` (the codecs see to it) and a price that would make it so gives ``None``.
+
+    ``batch=True`` prices a request run by the provider's batch engine: the table's
+    ``batch_*`` prices where it has them, else :data:`BATCH_DISCOUNT` of the plain ones.
     """
     if usage is None or not model or usage.input_tokens is None or usage.output_tokens is None:
         return None
     price = price_of(provider, model)
     if price is None:
         return None
+    if batch:
+        price = {rate: price.get("batch_" + rate, price[rate] * BATCH_DISCOUNT) for rate in _RATES}
     read, written = usage.cached_tokens or 0, usage.cache_write_tokens or 0
     uncached = max(usage.input_tokens - read - written, 0)
     total = (

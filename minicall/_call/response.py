@@ -43,6 +43,8 @@ class CallContext:
     dynamic_config: dict[str, Any] | None = None
     tool_types: tuple[type[BaseTool], ...] = ()
     start_time: float = 0.0
+    batch: bool = False
+    """Run by the provider's batch engine: priced at the batch price."""
 
 
 def build_tools(
@@ -225,8 +227,9 @@ class BaseCallResponse(CallFacts, PydanticFace, Generic[MessageT]):
         """USD: the provider's own figure when it reports one, else from the price table."""
         if self._completion.reported_cost is not None:
             return _usd(self._completion.reported_cost)
-        return _cost(self.provider, self._context.model, self.usage) or _cost(
-            self.provider, self._completion.model, self.usage
+        batch = self._context.batch
+        return _cost(self.provider, self._context.model, self.usage, batch=batch) or _cost(
+            self.provider, self._completion.model, self.usage, batch=batch
         )
 
     @property

@@ -30,7 +30,7 @@ from .response import CallContext
 if TYPE_CHECKING:
     from .settings import Settings
 
-__all__ = ["Prepared", "send_async", "send_sync"]
+__all__ = ["Prepared", "send_async", "send_sync", "sleep_async"]
 
 log = logging.getLogger("minicall")
 
@@ -244,3 +244,11 @@ async def send_async(prepared: Prepared, request: HttpRequest) -> AsyncHttpRespo
                 opened.deadline = attempts.deadline
                 return opened
         await asyncio.sleep(delay)
+
+
+async def sleep_async(seconds: float) -> None:
+    """``asyncio.sleep``, for async waits outside this module (batch polling): the one
+    place of the machinery that imports asyncio stays this one."""
+    import asyncio
+
+    await asyncio.sleep(seconds)

@@ -74,6 +74,7 @@ class FakeServer:
         self._stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._batches: Any = None
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -204,6 +205,34 @@ class FakeServer:
         with self._lock:
             self._queues.setdefault(provider, deque()).extend(replies)
 
+    def script_batch(self, *, polls: int = 1, outcome: str = "ended", error: str | None = None) -> None:
+        """Queue how the next batch created (any provider) behaves.
+
+        It reports itself running for ``polls`` polls, then ends as ``outcome``:
+        ``"ended"`` (each item answered by the scripted reply it took when the batch
+        was created, an ``ErrorReply`` failing its item), ``"expired"`` (no item ran)
+        or ``"failed"`` (the batch rejected as a whole, with ``error`` as the reason).
+        Unscripted batches run for one poll and end.
+        """
+        from ._batch import OUTCOMES, BatchPlan
+
+        chosen = OUTCOMES.get(outcome)
+        if chosen is None:
+            raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+        if not isinstance(polls, int) or polls < 0:
+            raise ValueError(f"polls must be an int >= 0, got {polls!r}")
+        plan = BatchPlan(polls, chosen) if error is None else BatchPlan(polls, chosen, error)
+        with self._batch_state().lock:
+            self._batch_state().plans.append(plan)
+
+    def _batch_state(self) -> Any:
+        with self._lock:
+            if self._batches is None:
+                from ._batch import Batches
+
+                self._batches = Batches(self._next_reply, self.base_url)
+            return self._batches
+
     @property
     def pending(self) -> int:
         """How many scripted replies have not been served yet."""
@@ -235,6 +264,7 @@ class FakeServer:
             self.requests.clear()
             self.errors.clear()
             self._queues.clear()
+            self._batches = None
 
     # -- used by the handler ------------------------------------------------------------
 
@@ -402,6 +432,10 @@ class _Handler(BaseHTTPRequestHandler):
             message = f"FakeServer: no wire format for the prefix /{request.provider}"
             body = json_bytes({"error": {"message": message}})
             self._send_whole(404, {"content-type": "application/json"}, body)
+            return
+        batch = fake._batch_state().answer(fmt, request)
+        if batch is not None:
+            self._send_rendered(batch)
             return
         if not fmt.matches(request):
             missing = ErrorReply(

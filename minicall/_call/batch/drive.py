@@ -1,0 +1,76 @@
+"""Running a batch codec's steps over the client's transport, sync or async.
+
+A step yields requests and receives bodies (see :mod:`minicall._codecs.batch`); the
+two drivers here are the only difference between the sync and the async batch API.
+Each request goes through the plain call's send loop: credentials from the client,
+retries with backoff, typed errors with the provider's own words, secrets scrubbed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar
+
+from ..._http._types import HttpRequest, body_if_read
+from ..._model.spec import CallSpec
+from ..client import BaseClient
+from ..pipeline import Settings
+from ..response import CallContext
+from ..send import Prepared, send_async, send_sync
+
+if TYPE_CHECKING:
+    from ..._codecs.batch import Step
+
+__all__ = ["Link", "run_async", "run_sync"]
+
+T = TypeVar("T")
+
+
+class Link:
+    """What the drivers need to send a batch request: settings and client."""
+
+    __slots__ = ("client", "settings")
+
+    def __init__(self, settings: Settings, client: BaseClient) -> None:
+        self.settings = settings
+        self.client = client
+
+    def prepared(self, request: HttpRequest) -> Prepared:
+        """A send-ready call around a batch request (never a stream)."""
+        settings = self.settings
+        context = CallContext(
+            provider=settings.provider,
+            model=settings.model,
+            spec=CallSpec(model=settings.model, messages=()),
+            codec=self.client.codec,
+            request=request,
+        )
+        return Prepared(settings, self.client, context)
+
+
+def run_sync(link: Link, step: Step[T]) -> T:
+    """Drive ``step`` to its result over the client's sync transport."""
+    try:
+        request = next(step)
+        while True:
+            prepared = link.prepared(request)
+            response = send_sync(prepared, link.client.authorize(request))
+            request = step.send(response.read())
+    except StopIteration as done:
+        result: T = done.value
+        return result
+
+
+async def run_async(link: Link, step: Step[T]) -> T:
+    """Drive ``step`` to its result over the client's async transport."""
+    try:
+        request = next(step)
+        while True:
+            prepared = link.prepared(request)
+            response = await send_async(prepared, await link.client.authorize_async(request))
+            body = body_if_read(response)
+            if body is None:
+                body = await response.read()
+            request = step.send(body)
+    except StopIteration as done:
+        result: T = done.value
+        return result

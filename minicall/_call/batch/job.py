@@ -1,0 +1,362 @@
+"""A batch on a provider's batch engine: submit, poll, wait, cancel, read results.
+
+``submit`` prepares every item as the plain call would (:mod:`.items`), uploads the
+payload and creates the batch; the :class:`BatchJob` it returns polls the batch, and
+once the batch is done decodes each result through the plain call's codec into the
+plain call's result (response, response model or parser output), in input order,
+with an error in the slot of each item that failed. Results are priced at the batch
+price. Decoding re-runs the prompt function of each item, so responses carry their
+``fn_args`` and ``messages`` without the job keeping every request in memory; a job
+resumed without its items decodes from the decorator's settings alone.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from ..._codecs.wire import dumps
+from ..._http._types import HttpRequest
+from ..._model.batch import BatchStatus, ItemResult
+from ..._model.errors import APIError, APITimeoutError, ConfigurationError, MinicallError, error_for_status
+from ..pipeline import CallPlan, finish
+from ..response import CallContext
+from ..send import sleep_async
+from .drive import Link, run_async, run_sync
+from .items import PayloadBuilder, batch_client, plan_of, prepare_async, prepare_sync, split_item
+
+if TYPE_CHECKING:
+    from ..._codecs.batch import BatchCodec
+
+__all__ = ["BatchJob", "resume", "submit", "submit_async"]
+
+log = logging.getLogger("minicall")
+
+ProgressHook = Callable[[BatchStatus], Any]
+
+
+class BatchJob:
+    """One batch on its provider's engine (``batch.submit`` or ``batch.resume`` makes it).
+
+    ``id`` is the provider's batch id: persist it to :func:`resume` the job elsewhere.
+    ``last_status`` is the status last read (``None`` for a resumed job not yet polled).
+    """
+
+    def __init__(
+        self,
+        plan: CallPlan,
+        codec: BatchCodec,
+        link: Link,
+        sample: HttpRequest,
+        batch_id: str,
+        items: Sequence[Any] | None,
+        status: BatchStatus | None = None,
+    ) -> None:
+        self._plan = plan
+        self._codec = codec
+        self._link = link
+        self._sample = sample
+        self.id = batch_id
+        self._items = items
+        self.last_status = status
+
+    @property
+    def provider(self) -> str:
+        """The provider running the batch."""
+        return self._plan.settings.provider
+
+    def __repr__(self) -> str:
+        state = self.last_status.state if self.last_status is not None else "unknown"
+        return f"BatchJob({self.provider}, id={self.id!r}, state={state!r})"
+
+    # -- status and cancel -----------------------------------------------------------
+
+    def status(self) -> BatchStatus:
+        """The batch's status, read from the provider now."""
+        return self._seen(run_sync(self._link, self._codec.status(self._sample, self.id)))
+
+    async def status_async(self) -> BatchStatus:
+        """The asynchronous twin of :meth:`status`."""
+        return self._seen(await run_async(self._link, self._codec.status(self._sample, self.id)))
+
+    def cancel(self) -> BatchStatus:
+        """Ask the provider to cancel the batch; requests already run keep their results."""
+        return self._seen(run_sync(self._link, self._codec.cancel(self._sample, self.id)))
+
+    async def cancel_async(self) -> BatchStatus:
+        """The asynchronous twin of :meth:`cancel`."""
+        return self._seen(await run_async(self._link, self._codec.cancel(self._sample, self.id)))
+
+    def _seen(self, status: BatchStatus) -> BatchStatus:
+        self.last_status = status
+        return status
+
+    # -- waiting ----------------------------------------------------------------------
+
+    def wait(
+        self,
+        poll_interval: float = 30.0,
+        timeout: float | None = None,
+        on_progress: ProgressHook | None = None,
+    ) -> list[Any]:
+        """Poll until the batch is done and return its results, in input order.
+
+        Each result is what the plain call returns (a response, a response model
+        instance or the parser's output), or the :class:`~minicall.MinicallError` of
+        an item that failed. ``on_progress(status)`` runs after each poll, and each
+        poll is logged at INFO on the ``minicall`` logger. Past ``timeout`` seconds,
+        ``APITimeoutError`` is raised and the batch keeps running on the provider.
+        """
+        deadline = _deadline(poll_interval, timeout)
+        while True:
+            status = self._polled(self.status(), on_progress)
+            if status.done:
+                return self.results()
+            time.sleep(self._pause(poll_interval, deadline))
+
+    async def wait_async(
+        self,
+        poll_interval: float = 30.0,
+        timeout: float | None = None,
+        on_progress: ProgressHook | None = None,
+    ) -> list[Any]:
+        """The asynchronous twin of :meth:`wait` (an ``async def`` ``on_progress`` is awaited)."""
+        deadline = _deadline(poll_interval, timeout)
+        while True:
+            status = self._polled(await self.status_async(), None)
+            if on_progress is not None:
+                outcome = on_progress(status)
+                if inspect.isawaitable(outcome):
+                    await outcome
+            if status.done:
+                return await self.results_async()
+            await sleep_async(self._pause(poll_interval, deadline))
+
+    def _polled(self, status: BatchStatus, on_progress: ProgressHook | None) -> BatchStatus:
+        total = "?" if status.total is None else str(status.total)
+        log.info(
+            "minicall batch %s (%s): %s, %d of %s finished, %d failed",
+            status.id, self.provider, status.state, status.finished, total, status.failed,
+        )
+        if on_progress is not None:
+            on_progress(status)
+        return status
+
+    def _pause(self, poll_interval: float, deadline: float | None) -> float:
+        if deadline is None:
+            return poll_interval
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise APITimeoutError(
+                f"batch {self.id} ({self.provider}) is still {self._state()} after the wait's timeout; "
+                "it keeps running: resume it later with batch.resume(fn, job.id)"
+            )
+        return min(poll_interval, left)
+
+    def _state(self) -> str:
+        return self.last_status.state if self.last_status is not None else "unknown"
+
+    # -- results ------------------------------------------------------------------------
+
+    def results(self) -> list[Any]:
+        """The results of a batch that is done (see :meth:`wait`), fetched now."""
+        status = self._done_status()
+        found = run_sync(self._link, self._codec.results(self._sample, status))
+        decoder = _Decoder(self, status, found)
+        out: list[Any] = []
+        for index in range(decoder.count):
+            context = decoder.context_sync(index)
+            out.append(decoder.result(index, context))
+        return out
+
+    async def results_async(self) -> list[Any]:
+        """The asynchronous twin of :meth:`results`."""
+        status = self._done_status()
+        found = await run_async(self._link, self._codec.results(self._sample, status))
+        decoder = _Decoder(self, status, found)
+        out: list[Any] = []
+        for index in range(decoder.count):
+            context = await decoder.context_async(index)
+            result = decoder.result(index, context)
+            if inspect.isawaitable(result):
+                result = await result  # an ``async def`` output parser
+            out.append(result)
+        return out
+
+    def _done_status(self) -> BatchStatus:
+        status = self.last_status
+        if status is None or not status.done:
+            raise ConfigurationError(
+                f"batch {self.id} is {self._state()}, not done: wait for it (job.wait()) before reading results"
+            )
+        if status.state == "failed":
+            raise APIError(
+                f"batch {self.id} failed: {status.error or 'the provider gave no reason'}",
+                provider=self.provider,
+                body=dict(status.raw),
+            )
+        return status
+
+
+class _Decoder:
+    """Turns one batch's item results into the plain call's results, in input order."""
+
+    def __init__(self, job: BatchJob, status: BatchStatus, found: list[ItemResult]) -> None:
+        self.job = job
+        self.status = status
+        self.by_id = {r.custom_id: r for r in found}
+        items = job._items
+        if items is not None:
+            self.count = len(items)
+        else:
+            ids = [int(k) for k in self.by_id if k.isdigit()]
+            self.count = max(max(ids, default=-1) + 1, status.total or 0)
+        plan = job._plan
+        self.static: CallContext | None = None
+        if items is None:
+            tool_types, spec = plan.static_shape()
+            self.static = CallContext(
+                provider=plan.settings.provider,
+                model=plan.settings.model,
+                spec=spec,
+                codec=job._link.client.codec,
+                request=job._sample,
+                tool_types=tool_types,
+                batch=True,
+            )
+
+    def _args(self, index: int) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        assert self.job._items is not None
+        return split_item(index, self.job._items[index], inspect.signature(self.job._plan.fn))
+
+    def _prompt(self, index: int) -> tuple[tuple[Any, ...], dict[str, Any], Any] | None:
+        """The item's arguments and what its prompt function returned (``None``: no
+        prompt to run, the item has no successful result or the job has no items)."""
+        if self.static is not None or not self._ran(index):
+            return None
+        args, kwargs = self._args(index)
+        return args, kwargs, self.job._plan.fn(*args, **kwargs)
+
+    def _context(self, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> CallContext:
+        prepared = self.job._plan.prepare(args, kwargs, result, time.time() * 1000)
+        return replace(prepared.context, batch=True)
+
+    def context_sync(self, index: int) -> CallContext | None:
+        run = self._prompt(index)
+        if run is None:
+            return self.static
+        args, kwargs, result = run
+        if inspect.isawaitable(result):
+            getattr(result, "close", lambda: None)()  # never awaited: no "never awaited" warning
+            raise ConfigurationError(
+                f"{self.job._plan.fn.__name__} is an async def function: read its batch with await job.wait_async()"
+            )
+        return self._context(args, kwargs, result)
+
+    async def context_async(self, index: int) -> CallContext | None:
+        run = self._prompt(index)
+        if run is None:
+            return self.static
+        args, kwargs, result = run
+        if inspect.isawaitable(result):
+            result = await result
+        return self._context(args, kwargs, result)
+
+    def _ran(self, index: int) -> bool:
+        found = self.by_id.get(str(index))
+        return found is not None and found.status == 200
+
+    def result(self, index: int, context: CallContext | None) -> Any:
+        provider = self.job.provider
+        found = self.by_id.get(str(index))
+        if found is None:
+            return APIError(
+                f"batch {self.job.id} has no result for item {index} (the batch {self.status.state} before it ran)",
+                provider=provider,
+            )
+        if found.status != 200:
+            message = found.message or f"the request failed (status {found.status})"
+            if found.status is None:
+                return APIError(message, provider=provider, body=found.body, request_id=found.request_id)
+            return error_for_status(found.status)(
+                message, status_code=found.status, provider=provider, body=found.body, request_id=found.request_id
+            )
+        assert context is not None
+        try:
+            return finish(self.job._plan.settings, context, dumps(found.body), {})
+        except MinicallError as exc:
+            return exc
+
+
+def _deadline(poll_interval: float, timeout: float | None) -> float | None:
+    if not poll_interval >= 0:
+        raise ConfigurationError(f"poll_interval must be seconds >= 0, got {poll_interval!r}")
+    if timeout is not None and not timeout >= 0:
+        raise ConfigurationError(f"timeout must be seconds >= 0, got {timeout!r}")
+    return None if timeout is None else time.monotonic() + timeout
+
+
+# -- submit and resume ----------------------------------------------------------------
+
+
+def _codec_for(plan: CallPlan) -> BatchCodec:
+    from ..._codecs.batch import batch_codec  # codecs load on first use
+
+    return batch_codec(plan.settings.provider)
+
+
+def _setup(fn: Any, items: Sequence[Any], asynchronous: bool) -> tuple[CallPlan, BatchCodec, Link, PayloadBuilder]:
+    plan = plan_of(fn, asynchronous=asynchronous)
+    codec = _codec_for(plan)
+    if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
+        raise ConfigurationError(
+            f"batch items must be a list (of kwargs dicts or args tuples), got {type(items).__name__}"
+        )
+    client = batch_client(plan)
+    builder = PayloadBuilder(plan, codec, client, len(items), secrets.token_hex(16))
+    return plan, codec, Link(plan.settings, client), builder
+
+
+def submit(fn: Callable[..., Any], items: Sequence[Any]) -> BatchJob:
+    """Run ``fn`` once per item on its provider's batch engine; returns the job.
+
+    ``items`` holds a dict of keyword arguments or a tuple of positional arguments per
+    call. Every item is checked and prepared (exactly the request the plain call
+    would send) before anything is uploaded.
+    """
+    plan, codec, link, builder = _setup(fn, items, asynchronous=False)
+    payload = prepare_sync(builder, items)
+    status = run_sync(link, codec.submit(payload.sample, payload.body, payload.content_type))
+    return BatchJob(plan, codec, link, payload.sample, status.id, items, status)
+
+
+async def submit_async(fn: Callable[..., Any], items: Sequence[Any]) -> BatchJob:
+    """The asynchronous twin of :func:`submit` (for ``async def`` functions too)."""
+    plan, codec, link, builder = _setup(fn, items, asynchronous=True)
+    payload = await prepare_async(builder, items)
+    status = await run_async(link, codec.submit(payload.sample, payload.body, payload.content_type))
+    return BatchJob(plan, codec, link, payload.sample, status.id, items, status)
+
+
+def resume(fn: Callable[..., Any], batch_id: str, items: Sequence[Any] | None = None) -> BatchJob:
+    """The job of a batch submitted earlier (perhaps by another process).
+
+    With the ``items`` it was submitted with, results carry their ``fn_args`` and
+    messages as from :func:`submit`; without them, results decode from the
+    decorator's settings alone (``fn_args`` empty). No request is sent until the job
+    is polled.
+    """
+    if not isinstance(batch_id, str) or not batch_id:
+        raise ConfigurationError(f"batch.resume needs the batch id job.id gave, got {batch_id!r}")
+    plan = plan_of(fn, asynchronous=True)
+    codec = _codec_for(plan)
+    client = batch_client(plan)
+    _, spec = plan.static_shape()
+    sample = client.codec.encode(spec, client.endpoint())
+    codec.check(sample, client.endpoint())
+    return BatchJob(plan, codec, Link(plan.settings, client), sample, batch_id, items)
