@@ -102,6 +102,7 @@ def run() -> int:
                 _line("FAILED", exc)
             print()
         failures += _native_and_handoff(fake)
+        failures += _batch(fake)
     print("all providers answered" if not failures else f"{failures} example(s) failed")
     return 1 if failures else 0
 
@@ -163,6 +164,35 @@ def _native_and_handoff(fake: Any) -> int:
         second = llm.override(chat, provider="anthropic", model=MODELS["anthropic"], client=fake.client("anthropic"))(history)
         _line("handoff", f"openai said {first.content!r}; anthropic, given the same history, said {second.content!r}")
         _line("anthropic got", fake.last.json.get("messages"))
+    except MinicallError as exc:
+        _line("FAILED", exc)
+        return 1
+    print()
+    return 0
+
+
+def _batch(fake: Any) -> int:
+    """API.md section 10: one batch on the OpenAI batch API, polled to its end."""
+    from .. import batch
+    from ..testing import ErrorReply, Reply
+
+    print("== batch (OpenAI batch API: JSONL file, batch, polls, output and error files)")
+    try:
+
+        @llm.call(provider="openai", model="gpt-4o-mini", client=fake.client("openai"))
+        def recommend_book(genre: str) -> str:
+            return f"Recommend a {genre} book"
+
+        fake.script(Reply(text="The Name of the Wind"), ErrorReply(400, "scripted item error"), provider="openai")
+        fake.script_batch(polls=2)
+        job = batch.submit(recommend_book, [{"genre": "fantasy"}, ("horror",), ("poetry",)])
+        _line("submitted", f"{job.id}: {job.last_status.state if job.last_status else '?'}")
+        polls: list[str] = []
+        results = job.wait(poll_interval=0.05, on_progress=lambda s: polls.append(f"{s.state} {s.finished}/{s.total}"))
+        _line("polls", ", ".join(polls))
+        for n, result in enumerate(results):
+            shown = f"{result.content!r} (cost {result.cost})" if isinstance(result, llm.CallResponse) else repr(result)
+            _line(f"item {n}", shown)
     except MinicallError as exc:
         _line("FAILED", exc)
         return 1

@@ -28,6 +28,8 @@ def test_demo_runs_every_provider_over_loopback():
     assert "FAILED" not in out
     assert out.count("response_model   Book(title='Dune', year=1965)") == len(PROVIDERS)
     assert out.strip().endswith("all providers answered")
+    assert "== batch (" in out and "polls            running 0/3, running 0/3, ended 3/3" in out
+    assert "item 1           BadRequestError(" in out
 
 
 def test_providers_lists_each_provider_and_whether_it_is_configured():

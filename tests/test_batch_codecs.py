@@ -1,0 +1,274 @@
+"""The batch codecs alone: each provider's batch objects and result lines, with no I/O.
+
+A step is driven by hand: each request it yields is answered with a body, as the
+drivers do over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import minicall
+from minicall._codecs.batch import batch_codec, jsonl_objects
+from minicall._codecs.batch.anthropic import ANTHROPIC
+from minicall._codecs.batch.gemini import GEMINI
+from minicall._codecs.batch.openai import AZURE, GROQ, OPENAI
+from minicall._http._types import HttpRequest, HttpResponse, MockTransport
+
+OPENAI_SAMPLE = HttpRequest("POST", "https://api.openai.com/v1/chat/completions", {"Content-Type": "application/json"})
+ANTHROPIC_SAMPLE = HttpRequest("POST", "https://api.anthropic.com/v1/messages", {"anthropic-version": "2023-06-01"})
+GEMINI_SAMPLE = HttpRequest("POST", "https://generativelanguage.googleapis.com/v1/models/gemini-2.0-flash:generateContent")
+
+
+def drive(step: Any, *bodies: Any) -> tuple[list[HttpRequest], Any]:
+    """Run a step, answering its requests with ``bodies`` (dicts JSON-encoded) in turn."""
+    sent: list[HttpRequest] = []
+    answers = iter(bodies)
+    try:
+        request = next(step)
+        while True:
+            sent.append(request)
+            body = next(answers)
+            request = step.send(body if isinstance(body, bytes) else json.dumps(body).encode())
+    except StopIteration as done:
+        return sent, done.value
+
+
+def openai_batch(status: str, **extra: Any) -> dict[str, Any]:
+    return {"id": "batch_1", "object": "batch", "status": status,
+            "request_counts": {"total": 3, "completed": 1, "failed": 1}, **extra}
+
+
+@pytest.mark.parametrize("status,state", [
+    ("validating", "pending"), ("in_progress", "running"), ("finalizing", "running"),
+    ("cancelling", "running"), ("completed", "ended"), ("expired", "expired"),
+    ("cancelled", "cancelled"), ("failed", "failed"), ("some_new_state", "running"),
+])
+def test_openai_states_map_to_the_six(status, state):
+    _, got = drive(OPENAI.status(OPENAI_SAMPLE, "batch_1"), openai_batch(status))
+    assert got.state == state and (got.total, got.succeeded, got.failed) == (3, 1, 1)
+    assert got.raw["status"] == status
+
+
+def test_openai_urls_follow_the_chat_completions_base():
+    sent, _ = drive(OPENAI.status(OPENAI_SAMPLE, "batch/1"), openai_batch("completed"))
+    assert sent[0].method == "GET" and sent[0].url == "https://api.openai.com/v1/batches/batch%2F1"
+    groq = HttpRequest("POST", "https://api.groq.com/openai/v1/chat/completions")
+    assert drive(GROQ.cancel(groq, "b"), openai_batch("cancelling"))[0][0].url == "https://api.groq.com/openai/v1/batches/b/cancel"
+    azure = HttpRequest("POST", "https://r.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21")
+    assert drive(AZURE.status(azure, "b"), openai_batch("completed"))[0][0].url == (
+        "https://r.openai.azure.com/openai/batches/b?api-version=2024-10-21")
+
+
+def test_openai_submit_uploads_then_creates():
+    sent, status = drive(
+        OPENAI.submit(OPENAI_SAMPLE, b"payload", "multipart/form-data; boundary=x"),
+        {"id": "file-1", "object": "file"}, openai_batch("validating"),
+    )
+    upload, create = sent
+    assert (upload.method, upload.url, upload.body) == ("POST", "https://api.openai.com/v1/files", b"payload")
+    assert upload.headers["Content-Type"] == "multipart/form-data; boundary=x"
+    assert json.loads(create.body) == {"input_file_id": "file-1", "endpoint": "/v1/chat/completions", "completion_window": "24h"}
+    assert status.state == "pending"
+
+
+def test_openai_results_join_output_and_error_files():
+    status = drive(OPENAI.status(OPENAI_SAMPLE, "b"), openai_batch("completed", output_file_id="f-out", error_file_id="f-err"))[1]
+    output = b'{"custom_id":"0","response":{"status_code":200,"request_id":"r0","body":{"id":"c"}},"error":null}\n\n'
+    errors = (
+        b'{"custom_id":"1","response":{"status_code":429,"body":{"error":{"message":"slow down"}}},"error":null}\n'
+        b'{"custom_id":"2","response":null,"error":{"code":"batch_expired","message":"too late"}}\n'
+    )
+    sent, items = drive(OPENAI.results(OPENAI_SAMPLE, status), output, errors)
+    assert [r.url for r in sent] == ["https://api.openai.com/v1/files/f-out/content", "https://api.openai.com/v1/files/f-err/content"]
+    assert [(i.custom_id, i.status) for i in items] == [("0", 200), ("1", 429), ("2", None)]
+    assert items[0].body == {"id": "c"} and items[0].request_id == "r0"
+    assert items[1].message == "slow down"
+    assert items[2].message == "too late (batch_expired)"
+
+
+def test_openai_failed_batch_carries_its_reason():
+    raw = openai_batch("failed", errors={"object": "list", "data": [{"code": "x", "message": "line 3 is bad"}]})
+    assert drive(OPENAI.status(OPENAI_SAMPLE, "b"), raw)[1].error == "line 3 is bad"
+
+
+def anthropic_batch(status: str, cancel: str | None = None, **counts: int) -> dict[str, Any]:
+    full = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0, **counts}
+    return {"id": "msgbatch_1", "type": "message_batch", "processing_status": status,
+            "request_counts": full, "cancel_initiated_at": cancel, "results_url": None}
+
+
+@pytest.mark.parametrize("raw,state", [
+    (anthropic_batch("in_progress", processing=2), "running"),
+    (anthropic_batch("canceling", "2024-01-01T00:00:00Z", processing=2), "running"),
+    (anthropic_batch("ended", succeeded=1, errored=1), "ended"),
+    (anthropic_batch("ended", "2024-01-01T00:00:00Z", succeeded=1, canceled=1), "cancelled"),
+    (anthropic_batch("ended", expired=2), "expired"),
+    (anthropic_batch("ended", succeeded=1, expired=1), "ended"),
+])
+def test_anthropic_ended_is_told_apart_by_what_ended_it(raw, state):
+    got = drive(ANTHROPIC.status(ANTHROPIC_SAMPLE, "msgbatch_1"), raw)[1]
+    assert got.state == state and got.total == 2
+
+
+def test_anthropic_results_url_is_followed_only_to_the_clients_host():
+    base = "https://api.anthropic.com/v1/messages/batches/msgbatch_1/results"
+    for given_url, expected in [(base + "?page=1", base + "?page=1"), ("https://evil.example/steal", base)]:
+        raw = {**anthropic_batch("ended", succeeded=1), "results_url": given_url}
+        status = drive(ANTHROPIC.status(ANTHROPIC_SAMPLE, "msgbatch_1"), raw)[1]
+        sent, _ = drive(ANTHROPIC.results(ANTHROPIC_SAMPLE, status), b"")
+        assert sent[0].url == expected
+        assert sent[0].headers["anthropic-version"] == "2023-06-01"
+
+
+def test_anthropic_result_lines():
+    status = drive(ANTHROPIC.status(ANTHROPIC_SAMPLE, "m"), anthropic_batch("ended", succeeded=1))[1]
+    lines = b"\n".join(json.dumps(x).encode() for x in [
+        {"custom_id": "0", "result": {"type": "succeeded", "message": {"id": "msg"}}},
+        {"custom_id": "1", "result": {"type": "errored", "error": {"type": "error", "request_id": "req_9",
+                                                                     "error": {"type": "rate_limit_error", "message": "wait"}}}},
+        {"custom_id": "2", "result": {"type": "canceled"}},
+        {"custom_id": "3", "result": {"type": "expired"}},
+    ])
+    items = drive(ANTHROPIC.results(ANTHROPIC_SAMPLE, status), lines)[1]
+    assert [(i.status, i.message) for i in items][1:] == [
+        (429, "wait"), (None, "the batch was cancelled before this request ran"),
+        (None, "the batch expired (24 hours) before this request ran")]
+    assert items[0].body == {"id": "msg"} and items[1].request_id == "req_9"
+
+
+def gemini_operation(state: str, output: list[Any] | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"state": state, "batchStats": {"requestCount": "2", "successfulRequestCount": "1",
+                                                          "failedRequestCount": "1"}}
+    if output is not None:
+        meta["output"] = {"inlinedResponses": {"inlinedResponses": output}}
+    return {"name": "batches/abc", "metadata": meta}
+
+
+@pytest.mark.parametrize("state,expected", [
+    ("BATCH_STATE_PENDING", "pending"), ("BATCH_STATE_RUNNING", "running"), ("BATCH_STATE_SUCCEEDED", "ended"),
+    ("BATCH_STATE_FAILED", "failed"), ("BATCH_STATE_CANCELLED", "cancelled"), ("BATCH_STATE_EXPIRED", "expired"),
+    ("JOB_STATE_SUCCEEDED", "ended"), ("BATCH_STATE_UNSPECIFIED", "running"),
+])
+def test_gemini_states_map_to_the_six(state, expected):
+    got = drive(GEMINI.status(GEMINI_SAMPLE, "batches/abc"), gemini_operation(state))[1]
+    assert got.state == expected and (got.id, got.total, got.succeeded, got.failed) == ("batches/abc", 2, 1, 1)
+
+
+def test_gemini_batches_on_v1beta_and_cancels_then_rereads():
+    sent, status = drive(GEMINI.cancel(GEMINI_SAMPLE, "batches/abc"), {}, gemini_operation("BATCH_STATE_CANCELLED"))
+    assert [(r.method, r.url) for r in sent] == [
+        ("POST", "https://generativelanguage.googleapis.com/v1beta/batches/abc:cancel"),
+        ("GET", "https://generativelanguage.googleapis.com/v1beta/batches/abc"),
+    ]
+    assert status.state == "cancelled"
+    sent, _ = drive(GEMINI.submit(GEMINI_SAMPLE, b"{}", "application/json"), gemini_operation("BATCH_STATE_PENDING"))
+    assert sent[0].url == "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash:batchGenerateContent"
+
+
+def test_gemini_inlined_responses_and_grpc_errors():
+    op = gemini_operation("BATCH_STATE_SUCCEEDED", [
+        {"response": {"candidates": []}, "metadata": {"key": "0"}},
+        {"error": {"code": 8, "message": "quota"}, "metadata": {"key": "1"}},
+        {"error": {"code": 3, "message": "bad"}},
+    ])
+    status = drive(GEMINI.status(GEMINI_SAMPLE, "batches/abc"), op)[1]
+    sent, items = drive(GEMINI.results(GEMINI_SAMPLE, status))
+    assert sent == []  # the responses came with the batch
+    assert [(i.custom_id, i.status, i.message) for i in items] == [("0", 200, None), ("1", 429, "quota"), ("2", 400, "bad")]
+
+
+@pytest.mark.parametrize("codec,sample,body", [
+    (OPENAI, OPENAI_SAMPLE, {"id": "b", "status": 3}),
+    (OPENAI, OPENAI_SAMPLE, [1, 2]),
+    (ANTHROPIC, ANTHROPIC_SAMPLE, {"id": "b", "processing_status": "ended"}),
+    (GEMINI, GEMINI_SAMPLE, {"metadata": {"state": "BATCH_STATE_RUNNING"}}),
+    (OPENAI, OPENAI_SAMPLE, b"not json"),
+])
+def test_garbage_batch_objects_are_response_format_errors(codec, sample, body):
+    with pytest.raises(minicall.ResponseFormatError):
+        drive(codec.status(sample, "b"), body)
+
+
+@given(st.lists(st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size=5), max_size=3), max_size=5))
+def test_jsonl_objects_reads_back_every_line_whatever_the_blank_lines(objects):
+    body = b"\n\n".join(json.dumps(o).encode() for o in objects) + b"\n"
+    assert jsonl_objects(body, "openai") == objects
+
+
+def test_a_jsonl_line_that_is_not_an_object_is_a_response_format_error():
+    with pytest.raises(minicall.ResponseFormatError, match="line 2"):
+        jsonl_objects(b'{"a": 1}\n[1]\n', "openai")
+
+
+def test_the_payload_writers_splice_each_body_in_as_encoded():
+    body = b'{"model":"m","messages":[{"role":"user","content":"a\\nb"}]}'
+    request = HttpRequest("POST", OPENAI_SAMPLE.url, {}, body)
+    writer = OPENAI.writer(OPENAI_SAMPLE, "tok")
+    jsonl = writer.begin() + writer.item("0", request) + writer.item("1", request) + writer.end()
+    from minicall.testing._batch.openai import parse_multipart
+
+    fields = parse_multipart(jsonl, writer.content_type)
+    assert fields["purpose"] == (None, b"batch")
+    lines = [json.loads(line) for line in fields["file"][1].splitlines()]
+    assert lines[1] == {"custom_id": "1", "method": "POST", "url": "/v1/chat/completions", "body": json.loads(body)}
+    for codec, sample, read in [
+        (ANTHROPIC, ANTHROPIC_SAMPLE, lambda v: [r["params"] for r in v["requests"]]),
+        (GEMINI, GEMINI_SAMPLE, lambda v: [r["request"] for r in v["batch"]["inputConfig"]["requests"]["requests"]]),
+    ]:
+        w = codec.writer(sample, "tok")
+        whole = json.loads(w.begin() + w.item("0", request) + w.item("1", request) + w.end())
+        assert read(whole) == [json.loads(body)] * 2
+
+
+def test_unknown_providers_raise_a_configuration_error_naming_those_that_batch():
+    with pytest.raises(minicall.ConfigurationError, match="openai, azure, groq, anthropic, google"):
+        batch_codec("cohere")
+
+
+def test_an_error_status_on_upload_is_the_typed_error_without_the_key():
+    from minicall import batch, llm
+    from minicall.providers.openai import OpenAIClient
+
+    def handler(request: HttpRequest) -> HttpResponse:
+        body = json.dumps({"error": {"message": "Incorrect API key provided: sk-sec***", "type": "invalid_request_error"}})
+        return HttpResponse(401, {"content-type": "application/json", "x-request-id": "req_7"}, body.encode())
+
+    client = OpenAIClient(api_key="sk-secret-key-123", transport=MockTransport(handler), max_retries=0)
+
+    @llm.call(provider="openai", model="gpt-4o-mini", client=client)
+    def hello(name: str) -> str:
+        return name
+
+    with pytest.raises(minicall.AuthenticationError) as caught:
+        batch.submit(hello, [("a",)])
+    assert caught.value.request_id == "req_7" and "sk-secret-key-123" not in repr(caught.value)
+    assert "/v1/files" in str(caught.value) or caught.value.status_code == 401
+
+
+def test_polling_retries_a_server_error_like_a_plain_call(sleeps):
+    from minicall import batch, llm
+    from minicall.providers.openai import OpenAIClient
+
+    answers = [HttpResponse(503, {}, b'{"error":{"message":"busy"}}'),
+               HttpResponse(200, {"content-type": "application/json"}, json.dumps(openai_batch("in_progress")).encode())]
+    seen: list[HttpRequest] = []
+
+    def handler(request: HttpRequest) -> HttpResponse:
+        seen.append(request)
+        return answers.pop(0)
+
+    client = OpenAIClient(api_key="k", transport=MockTransport(handler), max_retries=1)
+
+    @llm.call(provider="openai", model="gpt-4o-mini", client=client)
+    def hello(name: str) -> str:
+        return name
+
+    assert batch.resume(hello, "batch_1").status().state == "running"
+    assert len(seen) == 2 and len(sleeps) == 1
+    assert seen[0].headers["Authorization"] == "Bearer k"
