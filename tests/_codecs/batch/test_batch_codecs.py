@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import JSON, json_values
 
 import minicall
 from minicall._codecs.batch import batch_codec, jsonl_objects
@@ -195,10 +196,45 @@ def test_garbage_batch_objects_are_response_format_errors(codec, sample, body):
         drive(codec.status(sample, "b"), body)
 
 
-@given(st.lists(st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size=5), max_size=3), max_size=5))
+@given(st.lists(st.dictionaries(st.text(max_size=8), JSON, max_size=3), max_size=5))
 def test_jsonl_objects_reads_back_every_line_whatever_the_blank_lines(objects):
     body = b"\n\n".join(json.dumps(o).encode() for o in objects) + b"\n"
     assert jsonl_objects(body, "openai") == objects
+
+
+_KEYS = ("id", "status", "request_counts", "total", "completed", "failed", "processing_status", "succeeded",
+         "errored", "canceled", "expired", "name", "metadata", "state", "batchStats", "requestCount", "errors",
+         "data", "message", "BATCH_STATE_SUCCEEDED", "in_progress", "ended")
+
+
+@pytest.mark.parametrize("codec,sample", [(OPENAI, OPENAI_SAMPLE), (ANTHROPIC, ANTHROPIC_SAMPLE), (GEMINI, GEMINI_SAMPLE)])
+@given(body=json_values(_KEYS))
+def test_any_json_as_a_batch_object_is_a_status_or_a_response_format_error(codec, sample, body):
+    try:
+        status = drive(codec.status(sample, "b"), body)[1]
+    except minicall.ResponseFormatError:
+        return
+    assert status.state in ("pending", "running", "ended", "expired", "cancelled", "failed")
+
+
+_LINE_KEYS = ("custom_id", "response", "status_code", "body", "error", "result", "type", "succeeded", "errored",
+              "message", "request_id", "code", "inlinedResponses", "metadata", "key", "output")
+
+
+@given(line=json_values(_LINE_KEYS))
+def test_any_results_line_is_an_item_result_or_a_response_format_error(line):
+    done = {
+        OPENAI: (OPENAI_SAMPLE, openai_batch("completed", output_file_id="f")),
+        ANTHROPIC: (ANTHROPIC_SAMPLE, anthropic_batch("ended", succeeded=1)),
+        GEMINI: (GEMINI_SAMPLE, gemini_operation("BATCH_STATE_SUCCEEDED", [line])),
+    }
+    for codec, (sample, raw) in done.items():
+        status = drive(codec.status(sample, "b"), raw)[1]
+        try:
+            items = drive(codec.results(sample, status), json.dumps(line).encode())[1]
+        except minicall.ResponseFormatError:
+            continue
+        assert all(isinstance(i.custom_id, str) and (i.status is None or isinstance(i.status, int)) for i in items)
 
 
 def test_a_jsonl_line_that_is_not_an_object_is_a_response_format_error():
