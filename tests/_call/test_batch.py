@@ -410,3 +410,19 @@ def test_items_that_need_other_headers_or_endpoints_are_refused():
         check(None, 1, HttpRequest("POST", sample.url, {"anthropic-beta": "b"}), sample)  # type: ignore[arg-type]
     with pytest.raises(minicall.ConfigurationError, match="item 2 goes to another endpoint"):
         check(None, 2, HttpRequest("POST", "https://x/v1/other"), sample)  # type: ignore[arg-type]
+
+
+def test_an_official_sdk_client_batches_on_its_own_provider(fake):
+    openai_sdk = pytest.importorskip("openai")
+    azure = openai_sdk.AzureOpenAI(api_key="k", azure_endpoint=fake.base_url("azure"), api_version="2024-10-21",
+                                   max_retries=0)
+
+    @llm.call(provider="openai", model="gpt-4o-mini", client=azure)
+    def recommend(genre: str) -> str:
+        return genre
+
+    job = batch.submit(recommend, [("a",), ("b",)])
+    assert job.provider == "azure"
+    assert [r.content for r in job.wait(poll_interval=0)] == ["echo: a", "echo: b"]
+    assert fake.requests[0].raw_path == "/azure/openai/files?api-version=2024-10-21"
+    assert fake.requests[0].headers["api-key"] == "k"

@@ -38,7 +38,7 @@ class Link:
         """A send-ready call around a batch request (never a stream)."""
         settings = self.settings
         context = CallContext(
-            provider=settings.provider,
+            provider=self.client.provider,
             model=settings.model,
             spec=CallSpec(model=settings.model, messages=()),
             codec=self.client.codec,

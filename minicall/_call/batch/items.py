@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..._http._types import HttpRequest
 from ..._model.errors import ConfigurationError
 from ..client import BaseClient
-from ..pipeline import CallPlan, call_plan, default_client
+from ..pipeline import CallPlan, call_plan, resolve_client
 from ..send import Prepared
 
 if TYPE_CHECKING:
@@ -53,8 +53,9 @@ def plan_of(fn: Any, *, asynchronous: bool) -> CallPlan:
 
 
 def batch_client(plan: CallPlan) -> BaseClient:
-    """The client a batch runs on: the decorator's (or the environment's default)."""
-    return plan.settings.client or default_client(plan.settings.provider)
+    """The client a batch runs on: the decorator's (or the environment's default; an
+    official SDK client converted), resolved as a plain call resolves it."""
+    return resolve_client(None, plan.settings)
 
 
 def split_item(index: int, item: Any, signature: inspect.Signature) -> tuple[tuple[Any, ...], dict[str, Any]]:

@@ -24,6 +24,7 @@ from ..._codecs.wire import dumps
 from ..._http._types import HttpRequest
 from ..._model.batch import BatchStatus, ItemResult
 from ..._model.errors import APIError, APITimeoutError, ConfigurationError, MinicallError, error_for_status
+from ..client import BaseClient
 from ..pipeline import CallPlan, finish
 from ..response import CallContext
 from ..send import sleep_async
@@ -68,7 +69,7 @@ class BatchJob:
     @property
     def provider(self) -> str:
         """The provider running the batch."""
-        return self._plan.settings.provider
+        return self._link.client.provider
 
     def __repr__(self) -> str:
         state = self.last_status.state if self.last_status is not None else "unknown"
@@ -221,7 +222,7 @@ class _Decoder:
         if items is None:
             tool_types, spec = plan.static_shape()
             self.static = CallContext(
-                provider=plan.settings.provider,
+                provider=job.provider,
                 model=plan.settings.model,
                 spec=spec,
                 codec=job._link.client.codec,
@@ -304,20 +305,21 @@ def _deadline(poll_interval: float, timeout: float | None) -> float | None:
 # -- submit and resume ----------------------------------------------------------------
 
 
-def _codec_for(plan: CallPlan) -> BatchCodec:
+def _codec_for(client: BaseClient) -> BatchCodec:
     from ..._codecs.batch import batch_codec  # codecs load on first use
 
-    return batch_codec(plan.settings.provider)
+    # The client's provider: an AzureOpenAI SDK client behind openai.call batches on Azure.
+    return batch_codec(client.provider)
 
 
 def _setup(fn: Any, items: Sequence[Any], asynchronous: bool) -> tuple[CallPlan, BatchCodec, Link, PayloadBuilder]:
     plan = plan_of(fn, asynchronous=asynchronous)
-    codec = _codec_for(plan)
+    client = batch_client(plan)
+    codec = _codec_for(client)
     if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
         raise ConfigurationError(
             f"batch items must be a list (of kwargs dicts or args tuples), got {type(items).__name__}"
         )
-    client = batch_client(plan)
     builder = PayloadBuilder(plan, codec, client, len(items), secrets.token_hex(16))
     return plan, codec, Link(plan.settings, client), builder
 
@@ -354,8 +356,8 @@ def resume(fn: Callable[..., Any], batch_id: str, items: Sequence[Any] | None = 
     if not isinstance(batch_id, str) or not batch_id:
         raise ConfigurationError(f"batch.resume needs the batch id job.id gave, got {batch_id!r}")
     plan = plan_of(fn, asynchronous=True)
-    codec = _codec_for(plan)
     client = batch_client(plan)
+    codec = _codec_for(client)
     _, spec = plan.static_shape()
     sample = client.codec.encode(spec, client.endpoint())
     codec.check(sample, client.endpoint())
