@@ -20,7 +20,7 @@ PACKAGE = Path(minicall.__file__).resolve().parent
 
 LAYERS: list[tuple[str, ...]] = [
     ("minicall.__main__", "minicall._cli"),  # the command line and its demo
-    ("minicall", "minicall.llm", "minicall.retries"),  # the public faces: the root, llm, retries
+    ("minicall", "minicall.llm", "minicall.retries", "minicall.batch"),  # the public faces: the root, llm, retries, batch
     ("minicall.providers", "minicall.testing"),  # provider clients; FakeServer and its formats
     ("minicall._call",),  # the provider-blind machinery
     ("minicall._codecs",),  # sans-IO: CallSpec <-> HttpRequest / bytes

@@ -401,7 +401,7 @@ def test_gemini_inline_requests_above_the_cap_are_refused_before_upload(fake):
 
 def test_items_that_need_other_headers_or_endpoints_are_refused():
     from minicall._call.batch.items import PayloadBuilder
-    from minicall._http._types import HttpRequest
+    from minicall._model.http import HttpRequest
 
     sample = HttpRequest("POST", "https://x/v1/messages", {"anthropic-beta": "a", "Content-Length": "3"})
     check = PayloadBuilder._same_as_sample

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypeVar
 
-from ..._http._types import HttpRequest, body_if_read
+from ..._model.http import HttpRequest
 from ..._model.spec import CallSpec
 from ..client import BaseClient
-from ..pipeline import Settings
+from ..settings import Settings
 from ..response import CallContext
 from ..send import Prepared, send_async, send_sync
 
@@ -67,10 +67,7 @@ async def run_async(link: Link, step: Step[T]) -> T:
         while True:
             prepared = link.prepared(request)
             response = await send_async(prepared, await link.client.authorize_async(request))
-            body = body_if_read(response)
-            if body is None:
-                body = await response.read()
-            request = step.send(body)
+            request = step.send(await response.read())
     except StopIteration as done:
         result: T = done.value
         return result

@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..._http._types import HttpRequest
+from ..._model.http import HttpRequest
 from ..._model.errors import ConfigurationError
 from ..client import BaseClient
 from ..pipeline import CallPlan, call_plan, resolve_client

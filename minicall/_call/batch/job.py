@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..._codecs.wire import dumps
-from ..._http._types import HttpRequest
+from ..._model.wire import dumps
+from ..._model.http import HttpRequest
 from ..._model.batch import BatchStatus, ItemResult
 from ..._model.errors import APIError, APITimeoutError, ConfigurationError, MinicallError, error_for_status
 from ..client import BaseClient

@@ -2,7 +2,7 @@
 
 A batch codec knows one provider's batch endpoints and shapes, and nothing of
 sockets. Each operation is a *step*: a generator that yields the
-:class:`~minicall._http._types.HttpRequest` s it needs sent (without credentials) and
+:class:`~minicall._model.http.HttpRequest` s it needs sent (without credentials) and
 receives each reply's body, then returns its result; the batch machinery drives it
 over the sync or the async transport, so every flow is written once. An error status
 never reaches a step: the driver raises it as the plain call would.
@@ -24,11 +24,11 @@ import importlib
 from collections.abc import Generator, Mapping
 from typing import Any, Protocol, TypeVar
 
-from ..._http._types import HttpRequest
+from ..._model.http import HttpRequest
 from ..._model.batch import BatchStatus, ItemResult
 from ..._model.errors import ConfigurationError, ResponseFormatError
 from ..._model.spec import Endpoint
-from ..wire import loads
+from ..._model.wire import loads
 
 __all__ = [
     "BATCH_PROVIDERS",

@@ -17,12 +17,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from ..._http._types import HttpRequest
+from ..._model.http import HttpRequest
 from ..._model.batch import BatchState, BatchStatus, ItemResult
 from ..._model.errors import ConfigurationError
 from ..._model.spec import Endpoint
 from ..anthropic.stream import ERROR_STATUS, anthropic_error_text
-from ..wire import Reader, dumps, loads
+from ..._model.wire import Reader, dumps, loads
 from . import PayloadWriter, Step, batch_request, jsonl_objects
 
 __all__ = ["ANTHROPIC", "MessageBatchCodec"]

@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from ..._http._types import HttpRequest
+from ..._model.http import HttpRequest
 from ..._model.batch import BatchState, BatchStatus, ItemResult
 from ..._model.errors import ConfigurationError
 from ..._model.spec import Endpoint
-from ..wire import Reader, dumps, loads
+from ..._model.wire import Reader, dumps, loads
 from .._common import error_text
 from . import PayloadWriter, Step, batch_request, jsonl_objects
 

@@ -19,7 +19,7 @@ from minicall._codecs.batch import batch_codec, jsonl_objects
 from minicall._codecs.batch.anthropic import ANTHROPIC
 from minicall._codecs.batch.gemini import GEMINI
 from minicall._codecs.batch.openai import AZURE, GROQ, OPENAI
-from minicall._http._types import HttpRequest, HttpResponse, MockTransport
+from minicall._model.http import HttpRequest, HttpResponse, MockTransport
 
 OPENAI_SAMPLE = HttpRequest("POST", "https://api.openai.com/v1/chat/completions", {"Content-Type": "application/json"})
 ANTHROPIC_SAMPLE = HttpRequest("POST", "https://api.anthropic.com/v1/messages", {"anthropic-version": "2023-06-01"})
