@@ -455,9 +455,26 @@ def check_config(config: Mapping[str, Any], fn_name: str) -> None:
 def _check_messages(messages: Any, fn_name: str) -> list[Message | Mapping[str, Any]]:
     if not isinstance(messages, (list, tuple)):
         raise PromptError(f"{fn_name}: messages must be a list, got {type(messages).__name__}")
+    out: list[Message | Mapping[str, Any]] = []
     for i, message in enumerate(messages):
+        if not isinstance(message, (Message, Mapping)):
+            message = _sdk_message(message)
         if not isinstance(message, (Message, Mapping)):
             raise PromptError(
                 f"{fn_name}: messages[{i}] is a {type(message).__name__}; expected a Message or a message dict"
             )
-    return list(messages)
+        out.append(message)
+    return out
+
+
+def _sdk_message(message: Any) -> Any:
+    """An official SDK's message object (a pydantic model, as Mirascope code passes them:
+    cohere's ``ChatMessage``, mistral's ``UserMessage``) as the dict it stands for."""
+    dump = getattr(message, "model_dump", None)
+    if not callable(dump):
+        return message
+    try:
+        dumped = dump(exclude_none=True)
+    except TypeError:
+        dumped = dump()
+    return dumped if isinstance(dumped, Mapping) else message

@@ -115,8 +115,10 @@ class CohereCodec:
         return HttpRequest("POST", endpoint.base_url + path, headers, dumps(body), endpoint.timeout)
 
     def to_native(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Neutral messages as v2 Chat message dicts; native dicts pass through."""
-        return chat_messages(messages, self.native_assistant, _part, _tool_message)
+        """Neutral messages as v2 Chat message dicts; native dicts pass through, those in the
+        v1 shape Mirascope uses (``{"role": "USER", "message": ...}``) as their v2 turn."""
+        turns = [m if isinstance(m, Message) else _from_v1(m) for m in messages]
+        return chat_messages(turns, self.native_assistant, _part, _tool_message)
 
     def native_assistant(self, message: Message) -> dict[str, Any]:
         """An assistant message as a v2 Chat message dict."""
@@ -320,3 +322,15 @@ def _part(part: ContentPart) -> dict[str, Any]:
 
 
 CODEC = CohereCodec()
+
+
+# Cohere v1 chat roles (Mirascope's CohereMessageParam is the v1 ChatMessage) -> v2 roles.
+_V1_ROLES = {"USER": "user", "CHATBOT": "assistant", "SYSTEM": "system", "TOOL": "tool"}
+
+
+def _from_v1(message: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A v1 ``ChatMessage`` dict (``message`` instead of ``content``) as a v2 turn; others as they are."""
+    if "message" not in message or "content" in message:
+        return message
+    role = str(message.get("role", "user"))
+    return {"role": _V1_ROLES.get(role.upper(), role.lower()), "content": message["message"]}

@@ -163,3 +163,44 @@ def test_async_parallel_and_streams(env):
     contents, streamed = asyncio.run(main())
     assert contents == [f"echo: Recommend a {g} book" for g in ["fantasy", "scifi", "mystery"]]
     assert streamed == "echo: Recommend a horror book"
+
+
+def test_calls_custom_messages_cohere_v1_chat_message(fake):
+    chat_message = pytest.importorskip("cohere.types.chat_message")
+    from minicall.providers import cohere
+
+    @cohere.call("command-r-plus", client=fake.client("cohere"))
+    def recommend_book(genre: str) -> cohere.CohereDynamicConfig:
+        return {"messages": [chat_message.ChatMessage(role="user", message=f"Recommend a {genre} book")]}
+
+    @cohere.call("command-r-plus", client=fake.client("cohere"))
+    async def recommend_async(genre: str) -> cohere.AsyncCohereDynamicConfig:
+        return {"messages": [{"role": "SYSTEM", "message": "Be brief."}, {"role": "USER", "message": genre}]}
+
+    assert recommend_book("fantasy").content == "echo: Recommend a fantasy book"
+    assert fake.last.json["messages"] == [{"role": "user", "content": "Recommend a fantasy book"}]
+    asyncio.run(recommend_async("horror"))
+    assert fake.last.json["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "horror"}]
+
+
+def test_an_sdk_message_object_is_sent_as_its_dict_and_other_objects_are_refused(fake):
+    pydantic = pytest.importorskip("pydantic")
+
+    class UserMessage(pydantic.BaseModel):  # the shape of mistral's / openai's message models
+        role: str = "user"
+        content: str
+        name: str | None = None
+
+    @llm.call(provider="mistral", model="mistral-large-latest", client=fake.client("mistral"))
+    def ask(text: str) -> list[Any]:
+        return [UserMessage(content=text)]
+
+    ask("hi")
+    assert fake.last.json["messages"] == [{"role": "user", "content": "hi"}]
+
+    @llm.call(provider="mistral", model="mistral-large-latest", client=fake.client("mistral"))
+    def bad() -> list[Any]:
+        return [object()]
+
+    with pytest.raises(minicall.PromptError, match=r"messages\[0\] is a object"):
+        bad()
