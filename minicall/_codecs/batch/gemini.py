@@ -9,8 +9,7 @@ long-running operation named ``batches/{id}``, whose ``metadata`` is the batch:
 ``_CANCELLED``, ``_EXPIRED``), ``batchStats`` and, once done, ``output.inlinedResponses
 .inlinedResponses``: ``{response | error, metadata}`` per request, in input order.
 ``GET {base}/{version}/batches/{id}`` polls it and ``POST .../batches/{id}:cancel``
-cancels it. Batch mode is served on ``v1beta`` only: a client on ``v1`` (minicall's
-default for plain calls) batches on ``v1beta``. Inline requests are capped at 20 MB a batch (larger ones need the Files
+cancels it, all on the client's API version. Inline requests are capped at 20 MB a batch (larger ones need the Files
 API, which minicall does not use: split the items instead). Vertex AI's batch
 prediction reads from Cloud Storage or BigQuery only and is not supported.
 """
@@ -89,11 +88,9 @@ class GeminiBatchCodec:
             cut = model_url.rfind("/tunedModels/")
         if cut < 0:
             raise ConfigurationError(f"{self.label}: cannot find the model in {url!r}")
-        root = model_url[:cut]
-        if root.endswith("/v1"):
-            # Batch mode is served on v1beta only (google-genai's default version).
-            root += "beta"
-        return root, root + model_url[cut:]
+        # The plain call's API version: google-genai sends batchGenerateContent on its
+        # default version too (v1 in the 3.x SDK the conformance tests run).
+        return model_url[:cut], model_url
 
     def check(self, sample: HttpRequest, endpoint: Endpoint) -> None:
         if endpoint.options.get("vertex") == "true":

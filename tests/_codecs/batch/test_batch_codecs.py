@@ -161,15 +161,15 @@ def test_gemini_states_map_to_the_six(state, expected):
     assert got.state == expected and (got.id, got.total, got.succeeded, got.failed) == ("batches/abc", 2, 1, 1)
 
 
-def test_gemini_batches_on_v1beta_and_cancels_then_rereads():
+def test_gemini_batches_on_the_clients_version_and_cancels_then_rereads():
     sent, status = drive(GEMINI.cancel(GEMINI_SAMPLE, "batches/abc"), {}, gemini_operation("BATCH_STATE_CANCELLED"))
     assert [(r.method, r.url) for r in sent] == [
-        ("POST", "https://generativelanguage.googleapis.com/v1beta/batches/abc:cancel"),
-        ("GET", "https://generativelanguage.googleapis.com/v1beta/batches/abc"),
+        ("POST", "https://generativelanguage.googleapis.com/v1/batches/abc:cancel"),
+        ("GET", "https://generativelanguage.googleapis.com/v1/batches/abc"),
     ]
     assert status.state == "cancelled"
     sent, _ = drive(GEMINI.submit(GEMINI_SAMPLE, b"{}", "application/json"), gemini_operation("BATCH_STATE_PENDING"))
-    assert sent[0].url == "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash:batchGenerateContent"
+    assert sent[0].url == "https://generativelanguage.googleapis.com/v1/models/gemini-2.0-flash:batchGenerateContent"
 
 
 def test_gemini_inlined_responses_and_grpc_errors():
