@@ -52,6 +52,8 @@ __all__ = [
     "TOKEN_URI",
     "DefaultCredentials",
     "TokenSource",
+    "VertexAuth",
+    "adc_configured",
     "application_default",
     "parse_token_response",
     "rs256_jwt",
@@ -386,3 +388,54 @@ def application_default(
         f"application-default file at {gcloud_file!r} (gcloud auth application-default login) "
         f"and {probe}"
     )
+
+
+class VertexAuth:
+    """Where a Vertex AI client's bearer token comes from: a token or a token function the
+    caller gave, or else Application Default Credentials, found once by :meth:`settle`.
+
+    Tokens from ADC are cached by their :class:`TokenSource` until shortly before they
+    expire; a given token function is called for every request, as its owner expects.
+    """
+
+    def __init__(self, access_token: str | None = None, token_provider: Callable[[], str] | None = None) -> None:
+        given = token_provider
+        if access_token is not None:
+            given = lambda: access_token  # noqa: E731 - a constant token, asked for like a function
+        self._given = given
+        self.source: TokenSource | None = None
+
+    def settle(self, send: Callable[[HttpRequest], HttpResponse], project: str | None) -> str | None:
+        """Look up ADC unless a token was given (``send`` asks the metadata server);
+        return the project: ``project``, else the one the credentials name."""
+        if self._given is None:
+            found = application_default(send, project=project)
+            self.source = found.source
+            return project or found.project
+        return project
+
+    def token(self) -> str | None:
+        """The bearer token now (``None`` when the client uses an API key instead)."""
+        if self._given is not None:
+            return self._given()
+        return self.source.token() if self.source is not None else None
+
+    async def token_async(self, send: Callable[[HttpRequest], Awaitable[AsyncHttpResponse]]) -> str | None:
+        """:meth:`token` for async calls: an ADC refresh goes through ``send``, on the loop."""
+        if self.source is None:
+            return self.token()
+        return await self.source.token_async(send)
+
+    def invalidate(self) -> None:
+        """The server refused the token (a 401): fetch a new one next time."""
+        if self.source is not None:
+            self.source.invalidate()
+
+    def __repr__(self) -> str:
+        return "VertexAuth(credentials=[redacted])"
+
+
+def adc_configured(env: Mapping[str, str] = os.environ) -> bool:
+    """Whether an ADC file is named or in gcloud's place, without asking the metadata
+    server (listing providers must not wait on the network)."""
+    return bool(env.get("GOOGLE_APPLICATION_CREDENTIALS")) or os.path.isfile(well_known_file(env))

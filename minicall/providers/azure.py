@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Literal, NamedTuple, TypedDict
 from urllib.parse import urlsplit
 
 from .._call.sdk_clients import OpenAISDKClient, AzureInferenceSDKClient
+from .._auth.azure import AD_TOKEN_ENV, AzureCredential
 from .._call.client import env_first
 from .._call.decorate import ProviderCall
 from .._call.response import BaseCallResponse, BaseCallResponseChunk
@@ -116,7 +117,6 @@ _STYLES: dict[str, _Style] = {
         ("Authorization",),
     ),
 }
-_AD_TOKEN_ENV = "AZURE_OPENAI_AD_TOKEN"
 # A base URL ending so is the v1 API's, as given to the openai SDK's ``OpenAI`` client.
 _V1_SUFFIX = "/openai/v1"
 
@@ -168,23 +168,14 @@ class AzureClient(CompatClient):
         if style_name == "v1":
             url = _without_v1_suffix(url)
         self.deployment_style = style_name
-        # As the openai SDK's AzureOpenAI resolves them: a credential passed in picks the
-        # principal, and only with none passed is the environment read, where an Entra
-        # token takes precedence over a key.
-        if api_key is None and azure_ad_token is None and azure_ad_token_provider is None:
-            self._ad_token = env_first(_AD_TOKEN_ENV)
-            key = None if self._ad_token else env_first(*style.key_env)
-        else:
-            self._ad_token = azure_ad_token
-            key = api_key
-        self._token_provider = azure_ad_token_provider
-        if key is None and self._ad_token is None and azure_ad_token_provider is None:
-            names = " or ".join((*style.key_env, _AD_TOKEN_ENV))
+        self._credential = AzureCredential(api_key, azure_ad_token, azure_ad_token_provider, style.key_env)
+        if not self._credential.found:
+            names = " or ".join((*style.key_env, AD_TOKEN_ENV))
             raise ConfigurationError(
                 f"no API key for azure ({style_name}): pass api_key= to AzureClient or set {names}"
             )
         super().__init__(
-            api_key=key or "",
+            api_key=self._credential.key or "",
             base_url=url,
             timeout=timeout,
             deadline=deadline,
@@ -203,14 +194,14 @@ class AzureClient(CompatClient):
             "api key": cls.api_key_env,
             "endpoint": cls.base_url_env,
             "api version": ("AZURE_AI_API_VERSION", "OPENAI_API_VERSION"),
-            "entra token": (_AD_TOKEN_ENV,),
+            "entra token": (AD_TOKEN_ENV,),
         }
 
     @classmethod
     def is_configured(cls) -> bool:
         """Whether an endpoint and a key (or token) are in the environment."""
         return any(
-            env_first(*s.endpoint_env) and env_first(*s.key_env, _AD_TOKEN_ENV)
+            env_first(*s.endpoint_env) and env_first(*s.key_env, AD_TOKEN_ENV)
             for s in _STYLES.values()
         )
 
@@ -227,13 +218,7 @@ class AzureClient(CompatClient):
         )
 
     def auth_headers(self) -> dict[str, str]:
-        token = self._token_provider() if self._token_provider is not None else self._ad_token
-        if token:
-            return {"Authorization": f"Bearer {token}"}
-        if not self._api_key:
-            return {}
-        forms = {"api-key": self._api_key, "Authorization": f"Bearer {self._api_key}"}
-        return {name: forms[name] for name in _STYLES[self.deployment_style].key_headers}
+        return self._credential.headers(self._api_key, _STYLES[self.deployment_style].key_headers)
 
 
 def _endpoint_and_style(base_url: str | None, style: str | None) -> tuple[str, str]:

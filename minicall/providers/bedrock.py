@@ -10,12 +10,11 @@ Environment (as botocore reads it): ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_K
 
 from __future__ import annotations
 
-import configparser
 import datetime
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypedDict
 
+from .._auth.aws import KEY_ENV, REGION_ENV, env_credentials, file_credentials, file_region
 from .._auth.sigv4 import AwsCredentials, sign
 from .._call.sdk_clients import BedrockRuntimeSDKClient
 from .._call.client import BaseClient, env_first
@@ -51,8 +50,6 @@ __all__ = [
 
 CLIENT_CLASS = "BedrockClient"
 SERVICE = "bedrock"  # the SigV4 signing name (the host prefix is bedrock-runtime)
-_REGION_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION")
-_KEY_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 
 
 class ContentBlock(TypedDict, total=False):
@@ -118,64 +115,6 @@ class BedrockCallParams(TypedDict, total=False):
     stop: str | list[str]
 
 
-def _read_ini(path: str) -> configparser.ConfigParser:
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read(os.path.expanduser(path), encoding="utf-8")
-    except (configparser.Error, UnicodeDecodeError) as exc:
-        # Only the parser's class name: its message may quote a line holding a secret.
-        raise ConfigurationError(f"cannot read AWS file {path}: {type(exc).__name__}") from None
-    return parser
-
-
-def _profile_sections(profile: str) -> tuple[str, ...]:
-    # ~/.aws/credentials names sections by profile; ~/.aws/config prefixes "profile ".
-    return (profile,) if profile == "default" else (profile, f"profile {profile}")
-
-
-def _from_file(path: str, profile: str, keys: Sequence[str]) -> dict[str, str]:
-    parser = _read_ini(path)
-    for section in _profile_sections(profile):
-        if parser.has_section(section):
-            return {k: v for k in keys if (v := parser.get(section, k, fallback="").strip())}
-    return {}
-
-
-def _shared_files() -> tuple[str, str, str]:
-    profile = env_first("AWS_PROFILE", "AWS_DEFAULT_PROFILE") or "default"
-    credentials = env_first("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
-    config = env_first("AWS_CONFIG_FILE") or "~/.aws/config"
-    return profile, credentials, config
-
-
-_FILE_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
-
-
-def _file_credentials() -> AwsCredentials | None:
-    profile, credentials, config = _shared_files()
-    for path in (credentials, config):
-        found = _from_file(path, profile, _FILE_KEYS)
-        if "aws_access_key_id" in found and "aws_secret_access_key" in found:
-            return AwsCredentials(
-                found["aws_access_key_id"],
-                found["aws_secret_access_key"],
-                found.get("aws_session_token"),
-            )
-    return None
-
-
-def _file_region() -> str | None:
-    profile, _, config = _shared_files()
-    return _from_file(config, profile, ("region",)).get("region")
-
-
-def _env_credentials() -> AwsCredentials | None:
-    key, secret = (os.environ.get(name) for name in _KEY_ENV)
-    if key and secret:
-        return AwsCredentials(key, secret, os.environ.get("AWS_SESSION_TOKEN") or None)
-    return None
-
-
 class BedrockClient(BaseClient):
     """Connection settings for Bedrock Runtime: region and AWS credentials (SigV4), or a
     Bedrock API key (bearer). Arguments win over the environment, which wins over the
@@ -214,7 +153,7 @@ class BedrockClient(BaseClient):
                 )
             self._credentials = AwsCredentials(access_key_id, secret_access_key, session_token)
         elif api_key is None and env_first(*self.api_key_env) is None:
-            self._credentials = _env_credentials() or _file_credentials()
+            self._credentials = env_credentials() or file_credentials()
             if self._credentials is None:
                 raise ConfigurationError(
                     "no AWS credentials for bedrock: pass access_key_id= and secret_access_key= "
@@ -222,7 +161,7 @@ class BedrockClient(BaseClient):
                     "AWS_SECRET_ACCESS_KEY (or AWS_BEARER_TOKEN_BEDROCK, or AWS_PROFILE with "
                     "~/.aws/credentials)"
                 )
-        self.region = region or env_first(*_REGION_ENV) or _file_region()
+        self.region = region or env_first(*REGION_ENV) or file_region()
         url = base_url or env_first(*self.base_url_env)
         if url is None:
             if self.region is None:
@@ -252,10 +191,10 @@ class BedrockClient(BaseClient):
     @classmethod
     def environment(cls) -> dict[str, tuple[str, ...]]:
         return {
-            "access keys": (*_KEY_ENV, "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"),
+            "access keys": (*KEY_ENV, "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"),
             "shared files": ("AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"),
             "api key": cls.api_key_env,
-            "region": _REGION_ENV,
+            "region": REGION_ENV,
             "base url": cls.base_url_env,
         }
 

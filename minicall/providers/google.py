@@ -21,11 +21,10 @@ a ``generation_config`` or ``config`` dict is spread the same way.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypedDict
 
-from .._auth.google import TokenSource, application_default, well_known_file
+from .._auth.google import VertexAuth, adc_configured
 from .._call.sdk_clients import GenAISDKClient
 from .._call.client import BaseClient, env_first
 from .._call.decorate import ProviderCall
@@ -198,8 +197,7 @@ class GoogleClient(BaseClient):
         self.vertex = vertex
         self.project: str | None = None
         self.location: str | None = None
-        self._token_provider: Callable[[], str] | None = None
-        self._token_source: TokenSource | None = None
+        self._auth: VertexAuth | None = None
         env_version = env_first("GOOGLE_GENAI_API_VERSION")
         if env_version == "beta":
             env_version = "v1beta1" if vertex else "v1beta"
@@ -239,10 +237,7 @@ class GoogleClient(BaseClient):
         if express:
             self.project = None
         else:
-            if access_token is not None:
-                self._token_provider = lambda: access_token
-            elif token_provider is not None:
-                self._token_provider = token_provider
+            self._auth = VertexAuth(access_token, token_provider)
             api_key = ""  # a key in the environment is not used beside a project
         self.location = location or env_first("GOOGLE_CLOUD_LOCATION") or "global"
         url = base_url or env_first("GOOGLE_VERTEX_BASE_URL")
@@ -255,10 +250,8 @@ class GoogleClient(BaseClient):
 
         Runs after the transport is set: the metadata server is asked through it.
         """
-        if self._token_provider is None:
-            found = application_default(self._send_token, project=self.project)
-            self._token_source = found.source
-            self.project = self.project or found.project
+        assert self._auth is not None  # made by _vertex, for every client but express mode
+        self.project = self._auth.settle(self._send_token, self.project)
         if not self.project:
             raise ConfigurationError(
                 "no Google Cloud project for Vertex AI: pass project= to GoogleClient "
@@ -286,9 +279,7 @@ class GoogleClient(BaseClient):
     @classmethod
     def is_configured(cls) -> bool:
         if (env_first("GOOGLE_GENAI_USE_VERTEXAI") or "").lower() in _TRUE:
-            # No metadata-server ping here: listing providers must not wait on the network.
-            adc = env_first("GOOGLE_APPLICATION_CREDENTIALS") or os.path.isfile(well_known_file())
-            return bool(adc) or env_first(*cls.api_key_env) is not None
+            return adc_configured() or env_first(*cls.api_key_env) is not None
         return env_first(*cls.api_key_env) is not None
 
     @property
@@ -297,8 +288,8 @@ class GoogleClient(BaseClient):
 
     def credentials_rejected(self) -> None:
         """A 401 means the cached Vertex token was revoked: fetch a new one next time."""
-        if self._token_source is not None:
-            self._token_source.invalidate()
+        if self._auth is not None:
+            self._auth.invalidate()
 
     def _build_endpoint(self) -> Endpoint:
         options = {
@@ -321,23 +312,16 @@ class GoogleClient(BaseClient):
         response: HttpResponse = send(request)
         return response
 
-    def _bearer(self) -> str | None:
-        if self._token_provider is not None:
-            return self._token_provider()
-        if self._token_source is not None:
-            return self._token_source.token()
-        return None
-
     def _headers_for(self, token: str | None) -> dict[str, str]:
         if token is not None:
             return {"Authorization": f"Bearer {token}"}
         return {"x-goog-api-key": self._api_key} if self._api_key else {}
 
     def auth_headers(self) -> dict[str, str]:
-        return self._headers_for(self._bearer())
+        return self._headers_for(self._auth.token() if self._auth is not None else None)
 
     async def authorize_async(self, request: HttpRequest) -> HttpRequest:
-        if self._token_source is None:
+        if self._auth is None or self._auth.source is None:
             return self.authorize(request)
         # A token refresh goes through the async side of the transport, off no thread.
         send = getattr(self.transport, "send_async", None)
@@ -345,7 +329,7 @@ class GoogleClient(BaseClient):
             from .._http._default import default_transport
 
             send = default_transport().send_async
-        token = await self._token_source.token_async(send)
+        token = await self._auth.token_async(send)
         headers = {**request.headers, **self._headers_for(token)}
         return HttpRequest(request.method, request.url, headers, request.body, request.timeout, request.deadline)
 

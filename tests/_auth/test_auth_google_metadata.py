@@ -366,7 +366,7 @@ def test_the_metadata_token_never_shows_in_reprs_errors_or_logs(server, fake, ca
     with pytest.raises(minicall.MinicallError) as info:
         ask()
     assert fake.last.headers["authorization"] == f"Bearer {SECRET}-1"  # it was sent
-    shown = [repr(client), str(client), repr(client._token_source), str(info.value), repr(info.value),
+    shown = [repr(client), str(client), repr(client._auth.source), str(info.value), repr(info.value),
              caplog.text]  # fmt: skip
     assert caplog.text  # the transport did log the exchange
     for text in shown:
@@ -394,8 +394,8 @@ def test_google_auth_asks_the_same_server_the_same_way(server):
     server.requests.clear()
     client = google.GoogleClient(vertex=True)
     assert client.project == theirs["project"] == "meta-project"
-    assert client._token_source is not None
-    assert client._token_source.token() == f"{SECRET}-2" and theirs["token"] == f"{SECRET}-1"
+    assert client._auth.source is not None
+    assert client._auth.source.token() == f"{SECRET}-2" and theirs["token"] == f"{SECRET}-1"
     ours = [(path, headers["metadata-flavor"]) for path, headers in server.requests]
     # The same ping, project and token requests (google-auth also reads the account's
     # email and scopes, which a token for Vertex does not need).
