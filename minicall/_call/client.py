@@ -45,7 +45,7 @@ DEFAULT_DEADLINE = 900.0
 stream, the time until its first event."""
 
 
-def _seconds(name: str, value: float | None, default: float) -> float:
+def _seconds(name: str, value: object, default: float) -> float:
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:

@@ -233,7 +233,7 @@ class AsyncioTransport:
         self._loops_lock = threading.Lock()
         forget_pools_after_fork(self)
 
-    def _after_fork(self) -> None:
+    def reset_after_fork(self) -> None:
         # In the child: the pooled sockets are the parent's too. The pools are
         # forgotten (their loops are the parent's), and the lock is new.
         self._loops = {}

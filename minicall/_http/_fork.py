@@ -2,7 +2,7 @@
 
 After a fork, parent and child hold the same pooled sockets: two calls at once would
 read each other's replies. Each transport registers here, and in the child every live
-one drops its pools (``_after_fork``) before any code of the child runs.
+one drops its pools (``reset_after_fork``) before any code of the child runs.
 """
 
 from __future__ import annotations
@@ -15,20 +15,20 @@ __all__ = ["forget_pools_after_fork"]
 
 
 class _Pooling(Protocol):
-    def _after_fork(self) -> None: ...
+    def reset_after_fork(self) -> None: ...
 
 
 _LIVE: weakref.WeakSet[_Pooling] = weakref.WeakSet()
 
 
 def forget_pools_after_fork(transport: _Pooling) -> None:
-    """Have ``transport._after_fork()`` run in every child forked from now on."""
+    """Have ``transport.reset_after_fork()`` run in every child forked from now on."""
     _LIVE.add(transport)
 
 
 def _in_child() -> None:
     for transport in list(_LIVE):
-        transport._after_fork()
+        transport.reset_after_fork()
 
 
 if hasattr(os, "register_at_fork"):  # POSIX only; Windows has no fork

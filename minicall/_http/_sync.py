@@ -97,7 +97,14 @@ def _bound(sock: socket.socket, deadline: Deadline | None, timeout: float | None
         sock.settimeout(limit)
 
 
-def _resolve(host: str, port: int, limit: float | None) -> list[tuple[int, int, int, tuple[object, ...]]]:
+_Address = tuple[int, int, int, tuple[object, ...]]  # family, type, proto, sockaddr
+
+
+def _addresses(host: str, port: int) -> list[_Address]:
+    return [(f, t, p, a) for f, t, p, _, a in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+
+
+def _resolve(host: str, port: int, limit: float | None) -> list[_Address]:
     """``getaddrinfo`` for ``host``, given at most ``limit`` seconds.
 
     The resolver has no timeout of its own, so a name (not an address) is resolved in
@@ -108,13 +115,12 @@ def _resolve(host: str, port: int, limit: float | None) -> list[tuple[int, int, 
     except ValueError:
         numeric = False
     if numeric:
-        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        return [(f, t, p, a) for f, t, p, _, a in found]
-    box: list[object] = []
+        return _addresses(host, port)
+    box: list[list[_Address] | OSError] = []
 
     def look_up() -> None:
         try:
-            box.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+            box.append(_addresses(host, port))
         except OSError as exc:
             box.append(exc)
 
@@ -126,8 +132,7 @@ def _resolve(host: str, port: int, limit: float | None) -> list[tuple[int, int, 
     result = box[0]
     if isinstance(result, OSError):
         raise result
-    assert isinstance(result, list)
-    return [(f, t, p, a) for f, t, p, _, a in result]
+    return result
 
 
 def _is_dropped(conn: _Conn) -> bool:
@@ -180,6 +185,11 @@ class SyncTransport:
         self._ssl: ssl.SSLContext | None = None
         forget_pools_after_fork(self)
 
+    @property
+    def max_body_bytes(self) -> int:
+        """The cap on each decoded body."""
+        return self._max_body
+
     def __repr__(self) -> str:
         proxy = f", proxy={self._proxy.address}" if self._proxy else ""
         return f"SyncTransport(verify={self._verify}{proxy})"
@@ -198,7 +208,7 @@ class SyncTransport:
             for conn in conns:
                 conn.close()
 
-    def _after_fork(self) -> None:
+    def reset_after_fork(self) -> None:
         # In the child: the pooled sockets are the parent's too, so two processes
         # would read each other's replies. The child's copies are closed (the
         # parent's stay open) and the lock, maybe held by a thread that is gone, is new.
@@ -322,7 +332,7 @@ class SyncTransport:
             found.sock.settimeout(timeout)
         return found
 
-    def _release(self, route: Route, conn: _Conn, reuse: bool) -> None:
+    def release(self, route: Route, conn: _Conn, reuse: bool) -> None:
         """Pool a connection whose response was read to the end, if it may be reused."""
         if reuse and conn.sock is not None:
             with self._lock:
@@ -425,7 +435,7 @@ class _Body:
         self._events = events
         self._timeout = timeout
         self._deadline = deadline
-        self._limit = transport._max_body
+        self._limit = transport.max_body_bytes
         self._headers = headers
         self._decoder = BodyDecoder(headers.get("content-encoding", ""), self._limit)
         self._settled = False
@@ -508,20 +518,20 @@ class _Body:
         if not self._settled:
             self._settled = True
             parser = self._parser
-            self._transport._release(self._route, self._conn, parser.keep_alive and not parser.unused)
+            self._transport.release(self._route, self._conn, parser.keep_alive and not parser.unused)
 
 
 
 
-_DEFAULT: SyncTransport | None = None
+_default: SyncTransport | None = None
 _DEFAULT_LOCK = threading.Lock()
 
 
 def default_transport() -> SyncTransport:
     """The process-wide shared :class:`SyncTransport`, created on first use."""
-    global _DEFAULT
-    if _DEFAULT is None:
+    global _default
+    if _default is None:
         with _DEFAULT_LOCK:
-            if _DEFAULT is None:
-                _DEFAULT = SyncTransport()
-    return _DEFAULT
+            if _default is None:
+                _default = SyncTransport()
+    return _default
