@@ -20,6 +20,9 @@ DONE_STATES: frozenset[str] = frozenset({"ended", "expired", "cancelled", "faile
 """States after which a batch changes no more."""
 
 
+_EMPTY: Mapping[str, Any] = {}
+
+
 @dataclass(frozen=True, slots=True)
 class BatchStatus:
     """A batch as its provider last reported it.
@@ -40,7 +43,7 @@ class BatchStatus:
     succeeded: int = 0
     failed: int = 0
     error: str | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    raw: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, repr=False, compare=False)
 
     @property
     def done(self) -> bool:

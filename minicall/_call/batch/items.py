@@ -13,8 +13,8 @@ from __future__ import annotations
 import inspect
 import io
 import time
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from ..._model.http import HttpRequest
 from ..._model.errors import ConfigurationError
@@ -60,13 +60,16 @@ def batch_client(plan: CallPlan) -> BaseClient:
 
 def split_item(index: int, item: Any, signature: inspect.Signature) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """An item's positional and keyword arguments, checked against the signature."""
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = {}
     if isinstance(item, Mapping):
-        if not all(isinstance(k, str) for k in item):
-            raise ConfigurationError(f"batch item {index}: keyword argument names must be strings")
-        args: tuple[Any, ...] = ()
-        kwargs = dict(item)
+        named = cast("Mapping[object, Any]", item)
+        for key, value in named.items():
+            if not isinstance(key, str):
+                raise ConfigurationError(f"batch item {index}: keyword argument names must be strings")
+            kwargs[key] = value
     elif isinstance(item, tuple):
-        args, kwargs = item, {}
+        args = tuple(cast("Iterable[Any]", item))  # the same tuple object back
     else:
         raise ConfigurationError(
             f"batch item {index} is {type(item).__name__}: give a dict of keyword arguments "

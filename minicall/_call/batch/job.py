@@ -16,9 +16,9 @@ import inspect
 import logging
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Sized
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..._model.wire import dumps
 from ..._model.http import HttpRequest
@@ -46,6 +46,8 @@ class BatchJob:
 
     ``id`` is the provider's batch id: persist it to :func:`resume` the job elsewhere.
     ``last_status`` is the status last read (``None`` for a resumed job not yet polled).
+    ``plan``, ``link`` and ``sample`` are the machinery's: the decorated function's call
+    plan, the client link, and the request that stands for every item.
     """
 
     def __init__(
@@ -58,18 +60,19 @@ class BatchJob:
         items: Sequence[Any] | None,
         status: BatchStatus | None = None,
     ) -> None:
-        self._plan = plan
+        self.plan = plan
         self._codec = codec
-        self._link = link
-        self._sample = sample
+        self.link = link
+        self.sample = sample
         self.id = batch_id
-        self._items = items
+        self.items = items
+        """The items it was submitted (or resumed) with, when known."""
         self.last_status = status
 
     @property
     def provider(self) -> str:
         """The provider running the batch."""
-        return self._link.client.provider
+        return self.link.client.provider
 
     def __repr__(self) -> str:
         state = self.last_status.state if self.last_status is not None else "unknown"
@@ -79,19 +82,19 @@ class BatchJob:
 
     def status(self) -> BatchStatus:
         """The batch's status, read from the provider now."""
-        return self._seen(run_sync(self._link, self._codec.status(self._sample, self.id)))
+        return self._seen(run_sync(self.link, self._codec.status(self.sample, self.id)))
 
     async def status_async(self) -> BatchStatus:
         """The asynchronous twin of :meth:`status`."""
-        return self._seen(await run_async(self._link, self._codec.status(self._sample, self.id)))
+        return self._seen(await run_async(self.link, self._codec.status(self.sample, self.id)))
 
     def cancel(self) -> BatchStatus:
         """Ask the provider to cancel the batch; requests already run keep their results."""
-        return self._seen(run_sync(self._link, self._codec.cancel(self._sample, self.id)))
+        return self._seen(run_sync(self.link, self._codec.cancel(self.sample, self.id)))
 
     async def cancel_async(self) -> BatchStatus:
         """The asynchronous twin of :meth:`cancel`."""
-        return self._seen(await run_async(self._link, self._codec.cancel(self._sample, self.id)))
+        return self._seen(await run_async(self.link, self._codec.cancel(self.sample, self.id)))
 
     def _seen(self, status: BatchStatus) -> BatchStatus:
         self.last_status = status
@@ -167,7 +170,7 @@ class BatchJob:
     def results(self) -> list[Any]:
         """The results of a batch that is done (see :meth:`wait`), fetched now."""
         status = self._done_status()
-        found = run_sync(self._link, self._codec.results(self._sample, status))
+        found = run_sync(self.link, self._codec.results(self.sample, status))
         decoder = _Decoder(self, status, found)
         out: list[Any] = []
         for index in range(decoder.count):
@@ -178,7 +181,7 @@ class BatchJob:
     async def results_async(self) -> list[Any]:
         """The asynchronous twin of :meth:`results`."""
         status = self._done_status()
-        found = await run_async(self._link, self._codec.results(self._sample, status))
+        found = await run_async(self.link, self._codec.results(self.sample, status))
         decoder = _Decoder(self, status, found)
         out: list[Any] = []
         for index in range(decoder.count):
@@ -211,13 +214,13 @@ class _Decoder:
         self.job = job
         self.status = status
         self.by_id = {r.custom_id: r for r in found}
-        items = job._items
+        items = job.items
         if items is not None:
             self.count = len(items)
         else:
             ids = [int(k) for k in self.by_id if k.isdigit()]
             self.count = max(max(ids, default=-1) + 1, status.total or 0)
-        plan = job._plan
+        plan = job.plan
         self.static: CallContext | None = None
         if items is None:
             tool_types, spec = plan.static_shape()
@@ -225,15 +228,15 @@ class _Decoder:
                 provider=job.provider,
                 model=plan.settings.model,
                 spec=spec,
-                codec=job._link.client.codec,
-                request=job._sample,
+                codec=job.link.client.codec,
+                request=job.sample,
                 tool_types=tool_types,
                 batch=True,
             )
 
     def _args(self, index: int) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        assert self.job._items is not None
-        return split_item(index, self.job._items[index], inspect.signature(self.job._plan.fn))
+        assert self.job.items is not None
+        return split_item(index, self.job.items[index], inspect.signature(self.job.plan.fn))
 
     def _prompt(self, index: int) -> tuple[tuple[Any, ...], dict[str, Any], Any] | None:
         """The item's arguments and what its prompt function returned (``None``: no
@@ -241,10 +244,10 @@ class _Decoder:
         if self.static is not None or not self._ran(index):
             return None
         args, kwargs = self._args(index)
-        return args, kwargs, self.job._plan.fn(*args, **kwargs)
+        return args, kwargs, self.job.plan.fn(*args, **kwargs)
 
     def _context(self, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> CallContext:
-        prepared = self.job._plan.prepare(args, kwargs, result, time.time() * 1000)
+        prepared = self.job.plan.prepare(args, kwargs, result, time.time() * 1000)
         return replace(prepared.context, batch=True)
 
     def context_sync(self, index: int) -> CallContext | None:
@@ -255,7 +258,7 @@ class _Decoder:
         if inspect.isawaitable(result):
             getattr(result, "close", lambda: None)()  # never awaited: no "never awaited" warning
             raise ConfigurationError(
-                f"{self.job._plan.fn.__name__} is an async def function: read its batch with await job.wait_async()"
+                f"{self.job.plan.fn.__name__} is an async def function: read its batch with await job.wait_async()"
             )
         return self._context(args, kwargs, result)
 
@@ -289,7 +292,7 @@ class _Decoder:
             )
         assert context is not None
         try:
-            return finish(self.job._plan.settings, context, dumps(found.body), {})
+            return finish(self.job.plan.settings, context, dumps(found.body), {})
         except MinicallError as exc:
             return exc
 
@@ -312,7 +315,7 @@ def _codec_for(client: BaseClient) -> BatchCodec:
     return batch_codec(client.provider)
 
 
-def _setup(fn: Any, items: Sequence[Any], asynchronous: bool) -> tuple[CallPlan, BatchCodec, Link, PayloadBuilder]:
+def _setup(fn: Any, items: object, asynchronous: bool) -> tuple[CallPlan, BatchCodec, Link, PayloadBuilder]:
     plan = plan_of(fn, asynchronous=asynchronous)
     client = batch_client(plan)
     codec = _codec_for(client)
@@ -320,7 +323,7 @@ def _setup(fn: Any, items: Sequence[Any], asynchronous: bool) -> tuple[CallPlan,
         raise ConfigurationError(
             f"batch items must be a list (of kwargs dicts or args tuples), got {type(items).__name__}"
         )
-    builder = PayloadBuilder(plan, codec, client, len(items), secrets.token_hex(16))
+    builder = PayloadBuilder(plan, codec, client, len(cast("Sized", items)), secrets.token_hex(16))
     return plan, codec, Link(plan.settings, client), builder
 
 
@@ -353,7 +356,7 @@ def resume(fn: Callable[..., Any], batch_id: str, items: Sequence[Any] | None = 
     decorator's settings alone (``fn_args`` empty). No request is sent until the job
     is polled.
     """
-    if not isinstance(batch_id, str) or not batch_id:
+    if not batch_id or type(batch_id) is not str:  # untyped callers pass anything
         raise ConfigurationError(f"batch.resume needs the batch id job.id gave, got {batch_id!r}")
     plan = plan_of(fn, asynchronous=True)
     client = batch_client(plan)

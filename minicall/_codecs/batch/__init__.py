@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Generator, Mapping
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from ..._model.http import HttpRequest
 from ..._model.batch import BatchStatus, ItemResult
@@ -145,5 +145,5 @@ def jsonl_objects(body: bytes, provider: str) -> list[dict[str, Any]]:
         value = loads(line, provider, f"results line {n + 1}")
         if not isinstance(value, dict):
             raise ResponseFormatError(provider, f"results line {n + 1}", "expected a JSON object", line[:200].decode("utf-8", "replace"))
-        out.append(value)
+        out.append(cast("dict[str, Any]", value))
     return out
