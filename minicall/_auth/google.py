@@ -39,7 +39,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, quote_plus, urlencode
 
 from .._model.errors import APIError, AuthenticationError, ConfigurationError, error_for_status
 from .._model.http import AsyncHttpResponse, HttpRequest, HttpResponse
@@ -211,23 +211,53 @@ def parse_token_response(body: bytes) -> tuple[str, float]:
     return token, float(expires_in)
 
 
-def _token_error(response: HttpResponse | AsyncHttpResponse, body: bytes, url: str) -> Exception:
+# Form fields of a token request whose values are credentials.
+_SECRET_FIELDS = frozenset({"client_secret", "refresh_token", "assertion"})
+_SHOWN = "[redacted]"
+
+
+def _form_secrets(request: HttpRequest) -> list[str]:
+    """The credential values a token request sent (a JWT's signature on its own too),
+    longest first, for scrubbing a token endpoint that echoes the request back."""
+    found: set[str] = set()
+    for name, value in parse_qsl(request.body.decode("ascii", "replace")):
+        if name in _SECRET_FIELDS and value:
+            found.update((value, quote_plus(value)))  # as sent, and as echoed from the form
+            found.update(piece for piece in value.split(".") if len(piece) >= 8)
+    return sorted(found, key=len, reverse=True)
+
+
+def _scrubbed(value: object, secrets: list[str]) -> object:
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, _SHOWN)
+        return value
+    if isinstance(value, list):
+        return [_scrubbed(v, secrets) for v in value]
+    if isinstance(value, dict):
+        return {_scrubbed(k, secrets): _scrubbed(v, secrets) for k, v in value.items()}
+    return value
+
+
+def _token_error(
+    response: HttpResponse | AsyncHttpResponse, body: bytes, request: HttpRequest
+) -> Exception:
+    secrets = _form_secrets(request)
     try:
-        data = json.loads(body)
+        data = _scrubbed(json.loads(body), secrets)
     except (ValueError, UnicodeDecodeError, RecursionError):
         data = None
     detail = ""
     if isinstance(data, dict):
         words = [data.get("error"), data.get("error_description")]
         detail = ": ".join(w for w in words if isinstance(w, str) and w)
-    where = url.split("?", 1)[0]  # a token URL's path names no secret; a query might
-    message = f"token request to {where} failed: {detail or response.reason or 'no details'}"
+    where = request.url.split("?", 1)[0]  # a token URL's path names no secret; a query might
+    message = f"token request to {where} failed: {detail or _scrubbed(response.reason, secrets) or 'no details'}"
     # Server trouble stays retryable; everything else means the credentials are bad.
     status = response.status
     kind: type[APIError] = error_for_status(status) if status >= 500 or status == 429 else AuthenticationError
-    return kind(
-        message, status_code=status, provider=_PROVIDER, body=data, headers=response.headers
-    )
+    headers = {k: str(_scrubbed(v, secrets)) for k, v in response.headers.items()}
+    return kind(message, status_code=status, provider=_PROVIDER, body=data, headers=headers)
 
 
 class TokenSource:
@@ -278,7 +308,7 @@ class TokenSource:
         response = await send(request)
         body = await response.read()
         if not 200 <= response.status < 300:
-            raise _token_error(response, body, request.url)
+            raise _token_error(response, body, request)
         token, expires_in = parse_token_response(body)
         with self._lock:
             self._token, self._expires_at = token, now + expires_in
@@ -297,7 +327,7 @@ class TokenSource:
         finally:
             response.close()
         if not 200 <= response.status < 300:
-            raise _token_error(response, body, request.url)
+            raise _token_error(response, body, request)
         return parse_token_response(body)
 
     def __repr__(self) -> str:

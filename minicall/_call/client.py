@@ -114,12 +114,17 @@ def _named_secrets(values: Mapping[str, Any]) -> list[str]:
     ]
 
 
-@functools.lru_cache(maxsize=256)
 def _remote_host(netloc: str) -> str | None:
     """The host of an ``http://`` authority, or ``None`` when it is this machine."""
+    # Userinfo (a credential) is cut off before the cached lookup ever sees it.
+    return _remote_hostport(netloc.rpartition("@")[2])
+
+
+@functools.lru_cache(maxsize=256)
+def _remote_hostport(hostport: str) -> str | None:
     from urllib.parse import urlsplit
 
-    host = urlsplit("http://" + netloc).hostname or ""
+    host = urlsplit("http://" + hostport).hostname or ""
     return None if _is_loopback(host) else host
 
 
@@ -202,8 +207,11 @@ class BaseClient:
             self._missing_credential()
         url = base_url or env_first(*self.base_url_env) or self.default_base_url
         if not url.startswith(("http://", "https://")):
+            from .._model.http import redact_url
+
             raise ConfigurationError(
-                f"{self.provider} base_url must start with http:// or https://, got {url!r}"
+                f"{self.provider} base_url must start with http:// or https://, "
+                f"got {redact_url(url)!r}"
             )
         self.base_url = url.rstrip("/")
         self.timeout = _seconds("timeout", timeout, DEFAULT_TIMEOUT)
@@ -321,5 +329,26 @@ class BaseClient:
         return self._transport
 
     def __repr__(self) -> str:
-        # Never the key: not even a prefix of it.
-        return f"{type(self).__name__}(base_url={self.base_url!r}, api_key=[redacted])"
+        # Never the key: not even a prefix of it; nor base-URL userinfo or a ?key= query.
+        return f"{type(self).__name__}(base_url={self.shown_base_url!r}, api_key=[redacted])"
+
+    @property
+    def shown_base_url(self) -> str:
+        """:attr:`base_url` with userinfo and credential-like query values masked."""
+        from .._model.http import redact_url
+
+        return redact_url(self.base_url)
+
+
+def keep_base_query(request: HttpRequest, base_url: str) -> HttpRequest:
+    """``request`` whose URL was built as ``base_url + path``, with the query that
+    ``base_url`` carried moved after the path (``/v1/chat/completions?key=X``, not
+    ``/v1?key=X/chat/completions``), ahead of any query the codec added."""
+    base, _, query = base_url.partition("?")
+    url = request.url
+    if not url.startswith(base_url):
+        return request
+    path, mark, own = url[len(base_url) :].partition("?")
+    both = "&".join(q for q in (query, own) if q)
+    joined = f"{base}{path}?{both}" if both else base + path
+    return HttpRequest(request.method, joined, request.headers, request.body, request.timeout)

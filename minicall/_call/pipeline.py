@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .client import BaseClient, env_digest
+from .client import BaseClient, env_digest, keep_base_query
 from .config import merge_params
 from .context import ACTIVE
 from .._model.errors import (
@@ -282,12 +282,15 @@ def _prepare(
         stream=settings.stream,
     )
     codec = client.codec
+    endpoint = client.endpoint()
     try:
-        request = codec.encode(spec, client.endpoint())
+        request = codec.encode(spec, endpoint)
     except (PromptError, ConfigurationError):
         raise
     except (TypeError, ValueError) as exc:
         raise PromptError(f"{fn.__name__}: the request cannot be encoded as JSON: {exc}") from exc
+    if "?" in endpoint.base_url:
+        request = keep_base_query(request, endpoint.base_url)
     context = CallContext(
         provider=client.provider,
         model=settings.model,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import json
-import threading
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -27,10 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["MIN_SECRET", "REDACTED", "Scrubber"]
 
 MIN_SECRET = 8
-_CACHE: dict[tuple[str, ...], Scrubber] = {}
-_CACHE_SIZE = 64
-_CACHE_LOCK = threading.Lock()
 REDACTED = b"[redacted]"
+_LAST = "_last_scrubber"  # the client attribute Scrubber.of keeps its last result in
 # Scheme words in credential headers; the value after them is the credential.
 _SCHEMES = ("bearer ", "basic ", "token ")
 
@@ -88,19 +85,22 @@ class Scrubber:
 
     @classmethod
     def of(cls, client: BaseClient, request: HttpRequest) -> Scrubber:
-        """The secrets of ``client`` plus every credential header of ``request`` (cached)."""
+        """The secrets of ``client`` plus every credential header of ``request``.
+
+        The last one made is kept on the client, which holds these secrets anyway: no
+        module-level table may hold a credential.
+        """
         found = client.secrets()
         headers = request.headers
         names = _secret_names(tuple(headers))
         if names:
             found = (*found, *[_header_secret(headers[name]) for name in names])
-        scrubber = _CACHE.get(found)
-        if scrubber is None:
-            scrubber = cls(found)
-            with _CACHE_LOCK:
-                if len(_CACHE) >= _CACHE_SIZE:
-                    _CACHE.clear()  # rotating tokens must not grow the cache without bound
-                _CACHE[found] = scrubber
+        last: tuple[tuple[str, ...], Scrubber] | None = client.__dict__.get(_LAST)
+        if last is not None and last[0] == found:
+            return last[1]
+        scrubber = cls(found)
+        # A plain store: two threads racing both build an equal scrubber.
+        client.__dict__[_LAST] = (found, scrubber)
         return scrubber
 
     def __bool__(self) -> bool:

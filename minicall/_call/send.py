@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._model.clock import Deadline
 from .._model.http import AsyncHttpResponse, HttpRequest, HttpResponse
@@ -20,6 +20,7 @@ from .._model.errors import (
     APIConnectionError,
     APIError,
     ConfigurationError,
+    MinicallError,
     ResponseFormatError,
     error_for_status,
 )
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["Prepared", "send_async", "send_sync", "sleep_async"]
 
 log = logging.getLogger("minicall")
+E = TypeVar("E", bound=MinicallError)
 
 
 @dataclass(slots=True)
@@ -48,11 +50,18 @@ def _api_error(
     prepared: Prepared, status: int, headers: Mapping[str, str], body: bytes, attempts: int
 ) -> APIError:
     codec = prepared.context.codec
-    message = codec.error_message(body) or f"HTTP {status} with no error message; received: {_snippet(body)!r}"
-    try:
-        parsed: Any = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        parsed = body[:2000].decode("utf-8", "replace")
+    parsed: Any
+    if status == 407:
+        # The proxy's words, not the provider's: a proxy may echo the request, its own
+        # Proxy-Authorization (which no scrubber of the client knows) included.
+        message, parsed = "proxy authentication required", None
+        headers = {k: v for k, v in headers.items() if k.lower() == "proxy-authenticate"}
+    else:
+        message = codec.error_message(body) or f"HTTP {status} with no error message; received: {_snippet(body)!r}"
+        try:
+            parsed = json.loads(body)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            parsed = body[:2000].decode("utf-8", "replace")
     request_id = next(filter(None, map(headers.get, codec.request_id_headers)), None)
     return error_for_status(status)(
         message,
@@ -156,7 +165,7 @@ class _Attempts:
         delay = _retry_plan(self.prepared, self.attempt, None, {}, b"")
         if delay is None or not self._room_for(delay):
             exc.attempts = self.attempt + 1
-            raise exc
+            raise self._described(exc)
         return self._next(delay, type(exc).__name__)
 
     def rejected(self, status: int, raw_headers: Mapping[str, str], raw_body: bytes) -> float:
@@ -167,7 +176,7 @@ class _Attempts:
             self.prepared.client.credentials_rejected()
         delay = _retry_plan(self.prepared, self.attempt, status, headers, body)
         if delay is None or not self._room_for(delay):
-            raise _api_error(self.prepared, status, headers, body, self.attempt + 1)
+            raise self._described(_api_error(self.prepared, status, headers, body, self.attempt + 1))
         return self._next(delay, f"HTTP {status}")
 
     def whole(self, status: int, headers: dict[str, str], body: bytes) -> HttpResponse:
@@ -180,7 +189,14 @@ class _Attempts:
 
     def not_a_stream(self, response: HttpResponse | AsyncHttpResponse, body: bytes) -> Exception:
         """The error for a stream request answered with a whole body."""
-        return _not_a_stream_error(self.prepared, response, self.scrub.whole(body), self.attempt + 1)
+        error = _not_a_stream_error(self.prepared, response, self.scrub.whole(body), self.attempt + 1)
+        return self._described(error) if isinstance(error, MinicallError) else error
+
+    def _described(self, error: E) -> E:
+        from .hints import describe
+
+        describe(error, self.prepared.client, self.request.method, self.request.url)
+        return error
 
     def _next(self, delay: float, reason: str) -> float:
         _log_retry(self.request, self.attempt, delay, reason)

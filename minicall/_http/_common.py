@@ -106,12 +106,18 @@ class Route:
         return f"{self.host}:{self.port}{via}"
 
 
-@functools.lru_cache(maxsize=512)
 def parse_url(url: str) -> Url:
     """Validate an absolute http(s) URL; raise ``ConfigurationError`` otherwise.
 
-    Cached: a client sends to the same few URLs again and again.
+    Cached, but only for URLs with neither userinfo nor a query: those may hold a
+    credential (``user:pass@``, Gemini's ``?key=``), and no module-level cache may.
     """
+    if "@" in url or "?" in url:
+        return _parse_url(url)
+    return _parse_plain_url(url)
+
+
+def _parse_url(url: str) -> Url:
     # Never echo the URL: its query may hold a key (Gemini's ?key=).
     if _BAD_URL.search(url):
         raise ConfigurationError("request URL contains whitespace or control characters")
@@ -134,6 +140,9 @@ def parse_url(url: str) -> Url:
     return Url(url, scheme, host, port, host_header, target)
 
 
+_parse_plain_url = functools.lru_cache(maxsize=512)(_parse_url)
+
+
 def check_method(method: str) -> str:
     """The method upper-cased; refuses anything that is not an HTTP token."""
     if not _TOKEN.match(method):
@@ -148,19 +157,9 @@ HeaderItems = tuple[tuple[str, str], ...]
 def checked_header_items(headers: Mapping[str, str]) -> HeaderItems:
     """The headers as (lower-case name, value) pairs, with ``User-Agent`` and
     ``Accept-Encoding`` defaulted; refuses names and values that could split the request.
-    The same pairs (a tuple) serve every request with the same headers."""
-    items = tuple(headers.items())
-    try:
-        return _checked(items)
-    except TypeError:  # an unhashable value: not a str, refused by the uncached check
-        return _checked.__wrapped__(items)
-
-
-@functools.lru_cache(maxsize=256)
-def _checked(items: HeaderItems) -> HeaderItems:
-    # Cached: a client sends the same few header sets again and again.
+    Not cached: the values include credentials, which no module-level cache may hold."""
     out: dict[str, str] = {}
-    for name, value in items:
+    for name, value in headers.items():
         # Name only in the message: the value may be a credential.
         if not isinstance(name, str) or not _TOKEN.match(name):
             raise ConfigurationError(f"invalid HTTP header name {str(name)[:40]!r}")
@@ -197,12 +196,11 @@ def frame_request(
     return payload, (*wire, ("content-length", length))
 
 
-@functools.lru_cache(maxsize=256)
 def _head(
     method: str, url: Url, headers: HeaderItems, proxy: Proxy | None
 ) -> tuple[bytes, HeaderItems]:
-    # The head up to (not including) Content-Length and the blank line: the same for
-    # every request of a client but for the body's length, so it is built once.
+    # The head up to (not including) Content-Length and the blank line. Built on every
+    # request: it holds the credential headers, so it is never cached.
     wire = {"host": url.host_header, **dict(headers)}
     for name in _OWN_HEADERS:
         wire.pop(name, None)

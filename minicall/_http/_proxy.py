@@ -21,7 +21,6 @@ Only ``http://`` proxies are supported (https goes through them with CONNECT); a
 from __future__ import annotations
 
 import base64
-import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -112,25 +111,10 @@ def proxy_for(
     """The proxy the environment names for a request to ``scheme://host:port``, if any.
 
     With ``env`` left out, ``os.environ`` is read on every call (a variable set at run
-    time takes effect at once), and the decision for a given set of values is cached.
+    time takes effect at once). Nothing is cached: the proxy URL may carry credentials,
+    which no module-level cache may hold.
     """
-    if env is None:
-        return _decided(scheme, host, port, _environment())
-    return _proxy_in(scheme, host, port, env)
-
-
-_NAMES = (*_SCHEME_VARIABLES["https"], *_SCHEME_VARIABLES["http"], *_NO_PROXY_VARIABLES, "REQUEST_METHOD")
-
-
-def _environment() -> tuple[str | None, ...]:
-    """The values of the variables :func:`proxy_for` reads, as a cache key."""
-    return tuple(map(os.environ.get, _NAMES))
-
-
-@functools.lru_cache(maxsize=256)
-def _decided(scheme: str, host: str, port: int, values: tuple[str | None, ...]) -> Proxy | None:
-    env = {name: value for name, value in zip(_NAMES, values) if value is not None}
-    return _proxy_in(scheme, host, port, env)
+    return _proxy_in(scheme, host, port, os.environ if env is None else env)
 
 
 def _proxy_in(scheme: str, host: str, port: int, env: Mapping[str, str]) -> Proxy | None:

@@ -72,10 +72,34 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 class MinicallError(Exception):
-    """Base of every error minicall raises."""
+    """Base of every error minicall raises.
+
+    An error that had a request names it: ``method`` and ``url`` (credentials masked),
+    and on the error types that count them, the attempts made and the request id;
+    ``hint`` says what most often fixes it, when minicall can tell.
+    """
 
     partial: str | None = None
     """Text a stream had already delivered when this error broke it, else ``None``."""
+    method: str | None = None
+    url: str | None = None
+    """The request's URL with userinfo and credential-like query values masked."""
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        return super().__str__() + self._context()
+
+    def _context(self) -> str:
+        """`` (POST url, 2 attempts, request id X); hint: ...`` for the parts known."""
+        bits = [f"{self.method} {self.url}"] if self.url else []
+        attempts: int | None = getattr(self, "attempts", None)
+        if self.url and attempts and not isinstance(self, APIError):
+            bits.append(f"{attempts} attempt{'' if attempts == 1 else 's'}")
+        request_id: str | None = getattr(self, "request_id", None)
+        if request_id:
+            bits.append(f"request id {request_id}")
+        text = f" ({', '.join(bits)})" if bits else ""
+        return text + (f"; hint: {self.hint}" if self.hint else "")
 
 
 class ConfigurationError(MinicallError, ValueError):
@@ -115,9 +139,8 @@ class APIError(MinicallError):
     def __str__(self) -> str:
         where = f"{self.provider} " if self.provider else ""
         status = f"HTTP {self.status_code}" if self.status_code is not None else "error"
-        rid = f" (request id {self.request_id})" if self.request_id else ""
-        tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
-        return f"{where}{status}{tries}: {self.message}{rid}"
+        tries = f" after {self.attempts} attempt{'' if self.attempts == 1 else 's'}"
+        return f"{where}{status}{tries}: {self.message}{self._context()}"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"

@@ -42,7 +42,10 @@ def lower_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
 REDACTED = "[redacted]"
 
 _SECRET_PARAMS = frozenset(
-    {"key", "api_key", "api-key", "apikey", "token", "access_token", "sig", "signature"}
+    {
+        "key", "api_key", "api-key", "apikey", "token", "access_token", "sig", "signature",
+        "code", "password", "secret", "client_secret", "refresh_token", "assertion",
+    }
 )
 # AWS pre-signed URLs carry the credential, signature and session token as X-Amz-*.
 _SECRET_PREFIXES = ("x-amz-",)
@@ -63,16 +66,21 @@ def _redact_query(query: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """``url`` with credential-like query values and any userinfo password masked."""
+    """``url`` with any userinfo and credential-like query values masked.
+
+    Userinfo is masked whole (a user name may be a token too), and so is everything
+    before an ``@`` in text that does not parse as a URL (a mistyped scheme).
+    """
     try:
         parts = urlsplit(url)
     except ValueError:
         return "[unparsable url]"
+    if not parts.netloc and "@" in url:
+        return f"{REDACTED}@{url.rpartition('@')[2]}"
     netloc = parts.netloc
-    userinfo, at, hostport = netloc.rpartition("@")
+    _userinfo, at, hostport = netloc.rpartition("@")
     if at:
-        user, colon, _password = userinfo.partition(":")
-        netloc = f"{user}:{REDACTED}@{hostport}" if colon else f"{user}@{hostport}"
+        netloc = f"{REDACTED}@{hostport}"
     query = _redact_query(parts.query) if parts.query else ""
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 

@@ -229,7 +229,7 @@ class BedrockClient(BaseClient):
             if self._credentials is not None
             else "api_key=[redacted]"
         )
-        return f"BedrockClient(region={self.region!r}, base_url={self.base_url!r}, {who})"
+        return f"BedrockClient(region={self.region!r}, base_url={self.shown_base_url!r}, {who})"
 
 
 class BedrockTool(BaseTool):

@@ -335,7 +335,7 @@ class GoogleClient(BaseClient):
 
     def __repr__(self) -> str:
         where = f", vertex=True, project={self.project!r}, location={self.location!r}" if self.vertex else ""
-        return f"GoogleClient(base_url={self.base_url!r}{where}, credentials=[redacted])"
+        return f"GoogleClient(base_url={self.shown_base_url!r}{where}, credentials=[redacted])"
 
 
 class GoogleTool(BaseTool):

@@ -7,7 +7,7 @@ import json
 import shutil
 import subprocess
 import threading
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl, quote_plus
 
 import pytest
 
@@ -22,6 +22,7 @@ from minicall._auth.google import (
     token_request,
 )
 from minicall._model.errors import (
+    APIError,
     AuthenticationError,
     ConfigurationError,
     InternalServerError,
@@ -367,3 +368,46 @@ def test_bad_key_is_reported_when_the_source_is_built(keys):
         TokenSource(
             service_info(keys, private_key="garbage"), FakeTokenEndpoint(), clock=FakeClock()
         )
+
+
+class EchoingTokenEndpoint:
+    """A token endpoint that refuses the request and echoes its form back, in the
+    error description, a header and an extra body field (as debugging proxies do)."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        self.forms: list[str] = []
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        form = request.body.decode()
+        self.forms.append(form)
+        body = {"error": "invalid_grant", "error_description": f"bad request: {form}", "echo": {"form": [form]}}
+        headers = {"content-type": "application/json", "x-echo": form}
+        return HttpResponse(self.status, headers, json.dumps(body).encode(), reason=f"Bad {form}")
+
+
+def _shown(error: Exception) -> str:
+    return str(error) + repr(error) + json.dumps(getattr(error, "body", None)) + repr(getattr(error, "headers", None))
+
+
+@pytest.mark.parametrize("status", [400, 401, 503])
+def test_an_echoing_token_endpoint_never_puts_the_refresh_secrets_in_the_error(status):
+    endpoint = EchoingTokenEndpoint(status)
+    with pytest.raises(APIError) as info:
+        TokenSource(USER_INFO, endpoint, clock=FakeClock()).token()
+    shown = _shown(info.value)
+    assert "invalid_grant" in shown and USER_INFO["client_id"] in shown  # the rest stays readable
+    assert USER_INFO["refresh_token"] not in shown
+    assert USER_INFO["client_secret"] not in shown
+    assert quote_plus(USER_INFO["refresh_token"]) not in shown
+
+
+def test_an_echoing_token_endpoint_never_puts_the_jwt_assertion_in_the_error(keys):
+    endpoint = EchoingTokenEndpoint(400)
+    with pytest.raises(AuthenticationError) as info:
+        TokenSource(service_info(keys), endpoint, clock=FakeClock()).token()
+    assertion = dict(parse_qsl(endpoint.forms[0]))["assertion"]
+    shown = _shown(info.value)
+    assert "invalid_grant" in shown
+    assert assertion not in shown
+    assert assertion.split(".")[2] not in shown  # the signature alone neither

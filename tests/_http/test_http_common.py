@@ -88,10 +88,11 @@ def test_a_header_value_that_is_not_text_is_a_configuration_error(value):
         checked_header_items({"X-Name": value})
 
 
-def test_checked_headers_are_shared_between_identical_header_sets_and_immutable():
+def test_checked_headers_are_lower_case_immutable_pairs_with_defaults():
     first = checked_header_items({"X-A": "1"})
-    assert checked_header_items({"X-A": "1"}) is first
+    assert checked_header_items({"X-A": "1"}) == first
     assert isinstance(first, tuple) and ("x-a", "1") in first
+    assert dict(first)["user-agent"].startswith("minicall/")
 
 
 def test_framing_owns_length_and_uses_absolute_form_through_a_plain_proxy():
