@@ -315,9 +315,29 @@ def _finish(prepared: Prepared, body: bytes, headers: Mapping[str, str]) -> Any:
 
 def finish(settings: Settings, context: CallContext, body: bytes, headers: Mapping[str, str]) -> Any:
     """Decode a 2xx body into the call's result: a response, a model or parser output."""
-    completion = context.codec.decode(body, headers, context.spec)
+    trace = context.trace
+    try:
+        completion = context.codec.decode(body, headers, context.spec)
+    except BaseException as exc:
+        if trace is not None:
+            trace.failed(exc)
+        raise
     response = settings.flavor.response(completion, context, time.time() * 1000)
+    if trace is not None:
+        trace.finished(
+            usage=completion.usage,
+            finish_reasons=completion.finish_reasons,
+            response_id=completion.id,
+            response_model=completion.model,
+            output=completion.message if trace.capture else None,
+        )
     return _shape(settings, response)
+
+
+def _failed(prepared: Prepared, error: BaseException) -> None:
+    trace = prepared.context.trace
+    if trace is not None:
+        trace.failed(error)
 
 
 def _shape(settings: Settings, response: BaseCallResponse[Any]) -> Any:
@@ -372,12 +392,17 @@ def decorate(fn: Callable[..., Any], settings: Settings) -> Callable[..., Any]:
                 stream = flavor.async_stream(prepared.context, flavor.response, flavor.chunk, open_)
                 return _stream_result(prepared, stream)
             client = prepared.client
-            if type(client).authorize_async is BaseClient.authorize_async:
-                request = client.authorize(prepared.context.request)  # no coroutine to run
-            else:
-                request = await client.authorize_async(prepared.context.request)
-            response = await send_async(prepared, request)
-            result = _finish(prepared, await response.read(), response.headers)
+            try:
+                if type(client).authorize_async is BaseClient.authorize_async:
+                    request = client.authorize(prepared.context.request)  # no coroutine to run
+                else:
+                    request = await client.authorize_async(prepared.context.request)
+                response = await send_async(prepared, request)
+                body = await response.read()
+            except BaseException as exc:
+                _failed(prepared, exc)
+                raise
+            result = _finish(prepared, body, response.headers)
             if settings.output_parser is not None and inspect.isawaitable(result):
                 result = await result  # an ``async def`` output parser
             return result
@@ -404,8 +429,13 @@ def decorate(fn: Callable[..., Any], settings: Settings) -> Callable[..., Any]:
 
                 stream = flavor.stream(prepared.context, flavor.response, flavor.chunk, open_)
                 return _stream_result(prepared, stream)
-            response = send_sync(prepared, prepared.client.authorize(prepared.context.request))
-            return _finish(prepared, response.read(), response.headers)
+            try:
+                response = send_sync(prepared, prepared.client.authorize(prepared.context.request))
+                body = response.read()
+            except BaseException as exc:
+                _failed(prepared, exc)
+                raise
+            return _finish(prepared, body, response.headers)
 
         wrapper = sync_wrapper
     # The original function and settings ride on the wrapper so llm.override can rebuild

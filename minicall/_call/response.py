@@ -22,6 +22,7 @@ from .pricing import usd as _usd
 from .._model.spec import CallSpec, Chunk, Codec, Completion, Usage
 
 if TYPE_CHECKING:
+    from .telemetry import CallTrace
     from .tools import BaseTool
 
 __all__ = ["BaseCallResponse", "BaseCallResponseChunk", "CallContext", "CallFacts", "build_tools"]
@@ -45,6 +46,8 @@ class CallContext:
     start_time: float = 0.0
     batch: bool = False
     """Run by the provider's batch engine: priced at the batch price."""
+    trace: CallTrace | None = None
+    """The call's log lines and span, from its first attempt on."""
 
 
 def build_tools(

@@ -27,6 +27,7 @@ from .._model.errors import (
 from .client import BaseClient, warn_if_plaintext
 from .redact import Scrubber as _Scrubber
 from .response import CallContext
+from .telemetry import CallTrace, request_id_of
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -62,7 +63,7 @@ def _api_error(
             parsed = json.loads(body)
         except (ValueError, UnicodeDecodeError, RecursionError):
             parsed = body[:2000].decode("utf-8", "replace")
-    request_id = next(filter(None, map(headers.get, codec.request_id_headers)), None)
+    request_id = request_id_of(headers, codec.request_id_headers)
     return error_for_status(status)(
         message,
         status_code=status,
@@ -113,17 +114,6 @@ def _retry_plan(prepared: Prepared, attempt: int, status: int | None, headers: M
     return retry_delay(attempt, headers)
 
 
-def _log_attempt(prepared: Prepared, request: HttpRequest, attempt: int) -> None:
-    if log.isEnabledFor(logging.DEBUG):
-        from .._model.http import redact_url
-
-        settings = prepared.settings
-        log.debug(
-            "minicall %s %s attempt %d: %s %s",
-            settings.provider, settings.model, attempt + 1, request.method, redact_url(request.url),
-        )
-
-
 def _log_retry(request: HttpRequest, attempt: int, delay: float, reason: str) -> None:
     from .._http._log import log_retry
 
@@ -147,6 +137,8 @@ class _Attempts:
         )
         self.scrub = _Scrubber.of(prepared.client, request)
         self.attempt = 0
+        context = prepared.context
+        self.trace = context.trace = CallTrace.begin(context.provider, context.model, context.spec, request.url)
         warn_if_plaintext(request)
 
     def _room_for(self, delay: float | None) -> bool:
@@ -157,11 +149,16 @@ class _Attempts:
         return left is None or left > delay
 
     def begin(self) -> None:
-        _log_attempt(self.prepared, self.request, self.attempt)
+        self.trace.attempt_began()
+
+    def _ended(self, outcome: str, headers: Mapping[str, str] | None = None) -> None:
+        rid = None if headers is None else request_id_of(headers, self.prepared.context.codec.request_id_headers)
+        self.trace.attempt_ended(self.request.method, self.request.url, outcome, rid)
 
     def failed(self, exc: APIConnectionError) -> float:
         """The delay after a connection error; re-raises it when the budget is spent."""
         self.scrub.error(exc)
+        self._ended(type(exc).__name__)
         delay = _retry_plan(self.prepared, self.attempt, None, {}, b"")
         if delay is None or not self._room_for(delay):
             exc.attempts = self.attempt + 1
@@ -172,6 +169,7 @@ class _Attempts:
         """The delay after an error status; raises the typed error when it is final."""
         headers = self.scrub.headers(raw_headers)
         body = self.scrub.whole(raw_body)
+        self._ended(str(status), headers)
         if status == 401:
             self.prepared.client.credentials_rejected()
         delay = _retry_plan(self.prepared, self.attempt, status, headers, body)
@@ -181,14 +179,22 @@ class _Attempts:
 
     def whole(self, status: int, headers: dict[str, str], body: bytes) -> HttpResponse:
         """A successful whole-body reply, scrubbed (a reply that echoes no secret is as sent)."""
+        self._held(status, headers)
         return HttpResponse(status, headers, self.scrub.whole(body))
 
     def whole_async(self, status: int, headers: dict[str, str], body: bytes) -> AsyncHttpResponse:
         """The asynchronous twin of :meth:`whole`."""
+        self._held(status, headers)
         return AsyncHttpResponse(status, headers, self.scrub.whole(body))
+
+    def _held(self, status: int, headers: Mapping[str, str]) -> None:
+        # The successful attempt's line waits for the decoded reply's usage.
+        rid = request_id_of(headers, self.prepared.context.codec.request_id_headers)
+        self.trace.hold(self.request.method, self.request.url, str(status), rid)
 
     def not_a_stream(self, response: HttpResponse | AsyncHttpResponse, body: bytes) -> Exception:
         """The error for a stream request answered with a whole body."""
+        self._ended(str(response.status), response.headers)
         error = _not_a_stream_error(self.prepared, response, self.scrub.whole(body), self.attempt + 1)
         return self._described(error) if isinstance(error, MinicallError) else error
 
@@ -198,8 +204,13 @@ class _Attempts:
         describe(error, self.prepared.client, self.request.method, self.request.url)
         return error
 
+    def streaming(self, response: HttpResponse | AsyncHttpResponse) -> None:
+        """A stream opened: its attempt is logged now (its usage comes at its end)."""
+        self._ended(str(response.status), response.headers)
+
     def _next(self, delay: float, reason: str) -> float:
         _log_retry(self.request, self.attempt, delay, reason)
+        self.trace.retrying(delay, reason)
         self.attempt += 1
         return delay
 
@@ -223,6 +234,7 @@ def send_sync(prepared: Prepared, request: HttpRequest) -> HttpResponse:
             elif _not_a_stream(prepared, response):
                 raise attempts.not_a_stream(response, response.read())
             else:
+                attempts.streaming(response)
                 opened = attempts.scrub.response(response, response.headers)
                 opened.deadline = attempts.deadline
                 return opened
@@ -256,6 +268,7 @@ async def send_async(prepared: Prepared, request: HttpRequest) -> AsyncHttpRespo
             elif _not_a_stream(prepared, response):
                 raise attempts.not_a_stream(response, await response.read())
             else:
+                attempts.streaming(response)
                 opened = attempts.scrub.async_response(response, response.headers)
                 opened.deadline = attempts.deadline
                 return opened

@@ -265,7 +265,19 @@ class _StreamBase(CallFacts, Generic[ResponseT_co, ChunkT]):
 
     def _broken(self, error: MinicallError) -> MinicallError:
         error.partial = self._state.content
+        self._traced_failure(error)
         return error
+
+    def _traced_failure(self, error: BaseException) -> None:
+        trace = self._context.trace
+        if trace is not None and not isinstance(error, GeneratorExit):
+            trace.stream_failed(error)
+
+    def _traced_end(self) -> None:
+        # Ended well, or closed early by its consumer; a failure was traced already.
+        trace = self._context.trace
+        if trace is not None:
+            trace.stream_ended(self._events, self._state, complete=self.end_time > 0)
 
     # -- what a stream knows --------------------------------------------------------
 
@@ -389,7 +401,11 @@ class BaseStream(_StreamBase[ResponseT_co, ChunkT]):
         except MinicallError as error:
             self._broken(error)
             raise
+        except BaseException as error:
+            self._traced_failure(error)
+            raise
         finally:
+            self._traced_end()
             if response is not None:
                 response.close()
 
@@ -430,6 +446,10 @@ class BaseAsyncStream(_StreamBase[ResponseT_co, ChunkT]):
         except MinicallError as error:
             self._broken(error)
             raise
+        except BaseException as error:
+            self._traced_failure(error)
+            raise
         finally:
+            self._traced_end()
             if response is not None:
                 await response.aclose()
