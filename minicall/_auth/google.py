@@ -39,6 +39,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, cast
 from urllib.parse import parse_qsl, quote_plus, urlencode
 
 from .._model.errors import APIError, AuthenticationError, ConfigurationError, error_for_status
@@ -227,15 +228,18 @@ def _form_secrets(request: HttpRequest) -> list[str]:
     return sorted(found, key=len, reverse=True)
 
 
-def _scrubbed(value: object, secrets: list[str]) -> object:
+def _scrubbed(value: Any, secrets: list[str]) -> Any:
+    """A JSON-like ``value`` with every secret replaced in every string."""
     if isinstance(value, str):
         for secret in secrets:
             value = value.replace(secret, _SHOWN)
         return value
     if isinstance(value, list):
-        return [_scrubbed(v, secrets) for v in value]
+        items = cast("list[object]", value)
+        return [_scrubbed(v, secrets) for v in items]
     if isinstance(value, dict):
-        return {_scrubbed(k, secrets): _scrubbed(v, secrets) for k, v in value.items()}
+        pairs = cast("dict[object, object]", value)
+        return {_scrubbed(k, secrets): _scrubbed(v, secrets) for k, v in pairs.items()}
     return value
 
 
@@ -243,13 +247,15 @@ def _token_error(
     response: HttpResponse | AsyncHttpResponse, body: bytes, request: HttpRequest
 ) -> Exception:
     secrets = _form_secrets(request)
+    data: Any
     try:
         data = _scrubbed(json.loads(body), secrets)
     except (ValueError, UnicodeDecodeError, RecursionError):
         data = None
     detail = ""
     if isinstance(data, dict):
-        words = [data.get("error"), data.get("error_description")]
+        fields = cast("dict[str, object]", data)
+        words = [fields.get("error"), fields.get("error_description")]
         detail = ": ".join(w for w in words if isinstance(w, str) and w)
     where = request.url.split("?", 1)[0]  # a token URL's path names no secret; a query might
     message = f"token request to {where} failed: {detail or _scrubbed(response.reason, secrets) or 'no details'}"

@@ -348,7 +348,7 @@ def keep_base_query(request: HttpRequest, base_url: str) -> HttpRequest:
     url = request.url
     if not url.startswith(base_url):
         return request
-    path, mark, own = url[len(base_url) :].partition("?")
+    path, _, own = url[len(base_url) :].partition("?")
     both = "&".join(q for q in (query, own) if q)
     joined = f"{base}{path}?{both}" if both else base + path
     return HttpRequest(request.method, joined, request.headers, request.body, request.timeout)

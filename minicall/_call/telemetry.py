@@ -23,7 +23,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from .._model.errors import APIError
 from .._model.messages import Message, TextPart, ToolCallPart, ToolResultPart
@@ -103,8 +103,10 @@ def _attribute_value(value: Any) -> Any:
     """``value`` as an OpenTelemetry attribute value, or ``None`` when it is no such."""
     if isinstance(value, (bool, int, float, str)):
         return value
-    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        return list(value)
+    if isinstance(value, (list, tuple)):
+        items = list(cast("Sequence[Any]", value))
+        if all(isinstance(v, str) for v in items):
+            return items
     return None
 
 

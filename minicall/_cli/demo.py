@@ -17,6 +17,7 @@ from .._model.errors import MinicallError
 from .._model.messages import Message, Messages
 from .._call.registry import PROVIDERS
 from .._call.tools import BaseTool
+from .format import cost_text
 
 MODELS = {
     "openai": "gpt-4o-mini",
@@ -86,7 +87,7 @@ def run() -> int:
                 _line("content", response.content)
                 _line("finish_reasons", response.finish_reasons)
                 _line("usage", response.usage)
-                _line("cost (USD)", response.cost)
+                _line("cost", cost_text(response.cost))
                 fake.script(Reply(text="Once upon a time, in a quiet library..."), provider=provider)
                 _line("streamed", _stream_once(name, model, client))
                 fake.script(

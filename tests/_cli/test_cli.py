@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
+
+import pytest
 
 from minicall._call.registry import PROVIDERS
+from minicall.testing import Fault, Reply
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -56,3 +62,119 @@ def test_unknown_provider_is_refused_by_the_parser():
     result = _run("call", "--provider", "nope", "--model", "m", "hi", env=_clean_env())
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
+
+
+# -- the call command, as a user runs it -------------------------------------------------------
+
+
+def _call_env() -> dict[str, str]:
+    return {**_clean_env(), "OPENAI_API_KEY": "sk-cli-secret-0123456789"}
+
+
+def _call(fake, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "minicall", "call", "--provider", "openai", "--model", "gpt-4o-mini",
+               "--base-url", fake.base_url("openai"), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, env=_call_env(), input=stdin)
+
+
+def test_version_names_the_package_version():
+    import minicall
+
+    result = _run("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"minicall {minicall.__version__}"
+
+
+def test_the_console_script_points_at_the_cli_main():
+    import importlib
+    import tomllib
+    from pathlib import Path
+
+    scripts = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["scripts"]
+    module, _, name = scripts["minicall"].partition(":")
+    assert callable(getattr(importlib.import_module(module), name))
+
+
+def test_call_reads_the_prompt_from_stdin_and_reports_usage_and_cost_on_stderr(fake):
+    fake.script(Reply(text="hello back", input_tokens=1000, output_tokens=10))
+    result = _call(fake, stdin="hello from stdin\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hello back\n"
+    assert fake.last.json["messages"][-1]["content"] == "hello from stdin"
+    assert "1000 in, 10 out" in result.stderr and "cost $0.0001" in result.stderr
+    assert "e-" not in result.stderr  # a plain decimal
+    assert "sk-cli-secret" not in result.stdout + result.stderr
+
+
+def test_call_settings_reach_the_request(fake):
+    result = _call(fake, "--system", "be brief", "--temperature", "0.25", "--max-tokens", "7", "--json", "hi")
+    assert result.returncode == 0, result.stderr
+    body = fake.last.json
+    assert body["messages"][0] == {"role": "system", "content": "be brief"}
+    assert body["temperature"] == 0.25 and body["max_tokens"] == 7
+    assert body["response_format"] == {"type": "json_object"}  # --json is JSON mode
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_output_json_prints_the_whole_response(fake, stream):
+    fake.script(Reply(text="the reply", input_tokens=3, output_tokens=2))
+    result = _call(fake, "--output", "json", *(["--stream"] if stream else []), "hi")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["content"] == "the reply"
+    assert data["finish_reasons"] == ["stop"] and data["id"]
+    if not stream:
+        assert data["usage"]["input_tokens"] == 3 and data["usage"]["output_tokens"] == 2
+        assert isinstance(data["cost"], float)
+
+
+def test_verbose_logs_each_attempt_once_without_a_doubled_prefix(fake):
+    result = _call(fake, "-v", "hi")
+    assert result.returncode == 0, result.stderr
+    assert "minicall: openai gpt-4o-mini attempt 1: POST " in result.stderr
+    assert "minicall: minicall" not in result.stderr
+    assert "sk-cli-secret" not in result.stderr
+
+
+def test_no_prompt_and_no_stdin_is_a_usage_error(fake):
+    result = _call(fake, stdin="")
+    assert result.returncode == 2 and "no prompt" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ctrl_c_exits_130_without_a_traceback(fake):
+    fake.script(Fault("hang"))
+    command = [sys.executable, "-m", "minicall", "call", "--provider", "openai", "--model", "m",
+               "--base-url", fake.base_url("openai"), "hi"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_call_env())
+    try:
+        deadline = time.monotonic() + 60
+        while not fake.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert fake.requests, "the call reached the server"
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+        process.wait(10)
+    assert process.returncode == 130
+    assert "Traceback" not in err and "interrupted" in err
+
+
+def test_a_closed_pipe_ends_quietly():
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader (``head -1``) is already gone
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "minicall", "providers"], stdout=write_end, stderr=subprocess.PIPE,
+            text=True, timeout=60, env=_clean_env(),
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141
+    assert result.stderr == ""
+
+
+def test_demo_prints_costs_as_plain_decimals():
+    result = _run("demo", env=_clean_env())
+    costs = [line for line in result.stdout.splitlines() if line.strip().startswith("cost ")]
+    assert costs and not any("e-" in line for line in costs)
+    assert all(line.split()[1].startswith(("$0.", "unknown")) for line in costs)
