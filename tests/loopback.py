@@ -28,6 +28,13 @@ class Request:
         self.body = body
 
 
+def dead_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def read_request(rfile) -> Request | None:
     """Read one HTTP/1.1 request (``Content-Length`` bodies only); None at end of stream."""
     line = rfile.readline()

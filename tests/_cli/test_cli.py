@@ -89,7 +89,7 @@ def test_the_console_script_points_at_the_cli_main():
     import tomllib
     from pathlib import Path
 
-    scripts = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["scripts"]
+    scripts = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"]["scripts"]
     module, _, name = scripts["minicall"].partition(":")
     assert callable(getattr(importlib.import_module(module), name))
 

@@ -8,10 +8,10 @@ by default; a private CA is trusted through ``SSL_CERT_FILE`` or the client's ow
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import pytest
+from loopback import dead_port
 from shared import MODES, ask, run
 
 from minicall import APIConnectionError, ConfigurationError
@@ -98,10 +98,29 @@ def test_no_proxy_sends_the_request_direct(secure, cert, proxy, mode, no_proxy, 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_unreachable_proxy_is_a_connection_error(secure, cert, mode, monkeypatch):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        dead = sock.getsockname()[1]
-    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{dead}")
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{dead_port()}")
     with pytest.raises(APIConnectionError):
         run(ask(secure.client("openai", max_retries=0, ca_file=cert[0]), mode), "hello")
     assert secure.requests == []
+
+
+# -- hints: the error names the setting that fixes it ---------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_untrusted_certificate_names_ca_file_and_ssl_cert_file(secure, mode, fresh_default_transport):
+    with pytest.raises(APIConnectionError) as info:
+        run(ask(secure.client("openai", max_retries=0), mode), "hi")
+    text = str(info.value)
+    assert "ca_file=" in text and "SSL_CERT_FILE" in text
+    assert f"POST {secure.url}/openai/v1/chat/completions" in text
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_dead_proxy_names_the_proxy_setting(secure, cert, mode, monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{dead_port()}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with pytest.raises(APIConnectionError) as info:
+        run(ask(secure.client("openai", max_retries=0, ca_file=cert[0]), mode), "hi")
+    assert "HTTPS_PROXY" in str(info.value) and "NO_PROXY" in str(info.value)

@@ -17,7 +17,7 @@ import sys
 from typing import Any
 
 import pytest
-from test_hardening_faults import MODES, ask, run
+from shared import MODES, ask, run
 from test_hardening_secrets import MODELS, make_client
 
 import minicall

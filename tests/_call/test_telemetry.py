@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 import pytest
-from test_hardening_faults import MODES, ask, run
+from shared import MODES, ask, run
 
 pytest.importorskip("opentelemetry.sdk")
 from opentelemetry import trace  # noqa: E402

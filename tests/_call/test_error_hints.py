@@ -10,24 +10,17 @@ from __future__ import annotations
 
 import base64
 import logging
-import socket
 import socketserver
 import threading
 
 import pytest
-from test_hardening_faults import MODES, ask, run
-from test_hardening_tls_proxy import cert, fresh_default_transport, secure  # noqa: F401 (fixtures)
+from loopback import dead_port
+from shared import MODES, ask, run
 
 from minicall import APIConnectionError, APIError, APITimeoutError, AuthenticationError, NotFoundError
 from minicall._http._async import AsyncioTransport
 from minicall._http._sync import SyncTransport
 from minicall.testing import ErrorReply, Fault, RawReply
-
-
-def _dead_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -60,7 +53,7 @@ def test_a_refused_key_names_the_environment_variable(fake, mode):
 def test_a_refused_connection_says_how_many_attempts(mode, sleeps):
     from minicall.providers.openai import OpenAIClient
 
-    port = _dead_port()
+    port = dead_port()
     client = OpenAIClient(api_key="sk-test-0123456789", base_url=f"http://127.0.0.1:{port}/v1", max_retries=2)
     with pytest.raises(APIConnectionError) as info:
         run(ask(client, mode), "hi")
@@ -77,25 +70,6 @@ def test_a_timeout_says_how_many_attempts_and_names_timeout(fake, mode):
     with pytest.raises(APITimeoutError) as info:
         run(ask(client, mode), "hi")
     assert "1 attempt" in str(info.value) and "timeout=" in str(info.value)
-
-
-@pytest.mark.parametrize("mode", MODES)
-def test_an_untrusted_certificate_names_ca_file_and_ssl_cert_file(secure, mode, fresh_default_transport):  # noqa: F811
-    with pytest.raises(APIConnectionError) as info:
-        run(ask(secure.client("openai", max_retries=0), mode), "hi")
-    text = str(info.value)
-    assert "ca_file=" in text and "SSL_CERT_FILE" in text
-    assert f"POST {secure.url}/openai/v1/chat/completions" in text
-
-
-@pytest.mark.parametrize("mode", MODES)
-def test_a_dead_proxy_names_the_proxy_setting(secure, cert, mode, monkeypatch):  # noqa: F811
-    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{_dead_port()}")
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
-    with pytest.raises(APIConnectionError) as info:
-        run(ask(secure.client("openai", max_retries=0, ca_file=cert[0]), mode), "hi")
-    assert "HTTPS_PROXY" in str(info.value) and "NO_PROXY" in str(info.value)
 
 
 class _EchoingProxy(socketserver.ThreadingTCPServer):
