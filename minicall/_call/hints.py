@@ -39,9 +39,14 @@ def _appended(url: str, base: str) -> str:
     return rest.partition("?")[0] or "/"
 
 
-def hint_for(error: MinicallError, client: BaseClient, url: str) -> str | None:
-    """One sentence on what most often fixes ``error``, or ``None``."""
+def hint_for(error: MinicallError, client: BaseClient | None, url: str) -> str | None:
+    """One sentence on what most often fixes ``error``, or ``None``.
+
+    Without the ``client`` (a stream that broke mid-way) only the connection hints apply.
+    """
     if isinstance(error, APIError):
+        if client is None:
+            return None
         status = error.status_code
         if status in (404, 405):
             base = client.shown_base_url
@@ -72,7 +77,7 @@ def hint_for(error: MinicallError, client: BaseClient, url: str) -> str | None:
     return None
 
 
-def describe(error: MinicallError, client: BaseClient, method: str, url: str) -> MinicallError:
+def describe(error: MinicallError, client: BaseClient | None, method: str, url: str) -> MinicallError:
     """``error`` naming its request (``url`` masked here) and carrying a hint."""
     from .._model.http import redact_url
 

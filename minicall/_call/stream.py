@@ -265,6 +265,11 @@ class _StreamBase(CallFacts, Generic[ResponseT_co, ChunkT]):
 
     def _broken(self, error: MinicallError) -> MinicallError:
         error.partial = self._state.content
+        if error.url is None:  # broke after the send loop let it go: name the request here
+            from .hints import describe
+
+            request = self._context.request
+            describe(error, None, request.method, request.url)
         self._traced_failure(error)
         return error
 

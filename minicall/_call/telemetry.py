@@ -157,7 +157,7 @@ class CallTrace:
         self._attempt = 0
         self._span: Any = None
         self._ended = False
-        self._held: tuple[str, str, str, str | None] | None = None
+        self._held: tuple[str, str, str, str | None, float] | None = None
         self.capture = False
 
     @classmethod
@@ -213,13 +213,20 @@ class CallTrace:
         self._attempt_start = time.perf_counter()
 
     def attempt_ended(
-        self, method: str, url: str, outcome: str, request_id: str | None = None, usage: Usage | None = None
+        self,
+        method: str,
+        url: str,
+        outcome: str,
+        request_id: str | None = None,
+        usage: Usage | None = None,
+        millis: float | None = None,
     ) -> None:
         """Log the attempt: ``outcome`` is a status code or an error type name."""
         if log.isEnabledFor(logging.DEBUG):
             from .._model.http import redact_url
 
-            millis = (time.perf_counter() - self._attempt_start) * 1000
+            if millis is None:
+                millis = (time.perf_counter() - self._attempt_start) * 1000
             rid = f", request id {request_id}" if request_id else ""
             log.debug(
                 "%s %s attempt %d: %s %s -> %s in %.1f ms%s%s",
@@ -229,7 +236,7 @@ class CallTrace:
 
     def hold(self, method: str, url: str, outcome: str, request_id: str | None) -> None:
         """A successful attempt whose line is logged by :meth:`finished`, with usage."""
-        self._held = (method, url, outcome, request_id)
+        self._held = (method, url, outcome, request_id, (time.perf_counter() - self._attempt_start) * 1000)
 
     def retrying(self, delay: float, reason: str) -> None:
         """The attempt failed with ``reason`` (our words); the next starts in ``delay`` s."""
@@ -254,8 +261,8 @@ class CallTrace:
             return
         self._ended = True
         if self._held is not None:
-            method, url, outcome, request_id = self._held
-            self.attempt_ended(method, url, outcome, request_id, usage)
+            method, url, outcome, request_id, millis = self._held
+            self.attempt_ended(method, url, outcome, request_id, usage, millis)
         span = self._span
         if span is None:
             return

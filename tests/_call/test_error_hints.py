@@ -20,7 +20,7 @@ from shared import MODES, ask, run
 from minicall import APIConnectionError, APIError, APITimeoutError, AuthenticationError, NotFoundError
 from minicall._http._async import AsyncioTransport
 from minicall._http._sync import SyncTransport
-from minicall.testing import ErrorReply, Fault, RawReply
+from minicall.testing import ErrorReply, Fault, RawReply, Reply
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -126,3 +126,14 @@ def test_a_proxy_wanting_credentials_names_where_they_go_and_its_echo_leaks_noth
     assert "HTTPS_PROXY" in error.hint and "user:pass@" in error.hint
     everything = str(error) + repr(error) + repr(error.headers) + caplog.text
     assert secret not in everything and "SECRET-proxy-pw" not in everything
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_stream_broken_midway_names_its_request(fake, mode):
+    fake.script(Reply(text="one two three four", stream_chunks=4, drop_after_events=1))
+    with pytest.raises(APIConnectionError) as info:
+        run(ask(fake.client("openai", max_retries=0), mode, stream=True), "hi")
+    error = info.value
+    assert error.method == "POST" and error.url == fake.base_url("openai") + "/chat/completions"
+    assert f"(POST {error.url}, 1 attempt)" in str(error)
+    assert error.partial is not None
