@@ -71,6 +71,8 @@ def hint_for(error: MinicallError, client: BaseClient | None, url: str) -> str |
     if message.startswith("TLS"):
         return _TLS
     if isinstance(error, APITimeoutError):
+        if "deadline" in (getattr(error, "limit", None) or ""):
+            return "the call ran out of time as a whole: raise the client's deadline= (seconds)"
         return "the server did not answer in time: raise the client's timeout= (seconds)"
     if message.startswith(("connection refused", "could not resolve host")):
         return "nothing answered there: check base_url's host and port"

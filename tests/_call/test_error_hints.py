@@ -72,6 +72,15 @@ def test_a_timeout_says_how_many_attempts_and_names_timeout(fake, mode):
     assert "1 attempt" in str(info.value) and "timeout=" in str(info.value)
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_a_deadline_names_deadline(fake, mode):
+    fake.script(Fault("hang"))
+    client = fake.client("openai", max_retries=0, timeout=30, deadline=0.3)
+    with pytest.raises(APITimeoutError) as info:
+        run(ask(client, mode), "hi")
+    assert "deadline=" in info.value.hint and "1 attempt" in str(info.value)
+
+
 class _EchoingProxy(socketserver.ThreadingTCPServer):
     """A loopback proxy that answers every request 407, echoing the request head back."""
 
