@@ -11,6 +11,8 @@ anyway; it is not meant for a server signing attacker-chosen data.
 
 Errors never quote the key: a message names what is wrong, never the bytes.
 """
+# Arguments are checked at run time too (callers may be untyped):
+# pyright: reportUnnecessaryIsInstance=false
 
 from __future__ import annotations
 

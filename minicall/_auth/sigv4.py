@@ -68,7 +68,7 @@ def _host(url: str) -> str:
 
 def _canonical_query(query: str) -> str:
     # Decode first so that a query already encoded and one not yet encoded sign alike.
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for item in query.split("&"):
         if not item:
             continue

@@ -5,6 +5,8 @@ transport pools connections). Unset arguments come from the environment variable
 provider's official SDK reads. Credentials live in private attributes and never reach
 a ``repr``, an error or a log line.
 """
+# Arguments are checked at run time too (callers may be untyped):
+# pyright: reportUnnecessaryIsInstance=false
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ them again (the redirected call runs with the context cleared).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -31,7 +31,7 @@ def context(
     call_params: Mapping[str, Any] | None = None,
     client: Any = None,
     neutral: Any = None,
-) -> Iterator[None]:
+) -> Generator[None, None, None]:
     """Within the block, decorated calls use these settings, as ``llm.override`` would.
 
     An inner context adds to the outer one. A provider needs a model too.

@@ -6,6 +6,8 @@ result; ``async def`` functions return coroutines of the same (so ``asyncio.run`
 ``create_task`` take them). One generic class serves every provider module, so the
 provider overloads are written once.
 """
+# Underscore names here are private to minicall, not to one module or class:
+# pyright: reportPrivateUsage=false
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ import dataclasses
 import enum
 import json
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 
 __all__ = ["RESPONSE_KEYS", "PydanticFace", "plain", "tool_type_name"]
@@ -44,11 +44,14 @@ def plain(value: Any, _depth: int = 0) -> Any:
         return "..."
     deeper = _depth + 1
     if isinstance(value, Mapping):
-        return {k if isinstance(k, str) else str(k): plain(v, deeper) for k, v in value.items()}
+        items = cast("Mapping[object, Any]", value).items()
+        return {k if isinstance(k, str) else str(k): plain(v, deeper) for k, v in items}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [plain(v, deeper) for v in value]
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return base64.b64encode(bytes(value)).decode("ascii")
+        return [plain(v, deeper) for v in cast("Iterable[Any]", value)]
+    if isinstance(value, memoryview):
+        value = value.tobytes()
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
     if isinstance(value, enum.Enum):
         return plain(value.value, deeper)
     if isinstance(value, type):

@@ -7,6 +7,10 @@ merge configuration layers (decorator < override < dynamic config) -> ``CallSpec
 -> response -> response model or output parser. Only the send step differs between
 sync and async; preparing and finishing are shared.
 """
+# Arguments are checked at run time too (callers may be untyped):
+# pyright: reportUnnecessaryIsInstance=false
+# Underscore names here are private to minicall, not to one module or class:
+# pyright: reportPrivateUsage=false
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 from .client import BaseClient, env_digest, keep_base_query
 from .config import merge_params
@@ -33,7 +37,7 @@ from .registry import canonical, check_provider, provider_module
 from .response import BaseCallResponse, CallContext
 from .send import Prepared, send_async, send_sync
 from .settings import Flavor, Settings
-from .stream import BaseAsyncStream
+from .stream import BaseAsyncStream, BaseStream
 from .structured import extract, partial_models, partial_models_async
 from .tools import BaseTool, convert_tools, response_model_tool, tool_spec
 
@@ -274,7 +278,7 @@ def _prepare(
     spec = CallSpec(
         model=settings.model,
         messages=tuple(messages),
-        call_params=merge_params(settings.call_params, dynamic_params),
+        call_params=merge_params(settings.call_params, cast("Mapping[str, Any] | None", dynamic_params)),
         tools=shape.specs,
         forced_tool=shape.forced,
         response_format=shape.fmt,
@@ -348,7 +352,7 @@ def _shape(settings: Settings, response: BaseCallResponse[Any]) -> Any:
     return response
 
 
-def _stream_result(prepared: Prepared, stream: Any) -> Any:
+def _stream_result(prepared: Prepared, stream: BaseStream[Any, Any] | BaseAsyncStream[Any, Any]) -> Any:
     model = prepared.settings.response_model
     if model is None:
         return stream

@@ -12,14 +12,14 @@ import json
 import math
 import os
 import threading
-from typing import Any
+from typing import Any, cast
 
 from .._model.errors import ConfigurationError
 from .._model.spec import Usage
 
 __all__ = ["BATCH_DISCOUNT", "cost", "price_of", "set_price", "usd"]
 
-_TABLE: dict[str, dict[str, dict[str, float]]] | None = None
+_table_cache: dict[str, dict[str, dict[str, float]]] | None = None
 _RATES = ("input", "cached", "cache_write", "output")
 BATCH_DISCOUNT = 0.5
 """What a batch costs against the plain price where the table holds no batch price
@@ -30,13 +30,14 @@ _LOCK = threading.Lock()
 def _merge(into: dict[str, dict[str, dict[str, float]]], data: Any, origin: str) -> None:
     if not isinstance(data, dict):
         raise ConfigurationError(f"price table {origin} is not a JSON object")
-    for provider, models in data.items():
+    for provider, models in cast("dict[str, Any]", data).items():
         if provider.startswith("_"):
             continue
         if not isinstance(models, dict):
             raise ConfigurationError(f"price table {origin}: {provider} is not an object")
-        for model, price in models.items():
-            if not isinstance(price, dict) or not all(
+        for model, value in cast("dict[str, Any]", models).items():
+            price = cast("dict[str, Any]", value) if isinstance(value, dict) else None
+            if price is None or not all(
                 isinstance(price.get(k), (int, float)) for k in ("input", "output")
             ):
                 raise ConfigurationError(f"price table {origin}: {provider}/{model} needs input and output")
@@ -67,10 +68,10 @@ def _entry(input: float, output: float, cached: float | None, cache_write: float
 
 
 def _table() -> dict[str, dict[str, dict[str, float]]]:
-    global _TABLE
-    if _TABLE is None:
+    global _table_cache
+    if _table_cache is None:
         with _LOCK:
-            if _TABLE is None:
+            if _table_cache is None:
                 table: dict[str, dict[str, dict[str, float]]] = {}
                 from importlib import resources
 
@@ -85,8 +86,8 @@ def _table() -> dict[str, dict[str, dict[str, float]]]:
                             _merge(table, json.load(f), extra)
                     except (OSError, ValueError) as exc:
                         raise ConfigurationError(f"cannot read MINICALL_PRICES={extra!r}: {exc}") from None
-                _TABLE = table
-    return _TABLE
+                _table_cache = table
+    return _table_cache
 
 
 def set_price(

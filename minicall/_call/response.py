@@ -4,13 +4,15 @@ One class serves every provider: a provider module's response speaks the provide
 native message dicts, ``llm.CallResponse`` speaks neutral :class:`Message` s and
 normalized finish reasons. Which one is a class variable, not a copy of the code.
 """
+# Underscore names here are private to minicall, not to one module or class:
+# pyright: reportPrivateUsage=false
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from .._model.errors import ConfigurationError, ResponseFormatError
 from .._model.http import HttpRequest
@@ -39,7 +41,7 @@ class CallContext:
     spec: CallSpec
     codec: Codec
     request: HttpRequest
-    fn_args: dict[str, Any] = field(default_factory=dict)
+    fn_args: dict[str, Any] = field(default_factory=dict[str, Any])
     prompt_template: str | None = None
     dynamic_config: dict[str, Any] | None = None
     tool_types: tuple[type[BaseTool], ...] = ()
@@ -151,7 +153,7 @@ class CallFacts:
             body = json.loads(self._context.request.body or b"{}")
         except ValueError:
             return {}
-        return body if isinstance(body, dict) else {}
+        return cast("dict[str, Any]", body) if isinstance(body, dict) else {}
 
     @property
     def tool_types(self) -> list[type[BaseTool]]:

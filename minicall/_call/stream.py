@@ -6,6 +6,8 @@ only in how they pull bytes. Nothing is sent until iteration starts. An error th
 breaks the stream carries the text received so far as ``error.partial``, and the
 stream's ``content`` keeps it.
 """
+# Underscore names here are private to minicall, not to one module or class:
+# pyright: reportPrivateUsage=false
 
 from __future__ import annotations
 
@@ -145,7 +147,7 @@ class StreamState:
 
     def finish(self) -> list[ToolCallPart]:
         """Complete every tool call still open (end of stream or finish reason)."""
-        out = []
+        out: list[ToolCallPart] = []
         for index in sorted(self._tools):
             call = self._complete(index, self._tools[index])
             if call is not None:

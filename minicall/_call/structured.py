@@ -4,13 +4,15 @@ Without ``json_mode`` the value comes from the forced tool call's arguments; wit
 from the JSON text of the reply. Streamed, partial values are built as the JSON
 arrives and only the last one is validated.
 """
+# Underscore names here are private to minicall, not to one module or class:
+# pyright: reportPrivateUsage=false
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._model.errors import ValidationError
 
@@ -83,7 +85,7 @@ def _with_call_args(model: Any, args: Any, fn_args: Mapping[str, Any]) -> Any:
     from .._schema.call_args import call_arg_values
 
     extra = call_arg_values(model, fn_args)
-    return {**args, **extra} if extra and isinstance(args, Mapping) else args
+    return {**cast("Mapping[str, Any]", args), **extra} if extra and isinstance(args, Mapping) else args
 
 
 def extract(model: Any, response: BaseCallResponse[Any], *, json_mode: bool) -> Any:

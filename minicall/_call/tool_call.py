@@ -15,8 +15,8 @@ reply carries.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any, NoReturn
+from collections.abc import Mapping, Sequence
+from typing import Any, NoReturn, cast
 
 from .._model.messages import Message, ToolCallPart
 from .._model.spec import Codec
@@ -36,9 +36,9 @@ _DEFAULT_PATH: tuple[str | int, ...] = ("tool_calls", 0)  # the Chat Completions
 
 def _wrap(value: Any) -> Any:
     if isinstance(value, Mapping) and not isinstance(value, ToolCallView):
-        return ToolCallView(value)
+        return ToolCallView(cast("Mapping[str, Any]", value))
     if isinstance(value, list):
-        return [_wrap(v) for v in value]
+        return [_wrap(v) for v in cast("Sequence[Any]", value)]
     return value
 
 
@@ -95,7 +95,7 @@ class ToolCallView(dict[str, Any]):
 
 def view(raw: Any) -> Any:
     """``raw`` as a :class:`ToolCallView` when it is a mapping, else as it is."""
-    return ToolCallView(raw) if isinstance(raw, Mapping) else raw
+    return ToolCallView(cast("Mapping[str, Any]", raw)) if isinstance(raw, Mapping) else raw
 
 
 def native_call(codec: Codec, provider: str, call: ToolCallPart) -> Any:
@@ -104,9 +104,11 @@ def native_call(codec: Codec, provider: str, call: ToolCallPart) -> Any:
     value: Any = codec.native_assistant(Message("assistant", [call]))
     for step in _PATHS.get(provider, _DEFAULT_PATH):
         if isinstance(step, int):
-            if not isinstance(value, list) or len(value) <= step:
+            if not isinstance(value, list) or len(cast("Sequence[Any]", value)) <= step:
                 return call
+            value = cast("Sequence[Any]", value)[step]
         elif not isinstance(value, Mapping) or step not in value:
             return call
-        value = value[step]
+        else:
+            value = cast("Mapping[str, Any]", value)[step]
     return view(value)

@@ -15,7 +15,7 @@ import typing
 import weakref
 from abc import ABC
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from .._model.errors import ConfigurationError
 from .tools import BaseTool, tool_from_function
@@ -129,7 +129,7 @@ class BaseToolKit:
             body = {"__doc__": doc, "__module__": method.__module__, "__qualname__": tool_name}
             subclass: type[BaseTool] = type(tool_name, (method,), body)
             return subclass
-        return tool_from_function(_bound(self, method, tool_name, doc))
+        return tool_from_function(_bound(self, cast("Callable[..., Any]", method), tool_name, doc))
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in type(self)._fields())

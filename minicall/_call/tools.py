@@ -13,6 +13,10 @@ not JSON objects (``list[Book]``, ``int``, ``Literal[...]``) cannot be a tool's
 argument object, so they are wrapped as ``{"value": ...}`` (said in the tool's
 description); :func:`unwrap` gives back the typed value either way.
 """
+# Arguments are checked at run time too (callers may be untyped):
+# pyright: reportUnnecessaryIsInstance=false
+# Underscore names here are private to minicall, not to one module or class:
+# pyright: reportPrivateUsage=false
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ import re
 import typing
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from .._schema.call_args import call_arg_fields
 from .._schema.docstrings import parse_docstring
@@ -144,7 +148,7 @@ class BaseTool:
         except Exception as exc:
             raise ConfigurationError(f"cannot read the fields of tool {cls.__name__}: {exc}")
         docs = parse_docstring(cls.__dict__.get("__doc__")).params
-        fields = []
+        fields: list[Field] = []
         for klass in reversed(cls.__mro__):
             if not (isinstance(klass, type) and issubclass(klass, BaseTool)):
                 continue
@@ -221,7 +225,7 @@ def tool_from_function(fn: Callable[..., Any]) -> type[BaseTool]:
     name = getattr(fn, "__name__", type(fn).__name__)
     annotations: dict[str, Any] = {}
     namespace: dict[str, Any] = {}
-    positional = []
+    positional: list[str] = []
     for param in signature.parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise ConfigurationError(f"tool {name}: *args/**kwargs cannot be tool arguments")
@@ -248,11 +252,12 @@ _CONVERTED: weakref.WeakKeyDictionary[Any, type[BaseTool]] = weakref.WeakKeyDict
 def convert_tools(tools: Sequence[Callable[..., Any] | type[BaseTool]]
                   ) -> tuple[type[BaseTool], ...]:
     """Each tool as a ``BaseTool`` subclass; functions are converted once and cached."""
-    out = []
-    for tool in tools:
-        if isinstance(tool, type) and issubclass(tool, BaseTool):
-            out.append(tool)
+    out: list[type[BaseTool]] = []
+    for given in tools:
+        if isinstance(given, type) and issubclass(given, BaseTool):
+            out.append(given)
             continue
+        tool = cast("Callable[..., Any]", given)  # the narrowing above leaves type[Unknown] in
         if not callable(tool):
             raise ConfigurationError(f"a tool must be a function or a BaseTool, not {tool!r}")
         try:
@@ -321,7 +326,7 @@ def _field_values(cls: Any, value: Any) -> dict[str, Any]:
     if cls.__minicall_wrapped__:
         return {"value": value}
     if isinstance(value, dict):
-        return dict(value)
+        return dict(cast("dict[str, Any]", value))
     return {f.name: getattr(value, f.name) for f in cls.__minicall_fields__()}
 
 
@@ -370,12 +375,12 @@ def unwrap(tool_type: type[BaseTool], args: Any) -> Any:
         if not isinstance(args, Mapping) or "value" not in args:
             raise ValidationError(["value: missing required field"], None, type_label(model))
         return validate(model, args["value"])
-    return validate(model, dict(args) if isinstance(args, Mapping) else args)
+    return validate(model, dict(cast("Mapping[str, Any]", args)) if isinstance(args, Mapping) else args)
 
 
 def unwrap_partial(tool_type: type[BaseTool], args: Any) -> Any:
     """Like :func:`unwrap` for partial arguments (from ``parse_partial``), unvalidated."""
     model, wrapped = _model_of(tool_type)
     if wrapped:
-        return partial_value(model, args.get("value") if isinstance(args, Mapping) else None)
+        return partial_value(model, cast("Mapping[str, Any]", args).get("value") if isinstance(args, Mapping) else None)
     return partial_value(model, args)

@@ -4,6 +4,8 @@ A :class:`~minicall.testing.FakeServer` answers in each provider's real wire for
 so every line printed here went through the same codecs, transport and call
 machinery a real call uses.
 """
+# Underscore names here are private to minicall, not to one module or class:
+# pyright: reportPrivateUsage=false
 
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ def _line(label: str, value: Any) -> None:
 
 
 def _available() -> list[str]:
-    names = []
+    names: list[str] = []
     for name in PROVIDERS:
         try:
             importlib.import_module(f"..providers.{name}", __package__)  # relative: vendored copies
@@ -124,7 +126,7 @@ def _tool_loop(provider: llm.Provider, model: str, client: Any) -> str:
 
     history = [Messages.User("What is the weather in Paris?")]
     response = assistant(history)
-    steps = []
+    steps: list[str] = []
     while response.tools:
         outputs = [(tool, tool.call()) for tool in response.tools]
         steps += [f"{tool._name()}({tool.args}) -> {output!r}" for tool, output in outputs]

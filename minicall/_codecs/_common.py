@@ -14,7 +14,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from .._framing.sse import ServerSentEvent, SSEDecoder
 from .._model.errors import APIError, error_for_status
@@ -85,7 +85,7 @@ def json_object(text: str) -> dict[str, Any] | None:
         value = json.loads(text)
     except (ValueError, RecursionError):
         return None
-    return value if isinstance(value, dict) else None
+    return cast("dict[str, Any]", value) if isinstance(value, dict) else None
 
 
 def text_of(parts: Sequence[ContentPart]) -> str:
@@ -149,11 +149,14 @@ def error_text(data: Any, keys: Sequence[str] = ()) -> str | None:
     """``error.message`` of an error object, else the first of ``keys`` holding a string."""
     if not isinstance(data, dict):
         return None
-    err = data.get("error")
-    if isinstance(err, dict) and isinstance(err.get("message"), str):
-        return str(err["message"])
+    body = cast("dict[str, Any]", data)
+    err = body.get("error")
+    if isinstance(err, dict):
+        message = cast("dict[str, Any]", err).get("message")
+        if isinstance(message, str):
+            return message
     for key in keys:
-        value = data.get(key)
+        value = body.get(key)
         if isinstance(value, str):
             return value
     return None

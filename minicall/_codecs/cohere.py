@@ -11,6 +11,8 @@ model, so the requested one stands in. A streamed reply is server-sent events, e
 Cohere cannot be told to call one tool by name: ``tool_choice: "REQUIRED"`` forces
 some tool, so a forced tool is offered alone.
 """
+# Underscore names here are private to minicall, not to one module or class:
+# pyright: reportPrivateUsage=false
 
 from __future__ import annotations
 

@@ -14,6 +14,8 @@ turns any method but ``HEAD`` into a body-less ``GET``, and so does a 302; a 301
 ``POST`` into ``GET``; 307 and 308 keep the method and body. A hop to another origin
 (scheme, host or port) drops every credential header and ``Host``.
 """
+# Arguments are checked at run time too (callers may be untyped):
+# pyright: reportUnnecessaryIsInstance=false
 
 from __future__ import annotations
 

@@ -64,15 +64,15 @@ class DefaultTransport:
         return self.asyncio().send_async(request, stream=stream)
 
 
-_DEFAULT: DefaultTransport | None = None
+_shared: DefaultTransport | None = None
 _DEFAULT_LOCK = threading.Lock()
 
 
 def default_transport() -> DefaultTransport:
     """The shared default transport (created on first use)."""
-    global _DEFAULT
-    if _DEFAULT is None:
+    global _shared
+    if _shared is None:
         with _DEFAULT_LOCK:
-            if _DEFAULT is None:
-                _DEFAULT = DefaultTransport()
-    return _DEFAULT
+            if _shared is None:
+                _shared = DefaultTransport()
+    return _shared

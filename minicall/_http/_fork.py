@@ -4,6 +4,8 @@ After a fork, parent and child hold the same pooled sockets: two calls at once w
 read each other's replies. Each transport registers here, and in the child every live
 one drops its pools (``reset_after_fork``) before any code of the child runs.
 """
+# Underscore names here are private to minicall, not to one module or class:
+# pyright: reportPrivateUsage=false
 
 from __future__ import annotations
 

@@ -16,6 +16,8 @@ The parser reads exactly one response. Bytes after its end are kept in
 :attr:`ResponseParser.unused` and never parsed: a server has no business sending them
 (we never pipeline), so a connection with such bytes must not be reused.
 """
+# Underscore names here are private to minicall, not to one module or class:
+# pyright: reportPrivateUsage=false
 
 from __future__ import annotations
 

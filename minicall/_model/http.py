@@ -7,6 +7,8 @@ codes are never raised here: mapping statuses to errors belongs to the call pipe
 Transports raise only :class:`~minicall.APIConnectionError` and
 :class:`~minicall.APITimeoutError`.
 """
+# Underscore names here are private to minicall, not to one module or class:
+# pyright: reportPrivateUsage=false
 
 from __future__ import annotations
 
@@ -58,7 +60,7 @@ def _is_secret_param(name: str) -> bool:
 
 def _redact_query(query: str) -> str:
     # Work on the raw text so everything but the masked values stays byte-for-byte.
-    pieces = []
+    pieces: list[str] = []
     for piece in query.split("&"):
         name, eq, _value = piece.partition("=")
         pieces.append(f"{name}={REDACTED}" if eq and _is_secret_param(name) else piece)
@@ -96,7 +98,7 @@ class HttpRequest:
 
     method: str
     url: str
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict[str, str])
     body: bytes = b""
     timeout: float | None = None
     deadline: Deadline | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Union
+from typing import Union, cast
 
 from .errors import PromptError
 from .messages import AudioPart, DocumentPart, ImagePart
@@ -134,10 +134,12 @@ def _read_local(source: str | os.PathLike[str], what: str) -> bytes:
 
 
 def _as_bytes(source: object, what: str) -> bytes:
-    if isinstance(source, (bytes, bytearray, memoryview)):
+    if isinstance(source, (bytes, bytearray)):
         return bytes(source)
+    if isinstance(source, memoryview):
+        return source.tobytes()
     if isinstance(source, (str, os.PathLike)):
-        return _read_local(source, what)
+        return _read_local(cast("str | os.PathLike[str]", source), what)
     kind = type(source).__name__
     raise PromptError(f"{what} source must be bytes, a URL or a file path, not {kind}")
 

@@ -3,6 +3,8 @@
 Codecs translate these to and from each provider's native message dicts at the
 edge; nothing else in minicall knows a wire format.
 """
+# Arguments are checked at run time too (callers may be untyped):
+# pyright: reportUnnecessaryIsInstance=false
 
 from __future__ import annotations
 
@@ -94,7 +96,7 @@ class ToolCallPart:
 
     id: str
     name: str
-    args: Mapping[str, Any] = field(default_factory=dict)
+    args: Mapping[str, Any] = field(default_factory=dict[str, Any])
     signature: str | None = None
     """An opaque token the provider wants echoed with the call (Gemini's ``thoughtSignature``)."""
     unparsed: str | None = None
@@ -139,7 +141,7 @@ class Message:
             return
         if not isinstance(self.content, (list, tuple)):
             raise PromptError(f"message content must be a str or a list of parts, got {type(self.content).__name__}")
-        parts = []
+        parts: list[Any] = []
         for i, part in enumerate(self.content):
             if isinstance(part, str):
                 part = TextPart(part)  # as Mirascope: plain strings in a list are text parts

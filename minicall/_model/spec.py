@@ -69,7 +69,7 @@ class CallSpec:
 
     model: str
     messages: tuple[Message | Mapping[str, Any], ...]
-    call_params: Mapping[str, Any] = field(default_factory=dict)
+    call_params: Mapping[str, Any] = field(default_factory=dict[str, Any])
     tools: tuple[ToolSpec, ...] = ()
     forced_tool: str | None = None
     response_format: ResponseFormat | None = None
@@ -87,8 +87,8 @@ class Endpoint:
     """
 
     base_url: str
-    headers: Mapping[str, str] = field(default_factory=dict)
-    options: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict[str, str])
+    options: Mapping[str, str] = field(default_factory=dict[str, str])
     timeout: float | None = None
 
 
@@ -168,7 +168,7 @@ class Chunk:
     audio_transcript: str = ""
     audio_id: str | None = None
     reported_cost: float | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict)
+    raw: Mapping[str, Any] = field(default_factory=dict[str, Any])
     block: Mapping[str, Any] | None = None
     """A content block of the turn that ends with this event, in the provider's own shape
     and ready for a history, from providers whose turns are ordered blocks (Anthropic's

@@ -12,11 +12,11 @@ import json
 import logging
 import math
 from collections.abc import Mapping
-from typing import Any, Union
+from typing import Any, TypeGuard, Union, cast
 
 from .errors import ResponseFormatError
 
-__all__ = ["JSON", "JSONObject", "MAX_TOKENS", "Reader", "dumps", "loads", "snippet"]
+__all__ = ["JSON", "JSONObject", "MAX_TOKENS", "Reader", "dumps", "is_list", "loads", "snippet"]
 
 _log = logging.getLogger("minicall")
 
@@ -69,11 +69,11 @@ class Reader:
         """``value`` as a JSON object."""
         if not isinstance(value, dict):
             raise self.fail(path, f"expected an object, got {_kind(value)}", value)
-        return value
+        return cast("JSONObject", value)
 
     def arr(self, value: Any, path: builtins.str) -> list[Any]:
         """``value`` as a JSON array."""
-        if not isinstance(value, list):
+        if not is_list(value):
             raise self.fail(path, f"expected an array, got {_kind(value)}", value)
         return value
 
@@ -153,17 +153,25 @@ class Reader:
         return self.obj(value, path)
 
 
+def is_list(value: object) -> TypeGuard[list[Any]]:
+    """``isinstance(value, list)``, narrowing to ``list[Any]`` for every type checker
+    (pyright reads a plain isinstance on ``Any`` as ``list[Unknown]``)."""
+    return isinstance(value, list)
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
-    return {
+    kinds: dict[type[Any], str] = {
         bool: "a boolean",
         int: "a number",
         float: "a number",
         str: "a string",
         list: "an array",
         dict: "an object",
-    }.get(type(value), type(value).__name__)
+    }
+    kind = type(cast(object, value))
+    return kinds.get(kind, kind.__name__)
 
 
 def get(obj: Mapping[str, Any], key: str) -> Any:

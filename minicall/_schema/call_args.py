@@ -11,7 +11,7 @@ from __future__ import annotations
 import typing
 import weakref
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from .._model.errors import ConfigurationError
 
@@ -49,7 +49,7 @@ def _find(tp: type) -> tuple[str, ...]:
     fields = getattr(tp, "model_fields", None)
     if isinstance(fields, Mapping):  # pydantic keeps Annotated metadata on each FieldInfo
         return tuple(
-            name for name, info in fields.items()
+            name for name, info in cast("Mapping[str, Any]", fields).items()
             if any(isinstance(m, FromCallArgs) for m in getattr(info, "metadata", ()) or ())
         )
     try:

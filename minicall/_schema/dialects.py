@@ -9,7 +9,7 @@ required, optional ones nullable; ``None`` when the schema cannot be made strict
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from .._model.errors import ConfigurationError
 
@@ -19,9 +19,12 @@ __all__ = ["strict_openai", "gemini_schema"]
 _NULL = {"type": "null"}
 
 
+def _is_null(schema: Any) -> bool:
+    return isinstance(schema, dict) and cast("dict[str, Any]", schema).get("type") == "null"
+
+
 def _is_nullable(schema: dict[str, Any]) -> bool:
-    return schema.get("type") == "null" or any(
-        s.get("type") == "null" for s in schema.get("anyOf", ()) if isinstance(s, dict))
+    return _is_null(schema) or any(_is_null(s) for s in schema.get("anyOf", ()))
 
 
 class _NotStrict(Exception):
@@ -31,6 +34,7 @@ class _NotStrict(Exception):
 def _strict(schema: Any) -> Any:
     if not isinstance(schema, dict):
         return schema
+    schema = cast("dict[str, Any]", schema)  # isinstance leaves dict[Unknown, Unknown]
     if not schema or "prefixItems" in schema or isinstance(schema.get("additionalProperties"),
                                                             dict):
         raise _NotStrict  # free-form values, fixed tuples and maps have no strict form
@@ -85,6 +89,7 @@ _GEMINI_KEYS = frozenset({
 def _gemini(schema: Any, defs: dict[str, Any], seen: tuple[str, ...]) -> dict[str, Any]:
     if not isinstance(schema, dict):
         return {}
+    schema = cast("dict[str, Any]", schema)  # isinstance leaves dict[Unknown, Unknown]
     ref = schema.get("$ref")
     if isinstance(ref, str):
         name = ref.rsplit("/", 1)[-1]
@@ -100,8 +105,7 @@ def _gemini(schema: Any, defs: dict[str, Any], seen: tuple[str, ...]) -> dict[st
         shapes = [_gemini(s, defs, seen) for s in schema["prefixItems"]]
         distinct = [s for i, s in enumerate(shapes) if s not in shapes[:i]]
         out["items"] = distinct[0] if len(distinct) == 1 else {"anyOf": distinct}
-    variants = [_gemini(s, defs, seen) for s in schema.get("anyOf", ())
-                if not (isinstance(s, dict) and s.get("type") == "null")]
+    variants = [_gemini(s, defs, seen) for s in schema.get("anyOf", ()) if not _is_null(s)]
     if "anyOf" in schema:
         if len(variants) < len(schema["anyOf"]):
             out["nullable"] = True

@@ -44,7 +44,7 @@ class Docstring:
     """The summary (prose before any section) and parameter descriptions by name."""
 
     summary: str = ""
-    params: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict[str, str])
 
 
 def _indent(line: str) -> int:

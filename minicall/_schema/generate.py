@@ -16,9 +16,9 @@ import dataclasses
 import enum
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import Any, Literal, Union, cast
 
 from .call_args import call_arg_fields
 from .docstrings import parse_docstring
@@ -115,13 +115,14 @@ def record_kind(tp: Any) -> str | None:
     """``custom`` (tools), ``dataclass``, ``typeddict``, ``namedtuple``, or ``None``."""
     if not isinstance(tp, type):
         return None
+    tp = cast("type[Any]", tp)  # isinstance leaves type[Unknown]
     if callable(getattr(tp, "__minicall_fields__", None)):
         return "custom"
     if dataclasses.is_dataclass(tp):
         return "dataclass"
-    if issubclass(tp, dict) and hasattr(tp, "__required_keys__"):
+    if hasattr(tp, "__required_keys__") and issubclass(tp, dict):
         return "typeddict"
-    if issubclass(tp, tuple) and hasattr(tp, "_fields"):
+    if hasattr(tp, "_fields") and issubclass(tp, tuple):
         return "namedtuple"
     return None
 
@@ -134,7 +135,7 @@ def _hints(tp: Any) -> dict[str, Any]:
 
 
 def _dataclass_fields(tp: Any, hints: dict[str, Any], docs: dict[str, str]) -> list[Field]:
-    out = []
+    out: list[Field] = []
     for f in dataclasses.fields(tp):
         if not f.init:
             continue
@@ -213,7 +214,7 @@ def _json_default(value: Any) -> tuple[bool, Any]:
     if isinstance(value, enum.Enum):
         return _json_default(value.value)
     if isinstance(value, (list, tuple)):
-        items = [_json_default(v) for v in value]
+        items = [_json_default(v) for v in cast("Sequence[Any]", value)]
         return all(ok for ok, _ in items), [v for _, v in items]
     return False, None
 
@@ -300,7 +301,7 @@ def _union(b: _Builder, tp: Any) -> dict[str, Any]:
 def _record(b: _Builder, tp: Any) -> dict[str, Any]:
     def build(b: _Builder, cls: Any) -> dict[str, Any]:
         props: dict[str, Any] = {}
-        required = []
+        required: list[str] = []
         skipped = call_arg_fields(cls)  # filled from the call's arguments, not asked for
         for f in record_fields(cls):
             if f.name in skipped:
@@ -364,9 +365,10 @@ _BUILDERS: dict[str, Callable[[_Builder, Any], dict[str, Any]]] = {
 
 def _mentions(schema: Any, ref: str) -> bool:
     if isinstance(schema, dict):
-        return schema.get("$ref") == ref or any(_mentions(v, ref) for v in schema.values())
+        node = cast("dict[str, Any]", schema)
+        return node.get("$ref") == ref or any(_mentions(v, ref) for v in node.values())
     if isinstance(schema, list):
-        return any(_mentions(v, ref) for v in schema)
+        return any(_mentions(v, ref) for v in cast("Sequence[Any]", schema))
     return False
 
 

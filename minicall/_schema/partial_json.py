@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
 
 from .generate import classify, record_fields, record_kind, unwrap_annotated
 from .validate import check
@@ -167,6 +167,7 @@ def parse_partial(text: str) -> Any:
 def _record(tp: Any, value: Any) -> Any:
     if not isinstance(value, dict):
         return None
+    value = cast("dict[str, Any]", value)  # isinstance leaves dict[Unknown, Unknown]
     fields = record_fields(tp)
     if record_kind(tp) == "typeddict":
         return {f.name: partial_value(f.type, value[f.name]) for f in fields if f.name in value}
@@ -193,6 +194,7 @@ def _pydantic(tp: Any, value: Any) -> Any:
 def _sequence(tp: Any, value: Any) -> Any:
     if not isinstance(value, list):
         return None
+    value = cast("Sequence[Any]", value)
     args = getattr(tp, "__args__", None) or (Any,)
     kind = classify(tp)
     fixed = kind == "tuple" and Ellipsis not in args and args != ((),)
@@ -212,7 +214,7 @@ def _mapping(tp: Any, value: Any) -> Any:
     if not isinstance(value, dict):
         return None
     args = getattr(tp, "__args__", (Any, Any))
-    return {k: partial_value(args[1], v) for k, v in value.items()}
+    return {k: partial_value(args[1], v) for k, v in cast("Mapping[Any, Any]", value).items()}
 
 
 def _union(tp: Any, value: Any) -> Any:

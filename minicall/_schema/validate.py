@@ -18,8 +18,8 @@ import enum
 import json
 import keyword
 import typing
-from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar, cast, overload
 
 from .._model.errors import ConfigurationError, ValidationError
 from .generate import classify, record_fields, record_kind, type_label, unwrap_annotated
@@ -108,7 +108,8 @@ def _items(c: _Checker, item_tp: Any, value: Any, path: str, label: str) -> list
     if not isinstance(value, (list, tuple)):
         c.expected(path, label, value)
         return None
-    return [c.check(item_tp, item, f"{path}[{i}]") for i, item in enumerate(value)]
+    items = cast("Sequence[Any]", value)  # isinstance leaves list[Unknown]
+    return [c.check(item_tp, item, f"{path}[{i}]") for i, item in enumerate(items)]
 
 
 def _list(c: _Checker, tp: Any, value: Any, path: str) -> Any:
@@ -122,12 +123,13 @@ def _tuple(c: _Checker, tp: Any, value: Any, path: str) -> Any:
     if not args or (len(args) == 2 and args[1] is Ellipsis):
         items = _items(c, args[0] if args else Any, value, path, "list")
         return _INVALID if items is None else tuple(items)
-    fixed = [] if args == ((),) else list(args)
+    fixed: list[Any] = [] if args == ((),) else list(args)
     if not isinstance(value, (list, tuple)):
         return c.expected(path, "list", value)
-    if len(value) != len(fixed):
-        return c.fail(path, f"expected {len(fixed)} items, got {len(value)}")
-    return tuple(c.check(t, v, f"{path}[{i}]") for i, (t, v) in enumerate(zip(fixed, value)))
+    given = cast("Sequence[Any]", value)
+    if len(given) != len(fixed):
+        return c.fail(path, f"expected {len(fixed)} items, got {len(given)}")
+    return tuple(c.check(t, v, f"{path}[{i}]") for i, (t, v) in enumerate(zip(fixed, given)))
 
 
 def _set(c: _Checker, tp: Any, value: Any, path: str) -> Any:
@@ -135,9 +137,10 @@ def _set(c: _Checker, tp: Any, value: Any, path: str) -> Any:
     items = _items(c, args[0] if args else Any, value, path, "list")
     if items is None:
         return _INVALID
-    make = frozenset if (typing.get_origin(tp) or tp) is frozenset else set
     try:
-        return make(items)
+        if (typing.get_origin(tp) or tp) is frozenset:
+            return frozenset(items)
+        return set(items)
     except TypeError:
         return c.fail(path, "items of a set must be hashable")
 
@@ -145,9 +148,10 @@ def _set(c: _Checker, tp: Any, value: Any, path: str) -> Any:
 def _dict(c: _Checker, tp: Any, value: Any, path: str) -> Any:
     if not isinstance(value, dict):
         return c.expected(path, "object", value)
+    given = cast("Mapping[Any, Any]", value)
     key_tp, value_tp = typing.get_args(tp) or (Any, Any)
     return {c.check(key_tp, k, _key(path, str(k))): c.check(value_tp, v, _key(path, str(k)))
-            for k, v in value.items()}
+            for k, v in given.items()}
 
 
 def _union(c: _Checker, tp: Any, value: Any, path: str) -> Any:
@@ -168,10 +172,13 @@ def _union(c: _Checker, tp: Any, value: Any, path: str) -> Any:
 def _record(c: _Checker, tp: Any, value: Any, path: str) -> Any:
     fields = record_fields(tp)
     kind = record_kind(tp)
-    if kind == "namedtuple" and isinstance(value, (list, tuple)) and len(value) == len(fields):
-        value = {f.name: v for f, v in zip(fields, value)}
+    if kind == "namedtuple" and isinstance(value, (list, tuple)):
+        row = cast("Sequence[Any]", value)
+        if len(row) == len(fields):
+            value = {f.name: v for f, v in zip(fields, row)}
     if not isinstance(value, dict):
         return c.expected(path, f"object ({tp.__name__})", value)
+    value = cast("dict[str, Any]", value)
     before = len(c.errors)
     kwargs: dict[str, Any] = {}
     for f in fields:
@@ -196,10 +203,11 @@ def _pydantic(c: _Checker, tp: Any, value: Any, path: str) -> Any:
     try:
         return tp.model_validate(value)
     except Exception as exc:
-        details = getattr(exc, "errors", None)
+        details: Any = getattr(exc, "errors", None)  # pydantic's, duck-typed
         if not callable(details):
             return c.fail(path, str(exc))
-        for err in details():
+        errors = cast("list[Any]", details())
+        for err in errors:
             where = path
             for part in err.get("loc", ()):
                 where = f"{where}[{part}]" if isinstance(part, int) else _key(where, str(part))
@@ -257,10 +265,12 @@ def dump(value: Any) -> Any:
         return value.model_dump(mode="json")
     if record_kind(type(value)) in ("custom", "dataclass"):
         return {f.name: dump(getattr(value, f.name)) for f in record_fields(type(value))}
-    if isinstance(value, tuple) and hasattr(value, "_asdict"):
-        return {k: dump(v) for k, v in value._asdict().items()}
+    as_dict: Any = getattr(value, "_asdict", None)  # read before isinstance narrows value
+    if isinstance(value, tuple) and callable(as_dict):
+        fields = cast("dict[str, Any]", as_dict())  # a NamedTuple
+        return {k: dump(v) for k, v in fields.items()}
     if isinstance(value, dict):
-        return {str(dump(k)): dump(v) for k, v in value.items()}
+        return {str(dump(k)): dump(v) for k, v in cast("Mapping[Any, Any]", value).items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [dump(v) for v in value]
+        return [dump(v) for v in cast("Iterable[Any]", value)]
     raise ConfigurationError(f"cannot encode a {type(value).__name__} as JSON")

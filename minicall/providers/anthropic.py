@@ -22,7 +22,7 @@ from .._call.tools import BaseTool
 from .._codecs.anthropic.codec import ANTHROPIC, DEFAULT_VERSION
 from .._model.errors import *
 from .._model.errors import ConfigurationError
-from .._model.errors import __all__ as _errors_all
+from .._model import errors as _errors
 from .._model.http import AsyncTransport, Transport
 from .._model.spec import Codec, Endpoint
 
@@ -45,8 +45,8 @@ __all__ = [
     "ToolUseBlockParam",
     "ToolResultBlockParam",
     "ContentBlockParam",
-    *_errors_all,
 ]
+__all__ += _errors.__all__  # the error classes, as Mirascope's provider modules have them
 
 CLIENT_CLASS = "AnthropicClient"
 

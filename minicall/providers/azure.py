@@ -38,7 +38,7 @@ from .._codecs.openai.types import (
 )
 from .._model.errors import *
 from .._model.errors import ConfigurationError
-from .._model.errors import __all__ as _errors_all
+from .._model import errors as _errors
 from .._model.http import AsyncTransport, Transport
 from .._model.spec import Codec, Endpoint
 from ._compat import CompatClient, codec_for
@@ -60,8 +60,8 @@ __all__ = [
     "AzureUserMessageParam",
     "AzureAssistantMessageParam",
     "AzureToolMessageParam",
-    *_errors_all,
 ]
+__all__ += _errors.__all__  # the error classes, as Mirascope's provider modules have them
 
 CLIENT_CLASS = "AzureClient"
 

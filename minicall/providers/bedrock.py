@@ -26,7 +26,7 @@ from .._call.tools import BaseTool
 from .._codecs.bedrock.codec import CODEC
 from .._model.errors import *
 from .._model.errors import ConfigurationError
-from .._model.errors import __all__ as _errors_all
+from .._model import errors as _errors
 from .._model.http import AsyncTransport, HttpRequest, Transport
 from .._model.spec import Codec
 
@@ -45,8 +45,8 @@ __all__ = [
     "ContentBlock",
     "SystemContentBlock",
     "InferenceConfig",
-    *_errors_all,
 ]
+__all__ += _errors.__all__  # the error classes, as Mirascope's provider modules have them
 
 CLIENT_CLASS = "BedrockClient"
 SERVICE = "bedrock"  # the SigV4 signing name (the host prefix is bedrock-runtime)

@@ -21,7 +21,7 @@ from .._codecs.cohere import CODEC
 from .._codecs.openai.types import ImageContentPart as ImageUrlContent
 from .._codecs.openai.types import TextContentPart as TextContent
 from .._model.errors import *
-from .._model.errors import __all__ as _errors_all
+from .._model import errors as _errors
 from .._model.http import AsyncTransport, Transport
 from .._model.spec import Codec
 
@@ -41,8 +41,8 @@ __all__ = [
     "UserChatMessageV2",
     "AssistantChatMessageV2",
     "ToolChatMessageV2",
-    *_errors_all,
 ]
+__all__ += _errors.__all__  # the error classes, as Mirascope's provider modules have them
 
 CLIENT_CLASS = "CohereClient"
 

@@ -35,7 +35,7 @@ from .._call.tools import BaseTool
 from .._codecs.gemini.codec import GEMINI
 from .._model.errors import *
 from .._model.errors import ConfigurationError
-from .._model.errors import __all__ as _errors_all
+from .._model import errors as _errors
 from .._model.http import AsyncTransport, HttpRequest, HttpResponse, Transport
 from .._model.spec import Codec, Endpoint
 
@@ -57,8 +57,8 @@ __all__ = [
     "FileDataDict",
     "FunctionCallDict",
     "FunctionResponseDict",
-    *_errors_all,
 ]
+__all__ += _errors.__all__  # the error classes, as Mirascope's provider modules have them
 
 CLIENT_CLASS = "GoogleClient"
 

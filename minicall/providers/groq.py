@@ -26,7 +26,7 @@ from .._codecs.openai.types import (
     UserMessageParam,
 )
 from .._model.errors import *
-from .._model.errors import __all__ as _errors_all
+from .._model import errors as _errors
 from ._compat import ChatParams, CompatClient, codec_for
 
 __all__ = [
@@ -45,8 +45,8 @@ __all__ = [
     "GroqUserMessageParam",
     "GroqAssistantMessageParam",
     "GroqToolMessageParam",
-    *_errors_all,
 ]
+__all__ += _errors.__all__  # the error classes, as Mirascope's provider modules have them
 
 CLIENT_CLASS = "GroqClient"
 

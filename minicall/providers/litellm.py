@@ -27,7 +27,7 @@ from .._codecs.openai.types import (
     UserMessageParam,
 )
 from .._model.errors import *
-from .._model.errors import __all__ as _errors_all
+from .._model import errors as _errors
 from ._compat import CompatClient, codec_for
 from .openai import OpenAICallParams
 
@@ -47,8 +47,8 @@ __all__ = [
     "LiteLLMUserMessageParam",
     "LiteLLMAssistantMessageParam",
     "LiteLLMToolMessageParam",
-    *_errors_all,
 ]
+__all__ += _errors.__all__  # the error classes, as Mirascope's provider modules have them
 
 CLIENT_CLASS = "LiteLLMClient"
 

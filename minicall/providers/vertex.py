@@ -14,7 +14,7 @@ from .._call.sdk_clients import GenAISDKClient
 from .._call.decorate import ProviderCall
 from .._call.settings import Flavor
 from .._model.errors import *
-from .._model.errors import __all__ as _errors_all
+from .._model import errors as _errors
 from .google import (
     GoogleAsyncStream,
     GoogleCallParams,
@@ -40,8 +40,8 @@ __all__ = [
     "VertexStream",
     "VertexAsyncStream",
     "VertexTool",
-    *_errors_all,
 ]
+__all__ += _errors.__all__  # the error classes, as Mirascope's provider modules have them
 
 CLIENT_CLASS = "VertexClient"
 

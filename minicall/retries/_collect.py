@@ -49,7 +49,7 @@ class RetryState:
     attempt_number: int
     outcome: Outcome
     args: tuple[Any, ...] = ()
-    kwargs: dict[str, Any] = field(default_factory=dict)
+    kwargs: dict[str, Any] = field(default_factory=dict[str, Any])
     """The keyword arguments of the next attempt: a hook may change them."""
 
 

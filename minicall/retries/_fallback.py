@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ParamSpec, TypedDict, TypeVar
+from typing import Any, ParamSpec, TypedDict, TypeVar, cast
 
 from .._call.context import context
 from .._model.errors import ConfigurationError, MinicallError
@@ -133,7 +133,6 @@ def fallback(catch: Catch, fallbacks: Sequence[Fallback]) -> Callable[[Callable[
                 raise FallbackError(caught)
 
             wrapped = fallback_sync
-        result: Callable[P, R] = wrapped
-        return result
+        return cast("Callable[P, R]", wrapped)
 
     return decorator

@@ -7,6 +7,8 @@ failed attempt it calls ``after(state)`` with a :class:`RetryState`, so
 :func:`collect_errors` works here as it does with tenacity. When the last attempt fails,
 its error is raised as it is (tenacity would raise its ``RetryError``).
 """
+# Arguments are checked at run time too (callers may be untyped):
+# pyright: reportUnnecessaryIsInstance=false
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import functools
 import inspect
 import time
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from .._model.errors import ConfigurationError
 from ._collect import Outcome, RetryState
@@ -89,7 +91,6 @@ def retry(
                 raise AssertionError("unreachable: the last attempt returns or raises")
 
             wrapped = retry_sync
-        result: Callable[P, R] = wrapped
-        return result
+        return cast("Callable[P, R]", wrapped)
 
     return decorator

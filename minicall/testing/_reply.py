@@ -47,7 +47,7 @@ class ToolCallReply:
     """One tool call the model makes; ``id=None`` lets the format invent one."""
 
     name: str
-    args: Mapping[str, Any] = field(default_factory=dict)
+    args: Mapping[str, Any] = field(default_factory=dict[str, Any])
     id: str | None = None
 
     def arguments_json(self) -> str:
@@ -104,7 +104,7 @@ class Reply:
     model: str | None = None
     audio: bytes | None = None
     audio_transcript: str | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict[str, str])
     delay: float = 0.0
     chunk_delay: float = 0.0
     stream_chunks: int | None = None
@@ -163,7 +163,7 @@ class ErrorReply:
 
     status: int
     message: str = "Scripted error from FakeServer."
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict[str, str])
     delay: float = 0.0
     code: str | None = None
 
@@ -178,7 +178,7 @@ class RawReply:
     """
 
     status: int = 200
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict[str, str])
     body: bytes = b""
     chunks: Sequence[bytes] | None = None
     chunk_delay: float = 0.0

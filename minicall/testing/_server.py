@@ -11,6 +11,10 @@ Shutting down must never hang a test run: every wait inside a handler also watch
 server's stop event, and :meth:`FakeServer.stop` shuts down every open connection
 (unblocking handlers parked on an idle keep-alive read) before joining the threads.
 """
+# Arguments are checked at run time too (callers may be untyped):
+# pyright: reportUnnecessaryIsInstance=false
+# Underscore names here are private to minicall, not to one module or class:
+# pyright: reportPrivateUsage=false
 
 from __future__ import annotations
 
@@ -363,13 +367,12 @@ def _hang_up(sock: socket.socket) -> None:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _HTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:
         """Tests read ``FakeServer.requests``, not a log on stderr."""
 
     def do_POST(self) -> None:
-        fake = self.server.fake
+        fake = cast(_HTTPServer, self.server).fake
         self._head_sent = False
         try:
             self._answer(fake, self._read_request(fake))

@@ -127,12 +127,12 @@ def test_a_price_table_batch_price_wins_over_half(fake, tmp_path, monkeypatch):
     prices.write_text(json.dumps({"openai": {"batchy-model": {
         "input": 1.0, "output": 2.0, "batch_input": 0.1, "batch_output": 0.3}}}))
     monkeypatch.setenv("MINICALL_PRICES", str(prices))
-    monkeypatch.setattr(pricing, "_TABLE", None)
+    monkeypatch.setattr(pricing, "_table_cache", None)
     fn = recommender("openai", "batchy-model", fake.client("openai", max_retries=0))
     fake.script(Reply(text="x", input_tokens=1_000_000, output_tokens=1_000_000), provider="openai")
     [result] = batch.submit(fn, [("x",)]).wait(poll_interval=0)
     assert result.cost == pytest.approx(0.1 + 0.3)
-    monkeypatch.setattr(pricing, "_TABLE", None)
+    monkeypatch.setattr(pricing, "_table_cache", None)
 
 
 def test_response_model_is_applied_per_item(setup, fake):

@@ -13,7 +13,7 @@ from minicall._model.spec import Usage
 
 @pytest.fixture(autouse=True)
 def fresh_table(monkeypatch):
-    monkeypatch.setattr(_pricing, "_TABLE", None)
+    monkeypatch.setattr(_pricing, "_table_cache", None)
 
 
 def test_dated_snapshot_prices_as_its_family_by_longest_prefix():

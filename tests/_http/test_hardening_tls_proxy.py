@@ -29,7 +29,7 @@ def secure(cert) -> Iterator[FakeServer]:
 def fresh_default_transport(monkeypatch: pytest.MonkeyPatch) -> None:
     """The shared transport builds its TLS context once; tests that change the
     environment's CA need one created after the change, as a new process would."""
-    monkeypatch.setattr(_default, "_DEFAULT", None)
+    monkeypatch.setattr(_default, "_shared", None)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -10,8 +10,8 @@ them before they go back in a history.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
 
 from ..._model.errors import PromptError
 from ..._model.messages import (
@@ -117,17 +117,22 @@ def system_blocks(value: Any) -> list[Any]:
     if isinstance(value, str):
         return [{"type": "text", "text": value}]
     if isinstance(value, (list, tuple)):
-        return list(value)
+        return list(cast("Sequence[Any]", value))
     raise PromptError(
         f"anthropic system content must be a string or text blocks, got {type(value).__name__}"
     )
 
 
+def _plain_text_block(value: Any) -> bool:
+    if not isinstance(value, dict):
+        return False
+    block = cast("dict[str, Any]", value)
+    return set(block) == {"type", "text"} and block["type"] == "text"
+
+
 def system_value(blocks: list[Any]) -> str | list[Any]:
     """Plain text blocks joined as one string (the common form); else the blocks."""
-    plain = all(
-        isinstance(b, dict) and set(b) == {"type", "text"} and b["type"] == "text" for b in blocks
-    )
+    plain = all(_plain_text_block(b) for b in blocks)
     if plain:
         return "\n\n".join(str(b["text"]) for b in blocks)
     return blocks

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from ..._framing.sse import ServerSentEvent
 from ..._model.spec import Chunk, ToolDelta, Usage
@@ -192,7 +192,7 @@ class AnthropicStream(SSEChunks):
         elif kind == "signature_delta" and block is not None and block.kind == "thinking":
             block.fields["signature"] = r.str(delta.get("signature"), f"{at}.delta.signature")
         elif block is not None and block.kind == "text" and kind == "citations_delta":
-            cited = block.fields.get("citations") or []
+            cited: list[Any] = block.fields.get("citations") or []
             block.fields["citations"] = [*cited, delta.get("citation")]
         return Chunk(raw=data)  # thinking, signature and citation deltas carry no text
 
@@ -244,7 +244,7 @@ def _no_chunk(data: JSONObject) -> None:
 def _raise_error(data: JSONObject) -> None:
     """An ``error`` event after a 200: the typed error its ``error.type`` stands for."""
     err = data.get("error")
-    kind = err.get("type") if isinstance(err, dict) else None
+    kind = cast("dict[str, Any]", err).get("type") if isinstance(err, dict) else None
     status = ERROR_STATUS.get(kind) if isinstance(kind, str) else None
     message = anthropic_error_text(data) or "error event in stream"
     raise stream_error(message, PROVIDER, data, status)

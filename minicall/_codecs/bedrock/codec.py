@@ -14,11 +14,13 @@ in a stream, ``:message-type exception`` frames named by ``:exception-type``.
 Signing is not done here: the client signs the encoded request (SigV4) afterwards.
 Content blocks are built in :mod:`minicall._codecs.bedrock.messages`.
 """
+# Underscore names here are private to minicall, not to one module or class:
+# pyright: reportPrivateUsage=false
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from ..._auth.sigv4 import encode_model_id
 from ..._framing.eventstream import EventStreamDecoder, EventStreamMessage
@@ -103,7 +105,7 @@ def error_type(headers: Mapping[str, str], body: bytes) -> str | None:
     data = error_json(body)
     if isinstance(data, dict):
         for key in ("__type", "code"):
-            value = data.get(key)
+            value = cast("dict[str, Any]", data).get(key)
             if isinstance(value, str) and value:
                 return value.rsplit("#", 1)[-1]
     return None
@@ -147,9 +149,9 @@ class BedrockCodec:
                 name, convert = _INFERENCE[key]
                 inference[name] = convert(value)
             elif key == "inferenceConfig" and isinstance(value, Mapping):
-                inference.update(value)
+                inference.update(cast("Mapping[str, Any]", value))
             elif key == "additionalModelRequestFields" and isinstance(value, Mapping):
-                extra.update(value)
+                extra.update(cast("Mapping[str, Any]", value))
             elif key in _TOP_LEVEL:
                 body[key] = value
             elif key not in _DROPS and key != "toolConfig":
@@ -184,7 +186,7 @@ class BedrockCodec:
             config["toolChoice"] = {"tool": {"name": spec.forced_tool}}
         given = spec.call_params.get("toolConfig")
         if isinstance(given, Mapping):
-            config.update(given)
+            config.update(cast("Mapping[str, Any]", given))
         return config
 
     def to_native(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[dict[str, Any]]:

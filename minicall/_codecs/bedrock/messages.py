@@ -11,7 +11,7 @@ assistant turns to alternate, so adjacent turns of one role are merged.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from ..._model.errors import PromptError
 from ..._model.messages import (
@@ -122,7 +122,7 @@ def system_blocks(content: Any) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"text": content}] if content else []
     if isinstance(content, list):
-        return [b if isinstance(b, dict) else {"text": str(b)} for b in content]
+        return [cast("dict[str, Any]", b) if isinstance(b, dict) else {"text": str(b)} for b in cast("Sequence[Any]", content)]
     return []
 
 

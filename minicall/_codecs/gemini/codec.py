@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from ..._framing.sse import ServerSentEvent
@@ -283,8 +283,10 @@ class GeminiCodec:
         """``error.message`` of a Google error body."""
         data = error_json(body)
         # Some gateways answer with a one-element array around the error object.
-        if isinstance(data, list) and len(data) == 1:
-            data = data[0]
+        if isinstance(data, list):
+            wrapped = cast("Sequence[Any]", data)
+            if len(wrapped) == 1:
+                data = wrapped[0]
         return error_text(data)
 
     def never_retry(self, status: int, body: bytes) -> bool:
@@ -322,7 +324,7 @@ class GeminiCodec:
 
 def _stream_error(err: Any, raw: Mapping[str, Any]) -> APIError:
     message = error_text({"error": err}) or "error event in stream"
-    status = status_of(err.get("code")) if isinstance(err, dict) else None
+    status = status_of(cast("dict[str, Any]", err).get("code")) if isinstance(err, dict) else None
     return stream_error(message, PROVIDER, dict(raw), status)
 
 

@@ -14,7 +14,7 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from ..._model.errors import ConfigurationError
 from ..._model.messages import (
@@ -79,17 +79,19 @@ def _upper_types(schema: Any, order: bool) -> Any:
     fields in that order, which partial models streamed field by field rely on.
     """
     if isinstance(schema, list):
-        return [_upper_types(s, order) for s in schema]
+        return [_upper_types(s, order) for s in cast("Sequence[Any]", schema)]
     if not isinstance(schema, dict):
         return schema
+    schema = cast("dict[str, Any]", schema)
     out: dict[str, Any] = {}
     for key, value in schema.items():
         if key == "type" and isinstance(value, str):
             out[key] = value.upper()
         elif key == "properties" and isinstance(value, dict):
-            out[key] = {n: _upper_types(v, order) for n, v in value.items()}
-            if order and len(value) > 1 and "propertyOrdering" not in schema:
-                out["propertyOrdering"] = list(value)
+            properties = cast("dict[str, Any]", value)
+            out[key] = {n: _upper_types(v, order) for n, v in properties.items()}
+            if order and len(properties) > 1 and "propertyOrdering" not in schema:
+                out["propertyOrdering"] = list(properties)
         elif key in ("items", "anyOf"):
             out[key] = _upper_types(value, order)
         else:
@@ -121,9 +123,9 @@ def place_params(
             continue
         name = _camel(key)
         if name in _NESTED and isinstance(value, Mapping):
-            place_params(value, body, generation, tools)
+            place_params(cast("Mapping[str, Any]", value), body, generation, tools)
         elif name == "tools" and isinstance(value, Sequence):
-            tools.extend(dict(t) for t in value)
+            tools.extend(dict(t) for t in cast("Sequence[Mapping[str, Any]]", value))
         elif name in _TOP_LEVEL:
             body[name] = value
         else:

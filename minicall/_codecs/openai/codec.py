@@ -17,7 +17,7 @@ decoder in :mod:`minicall._codecs.openai.stream`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlencode
 
 from ..._model.http import HttpRequest
@@ -175,9 +175,10 @@ class OpenAICompatCodec:
                 continue  # the first choice is the answer; others only report finish reasons
             content = msg.get("content")
             if isinstance(content, list):  # Mistral may answer with content chunks
+                chunks = cast("Sequence[Any]", content)
                 texts.extend(
                     r.str(r.obj(c, f"{at}.message.content").get("text", ""), f"{at}.message.content")
-                    for c in content
+                    for c in chunks
                 )
             else:
                 texts.append(r.opt_str(content, f"{at}.message.content") or "")
@@ -194,7 +195,7 @@ class OpenAICompatCodec:
                 arguments = fn.get("arguments")
                 unparsed = None
                 if isinstance(arguments, dict):
-                    args = dict(arguments)
+                    args = dict(cast("dict[str, Any]", arguments))
                 else:
                     text = r.opt_str(arguments, f"{cat}.function.arguments") or ""
                     args, unparsed = r.args_or_text(text, f"{cat}.function.arguments")
@@ -246,10 +247,11 @@ class OpenAICompatCodec:
         if status != 429 or b"insufficient_quota" not in body:
             return False
         data = error_json(body)
-        error = data.get("error") if isinstance(data, dict) else None
+        error = cast("dict[str, Any]", data).get("error") if isinstance(data, dict) else None
         if not isinstance(error, dict):
             return False
-        return "insufficient_quota" in (error.get("code"), error.get("type"))
+        fields = cast("dict[str, Any]", error)
+        return "insufficient_quota" in (fields.get("code"), fields.get("type"))
 
     # -- stream -------------------------------------------------------------------
 

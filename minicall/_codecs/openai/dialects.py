@@ -46,7 +46,7 @@ class Dialect:
 
     provider: str
     path: str = "/chat/completions"
-    renames: Mapping[str, str] = field(default_factory=dict)
+    renames: Mapping[str, str] = field(default_factory=dict[str, str])
     drops: frozenset[str] = frozenset()
     required_choice: str = "required"
     stream_usage: bool = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from ..._model.spec import Usage
 from ..._model.wire import Reader
@@ -52,7 +52,7 @@ def reported_cost(dialect: Dialect, raw: Mapping[str, Any], headers: Mapping[str
             return None
     usage = raw.get("usage")
     if dialect.cost_usage_key and isinstance(usage, dict):
-        value = usage.get(dialect.cost_usage_key)
+        value = cast("dict[str, Any]", usage).get(dialect.cost_usage_key)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return value * dialect.cost_scale
     return None
@@ -74,10 +74,11 @@ def compat_error_text(data: Any) -> str | None:
     if text is not None or not isinstance(data, dict):
         return text
     for key in ("message", "detail"):
-        value = data.get(key)
+        value = cast("dict[str, Any]", data).get(key)
         if isinstance(value, list) and value:
             # FastAPI-style validation details (Mistral 422): the ``msg`` of each item.
-            msgs = [item.get("msg") for item in value if isinstance(item, dict)]
+            items = cast("Sequence[Any]", value)
+            msgs = [cast("dict[str, Any]", item).get("msg") for item in items if isinstance(item, dict)]
             texts = [m for m in msgs if isinstance(m, str)]
             return "; ".join(texts) if texts else json.dumps(value)[:500]
     return None
@@ -88,5 +89,5 @@ def dig(value: Any, path: Sequence[str]) -> Any:
     for key in path:
         if not isinstance(value, dict):
             return None
-        value = value.get(key)
+        value = cast("dict[str, Any]", value).get(key)
     return value

@@ -13,8 +13,8 @@ An error may arrive as an event after the 200: ``{"error": {...}}``, a bare
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
 from ..._framing.sse import ServerSentEvent
 from ..._model.spec import Chunk, ToolDelta
@@ -55,7 +55,8 @@ def decode_chunk(dialect: Dialect, r: Reader, data: Any, headers: Mapping[str, s
             continue
         piece = delta.get("content")
         if isinstance(piece, list):
-            content.extend(str(c.get("text", "")) for c in piece if isinstance(c, dict))
+            parts = cast("Sequence[Any]", piece)
+            content.extend(str(cast("dict[str, Any]", c).get("text", "")) for c in parts if isinstance(c, dict))
         else:
             content.append(r.opt_str(piece, f"{at}.delta.content") or "")
         for j, tc_value in enumerate(r.opt_arr(delta.get("tool_calls"), f"{at}.delta.tool_calls")):

@@ -44,8 +44,9 @@ import json
 import pkgutil
 import threading
 from collections.abc import Mapping
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 
+from ..._model.wire import is_list
 from .._reply import ErrorReply, RecordedRequest, Reply, split_fragments
 
 __all__ = [
@@ -54,7 +55,9 @@ __all__ = [
     "WireFormat",
     "available_formats",
     "get_format",
+    "json_array",
     "json_bytes",
+    "json_object",
     "split_fragments",
     "sse_event",
 ]
@@ -122,6 +125,17 @@ def get_format(provider: str) -> WireFormat | None:
             fmt: WireFormat = module.FORMAT
             _loaded[provider] = fmt
         return _loaded[provider]
+
+
+def json_object(value: object) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one: a request's optional fields read
+    as absent when the shape is wrong."""
+    return cast("dict[str, Any]", value) if isinstance(value, dict) else {}
+
+
+def json_array(value: object) -> list[Any]:
+    """``value`` if it is a JSON array, else an empty one."""
+    return value if is_list(value) else []
 
 
 def json_bytes(value: Any) -> bytes:

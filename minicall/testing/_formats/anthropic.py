@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._reply import ErrorReply, RecordedRequest, Reply, ThinkingReply, split_text
-from . import Rendered, RenderedStream, json_bytes, split_fragments, sse_event
+from . import Rendered, RenderedStream, json_array, json_bytes, json_object, split_fragments, sse_event
 
 __all__ = ["FORMAT", "AnthropicFormat"]
 
@@ -66,16 +66,12 @@ class AnthropicFormat:
         return request.method == "POST" and request.route.endswith("/v1/messages")
 
     def is_stream(self, request: RecordedRequest) -> bool:
-        body = request.json
-        return isinstance(body, dict) and body.get("stream") is True
+        return json_object(request.json).get("stream") is True
 
     def last_user_text(self, request: RecordedRequest) -> str:
-        body = request.json
-        messages = body.get("messages") if isinstance(body, dict) else None
-        if not isinstance(messages, list):
-            return ""
-        for message in reversed(messages):
-            if isinstance(message, dict) and message.get("role") == "user":
+        for value in reversed(json_array(json_object(request.json).get("messages"))):
+            message = json_object(value)
+            if message.get("role") == "user":
                 return _text_of(message.get("content"))
         return ""
 
@@ -136,7 +132,7 @@ class AnthropicFormat:
             events.append(_event({"type": "content_block_stop", "index": index}))
             index += 1
         for i, call in enumerate(reply.tool_calls):
-            block = {
+            block: dict[str, Any] = {
                 "type": "tool_use",
                 "id": _tool_id(call.id, request, i),
                 "name": call.name,
@@ -192,8 +188,7 @@ class AnthropicFormat:
     # -- shared pieces ----------------------------------------------------------------
 
     def _message(self, reply: Reply, request: RecordedRequest) -> dict[str, Any]:
-        body = request.json
-        requested = body.get("model") if isinstance(body, dict) else None
+        requested = json_object(request.json).get("model")
         model = reply.model if reply.model is not None else requested
         return {
             "id": f"msg_fake{request.index:06d}",
@@ -267,17 +262,13 @@ def _text_of(content: object) -> str:
     """The text of a message ``content``: a string, or its text and tool-result blocks."""
     if isinstance(content, str):
         return content
-    if not isinstance(content, list):
-        return ""
     texts: list[str] = []
-    for block in content:
-        if (
-            isinstance(block, dict)
-            and block.get("type") == "text"
-            and isinstance(block.get("text"), str)
-        ):
-            texts.append(block["text"])
-        elif isinstance(block, dict) and block.get("type") == "tool_result":
+    for value in json_array(content):
+        block = json_object(value)
+        text = block.get("text")
+        if block.get("type") == "text" and isinstance(text, str):
+            texts.append(text)
+        elif block.get("type") == "tool_result":
             texts.append(_text_of(block.get("content")))
     return " ".join(t for t in texts if t)
 

@@ -21,7 +21,7 @@ from urllib.parse import unquote
 
 from ..._framing.eventstream import encode_message
 from .._reply import ErrorReply, RecordedRequest, Reply, TokenCounts
-from . import Rendered, RenderedStream, json_bytes, split_fragments
+from . import Rendered, RenderedStream, json_array, json_bytes, json_object, split_fragments
 
 __all__ = ["FORMAT", "BedrockFormat"]
 
@@ -90,17 +90,11 @@ class BedrockFormat:
         return unquote(parts[2]) if len(parts) > 2 else ""
 
     def last_user_text(self, request: RecordedRequest) -> str:
-        body = request.json
-        messages = body.get("messages") if isinstance(body, dict) else None
-        if not isinstance(messages, list):
-            return ""
-        for message in reversed(messages):
-            if isinstance(message, dict) and message.get("role") == "user":
-                content = message.get("content")
-                if isinstance(content, list):
-                    texts = [b.get("text") for b in content if isinstance(b, dict)]
-                    return " ".join(t for t in texts if isinstance(t, str))
-                return ""
+        for value in reversed(json_array(json_object(request.json).get("messages"))):
+            message = json_object(value)
+            if message.get("role") == "user":
+                texts = [json_object(b).get("text") for b in json_array(message.get("content"))]
+                return " ".join(t for t in texts if isinstance(t, str))
         return ""
 
     # -- whole replies ----------------------------------------------------------------

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._reply import ErrorReply, RecordedRequest, Reply
-from . import Rendered, RenderedStream, json_bytes
+from . import Rendered, RenderedStream, json_array, json_bytes, json_object
 
 __all__ = ["FORMAT", "GoogleFormat"]
 
@@ -68,16 +68,10 @@ class GoogleFormat:
         return request.route.endswith(":streamGenerateContent")
 
     def last_user_text(self, request: RecordedRequest) -> str:
-        body = request.json
-        contents = body.get("contents") if isinstance(body, dict) else None
-        if not isinstance(contents, list):
-            return ""
-        for content in reversed(contents):
-            if isinstance(content, dict) and content.get("role", "user") == "user":
-                parts = content.get("parts")
-                if not isinstance(parts, list):
-                    return ""
-                texts = [p.get("text") for p in parts if isinstance(p, dict)]
+        for value in reversed(json_array(json_object(request.json).get("contents"))):
+            content = json_object(value)
+            if isinstance(value, dict) and content.get("role", "user") == "user":
+                texts = [json_object(p).get("text") for p in json_array(content.get("parts"))]
                 return " ".join(t for t in texts if isinstance(t, str))
         return ""
 

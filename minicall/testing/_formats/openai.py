@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._reply import ErrorReply, RecordedRequest, Reply, TokenCounts
-from . import Rendered, RenderedStream, json_bytes, split_fragments, sse_event
+from . import Rendered, RenderedStream, json_array, json_bytes, json_object, split_fragments, sse_event
 
 __all__ = ["FORMAT", "OpenAIDialect", "OpenAIFormat"]
 
@@ -64,8 +64,8 @@ class OpenAIDialect:
     client_kwargs: Mapping[str, Any] = field(default_factory=lambda: {"api_key": "test-key"})
     id_prefix: str = "chatcmpl-"
     tool_id_prefix: str = "call_"
-    extra_response: Mapping[str, Any] = field(default_factory=dict)
-    usage_extras: Mapping[str, Any] = field(default_factory=dict)
+    extra_response: Mapping[str, Any] = field(default_factory=dict[str, Any])
+    usage_extras: Mapping[str, Any] = field(default_factory=dict[str, Any])
     cost_usage_key: str | None = None
     cost_scale: float = 1.0
     cost_header: str | None = None
@@ -97,23 +97,18 @@ class OpenAIFormat:
         return request.method == "POST" and request.route.endswith(self.dialect.path_suffix)
 
     def is_stream(self, request: RecordedRequest) -> bool:
-        body = request.json
-        return isinstance(body, dict) and body.get("stream") is True
+        return json_object(request.json).get("stream") is True
 
     def last_user_text(self, request: RecordedRequest) -> str:
-        body = request.json
-        messages = body.get("messages") if isinstance(body, dict) else None
-        if not isinstance(messages, list):
-            return ""
-        for message in reversed(messages):
-            if isinstance(message, dict) and message.get("role") == "user":
+        for value in reversed(json_array(json_object(request.json).get("messages"))):
+            message = json_object(value)
+            if message.get("role") == "user":
                 return _text_of(message.get("content"))
         return ""
 
     def _wants_usage_chunk(self, request: RecordedRequest) -> bool:
-        body = request.json
-        options = body.get("stream_options") if isinstance(body, dict) else None
-        return isinstance(options, dict) and options.get("include_usage") is True
+        options = json_object(json_object(request.json).get("stream_options"))
+        return options.get("include_usage") is True
 
     # -- whole replies ----------------------------------------------------------------
 
@@ -241,8 +236,7 @@ class OpenAIFormat:
     # -- shared pieces ----------------------------------------------------------------
 
     def _envelope(self, reply: Reply, request: RecordedRequest, kind: str) -> dict[str, Any]:
-        body = request.json
-        requested = body.get("model") if isinstance(body, dict) else None
+        requested = json_object(request.json).get("model")
         model = reply.model if reply.model is not None else requested
         return {
             "id": f"{self.dialect.id_prefix}fake{request.index:06d}",
@@ -293,10 +287,8 @@ def _text_of(content: object) -> str:
     """The text of a message ``content``: a string, or the text parts of a list."""
     if isinstance(content, str):
         return content
-    if isinstance(content, list):
-        texts = [p.get("text") for p in content if isinstance(p, dict)]
-        return " ".join(t for t in texts if isinstance(t, str))
-    return ""
+    texts = [json_object(p).get("text") for p in json_array(content)]
+    return " ".join(t for t in texts if isinstance(t, str))
 
 
 def _usage_none(final: dict[str, Any], usage: dict[str, Any]) -> None:
