@@ -21,7 +21,12 @@ import sys as _sys
 if _sys.version_info < (3, 10):  # checked before anything that 3.9 cannot even import
     raise ImportError(f"minicall needs Python 3.10 or newer; this is Python {_sys.version.split()[0]}")
 
+from typing import TYPE_CHECKING
+
 from . import llm
+
+if TYPE_CHECKING:  # for type checkers; at run time __getattr__ below loads it on first use
+    from . import batch
 from ._call.config import BaseDynamicConfig
 from ._call.decorate import Partial
 from ._call.pricing import set_price

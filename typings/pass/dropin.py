@@ -82,4 +82,4 @@ def use() -> None:
     with llm.context(provider="vertex", model="gemini-2.0-flash"):
         answer("again")
     tools = Tools(level="beginner").create_tools()
-    print(tools, templated("fantasy")[0], configured("horror")["messages"])
+    print(tools, templated("fantasy")[0], configured("horror").get("messages"))

@@ -9,6 +9,10 @@ price. Decoding re-runs the prompt function of each item, so responses carry the
 ``fn_args`` and ``messages`` without the job keeping every request in memory; a job
 resumed without its items decodes from the decorator's settings alone.
 """
+# Arguments are checked at run time too (callers may be untyped):
+# pyright: reportUnnecessaryIsInstance=false
+# Underscore names here are private to minicall, not to one module or class:
+# pyright: reportPrivateUsage=false
 
 from __future__ import annotations
 

@@ -74,7 +74,7 @@ class BatchRecord:
     items: list[BatchItem]
     plan: BatchPlan
     created: float
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict[str, Any])
     polls_left: int = 0
     state: Literal["running", "cancelling", "ended", "expired", "failed", "cancelled"] = "running"
     invalid: str | None = None

@@ -16,7 +16,7 @@ import json
 import re
 from typing import Any
 
-from .._formats import Rendered, WireFormat
+from .._formats import Rendered, WireFormat, json_array, json_object
 from .._reply import ErrorReply, RecordedRequest
 from . import BatchItem, BatchRecord, Batches, item_request, iso_time, json_reply
 
@@ -57,18 +57,19 @@ class AnthropicBatchEngine:
         return None
 
     def _create(self, batches: Batches, fmt: WireFormat, request: RecordedRequest) -> Rendered:
-        body = request.json
-        requests = body.get("requests") if isinstance(body, dict) else None
-        if not isinstance(requests, list) or not requests:
+        requests = json_array(json_object(request.json).get("requests"))
+        if not requests:
             return _error(fmt, request, 400, "requests: a non-empty list is required")
         items: list[BatchItem] = []
         seen: set[str] = set()
-        for n, entry in enumerate(requests):
-            custom_id = entry.get("custom_id") if isinstance(entry, dict) else None
-            params = entry.get("params") if isinstance(entry, dict) else None
+        for n, value in enumerate(requests):
+            entry = json_object(value)
+            custom_id = entry.get("custom_id")
+            params = entry.get("params")
+            entry_params = json_object(params)
             if not isinstance(custom_id, str) or not _CUSTOM_ID.fullmatch(custom_id) or custom_id in seen:
                 return _error(fmt, request, 400, f"requests.{n}.custom_id: must be unique and match ^[a-zA-Z0-9_-]{{1,64}}$")
-            if not isinstance(params, dict) or params.get("stream"):
+            if not isinstance(params, dict) or entry_params.get("stream"):
                 return _error(fmt, request, 400, f"requests.{n}.params: a Messages request without stream is required")
             seen.add(custom_id)
             items.append(BatchItem(custom_id, item_request("/v1/messages", params, "anthropic", request.index * 100_000 + n)))

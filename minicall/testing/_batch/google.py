@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .._formats import Rendered, WireFormat
+from .._formats import Rendered, WireFormat, json_array, json_object
 from .._reply import ErrorReply, RecordedRequest
 from . import BatchItem, BatchRecord, Batches, item_request, iso_time, json_reply
 
@@ -63,26 +63,25 @@ class GeminiBatchEngine:
         return None
 
     def _create(self, batches: Batches, fmt: WireFormat, request: RecordedRequest, version: str, model: str) -> Rendered:
-        body = request.json
-        batch = body.get("batch") if isinstance(body, dict) else None
-        config = batch.get("inputConfig") if isinstance(batch, dict) else None
-        inner = config.get("requests") if isinstance(config, dict) else None
-        requests = inner.get("requests") if isinstance(inner, dict) else None
-        if not isinstance(requests, list) or not requests:
+        batch = json_object(json_object(request.json).get("batch"))
+        inner = json_object(json_object(batch.get("inputConfig")).get("requests"))
+        requests = json_array(inner.get("requests"))
+        if not requests:
             return fmt.render_error(ErrorReply(400, "batch.inputConfig.requests.requests is required."), request)
         items: list[BatchItem] = []
-        for n, entry in enumerate(requests):
-            params = entry.get("request") if isinstance(entry, dict) else None
-            if not isinstance(params, dict) or not isinstance(params.get("contents"), list):
+        for n, value in enumerate(requests):
+            entry = json_object(value)
+            given = entry.get("request")
+            params = json_object(given)
+            if not isinstance(given, dict) or not isinstance(params.get("contents"), list):
                 return fmt.render_error(ErrorReply(400, f"requests[{n}].request.contents is required."), request)
-            meta = entry.get("metadata") if isinstance(entry, dict) else None
-            key = meta.get("key") if isinstance(meta, dict) else None
+            key = json_object(entry.get("metadata")).get("key")
             path = f"/{version}/{model}:generateContent"
             items.append(BatchItem(str(key if key is not None else n), item_request(path, params, "google", request.index * 100_000 + n)))
         batch_id = batches.new_id("fakebatch")
-        display = batch.get("displayName") if isinstance(batch, dict) else None
+        display = batch.get("displayName")
         record = batches.create("google", batch_id, items, fmt, model=model, display_name=display, keys=[
-            (entry.get("metadata") if isinstance(entry, dict) else None) for entry in requests
+            json_object(entry).get("metadata") for entry in requests
         ])
         return json_reply(200, _operation(record))
 
@@ -126,8 +125,9 @@ def _inlined(record: BatchRecord, n: int, item: BatchItem) -> dict[str, Any]:
     if 200 <= item.status < 300:
         out["response"] = item.body
     else:
-        error = item.body.get("error") if isinstance(item.body, dict) else None
-        message = error.get("message") if isinstance(error, dict) else "error"
+        error = json_object(item.body).get("error")
+        fields = json_object(error)
+        message = fields.get("message") if isinstance(error, dict) else "error"
         out["error"] = {"code": _GRPC.get(item.status, 13), "message": message}
     if n < len(keys) and keys[n] is not None:
         out["metadata"] = keys[n]

@@ -17,7 +17,7 @@ import json
 import re
 from typing import Any
 
-from .._formats import Rendered, WireFormat
+from .._formats import Rendered, WireFormat, json_object
 from .._reply import ErrorReply, RecordedRequest
 from . import BatchItem, BatchRecord, Batches, item_request, json_reply
 
@@ -105,8 +105,8 @@ class OpenAIBatchEngine:
         return Rendered(200, {"content-type": "application/octet-stream"}, found[1])
 
     def _create(self, batches: Batches, fmt: WireFormat, request: RecordedRequest) -> Rendered:
-        body = request.json
-        if not isinstance(body, dict):
+        body = json_object(request.json)
+        if not isinstance(request.json, dict):
             return _error(fmt, request, 400, "The body must be a JSON object.")
         missing = [k for k in ("input_file_id", "endpoint", "completion_window") if not isinstance(body.get(k), str)]
         if missing:
@@ -205,12 +205,13 @@ def _items(content: bytes, endpoint: str, request: RecordedRequest) -> tuple[lis
             obj = json.loads(line)
         except ValueError:
             return [], f"Line {n + 1} is not valid JSON."
+        line_object = json_object(obj)
         if not isinstance(obj, dict):
             return [], f"Line {n + 1} is not a JSON object."
-        custom_id, body = obj.get("custom_id"), obj.get("body")
+        custom_id, body = line_object.get("custom_id"), line_object.get("body")
         if not isinstance(custom_id, str) or custom_id in seen:
             return [], f"Line {n + 1}: custom_id must be a unique string."
-        if obj.get("method") != "POST" or obj.get("url") != endpoint:
+        if line_object.get("method") != "POST" or line_object.get("url") != endpoint:
             return [], f"Line {n + 1}: method must be POST and url {endpoint!r}."
         if not isinstance(body, dict):
             return [], f"Line {n + 1}: body must be an object."
