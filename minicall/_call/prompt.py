@@ -16,6 +16,10 @@ of messages (neutral ``Message`` objects or native dicts, as they are). Special 
 specs make list text or media parts (``_SPECS`` below); any other spec is handed to
 ``format()``. A message whose content formats to nothing is dropped.
 """
+# Arguments are checked at run time too (callers may be untyped):
+# pyright: reportUnnecessaryIsInstance=false
+# Underscore names here are private to minicall, not to one module or class:
+# pyright: reportPrivateUsage=false
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ import functools
 import inspect
 import re
 import string
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any, ParamSpec, Protocol, TypeVar, Union, cast, overload
 
 from .._model.errors import PromptError
@@ -139,7 +143,7 @@ def prompt_template(template: str | None = None) -> TemplateDecorator | Messages
 
         def render(result: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             if template is None and isinstance(result, Mapping):
-                return result  # as Mirascope: with no template, a dynamic config comes back whole
+                return cast("Mapping[str, Any]", result)  # as Mirascope: with no template, a dynamic config comes back whole
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
             return prompt_messages(result, template, bound.arguments, fn.__name__)[0]
@@ -323,7 +327,7 @@ def _options(text: str | None) -> dict[str, str]:
 
 def _items(value: Any, spec: str) -> Sequence[Any]:
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
-        return value
+        return cast("Sequence[object]", value)
     raise PromptError(f"the {spec!r} spec needs a list, not {type(value).__name__}")
 
 
@@ -392,6 +396,7 @@ def _history(body: str, values: Mapping[str, Any]) -> list[PromptMessage]:
     if isinstance(history, (str, bytes)) or not isinstance(history, Sequence):
         kind = type(history).__name__
         raise PromptError(f"MESSAGES variable {field!r} must be a list of messages, not {kind}")
+    history = cast("Iterable[Any]", history)
     for item in history:
         if not isinstance(item, (Message, Mapping)):
             kind = type(item).__name__
@@ -416,28 +421,33 @@ def prompt_messages(result: Any, template: str | None, fn_args: Mapping[str, Any
         return [Message("user", result)], None
     if isinstance(result, Message):
         return [result], None
-    if isinstance(result, (list, tuple)) and result and all(isinstance(r, (str, *_PART_TYPES)) for r in result):
-        return [Message("user", list(result))], None  # strings and parts: one user message
+    if isinstance(result, (list, tuple)):
+        items = cast("Sequence[Any]", result)
+        if items and all(isinstance(r, (str, *_PART_TYPES)) for r in items):
+            return [Message("user", list(items))], None  # strings and parts: one user message
+        return _check_messages(items, fn_name), None
     config: dict[str, Any] | None = None
     if isinstance(result, Mapping):
-        unknown = set(result) - _CONFIG_KEYS
+        given = cast("Mapping[str, Any]", result)
+        unknown = set(given) - _CONFIG_KEYS
         if unknown:
             raise PromptError(f"{fn_name} returned a dynamic config with unknown keys: {sorted(unknown)}")
-        config = dict(result)
+        config = dict(given)
     if isinstance(result, str):
         return [Message("user", result)], None
-    if isinstance(result, (list, tuple)):
-        return _check_messages(result, fn_name), None
     if config is not None and "messages" in config:
         return _check_messages(config["messages"], fn_name), config
     if result is not None and config is None:
+        kind = type(cast(object, result)).__name__
         raise PromptError(
-            f"{fn_name} returned {type(result).__name__}; a prompt function returns a str, "
+            f"{fn_name} returned {kind}; a prompt function returns a str, "
             "a list of messages, a dynamic config dict, or None under @prompt_template"
         )
     if template is None:
         raise PromptError(f"{fn_name} returned no messages and has no @prompt_template")
-    computed = (config or {}).get("computed_fields") or {}
+    computed: Any = config.get("computed_fields") if config else None
+    if not computed:
+        computed = {}
     if not isinstance(computed, Mapping):
         raise PromptError(f"{fn_name}: computed_fields must be a dict")
     return list(format_template(template, {**fn_args, **computed})), config
@@ -456,14 +466,14 @@ def _check_messages(messages: Any, fn_name: str) -> list[Message | Mapping[str, 
     if not isinstance(messages, (list, tuple)):
         raise PromptError(f"{fn_name}: messages must be a list, got {type(messages).__name__}")
     out: list[Message | Mapping[str, Any]] = []
-    for i, message in enumerate(messages):
+    for i, message in enumerate(cast("Sequence[Any]", messages)):
         if not isinstance(message, (Message, Mapping)):
             message = _sdk_message(message)
         if not isinstance(message, (Message, Mapping)):
             raise PromptError(
                 f"{fn_name}: messages[{i}] is a {type(message).__name__}; expected a Message or a message dict"
             )
-        out.append(message)
+        out.append(cast("Message | Mapping[str, Any]", message))
     return out
 
 
@@ -477,4 +487,4 @@ def _sdk_message(message: Any) -> Any:
         dumped = dump(exclude_none=True)
     except TypeError:
         dumped = dump()
-    return dumped if isinstance(dumped, Mapping) else message
+    return cast("Mapping[str, Any]", dumped) if isinstance(dumped, Mapping) else message

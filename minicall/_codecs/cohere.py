@@ -119,7 +119,7 @@ class CohereCodec:
     def to_native(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Neutral messages as v2 Chat message dicts; native dicts pass through, those in the
         v1 shape Mirascope uses (``{"role": "USER", "message": ...}``) as their v2 turn."""
-        turns = [m if isinstance(m, Message) else _from_v1(m) for m in messages]
+        turns: list[Message | Mapping[str, Any]] = [m if isinstance(m, Message) else _from_v1(m) for m in messages]
         return chat_messages(turns, self.native_assistant, _part, _tool_message)
 
     def native_assistant(self, message: Message) -> dict[str, Any]:
