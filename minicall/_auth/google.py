@@ -370,7 +370,7 @@ def _read_file(path: str) -> dict[str, object]:
         ) from None
     if not isinstance(info, dict):
         raise ConfigurationError(f"Google credentials file {path!r} does not hold a JSON object")
-    return info
+    return cast("dict[str, Any]", info)
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from .._model.errors import SECRET_HEADERS, MinicallError
 from .._model.http import AsyncHttpResponse, HttpRequest, HttpResponse
@@ -147,9 +147,9 @@ class Scrubber:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, list):
-            return [self.value(v) for v in value]
+            return [self.value(v) for v in cast("Sequence[Any]", value)]
         if isinstance(value, dict):
-            return {self.value(k): self.value(v) for k, v in value.items()}
+            return {self.value(k): self.value(v) for k, v in cast("Mapping[Any, Any]", value).items()}
         return value
 
     def error(self, error: MinicallError) -> MinicallError:
