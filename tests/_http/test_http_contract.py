@@ -523,21 +523,22 @@ def test_pings_after_an_event_do_not_reset_the_timeout_between_events(serve, kin
 
 
 def test_a_stream_with_steady_events_outlives_its_deadline(serve, kind):
-    # Events every 0.2 s for 1.6 s: past the 1 s deadline, which bounds the first only.
+    # Events every 0.3 s for 2.4 s: past the 1.5 s deadline, which bounds the first only.
+    # The gaps stay far below the 3 s timeout so a loaded machine cannot trip it.
     def handler(sock: socket.socket, server: Server) -> None:
         stream_head(sock)
         for i in range(8):
             sock.sendall(sse(delta(f"{i} ")))
-            server.pause(0.2)
+            server.pause(0.3)
         sock.sendall(b"data: [DONE]\n\n")
 
     server = serve(after_request(handler))
 
-    @llm.call(provider="openai", model="m", client=client_for(server, kind, timeout=1.0, deadline=1.0), stream=True)
+    @llm.call(provider="openai", model="m", client=client_for(server, kind, timeout=3.0, deadline=1.5), stream=True)
     def tell() -> str:
         return "x"
 
-    @llm.call(provider="openai", model="m", client=client_for(server, kind, timeout=1.0, deadline=1.0), stream=True)
+    @llm.call(provider="openai", model="m", client=client_for(server, kind, timeout=3.0, deadline=1.5), stream=True)
     async def tell_async() -> str:
         return "x"
 
