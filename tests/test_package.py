@@ -119,3 +119,20 @@ def test_every_provider_module_exposes_the_documented_names():
         assert getattr(module, f"Async{p}DynamicConfig") is getattr(module, f"{p}DynamicConfig")
         assert hasattr(module, client_name) and callable(module.call)
         assert hasattr(module, "APIError") and hasattr(module, "RateLimitError")
+
+
+def test_no_test_folder_shadows_an_official_sdk():
+    # pytest puts each folder holding test files on sys.path; a subfolder there named
+    # like an SDK (tests/_codecs/openai) would then import as that SDK, a namespace
+    # package with none of its names, wherever the SDK itself is not installed.
+    sdk_names = {"openai", "anthropic", "groq", "cohere", "mistralai", "google", "botocore", "boto3",
+                 "azure", "litellm", "pydantic", "tenacity", "opentelemetry", "jsonschema", "cryptography"}
+    tests = Path(__file__).resolve().parent
+    shadowing = [
+        f"{folder.relative_to(tests)}/{sub.name}"
+        for folder in [tests, *(d for d in tests.rglob("*") if d.is_dir())]
+        if folder != tests and any(folder.glob("test_*.py"))
+        for sub in folder.iterdir()
+        if sub.is_dir() and sub.name in sdk_names
+    ]
+    assert shadowing == []

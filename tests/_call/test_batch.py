@@ -412,6 +412,7 @@ def test_items_that_need_other_headers_or_endpoints_are_refused():
         check(None, 2, HttpRequest("POST", "https://x/v1/other"), sample)  # type: ignore[arg-type]
 
 
+@pytest.mark.conformance
 def test_an_official_sdk_client_batches_on_its_own_provider(fake):
     openai_sdk = pytest.importorskip("openai")
     azure = openai_sdk.AzureOpenAI(api_key="k", azure_endpoint=fake.base_url("azure"), api_version="2024-10-21",
