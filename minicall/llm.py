@@ -53,6 +53,7 @@ Google (``vertex`` defaults to a Vertex AI client)."""
 class CommonCallParams(TypedDict, total=False):
     """Parameters every provider understands; each codec renames them to its own."""
 
+    extra_headers: dict[str, str]
     temperature: float
     max_tokens: int
     top_p: float

@@ -31,6 +31,7 @@ __all__ = [
     "DEFAULT_DEADLINE",
     "DEFAULT_TIMEOUT",
     "BaseClient",
+    "check_header",
     "env_digest",
     "env_first",
     "keyed_digest",
@@ -90,7 +91,8 @@ def env_digest(names: tuple[str, ...]) -> bytes:
     ).digest()
 
 
-def _check_header(name: str, value: str) -> None:
+def check_header(name: str, value: str) -> None:
+    """Refuse a header that would split the request (a line break or NUL in it)."""
     if any(c in name or c in value for c in "\r\n\x00"):
         raise ConfigurationError(f"header {name!r} contains a line break or NUL; refusing to send it")
 
@@ -223,7 +225,7 @@ class BaseClient:
         self.max_retries = max_retries
         self.headers: dict[str, str] = dict(headers or {})
         for name, value in self.headers.items():
-            _check_header(name, value)
+            check_header(name, value)
         if ca_file is not None and not os.path.isfile(ca_file):
             raise ConfigurationError(f"ca_file {ca_file!r} is not a file")
         if transport is not None and (ca_file is not None or not verify):

@@ -23,15 +23,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
-from .client import BaseClient, env_digest, keep_base_query
+from .client import BaseClient, check_header, env_digest, keep_base_query
 from .config import merge_params
 from .context import ACTIVE
 from .._model.errors import (
     ConfigurationError,
     PromptError,
 )
-from .._model.http import AsyncHttpResponse, HttpResponse
-from .._model.spec import CallSpec, ResponseFormat, ToolSpec
+from .._model.http import AsyncHttpResponse, HttpRequest, HttpResponse
+from .._model.spec import CallSpec, Codec, Endpoint, ResponseFormat, ToolSpec
 from .prompt import PROMPT_FN_ATTR, TEMPLATE_ATTR, check_config, prompt_messages
 from .registry import canonical, check_provider, provider_module
 from .response import BaseCallResponse, CallContext
@@ -41,7 +41,7 @@ from .stream import BaseAsyncStream, BaseStream
 from .structured import extract, partial_models, partial_models_async
 from .tools import BaseTool, convert_tools, response_model_tool, tool_spec
 
-__all__ = ["CallPlan", "call_plan", "decorate", "default_client", "finish", "override"]
+__all__ = ["CallPlan", "call_plan", "decorate", "default_client", "encode_request", "finish", "override"]
 
 
 def _check_settings(settings: Settings) -> Settings:
@@ -247,6 +247,38 @@ class CallPlan:
         return shape.tool_types, spec
 
 
+def encode_request(codec: Codec, spec: CallSpec, endpoint: Endpoint) -> HttpRequest:
+    """``codec.encode(spec, endpoint)``, with ``call_params["extra_headers"]`` sent as
+    request headers rather than body keys, for every provider (as the official SDKs
+    take ``extra_headers``: beta features such as ``anthropic-beta``).
+
+    An extra header replaces the codec's header of the same name (compared without
+    case); credentials are added later and still win. A value that is not a mapping
+    of strings, or a header with a line break, is a ``ConfigurationError``.
+    """
+    if "extra_headers" not in spec.call_params:
+        return codec.encode(spec, endpoint)
+    params = dict(spec.call_params)
+    extra: Any = params.pop("extra_headers")
+    request = codec.encode(replace(spec, call_params=params), endpoint)
+    if extra is None:  # Mirascope types it ``dict[str, str] | None``
+        return request
+    if not isinstance(extra, Mapping):
+        raise ConfigurationError(f"call_params extra_headers must be a dict of strings, got {type(extra).__name__}")
+    given: dict[str, str] = {}
+    for name, value in cast("Mapping[object, object]", extra).items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise ConfigurationError(
+                f"call_params extra_headers must map header names to strings, got {name!r}: {type(value).__name__}"
+            )
+        check_header(name, value)
+        given[name] = value
+    replaced = {name.lower() for name in given}
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in replaced}
+    headers.update(given)
+    return replace(request, headers=headers)
+
+
 def call_plan(fn: Any) -> CallPlan | None:
     """The plan of a minicall-decorated function, or ``None`` for anything else."""
     plan = getattr(fn, "__minicall_plan__", None)
@@ -288,7 +320,7 @@ def _prepare(
     codec = client.codec
     endpoint = client.endpoint()
     try:
-        request = codec.encode(spec, endpoint)
+        request = encode_request(codec, spec, endpoint)
     except (PromptError, ConfigurationError):
         raise
     except (TypeError, ValueError) as exc:

@@ -48,6 +48,7 @@ class CompatClient(BaseClient):
 class ChatParams(TypedDict, total=False):
     """The Chat Completions parameters every compatible dialect documents."""
 
+    extra_headers: dict[str, str]
     frequency_penalty: float
     max_tokens: int
     n: int

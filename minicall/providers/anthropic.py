@@ -127,6 +127,7 @@ AnthropicMessageParam = MessageParam
 class AnthropicCallParams(TypedDict, total=False):
     """The documented Messages API parameters (``stop`` maps to ``stop_sequences``)."""
 
+    extra_headers: dict[str, str]
     max_tokens: int
     metadata: dict[str, str]
     stop_sequences: list[str]

@@ -98,6 +98,7 @@ class BedrockCallParams(TypedDict, total=False):
     """ConverseRequest members, plus the common names (``max_tokens`` ...) that map onto
     ``inferenceConfig``; any other key goes to ``additionalModelRequestFields``."""
 
+    extra_headers: dict[str, str]
     inferenceConfig: InferenceConfig
     additionalModelRequestFields: dict[str, Any]
     additionalModelResponseFieldPaths: list[str]

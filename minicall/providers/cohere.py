@@ -102,6 +102,7 @@ CohereMessageParam = SystemChatMessageV2 | UserChatMessageV2 | AssistantChatMess
 class CohereCallParams(TypedDict, total=False):
     """The documented v2 Chat parameters (``top_p``/``stop`` are renamed to ``p``/``stop_sequences``)."""
 
+    extra_headers: dict[str, str]
     max_tokens: int
     temperature: float
     p: float

@@ -128,6 +128,7 @@ GoogleMessageParam = ContentDict
 class GoogleCallParams(TypedDict, total=False):
     """The documented ``generateContent`` parameters (snake_case; camelCase works too)."""
 
+    extra_headers: dict[str, str]
     temperature: float
     top_p: float
     top_k: float

@@ -66,6 +66,7 @@ _CODEC = OpenAICompatCodec(OPENAI)
 class OpenAICallParams(TypedDict, total=False):
     """The documented Chat Completions parameters."""
 
+    extra_headers: dict[str, str]
     audio: dict[str, Any]
     modalities: list[Literal["text", "audio"]]
     frequency_penalty: float

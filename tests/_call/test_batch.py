@@ -427,3 +427,14 @@ def test_an_official_sdk_client_batches_on_its_own_provider(fake):
     assert [r.content for r in job.wait(poll_interval=0)] == ["echo: a", "echo: b"]
     assert fake.requests[0].raw_path == "/azure/openai/files?api-version=2024-10-21"
     assert fake.requests[0].headers["api-key"] == "k"
+
+
+def test_extra_headers_go_on_the_batch_requests_not_in_the_items(setup, fake):
+    provider, model, client = setup
+    fn = recommender(provider, model, client, call_params={"extra_headers": {"x-feature": "on"}})
+    results = batch.submit(fn, [("a",), ("b",)]).wait(poll_interval=0)
+    assert [r.content for r in results] == ["echo: Recommend a a book for adults", "echo: Recommend a b book for adults"]
+    assert all(r.headers.get("x-feature") == "on" for r in fake.requests)
+    assert all("extra_headers" not in json.dumps(body) for body in item_bodies(fake, provider))
+    resumed = batch.resume(fn, "batch-x")
+    assert b"extra_headers" not in resumed.sample.body and resumed.sample.headers["x-feature"] == "on"

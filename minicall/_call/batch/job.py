@@ -29,7 +29,7 @@ from ..._model.http import HttpRequest
 from ..._model.batch import BatchStatus, ItemResult
 from ..._model.errors import APIError, APITimeoutError, ConfigurationError, MinicallError, error_for_status
 from ..client import BaseClient
-from ..pipeline import CallPlan, finish
+from ..pipeline import CallPlan, encode_request, finish
 from ..response import CallContext
 from ..send import sleep_async
 from .drive import Link, run_async, run_sync
@@ -366,6 +366,6 @@ def resume(fn: Callable[..., Any], batch_id: str, items: Sequence[Any] | None = 
     client = batch_client(plan)
     codec = _codec_for(client)
     _, spec = plan.static_shape()
-    sample = client.codec.encode(spec, client.endpoint())
+    sample = encode_request(client.codec, spec, client.endpoint())
     codec.check(sample, client.endpoint())
     return BatchJob(plan, codec, Link(plan.settings, client), sample, batch_id, items)

@@ -1,0 +1,83 @@
+"""Provider-specific features beside the official SDKs, on the same FakeServer: what
+minicall sends for a Mirascope-style call must be what the SDK sends for the same
+request (headers that matter, and the parsed JSON body)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from minicall.providers import anthropic as mc_anthropic
+from minicall.providers import openai as mc_openai
+from minicall.testing import FakeServer
+from minicall.testing._reply import RecordedRequest
+
+anthropic_sdk = pytest.importorskip("anthropic")
+openai_sdk = pytest.importorskip("openai")
+
+pytestmark = [pytest.mark.conformance, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+
+CLAUDE = "claude-3-5-sonnet-latest"
+GPT = "gpt-4o-mini"
+TOKEN = "tok-test"
+BETA = {"anthropic-beta": "prompt-caching-2024-07-31", "x-extra": "1"}
+
+
+def _anthropic_version() -> str:
+    from anthropic import _constants
+
+    return str(getattr(_constants, "ANTHROPIC_API_VERSION", "2023-06-01"))
+
+
+@pytest.fixture()
+def claude_sdk(fake: FakeServer) -> Any:
+    return anthropic_sdk.Anthropic(auth_token=TOKEN, base_url=fake.base_url("anthropic"), max_retries=0)
+
+
+@pytest.fixture()
+def claude(fake: FakeServer) -> mc_anthropic.AnthropicClient:
+    return fake.client("anthropic", api_key=None, auth_token=TOKEN, version=_anthropic_version(), max_retries=0)
+
+
+@pytest.fixture()
+def gpt_sdk(fake: FakeServer) -> Any:
+    return openai_sdk.OpenAI(api_key="sk-test", base_url=fake.base_url("openai"), max_retries=0)
+
+
+@pytest.fixture()
+def gpt(fake: FakeServer) -> mc_openai.OpenAIClient:
+    return fake.client("openai", api_key="sk-test", max_retries=0)
+
+
+def same(ours: RecordedRequest, theirs: RecordedRequest, *headers: str) -> None:
+    assert ours.path == theirs.path
+    assert ours.json == theirs.json
+    for name in headers:
+        assert ours.headers.get(name) == theirs.headers.get(name), name
+
+
+# -- extra_headers ---------------------------------------------------------------------
+
+
+def test_anthropic_extra_headers_as_the_sdk_sends_them(fake, claude_sdk, claude):
+    @mc_anthropic.call(CLAUDE, client=claude, call_params={"max_tokens": 50, "extra_headers": BETA})
+    def ask() -> str:
+        return "hi"
+
+    ask()
+    ours = fake.last
+    claude_sdk.messages.create(model=CLAUDE, max_tokens=50, messages=[{"role": "user", "content": "hi"}],
+                               extra_headers=BETA)
+    same(ours, fake.last, "anthropic-beta", "x-extra", "authorization")
+
+
+def test_openai_extra_headers_as_the_sdk_sends_them(fake, gpt_sdk, gpt):
+    @mc_openai.call(GPT, client=gpt, call_params={"extra_headers": BETA})
+    def ask() -> str:
+        return "hi"
+
+    ask()
+    ours = fake.last
+    gpt_sdk.chat.completions.create(model=GPT, messages=[{"role": "user", "content": "hi"}], extra_headers=BETA)
+    same(ours, fake.last, "anthropic-beta", "x-extra", "authorization")
