@@ -296,7 +296,7 @@ class BaseClient:
         """``request`` with credentials added (Bedrock signs, Vertex fetches a token)."""
         merged = dict(request.headers)
         merged.update(self.auth_headers())
-        return HttpRequest(request.method, request.url, merged, request.body, request.timeout, request.deadline)
+        return dataclasses.replace(request, headers=merged)
 
     def credentials_rejected(self) -> None:
         """Called when the provider answered 401: drop any cached token (Vertex) so the
@@ -355,4 +355,4 @@ def keep_base_query(request: HttpRequest, base_url: str) -> HttpRequest:
     path, _, own = url[len(base_url) :].partition("?")
     both = "&".join(q for q in (query, own) if q)
     joined = f"{base}{path}?{both}" if both else base + path
-    return HttpRequest(request.method, joined, request.headers, request.body, request.timeout)
+    return dataclasses.replace(request, url=joined)

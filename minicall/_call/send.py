@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._model.clock import Deadline
@@ -132,9 +132,7 @@ class _Attempts:
         self.prepared = prepared
         # The call's deadline starts now and rides on the request to the transport.
         self.deadline = deadline = Deadline(prepared.client.deadline)
-        self.request = HttpRequest(
-            request.method, request.url, request.headers, request.body, request.timeout, deadline
-        )
+        self.request = replace(request, deadline=deadline)
         self.scrub = _Scrubber.of(prepared.client, request)
         self.attempt = 0
         context = prepared.context
@@ -215,9 +213,11 @@ class _Attempts:
         return delay
 
 
-def send_sync(prepared: Prepared, request: HttpRequest) -> HttpResponse:
+def send_sync(prepared: Prepared, request: HttpRequest, *, download: bool = False) -> HttpResponse:
+    """Send a prepared call; a stream's (or, with ``download``, any) body is read as it
+    arrives by the caller."""
     transport = prepared.client.transport
-    stream = prepared.context.spec.stream
+    stream = prepared.context.spec.stream or download
     attempts = _Attempts(prepared, request)
     request = attempts.request
     while True:
@@ -241,7 +241,8 @@ def send_sync(prepared: Prepared, request: HttpRequest) -> HttpResponse:
         time.sleep(delay)
 
 
-async def send_async(prepared: Prepared, request: HttpRequest) -> AsyncHttpResponse:
+async def send_async(prepared: Prepared, request: HttpRequest, *, download: bool = False) -> AsyncHttpResponse:
+    """The asynchronous twin of :func:`send_sync`."""
     import asyncio  # only async calls pay for it
 
     transport = prepared.client.transport
@@ -251,7 +252,7 @@ async def send_async(prepared: Prepared, request: HttpRequest) -> AsyncHttpRespo
             f"{type(transport).__name__} has no send_async(); an async call needs a transport that "
             "implements minicall's AsyncTransport protocol"
         )
-    stream = prepared.context.spec.stream
+    stream = prepared.context.spec.stream or download
     attempts = _Attempts(prepared, request)
     request = attempts.request
     while True:

@@ -195,7 +195,7 @@ class AsyncioTransport:
     - ``proxy``: an ``http://[user:pass@]host:port`` proxy for every request; else, with
       ``trust_env``, ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` decide per request.
     - ``max_connections_per_host`` bounds requests in flight (and so open connections)
-      per origin; ``max_body_bytes`` bounds each decoded body, streamed or not;
+      per origin; ``max_body_bytes`` (or the request's own) bounds each decoded body, streamed or not;
       ``max_redirects`` redirects are followed (the rule is in ``_common``), after
       which the redirect itself is returned.
 
@@ -249,9 +249,10 @@ class AsyncioTransport:
         headers: Mapping[str, str] | HeaderItems = checked_header_items(request.headers)
         body = request.body
         timeout, deadline = request.timeout, request.deadline
+        limit = self._max_body if request.max_body_bytes is None else request.max_body_bytes
         for hop in range(self._max_redirects + 1):
             last = hop == self._max_redirects
-            response = await self._send_once(method, url, headers, body, timeout, deadline, stream, last)
+            response = await self._send_once(method, url, headers, body, timeout, deadline, stream, last, limit)
             if last:
                 return response
             location = response.headers.get("location")
@@ -282,6 +283,7 @@ class AsyncioTransport:
         deadline: Deadline | None,
         stream: bool,
         last: bool,
+        limit: int,
     ) -> AsyncHttpResponse:
         proxy = self._proxy
         if proxy is None and self._trust_env:
@@ -326,12 +328,12 @@ class AsyncioTransport:
         folded = lower_headers(head.headers)
         log_response(method, url.text, head.status, folded)
         redirected = not last and head.status in REDIRECT_STATUSES
-        if not redirected and declared_too_big(folded, self._max_body):
+        if not redirected and declared_too_big(folded, limit):
             # Refuse before waiting for a body we would refuse anyway, streamed or not.
             conn.close()
             slots.release()
-            raise ResponseFormatError("http", "", f"response body larger than {self._max_body} bytes")
-        decoder = BodyDecoder(folded.get("content-encoding", ""), self._max_body)
+            raise ResponseFormatError("http", "", f"response body larger than {limit} bytes")
+        decoder = BodyDecoder(folded.get("content-encoding", ""), limit)
         reader = _Body(pool, conn, decoder, timeout, deadline, route.where)
         if stream or redirected:  # a redirect's body is drained by the caller, or dropped
             return AsyncHttpResponse(

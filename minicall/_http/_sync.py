@@ -15,8 +15,8 @@ contract:
   is bounded too.
 - Pools do not cross ``os.fork()``: a child process starts with empty pools.
 - gzip and deflate bodies are decoded, streamed ones piece by piece; a decoded body
-  longer than ``max_body_bytes`` raises ``ResponseFormatError`` (streams too) after at
-  most that many bytes were held.
+  longer than ``max_body_bytes`` (or the request's own ``max_body_bytes``) raises
+  ``ResponseFormatError`` (streams too) after at most that many bytes were held.
 - Redirects (301, 302, 303, 307, 308) are followed up to ``max_redirects``, by the
   rule both transports share (see :mod:`minicall._http._common`: 303 and 302 become a
   body-less GET, 301 turns POST into GET, 307/308 keep method and body; another
@@ -226,6 +226,7 @@ class SyncTransport:
         headers: Mapping[str, str] | HeaderItems = checked_header_items(request.headers)
         url, body = parse_url(request.url), request.body
         timeout, deadline = request.timeout, request.deadline
+        limit = self._max_body if request.max_body_bytes is None else request.max_body_bytes
         for hop in range(self._max_redirects + 1):
             route = self._route(url)
             conn, parser, events = self._exchange(route, url, method, headers, body, timeout, deadline)
@@ -234,7 +235,7 @@ class SyncTransport:
             folded = lower_headers(head.headers)
             log_response(method, url.text, head.status, folded)
             nxt = redirect(head.status, folded.get("location"), method, url, headers, body)
-            response = _Body(self, route, conn, parser, events, folded, timeout, deadline)
+            response = _Body(self, route, conn, parser, events, folded, timeout, deadline, limit)
             if nxt is None or hop == self._max_redirects:
                 response.refuse_declared_too_big()
                 if stream:
@@ -427,6 +428,7 @@ class _Body:
         headers: Mapping[str, str],
         timeout: float | None,
         deadline: Deadline | None,
+        limit: int,
     ) -> None:
         self._transport = transport
         self._route = route
@@ -435,7 +437,7 @@ class _Body:
         self._events = events
         self._timeout = timeout
         self._deadline = deadline
-        self._limit = transport.max_body_bytes
+        self._limit = limit
         self._headers = headers
         self._decoder = BodyDecoder(headers.get("content-encoding", ""), self._limit)
         self._settled = False

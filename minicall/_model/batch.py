@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["BATCH_STATES", "DONE_STATES", "BatchState", "BatchStatus", "ItemResult"]
+from .errors import MinicallError
+
+__all__ = ["BATCH_STATES", "DONE_STATES", "BatchResults", "BatchState", "BatchStatus", "ItemResult"]
 
 BatchState = Literal["pending", "running", "ended", "expired", "cancelled", "failed"]
 
@@ -63,6 +65,8 @@ class ItemResult:
     ``status`` 200 with ``body`` the provider's usual reply object, or an error:
     ``status`` the HTTP status it had (``None`` where none applies: expired,
     cancelled), ``body`` the provider's error object and ``message`` its words.
+    ``error``, when set, is the item's result as it stands: its line named the item
+    but could not be read (a ``ResponseFormatError``).
     """
 
     custom_id: str
@@ -70,3 +74,18 @@ class ItemResult:
     body: Any = None
     message: str | None = None
     request_id: str | None = None
+    error: MinicallError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResults:
+    """Every item result of a batch, and what of its results could not be read.
+
+    ``unreadable`` counts the lines that named no item (not JSON, no ``custom_id``,
+    longer than a line may be); ``problems`` describes the first few of them. An
+    item without a result is then perhaps one of those.
+    """
+
+    items: list[ItemResult]
+    unreadable: int = 0
+    problems: tuple[str, ...] = ()

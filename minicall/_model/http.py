@@ -94,6 +94,9 @@ class HttpRequest:
     ``timeout`` bounds connecting and each read; ``None`` waits forever. ``deadline``,
     set by the call pipeline, bounds every wait of the call as a whole (see
     :mod:`minicall._model.clock`); a transport of one's own may ignore it.
+    ``max_body_bytes``, when set, caps this reply's decoded body in place of the
+    transport's own cap (a batch's results file, read line by line, is larger than
+    any reply); a transport of one's own may ignore it too.
     """
 
     method: str
@@ -102,6 +105,7 @@ class HttpRequest:
     body: bytes = b""
     timeout: float | None = None
     deadline: Deadline | None = None
+    max_body_bytes: int | None = None
 
     def __repr__(self) -> str:
         # query values such as Gemini's ?key= are credentials

@@ -22,6 +22,7 @@ a ``generation_config`` or ``config`` dict is spread the same way.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, ClassVar, Literal, TypedDict
 
 from .._auth.google import VertexAuth, adc_configured
@@ -332,7 +333,7 @@ class GoogleClient(BaseClient):
             send = default_transport().send_async
         token = await self._auth.token_async(send)
         headers = {**request.headers, **self._headers_for(token)}
-        return HttpRequest(request.method, request.url, headers, request.body, request.timeout, request.deadline)
+        return replace(request, headers=headers)
 
     def __repr__(self) -> str:
         where = f", vertex=True, project={self.project!r}, location={self.location!r}" if self.vertex else ""

@@ -24,7 +24,7 @@ import socketserver
 import ssl
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -209,14 +209,18 @@ class FakeServer:
         with self._lock:
             self._queues.setdefault(provider, deque()).extend(replies)
 
-    def script_batch(self, *, polls: int = 1, outcome: str = "ended", error: str | None = None) -> None:
+    def script_batch(
+        self, *, polls: int = 1, outcome: str = "ended", error: str | None = None, garbage: Sequence[str] = ()
+    ) -> None:
         """Queue how the next batch created (any provider) behaves.
 
         It reports itself running for ``polls`` polls, then ends as ``outcome``:
         ``"ended"`` (each item answered by the scripted reply it took when the batch
         was created, an ``ErrorReply`` failing its item), ``"expired"`` (no item ran)
         or ``"failed"`` (the batch rejected as a whole, with ``error`` as the reason).
-        Unscripted batches run for one poll and end.
+        Unscripted batches run for one poll and end. ``garbage`` lines are written at
+        the start of a JSONL results file, to test a results file that is partly
+        unreadable (the batch engines whose results come inline ignore them).
         """
         from ._batch import OUTCOMES, BatchPlan
 
@@ -225,7 +229,9 @@ class FakeServer:
             raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
         if not isinstance(polls, int) or polls < 0:
             raise ValueError(f"polls must be an int >= 0, got {polls!r}")
-        plan = BatchPlan(polls, chosen) if error is None else BatchPlan(polls, chosen, error)
+        if isinstance(garbage, str) or not all(isinstance(line, str) and "\n" not in line for line in garbage):
+            raise ValueError("garbage must be a list of lines (strings without a newline)")
+        plan = BatchPlan(polls, chosen, error if error is not None else BatchPlan.error, tuple(garbage))
         with self._batch_state().lock:
             self._batch_state().plans.append(plan)
 

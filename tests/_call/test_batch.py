@@ -264,6 +264,81 @@ def test_an_unknown_batch_id_is_a_not_found_error(fake):
         batch.resume(fn, "batch_nope").status()
 
 
+# -- results files ------------------------------------------------------------------------
+
+JSONL_SETUPS = [("openai", "gpt-4o-mini"), ("anthropic", "claude-3-5-haiku-latest")]
+
+
+class CappedTransport:
+    """The default transports with a small body cap, sync and async."""
+
+    def __init__(self, cap: int) -> None:
+        from minicall._http._async import AsyncioTransport
+        from minicall._http._sync import SyncTransport
+
+        self.sync = SyncTransport(max_body_bytes=cap)
+        self.aio = AsyncioTransport(max_body_bytes=cap)
+
+    def send(self, request: Any, *, stream: bool = False) -> Any:
+        return self.sync.send(request, stream=stream)
+
+    async def send_async(self, request: Any, *, stream: bool = False) -> Any:
+        return await self.aio.send_async(request, stream=stream)
+
+
+@pytest.mark.parametrize("provider,model", JSONL_SETUPS)
+def test_a_results_file_larger_than_any_reply_is_read_line_by_line(fake, provider, model):
+    cap = 32 * 1024
+    fn = recommender(provider, model, fake.client(provider, max_retries=0, transport=CappedTransport(cap)))
+    fake.script(Reply(text="x" * (cap + 1)), provider=provider)
+    with pytest.raises(minicall.ResponseFormatError, match="larger than"):
+        fn("too big for a plain reply")
+    count = 400
+    fake.script(*[Reply(text=f"answer {n} " + "y" * 200) for n in range(count)], provider=provider)
+    items = [(f"genre {n}",) for n in range(count)]
+    job = batch.submit(fn, items)
+    results = job.wait(poll_interval=0)
+    assert [r.content for r in results] == [f"answer {n} " + "y" * 200 for n in range(count)]
+    assert results[123].fn_args == {"genre": "genre 123", "audience": "adults"}
+    downloads = [r for r in fake.requests if r.method == "GET" and r.route.endswith(("/content", "/results"))]
+    assert downloads  # the file went over the wire, larger than the cap
+    assert sum(len(json.dumps(r.content)) for r in results) > cap
+
+    async def again() -> list[Any]:
+        return await batch.resume(fn, job.id, items).wait_async(poll_interval=0)
+
+    assert [r.content for r in asyncio.run(again())] == [r.content for r in results]
+
+
+@pytest.mark.parametrize("provider,model", JSONL_SETUPS)
+def test_unreadable_results_lines_are_errors_in_slots_not_a_crash(fake, provider, model):
+    bad_line = (
+        '{"custom_id":"1","response":{"status_code":"oops"}}' if provider == "openai"
+        else '{"custom_id":"1","result":{"type":"succeeded","message":7}}'
+    )
+    fake.script_batch(garbage=["not json at all", "[1, 2]", bad_line, ""])
+    fake.script(Reply(text="zero"), Reply(text="one"), Reply(text="two"), provider=provider)
+    fn = recommender(provider, model, fake.client(provider))
+    results = batch.submit(fn, [("a",), ("b",), ("c",)]).wait(poll_interval=0)
+    assert [r.content for r in (results[0], results[2])] == ["zero", "two"]
+    assert isinstance(results[1], minicall.ResponseFormatError)
+    assert "line 3" in str(results[1]) and results[1].provider == provider
+
+
+def test_an_item_without_a_result_names_the_unreadable_lines(fake):
+    fake.script_batch(garbage=["{broken", '{"no_custom_id": 1}'])
+    fn = recommender("openai", "gpt-4o-mini", fake.client("openai"))
+    job = batch.submit(fn, [("a",)])
+    job.wait(poll_interval=0)
+    # Resumed with one item more than it ran: that item's result is nowhere.
+    later = batch.resume(fn, job.id, [("a",), ("b",)])
+    later.status()
+    first, second = later.results()
+    assert first.content == "echo: Recommend a a book for adults"
+    assert isinstance(second, minicall.ResponseFormatError)
+    assert "2 line(s)" in str(second) and "output file line 1" in str(second) and "no custom_id" in str(second)
+
+
 # -- async ------------------------------------------------------------------------------
 
 

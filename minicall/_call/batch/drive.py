@@ -4,21 +4,21 @@ A step yields requests and receives bodies (see :mod:`minicall._codecs.batch`); 
 two drivers here are the only difference between the sync and the async batch API.
 Each request goes through the plain call's send loop: credentials from the client,
 retries with backoff, typed errors with the provider's own words, secrets scrubbed.
+A results file (a :class:`~minicall._codecs.batch.Download`) is streamed into its
+line reader as it arrives, never held whole.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
+from ..._codecs.batch import Download, Step
 from ..._model.http import HttpRequest
 from ..._model.spec import CallSpec
 from ..client import BaseClient
 from ..settings import Settings
 from ..response import CallContext
 from ..send import Prepared, send_async, send_sync
-
-if TYPE_CHECKING:
-    from ..._codecs.batch import Step
 
 __all__ = ["Link", "run_async", "run_sync"]
 
@@ -50,24 +50,52 @@ class Link:
 def run_sync(link: Link, step: Step[T]) -> T:
     """Drive ``step`` to its result over the client's sync transport."""
     try:
-        request = next(step)
+        sent = next(step)
         while True:
-            prepared = link.prepared(request)
-            response = send_sync(prepared, link.client.authorize(request))
-            request = step.send(response.read())
+            if isinstance(sent, Download):
+                _download_sync(link, sent)
+                sent = step.send(b"")
+            else:
+                response = send_sync(link.prepared(sent), link.client.authorize(sent))
+                sent = step.send(response.read())
     except StopIteration as done:
         result: T = done.value
         return result
+
+
+def _download_sync(link: Link, download: Download) -> None:
+    request = download.request
+    response = send_sync(link.prepared(request), link.client.authorize(request), download=True)
+    try:
+        for piece in response.iter_bytes():
+            download.feed(piece)
+    finally:
+        response.close()
+    download.close()
 
 
 async def run_async(link: Link, step: Step[T]) -> T:
     """Drive ``step`` to its result over the client's async transport."""
     try:
-        request = next(step)
+        sent = next(step)
         while True:
-            prepared = link.prepared(request)
-            response = await send_async(prepared, await link.client.authorize_async(request))
-            request = step.send(await response.read())
+            if isinstance(sent, Download):
+                await _download_async(link, sent)
+                sent = step.send(b"")
+            else:
+                response = await send_async(link.prepared(sent), await link.client.authorize_async(sent))
+                sent = step.send(await response.read())
     except StopIteration as done:
         result: T = done.value
         return result
+
+
+async def _download_async(link: Link, download: Download) -> None:
+    request = download.request
+    response = await send_async(link.prepared(request), await link.client.authorize_async(request), download=True)
+    try:
+        async for piece in response.aiter_bytes():
+            download.feed(piece)
+    finally:
+        await response.aclose()
+    download.close()

@@ -26,8 +26,15 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..._model.wire import dumps
 from ..._model.http import HttpRequest
-from ..._model.batch import BatchStatus, ItemResult
-from ..._model.errors import APIError, APITimeoutError, ConfigurationError, MinicallError, error_for_status
+from ..._model.batch import BatchResults, BatchStatus, ItemResult
+from ..._model.errors import (
+    APIError,
+    APITimeoutError,
+    ConfigurationError,
+    MinicallError,
+    ResponseFormatError,
+    error_for_status,
+)
 from ..client import BaseClient
 from ..pipeline import CallPlan, encode_request, finish
 from ..response import CallContext
@@ -214,10 +221,14 @@ class BatchJob:
 class _Decoder:
     """Turns one batch's item results into the plain call's results, in input order."""
 
-    def __init__(self, job: BatchJob, status: BatchStatus, found: list[ItemResult]) -> None:
+    def __init__(self, job: BatchJob, status: BatchStatus, found: BatchResults) -> None:
         self.job = job
         self.status = status
-        self.by_id = {r.custom_id: r for r in found}
+        self.found = found
+        by_id: dict[str, ItemResult] = {}
+        for item in found.items:
+            by_id.setdefault(item.custom_id, item)  # a custom_id twice: the first line counts
+        self.by_id = by_id
         items = job.items
         if items is not None:
             self.count = len(items)
@@ -283,10 +294,9 @@ class _Decoder:
         provider = self.job.provider
         found = self.by_id.get(str(index))
         if found is None:
-            return APIError(
-                f"batch {self.job.id} has no result for item {index} (the batch {self.status.state} before it ran)",
-                provider=provider,
-            )
+            return self._missing(index)
+        if found.error is not None:
+            return found.error
         if found.status != 200:
             message = found.message or f"the request failed (status {found.status})"
             if found.status is None:
@@ -299,6 +309,24 @@ class _Decoder:
             return finish(self.job.plan.settings, context, dumps(found.body), {})
         except MinicallError as exc:
             return exc
+
+
+    def _missing(self, index: int) -> MinicallError:
+        provider = self.job.provider
+        lost = self.found
+        if lost.unreadable:
+            shown = "; ".join(lost.problems)
+            more = f" (and {lost.unreadable - len(lost.problems)} more)" if lost.unreadable > len(lost.problems) else ""
+            return ResponseFormatError(
+                provider,
+                "batch results",
+                f"no readable result for item {index}: {lost.unreadable} line(s) of batch {self.job.id}'s "
+                f"results could not be read, perhaps its own among them: {shown}{more}",
+            )
+        return APIError(
+            f"batch {self.job.id} has no result for item {index} (the batch {self.status.state} before it ran)",
+            provider=provider,
+        )
 
 
 def _deadline(poll_interval: float, timeout: float | None) -> float | None:

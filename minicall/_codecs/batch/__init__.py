@@ -7,6 +7,13 @@ receives each reply's body, then returns its result; the batch machinery drives 
 over the sync or the async transport, so every flow is written once. An error status
 never reaches a step: the driver raises it as the plain call would.
 
+A results file (JSONL) is not a body the step receives: the step yields a
+:class:`Download`, which the driver streams through its :class:`ResultLines` line by
+line as it arrives, so that the file is never in memory whole (each line at most
+:data:`RESULTS_MAX_LINE` bytes, the file at most :data:`RESULTS_MAX_BYTES`); the
+driver then sends ``b""`` back. A line that cannot be read becomes an error in the
+slot of the item it names, or, naming none, is counted as unreadable.
+
 Every step starts from ``sample``: the request the plain call would send for one item
 (the codec's own ``encode``), from which the batch endpoints' address, api-version and
 non-secret headers follow. The payload (the JSONL file, or the JSON body holding
@@ -21,28 +28,134 @@ API's batch mode with inline requests, :mod:`.gemini`).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import replace
 from typing import Any, Protocol, TypeVar, cast
 
+from ..._framing.lines import LineSplitter, TooLong
 from ..._model.http import HttpRequest
-from ..._model.batch import BatchStatus, ItemResult
+from ..._model.batch import BatchResults, BatchStatus, ItemResult
 from ..._model.errors import ConfigurationError, ResponseFormatError
 from ..._model.spec import Endpoint
-from ..._model.wire import loads
+from ..._model.wire import Reader, loads, snippet
 
 __all__ = [
     "BATCH_PROVIDERS",
+    "RESULTS_MAX_BYTES",
+    "RESULTS_MAX_LINE",
     "BatchCodec",
+    "Download",
     "PayloadWriter",
+    "ResultLines",
     "Step",
     "batch_codec",
     "batch_request",
-    "jsonl_objects",
 ]
 
 T = TypeVar("T")
-Step = Generator[HttpRequest, bytes, T]
-"""A batch operation: yields requests to send, receives each 2xx body, returns ``T``."""
+
+RESULTS_MAX_LINE = 64 * 1024 * 1024
+"""The longest results line read: one item's reply, as large as a plain reply may be."""
+RESULTS_MAX_BYTES = 16 * 1024 * 1024 * 1024
+"""The largest results file read (well above the providers' input limits of 200 and
+256 MB: a file is streamed, only its parsed results are held)."""
+
+# Unreadable lines described (the rest only counted): a file of garbage stays small.
+_PROBLEMS_KEPT = 5
+
+LineParser = Callable[[Reader, dict[str, Any]], ItemResult]
+"""A codec's reading of one results line (a JSON object) into its item's result."""
+
+
+class ResultLines:
+    """Collects a batch's item results from its results files, one line at a time."""
+
+    def __init__(self, provider: str, parse: LineParser) -> None:
+        self.provider = provider
+        self._parse = parse
+        self._read = Reader(provider)
+        self._items: list[ItemResult] = []
+        self._unreadable = 0
+        self._problems: list[str] = []
+        self._file = "results"
+        self._line = 0
+
+    def download(self, request: HttpRequest, file: str = "results") -> Download:
+        """The :class:`Download` of one results file (``file`` names it in errors)."""
+        self._file, self._line = file, 0
+        return Download(replace(request, max_body_bytes=RESULTS_MAX_BYTES), self)
+
+    def take(self, line: bytes | TooLong) -> None:
+        """Read one line of the current file."""
+        self._line += 1
+        where = f"{self._file} line {self._line}"
+        if isinstance(line, TooLong):
+            self._lost(where, f"longer than {RESULTS_MAX_LINE} bytes")
+            return
+        if not line.strip():
+            return
+        try:
+            value = loads(line, self.provider, where)
+        except ResponseFormatError as exc:
+            self._lost(where, exc.problem, line)
+            return
+        if not isinstance(value, dict):
+            self._lost(where, "expected a JSON object", line)
+            return
+        obj = cast("dict[str, Any]", value)
+        custom_id = obj.get("custom_id")
+        if not isinstance(custom_id, str):
+            self._lost(where, "no custom_id string", line)
+            return
+        try:
+            item = self._parse(self._read, obj)
+        except ResponseFormatError as exc:
+            # The line names its item: the error stands in that item's slot.
+            path = f"{where}: {exc.path}" if exc.path else where
+            error = ResponseFormatError(self.provider, path, exc.problem, exc.snippet)
+            item = ItemResult(custom_id, None, obj, str(error), error=error)
+        self._items.append(item)
+
+    def _lost(self, where: str, problem: str, line: bytes = b"") -> None:
+        self._unreadable += 1
+        if len(self._problems) < _PROBLEMS_KEPT:
+            shown = f"; received: {snippet(line[:400])!r}" if line else ""
+            self._problems.append(f"{where}: {problem}{shown}")
+
+    def results(self) -> BatchResults:
+        """What every line read so far gave."""
+        return BatchResults(self._items, self._unreadable, tuple(self._problems))
+
+
+class Download:
+    """A request whose reply is a results file, read line by line as it arrives.
+
+    The driver sends ``request`` (its ``max_body_bytes`` raised for the file), passes
+    each piece of the body to :meth:`feed`, calls :meth:`close` at its end, and sends
+    ``b""`` back into the step.
+    """
+
+    __slots__ = ("lines", "request", "_splitter")
+
+    def __init__(self, request: HttpRequest, lines: ResultLines) -> None:
+        self.request = request
+        self.lines = lines
+        self._splitter = LineSplitter(RESULTS_MAX_LINE)
+
+    def feed(self, data: bytes) -> None:
+        """The next piece of the body."""
+        for line in self._splitter.feed(data):
+            self.lines.take(line)
+
+    def close(self) -> None:
+        """The body has ended."""
+        for line in self._splitter.close():
+            self.lines.take(line)
+
+
+Step = Generator[HttpRequest | Download, bytes, T]
+"""A batch operation: yields requests to send (or results files to read), receives
+each 2xx body (``b""`` after a download), returns ``T``."""
 
 
 class PayloadWriter(Protocol):
@@ -86,7 +199,7 @@ class BatchCodec(Protocol):
         """Ask the provider to cancel the batch."""
         ...
 
-    def results(self, sample: HttpRequest, status: BatchStatus) -> Step[list[ItemResult]]:
+    def results(self, sample: HttpRequest, status: BatchStatus) -> Step[BatchResults]:
         """Every item result the provider has for a batch that is done."""
         ...
 
@@ -135,15 +248,3 @@ def batch_request(
         headers["Content-Type"] = content_type
     return HttpRequest(method, url, headers, body, sample.timeout)
 
-
-def jsonl_objects(body: bytes, provider: str) -> list[dict[str, Any]]:
-    """The objects of a JSONL body, one a line (blank lines skipped)."""
-    out: list[dict[str, Any]] = []
-    for n, line in enumerate(body.splitlines()):
-        if not line.strip():
-            continue
-        value = loads(line, provider, f"results line {n + 1}")
-        if not isinstance(value, dict):
-            raise ResponseFormatError(provider, f"results line {n + 1}", "expected a JSON object", line[:200].decode("utf-8", "replace"))
-        out.append(cast("dict[str, Any]", value))
-    return out

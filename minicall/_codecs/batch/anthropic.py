@@ -18,12 +18,12 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from ..._model.http import HttpRequest
-from ..._model.batch import BatchState, BatchStatus, ItemResult
+from ..._model.batch import BatchResults, BatchState, BatchStatus, ItemResult
 from ..._model.errors import ConfigurationError
 from ..._model.spec import Endpoint
 from ..anthropic.stream import ERROR_STATUS, anthropic_error_text
 from ..._model.wire import Reader, dumps, loads
-from . import PayloadWriter, Step, batch_request, jsonl_objects
+from . import PayloadWriter, ResultLines, Step, batch_request
 
 __all__ = ["ANTHROPIC", "MessageBatchCodec"]
 
@@ -83,15 +83,16 @@ class MessageBatchCodec:
         reply = yield batch_request(sample, "POST", f"{self._base(sample)}/{quote(batch_id, safe='')}/cancel")
         return _status(reply)
 
-    def results(self, sample: HttpRequest, status: BatchStatus) -> Step[list[ItemResult]]:
+    def results(self, sample: HttpRequest, status: BatchStatus) -> Step[BatchResults]:
         read = Reader(PROVIDER)
         url = f"{self._base(sample)}/{quote(status.id, safe='')}/results"
         given = read.opt_str(status.raw.get("results_url"), "results_url")
         # The credentials go along: follow results_url only to the host they belong to.
         if given and _origin(given) == _origin(url):
             url = given
-        body = yield batch_request(sample, "GET", url)
-        return [_item(read, line) for line in jsonl_objects(body, PROVIDER)]
+        lines = ResultLines(PROVIDER, _item)
+        yield lines.download(batch_request(sample, "GET", url))
+        return lines.results()
 
 
 def _origin(url: str) -> tuple[str, str]:

@@ -20,8 +20,8 @@ from typing import Any
 from urllib.parse import quote
 
 from ..._model.http import HttpRequest
-from ..._model.batch import BatchState, BatchStatus, ItemResult
-from ..._model.errors import ConfigurationError
+from ..._model.batch import BatchResults, BatchState, BatchStatus, ItemResult
+from ..._model.errors import ConfigurationError, ResponseFormatError
 from ..._model.spec import Endpoint
 from ..._model.wire import Reader, dumps, loads
 from .._common import error_text
@@ -123,7 +123,7 @@ class GeminiBatchCodec:
         reply = yield batch_request(sample, "GET", self._job_url(sample, batch_id))
         return _status(reply)
 
-    def results(self, sample: HttpRequest, status: BatchStatus) -> Step[list[ItemResult]]:
+    def results(self, sample: HttpRequest, status: BatchStatus) -> Step[BatchResults]:
         read = Reader(PROVIDER)
         meta = read.opt_obj(status.raw.get("metadata"), "metadata") or {}
         output = read.opt_obj(meta.get("output"), "metadata.output")
@@ -131,7 +131,7 @@ class GeminiBatchCodec:
             output = read.opt_obj(status.raw.get("response"), "response") or {}
         outer = read.opt_obj(output.get("inlinedResponses"), "output.inlinedResponses") or {}
         lines = read.opt_arr(outer.get("inlinedResponses"), "output.inlinedResponses.inlinedResponses")
-        return [_item(read, n, line) for n, line in enumerate(lines)]
+        return BatchResults([_read_item(read, n, line) for n, line in enumerate(lines)])
         yield  # a step that sends nothing: the responses came with the batch
 
 
@@ -160,6 +160,15 @@ def _status(body: bytes) -> BatchStatus:
         error=error_text({"error": error}) if error is not None else None,
         raw=raw,
     )
+
+
+def _read_item(read: Reader, n: int, line: Any) -> ItemResult:
+    """Item ``n``'s result; an entry not understood is the error in its slot (the
+    responses come in input order, so its slot is known)."""
+    try:
+        return _item(read, n, line)
+    except ResponseFormatError as exc:
+        return ItemResult(str(n), None, line, str(exc), error=exc)
 
 
 def _item(read: Reader, n: int, line: Any) -> ItemResult:

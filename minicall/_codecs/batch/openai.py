@@ -13,7 +13,7 @@ https://platform.openai.com/docs/guides/batch. Four steps:
    ``request_counts``: total, completed, failed); ``POST .../{id}/cancel`` cancels;
 4. ``GET {base}/files/{id}/content`` reads the output file and the error file, JSONL
    lines ``{id, custom_id, response: {status_code, request_id, body}, error}``
-   joined to the requests by ``custom_id``.
+   (streamed line by line) joined to the requests by ``custom_id``.
 
 ``{base}`` is where the plain call's ``/chat/completions`` lives: ``/v1`` for OpenAI,
 ``/openai/v1`` for Groq, ``/openai`` (with ``?api-version=``) or ``/openai/v1`` for
@@ -30,12 +30,12 @@ from typing import Any
 from urllib.parse import quote
 
 from ..._model.http import HttpRequest
-from ..._model.batch import BatchState, BatchStatus, ItemResult
+from ..._model.batch import BatchResults, BatchState, BatchStatus, ItemResult
 from ..._model.errors import ConfigurationError
 from ..._model.spec import Endpoint
 from ..._model.wire import Reader, dumps, loads
 from .._common import error_text
-from . import PayloadWriter, Step, batch_request, jsonl_objects
+from . import PayloadWriter, ResultLines, Step, batch_request
 
 __all__ = ["AZURE", "GROQ", "OPENAI", "FilesBatchCodec"]
 
@@ -147,17 +147,16 @@ class FilesBatchCodec:
             raw=raw,
         )
 
-    def results(self, sample: HttpRequest, status: BatchStatus) -> Step[list[ItemResult]]:
+    def results(self, sample: HttpRequest, status: BatchStatus) -> Step[BatchResults]:
         read = Reader(self.provider)
-        out: list[ItemResult] = []
-        for key in ("output_file_id", "error_file_id"):
+        lines = ResultLines(self.provider, self._item)
+        for key, name in (("output_file_id", "output file"), ("error_file_id", "error file")):
             file_id = read.opt_str(status.raw.get(key), key)
             if not file_id:
                 continue
             url = self._url(sample, f"/files/{quote(file_id, safe='')}/content")
-            body = yield batch_request(sample, "GET", url)
-            out += [self._item(read, line) for line in jsonl_objects(body, self.provider)]
-        return out
+            yield lines.download(batch_request(sample, "GET", url), name)
+        return lines.results()
 
     def _item(self, read: Reader, line: dict[str, Any]) -> ItemResult:
         custom_id = read.str(line.get("custom_id"), "custom_id")

@@ -9,7 +9,8 @@ fail in its slot. A batch reports itself running for ``polls`` polls (see
 :meth:`FakeServer.script_batch <minicall.testing.FakeServer.script_batch>`), then
 ends as scripted: ``"ended"`` (every item answered), ``"expired"`` (none ran) or
 ``"failed"`` (the batch is rejected as a whole). A cancelled batch ends cancelled on
-the next poll, with no item run.
+the next poll, with no item run. Scripted ``garbage`` lines open the results file,
+ahead of the answers (a line naming an item there is the first line for it).
 
 Each provider's engine (``openai.py`` for the OpenAI batch API that Azure OpenAI and
 Groq serve too, ``anthropic.py``, ``google.py``) checks what it receives as the
@@ -53,6 +54,8 @@ class BatchPlan:
     polls: int = 1
     outcome: Outcome = "ended"
     error: str = "Scripted batch failure from FakeServer."
+    garbage: tuple[str, ...] = ()
+    """Lines written at the start of the results file (a broken results file)."""
 
 
 @dataclass

@@ -49,7 +49,8 @@ class AnthropicBatchEngine:
         if tail == "/results" and method == "GET":
             if record.state in ("running", "cancelling"):
                 return _error(fmt, request, 400, "Batch is still processing; results are not available yet.")
-            lines = b"".join(json.dumps(_result(record, i), separators=(",", ":")).encode() + b"\n" for i in record.items)
+            lines = b"".join(g.encode() + b"\n" for g in record.plan.garbage)
+            lines += b"".join(json.dumps(_result(record, i), separators=(",", ":")).encode() + b"\n" for i in record.items)
             return Rendered(200, {"content-type": "application/binary"}, lines)
         if tail is None and method == "GET":
             record.poll()

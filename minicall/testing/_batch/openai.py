@@ -7,7 +7,8 @@ POST, ``url`` the batch's ``endpoint``, ``body`` an object) and creates the batc
 or failed; cancelling then cancelled after a cancel); once completed the answers are
 in an output file (2xx) and an error file (the rest), JSONL lines
 ``{id, custom_id, response: {status_code, request_id, body}, error}``, read from
-``GET .../files/{id}/content``. The route prefix before ``/files`` and ``/batches``
+``GET .../files/{id}/content`` (a scripted batch's garbage lines opening the output
+file, or the error file when no item succeeded). The route prefix before ``/files`` and ``/batches``
 is whatever the provider's base is (``/v1``, ``/openai/v1``, ``/openai``).
 """
 
@@ -182,15 +183,21 @@ class OpenAIBatchEngine:
                     line["response"] = None
                     line["error"] = {"code": code, "message": message}
                 (good if record.ran and 200 <= item.status < 300 else bad).append(line)
-            record.extra["outputs"] = (self._store(batches, good, "batch_output"), self._store(batches, bad, "batch_output"))
+            garbage = list(record.plan.garbage)
+            first, second = (garbage, []) if good else ([], garbage)
+            record.extra["outputs"] = (
+                self._store(batches, good, "batch_output", first),
+                self._store(batches, bad, "batch_output", second),
+            )
         outputs: tuple[str | None, str | None] = record.extra["outputs"]
         return outputs
 
-    def _store(self, batches: Batches, lines: list[dict[str, Any]], purpose: str) -> str | None:
+    def _store(self, batches: Batches, lines: list[dict[str, Any]], purpose: str, garbage: list[str]) -> str | None:
         if not lines:
             return None
         file_id = batches.new_id("file-")
-        content = b"".join(json.dumps(line, separators=(",", ":")).encode() + b"\n" for line in lines)
+        content = b"".join(g.encode() + b"\n" for g in garbage)
+        content += b"".join(json.dumps(line, separators=(",", ":")).encode() + b"\n" for line in lines)
         batches.files[file_id] = (f"{purpose}.jsonl", content)
         return file_id
 

@@ -15,10 +15,11 @@ from hypothesis import strategies as st
 from strategies import JSON, json_values
 
 import minicall
-from minicall._codecs.batch import batch_codec, jsonl_objects
+from minicall._codecs.batch import Download, ResultLines, batch_codec
 from minicall._codecs.batch.anthropic import ANTHROPIC
 from minicall._codecs.batch.gemini import GEMINI
 from minicall._codecs.batch.openai import AZURE, GROQ, OPENAI
+from minicall._model.batch import ItemResult
 from minicall._model.http import HttpRequest, HttpResponse, MockTransport
 
 OPENAI_SAMPLE = HttpRequest("POST", "https://api.openai.com/v1/chat/completions", {"Content-Type": "application/json"})
@@ -27,15 +28,24 @@ GEMINI_SAMPLE = HttpRequest("POST", "https://generativelanguage.googleapis.com/v
 
 
 def drive(step: Any, *bodies: Any) -> tuple[list[HttpRequest], Any]:
-    """Run a step, answering its requests with ``bodies`` (dicts JSON-encoded) in turn."""
+    """Run a step, answering its requests with ``bodies`` (dicts JSON-encoded) in turn;
+    a results file is fed in pieces of 7 bytes, as a driver feeds what arrives."""
     sent: list[HttpRequest] = []
     answers = iter(bodies)
     try:
         request = next(step)
         while True:
-            sent.append(request)
             body = next(answers)
-            request = step.send(body if isinstance(body, bytes) else json.dumps(body).encode())
+            raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+            if isinstance(request, Download):
+                sent.append(request.request)
+                for n in range(0, len(raw), 7):
+                    request.feed(raw[n:n + 7])
+                request.close()
+                raw = b""
+            else:
+                sent.append(request)
+            request = step.send(raw)
     except StopIteration as done:
         return sent, done.value
 
@@ -85,7 +95,8 @@ def test_openai_results_join_output_and_error_files():
         b'{"custom_id":"1","response":{"status_code":429,"body":{"error":{"message":"slow down"}}},"error":null}\n'
         b'{"custom_id":"2","response":null,"error":{"code":"batch_expired","message":"too late"}}\n'
     )
-    sent, items = drive(OPENAI.results(OPENAI_SAMPLE, status), output, errors)
+    sent, found = drive(OPENAI.results(OPENAI_SAMPLE, status), output, errors)
+    items = found.items
     assert [r.url for r in sent] == ["https://api.openai.com/v1/files/f-out/content", "https://api.openai.com/v1/files/f-err/content"]
     assert [(i.custom_id, i.status) for i in items] == [("0", 200), ("1", 429), ("2", None)]
     assert items[0].body == {"id": "c"} and items[0].request_id == "r0"
@@ -136,7 +147,7 @@ def test_anthropic_result_lines():
         {"custom_id": "2", "result": {"type": "canceled"}},
         {"custom_id": "3", "result": {"type": "expired"}},
     ])
-    items = drive(ANTHROPIC.results(ANTHROPIC_SAMPLE, status), lines)[1]
+    items = drive(ANTHROPIC.results(ANTHROPIC_SAMPLE, status), lines)[1].items
     assert [(i.status, i.message) for i in items][1:] == [
         (429, "wait"), (None, "the batch was cancelled before this request ran"),
         (None, "the batch expired (24 hours) before this request ran")]
@@ -179,7 +190,8 @@ def test_gemini_inlined_responses_and_grpc_errors():
         {"error": {"code": 3, "message": "bad"}},
     ])
     status = drive(GEMINI.status(GEMINI_SAMPLE, "batches/abc"), op)[1]
-    sent, items = drive(GEMINI.results(GEMINI_SAMPLE, status))
+    sent, found = drive(GEMINI.results(GEMINI_SAMPLE, status))
+    items = found.items
     assert sent == []  # the responses came with the batch
     assert [(i.custom_id, i.status, i.message) for i in items] == [("0", 200, None), ("1", 429, "quota"), ("2", 400, "bad")]
 
@@ -196,10 +208,49 @@ def test_garbage_batch_objects_are_response_format_errors(codec, sample, body):
         drive(codec.status(sample, "b"), body)
 
 
-@given(st.lists(st.dictionaries(st.text(max_size=8), JSON, max_size=3), max_size=5))
-def test_jsonl_objects_reads_back_every_line_whatever_the_blank_lines(objects):
-    body = b"\n\n".join(json.dumps(o).encode() for o in objects) + b"\n"
-    assert jsonl_objects(body, "openai") == objects
+def _plain(read: Any, obj: dict[str, Any]) -> ItemResult:
+    return ItemResult(obj["custom_id"], 200, obj)
+
+
+@given(st.lists(st.dictionaries(st.text(max_size=8), JSON, max_size=3), max_size=5),
+       st.integers(min_value=1, max_value=40), st.sampled_from([b"\n", b"\r\n", b"\n\n"]))
+def test_result_lines_read_back_every_line_whatever_the_pieces_and_blank_lines(objects, piece, end):
+    objects = [{**o, "custom_id": str(n)} for n, o in enumerate(objects)]
+    body = end.join(json.dumps(o).encode() for o in objects)  # the last line has no end
+    lines = ResultLines("openai", _plain)
+    download = lines.download(OPENAI_SAMPLE)
+    for n in range(0, len(body), piece):
+        download.feed(body[n:n + piece])
+    download.close()
+    found = lines.results()
+    assert [i.body for i in found.items] == objects and found.unreadable == 0
+
+
+def test_a_results_download_lifts_the_transports_body_cap_only_for_the_file():
+    download = ResultLines("openai", _plain).download(OPENAI_SAMPLE)
+    assert download.request.max_body_bytes is not None and download.request.max_body_bytes >= 4 * 1024**3
+    assert OPENAI_SAMPLE.max_body_bytes is None
+
+
+def test_unreadable_lines_are_counted_and_a_line_naming_its_item_is_an_error_in_its_slot(monkeypatch):
+    import minicall._codecs.batch as codecs
+
+    monkeypatch.setattr(codecs, "RESULTS_MAX_LINE", 100)
+    lines = ResultLines("openai", OPENAI._item)
+    download = lines.download(OPENAI_SAMPLE, "output file")
+    download.feed(b'{"a": 1}\n[1]\nnot json\n{"custom_id": "x' + b"y" * 500 + b'"}\n')
+    download.feed(b'{"custom_id": "3", "response": {"status_code": "two hundred"}}\n')
+    download.feed(b'{"custom_id": "4", "response": {"status_code": 200, "body": {"id": "ok"}}}')
+    download.close()
+    found = lines.results()
+    assert found.unreadable == 4
+    assert [p.split(":")[0] for p in found.problems] == [f"output file line {n}" for n in (1, 2, 3, 4)]
+    assert "no custom_id" in found.problems[0] and "expected a JSON object" in found.problems[1]
+    assert "not JSON" in found.problems[2] and "longer than 100 bytes" in found.problems[3]
+    bad, good = found.items
+    assert bad.custom_id == "3" and isinstance(bad.error, minicall.ResponseFormatError)
+    assert "output file line 5" in str(bad.error) and "status_code" in str(bad.error)
+    assert (good.custom_id, good.status, good.body, good.error) == ("4", 200, {"id": "ok"}, None)
 
 
 _KEYS = ("id", "status", "request_counts", "total", "completed", "failed", "processing_status", "succeeded",
@@ -222,7 +273,7 @@ _LINE_KEYS = ("custom_id", "response", "status_code", "body", "error", "result",
 
 
 @given(line=json_values(_LINE_KEYS))
-def test_any_results_line_is_an_item_result_or_a_response_format_error(line):
+def test_any_results_line_is_an_item_result_an_error_in_its_slot_or_unreadable(line):
     done = {
         OPENAI: (OPENAI_SAMPLE, openai_batch("completed", output_file_id="f")),
         ANTHROPIC: (ANTHROPIC_SAMPLE, anthropic_batch("ended", succeeded=1)),
@@ -230,16 +281,11 @@ def test_any_results_line_is_an_item_result_or_a_response_format_error(line):
     }
     for codec, (sample, raw) in done.items():
         status = drive(codec.status(sample, "b"), raw)[1]
-        try:
-            items = drive(codec.results(sample, status), json.dumps(line).encode())[1]
-        except minicall.ResponseFormatError:
-            continue
-        assert all(isinstance(i.custom_id, str) and (i.status is None or isinstance(i.status, int)) for i in items)
-
-
-def test_a_jsonl_line_that_is_not_an_object_is_a_response_format_error():
-    with pytest.raises(minicall.ResponseFormatError, match="line 2"):
-        jsonl_objects(b'{"a": 1}\n[1]\n', "openai")
+        found = drive(codec.results(sample, status), json.dumps(line).encode())[1]
+        assert len(found.items) + found.unreadable == 1
+        for i in found.items:
+            assert isinstance(i.custom_id, str) and (i.status is None or isinstance(i.status, int))
+            assert i.error is None or (isinstance(i.error, minicall.ResponseFormatError) and i.status is None)
 
 
 def test_the_payload_writers_splice_each_body_in_as_encoded():
