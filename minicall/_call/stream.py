@@ -98,8 +98,10 @@ class StreamState:
         if chunk.block is not None:
             self._end_block(chunk.block)
         self.last_raw = chunk.raw
-        done = [self._tool_delta(d) for d in chunk.tool_deltas]
-        completed = [c for c in done if c is not None]
+        completed: list[ToolCallPart] = []
+        if chunk.tool_deltas:
+            done = [self._tool_delta(d) for d in chunk.tool_deltas]
+            completed = [c for c in done if c is not None]
         if chunk.finish_reasons is not None:
             completed.extend(self.finish())
         return completed

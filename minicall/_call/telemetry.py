@@ -72,10 +72,12 @@ _REQUEST_PARAMS = {
 
 _UNSET: Any = object()
 _tracer: Any = _UNSET  # the opentelemetry tracer, or None when the package is absent
+# opentelemetry.trace and its providers that record nothing (set with ``_tracer``)
+_idle: tuple[Any, tuple[type, ...]] = (None, ())
 
 
 def _get_tracer() -> Any:
-    global _tracer
+    global _tracer, _idle
     if _tracer is _UNSET:
         try:
             trace = importlib.import_module("opentelemetry.trace")
@@ -90,7 +92,16 @@ def _get_tracer() -> Any:
                 mine = None
             # A proxy tracer: it follows a tracer provider set up after this call.
             _tracer = trace.get_tracer("minicall", mine)
+            kinds = (getattr(trace, "ProxyTracerProvider", None), getattr(trace, "NoOpTracerProvider", None))
+            _idle = (trace, tuple(k for k in kinds if isinstance(k, type)))
     return _tracer
+
+
+def _provider_set() -> bool:
+    """Whether a tracer provider is set up: before one is (or with the no-op one) every
+    span would be a non-recording one, so none is made and the call pays nothing."""
+    trace, idle = _idle
+    return not (idle and isinstance(trace.get_tracer_provider(), idle))
 
 
 def _usage_text(usage: Usage | None) -> str:
@@ -165,7 +176,7 @@ class CallTrace:
         """Start the trace of a call about to send ``spec`` to ``url``."""
         trace = cls(provider, model)
         tracer = _get_tracer()
-        if tracer is not None:
+        if tracer is not None and _provider_set():
             trace._open_span(tracer, spec, url)
         return trace
 

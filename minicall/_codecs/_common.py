@@ -20,7 +20,7 @@ from .._framing.sse import ServerSentEvent, SSEDecoder
 from .._model.errors import APIError, error_for_status
 from .._model.messages import ContentPart, Message, TextPart, ToolCallPart, assistant_text
 from .._model.spec import Chunk, Usage
-from .._model.wire import Reader
+from .._model.wire import MAX_TOKENS, Reader
 
 __all__ = [
     "Converter",
@@ -186,6 +186,9 @@ def count(r: Reader, usage: Mapping[str, Any], at: str, *keys: str) -> int | Non
     for key in keys:
         value = usage.get(key)
         if value is None:
+            continue
+        if type(value) is int and 0 <= value <= MAX_TOKENS:
+            total += value  # the usual case, without spelling out the path
             continue
         number = r.tokens(value, f"{at}.{key}")
         if number is None:

@@ -138,7 +138,9 @@ class SSEDecoder:
                 text = text[1:]
                 if not text:
                     return events
-        pieces = _LINE_END.split(text)
+        # Servers end lines with "\n" nearly always: str.split finds those several
+        # times faster than the regex that also knows "\r\n" and a lone "\r".
+        pieces = _LINE_END.split(text) if "\r" in text else text.split("\n")
         if len(pieces) == 1:
             self._grow(text)
             return events

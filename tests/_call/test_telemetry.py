@@ -212,3 +212,36 @@ def test_without_opentelemetry_nothing_is_imported_and_calls_work():
         capture_output=True, text=True, timeout=60,
     )
     assert static.stdout.strip() == "False"
+
+
+def test_no_span_is_made_until_a_tracer_provider_is_set_up():
+    # With only opentelemetry-api installed and nothing set up, every span would be a
+    # non-recording one: none is started, so such a call costs nothing extra. Once a
+    # provider is set, the same decorated function's calls are traced.
+    code = (
+        "from minicall.testing import FakeServer\n"
+        "from minicall import llm\n"
+        "from minicall._call import telemetry\n"
+        "from opentelemetry import trace\n"
+        "from opentelemetry.sdk.trace import TracerProvider\n"
+        "from opentelemetry.sdk.trace.export import SimpleSpanProcessor\n"
+        "from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter\n"
+        "with FakeServer() as fake:\n"
+        "    @llm.call('openai', 'gpt-4o-mini', client=fake.client('openai'))\n"
+        "    def f(): return 'hi'\n"
+        "    f()\n"
+        "    started = []\n"
+        "    real = telemetry._tracer.start_span\n"
+        "    telemetry._tracer.start_span = lambda *a, **k: started.append(a) or real(*a, **k)\n"
+        "    f()\n"
+        "    assert started == [], started\n"
+        "    provider = TracerProvider()\n"
+        "    exporter = InMemorySpanExporter()\n"
+        "    provider.add_span_processor(SimpleSpanProcessor(exporter))\n"
+        "    trace.set_tracer_provider(provider)\n"
+        "    f()\n"
+        "    assert len(started) == 1 and [s.name for s in exporter.get_finished_spans()] == ['chat gpt-4o-mini']\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "ok", result.stderr

@@ -247,6 +247,19 @@ def test_byte_at_a_time_equals_whole_for_random_streams(body):
     assert decode_bytewise(body) == decode_whole(body)
 
 
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(_lines, max_size=25), ends=st.lists(st.sampled_from(["\n", "\r\n"]), min_size=1, max_size=25), data=st.data())
+def test_a_stream_means_the_same_whatever_its_line_ends(lines, ends, data):
+    # Text without a "\r" is split by str.split, any other by the three-ending regex
+    # (a lone "\r" is left out: before an empty line it would join that line's "\n"):
+    # the same lines must give the same events either way, whole or cut anywhere.
+    plain = "".join(line + "\n" for line in lines).encode()
+    mixed = "".join(line + ends[i % len(ends)] for i, line in enumerate(lines)).encode()
+    cuts = data.draw(st.lists(st.integers(0, len(mixed)), max_size=6))
+    assert decode_whole(mixed) == decode_whole(plain)
+    assert decode_split(mixed, cuts) == decode_whole(plain)
+
+
 # -- one event of very many lines ------------------------------------------------------
 
 

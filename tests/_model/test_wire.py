@@ -44,6 +44,13 @@ def test_parsing_any_bytes_after_a_brace_agrees_with_json_loads(raw):
     assert _ours(raw) == _json_loads(raw)
 
 
+@settings(max_examples=2000)
+@given(st.text(max_size=40).map(lambda s: "{" + s))
+def test_parsing_any_text_after_a_brace_agrees_with_json_loads(text):
+    # Text starting with "{" takes raw_decode; it must accept and refuse as json.loads.
+    assert _ours(text) == _json_loads(text)
+
+
 def test_lone_surrogates_pass_as_json_loads_lets_them():
     raw = b'{"a": "\xed\xa0\x80"}'
     assert loads(raw, "openai") == json.loads(raw)

@@ -152,11 +152,14 @@ class OpenAICompatCodec:
     # -- response -----------------------------------------------------------------
 
     def decode(self, body: bytes, headers: Mapping[str, str], spec: CallSpec) -> Completion:
-        """The completion in a Chat Completions reply, each value narrowed."""
+        """The completion in a Chat Completions reply, each value narrowed.
+
+        The paths the :class:`Reader` names in its errors are constants for the first
+        choice and spelled out for any other only when needed.
+        """
         r = self._read
         raw = r.obj(loads(body, self.provider), "")
-        choices = r.arr(raw.get("choices"), "choices")
-        texts: list[str] = []
+        content = ""
         calls: list[ToolCallPart] = []
         raw_calls: list[dict[str, Any]] = []
         kept_raw: list[dict[str, Any]] = []
@@ -164,73 +167,86 @@ class OpenAICompatCodec:
         audio: bytes | None = None
         transcript: str | None = None
         audio_id: str | None = None
-        for i, choice_value in enumerate(choices):
-            at = f"choices[{i}]"
-            choice = r.obj(choice_value, at)
-            msg = r.obj(choice.get("message"), f"{at}.message")
-            reason = r.opt_str(choice.get("finish_reason"), f"{at}.finish_reason")
+        for i, value in enumerate(r.arr(raw.get("choices"), "choices")):
+            at = "choices[0]" if not i else f"choices[{i}]"
+            choice = r.obj(value, at)
+            msg = r.obj(choice.get("message"), at + ".message")
+            reason = choice.get("finish_reason")
             if reason is not None:
-                finish.append(reason)
+                finish.append(r.str(reason, at + ".finish_reason"))
             if i:
                 continue  # the first choice is the answer; others only report finish reasons
-            content = msg.get("content")
-            if isinstance(content, list):  # Mistral may answer with content chunks
-                chunks = cast("Sequence[Any]", content)
-                texts.extend(
-                    r.str(r.obj(c, f"{at}.message.content").get("text", ""), f"{at}.message.content")
+            text = msg.get("content")
+            if isinstance(text, str):
+                content = text
+            elif isinstance(text, list):  # Mistral may answer with content chunks
+                chunks = cast("Sequence[Any]", text)
+                content = "".join(
+                    r.str(r.obj(c, "choices[0].message.content").get("text", ""), "choices[0].message.content")
                     for c in chunks
                 )
             else:
-                texts.append(r.opt_str(content, f"{at}.message.content") or "")
-            for j, call_value in enumerate(r.opt_arr(msg.get("tool_calls"), f"{at}.message.tool_calls")):
-                cat = f"{at}.message.tool_calls[{j}]"
-                call = r.obj(call_value, cat)
-                if call.get("type") not in (None, "function"):
-                    # A ``custom`` tool's call (free-form ``input``, no JSON arguments)
-                    # or a kind not known yet: no tool class can take it, so it stays
-                    # raw, in the reply and in the turn sent back with the history.
-                    kept_raw.append(call)
-                    continue
-                fn = r.obj(call.get("function"), f"{cat}.function")
-                arguments = fn.get("arguments")
-                unparsed = None
-                if isinstance(arguments, dict):
-                    args = dict(cast("dict[str, Any]", arguments))
-                else:
-                    text = r.opt_str(arguments, f"{cat}.function.arguments") or ""
-                    args, unparsed = r.args_or_text(text, f"{cat}.function.arguments")
-                calls.append(
-                    ToolCallPart(
-                        r.opt_str(call.get("id"), f"{cat}.id") or f"call_{j}",
-                        r.str(fn.get("name"), f"{cat}.function.name"),
-                        args,
-                        unparsed=unparsed,
-                    )
-                )
-                raw_calls.append(call)
+                content = r.opt_str(text, "choices[0].message.content") or ""
+            if msg.get("tool_calls") is not None:
+                self._tool_calls(r.arr(msg["tool_calls"], "choices[0].message.tool_calls"), calls, raw_calls, kept_raw)
             if msg.get("audio") is not None:
-                audio_id, audio, transcript = read_audio(r, msg.get("audio"), f"{at}.message.audio")
-        content = "".join(texts)
+                audio_id, audio, transcript = read_audio(r, msg.get("audio"), "choices[0].message.audio")
         message = assistant_message(content, calls)
         native = self.native_assistant(message)
         if kept_raw:
             native["tool_calls"] = [*native.get("tool_calls", ()), *kept_raw]
         if audio_id is not None:
             native["audio"] = {"id": audio_id}
+        model, id_, usage = raw.get("model"), raw.get("id"), raw.get("usage")
         return Completion(
             content=content,
             message=message,
             native_message=native,
             raw=raw,
             finish_reasons=tuple(finish) if finish else None,
-            model=r.opt_str(raw.get("model"), "model"),
-            id=r.opt_str(raw.get("id"), "id"),
-            usage=read_usage(r, raw.get("usage")),
+            model=model if isinstance(model, str) else r.opt_str(model, "model"),
+            id=id_ if isinstance(id_, str) else r.opt_str(id_, "id"),
+            usage=None if usage is None else read_usage(r, usage),
             audio=audio,
             audio_transcript=transcript,
             reported_cost=reported_cost(self.dialect, raw, headers),
             raw_tool_calls=tuple(raw_calls),
         )
+
+    def _tool_calls(
+        self,
+        values: list[Any],
+        calls: list[ToolCallPart],
+        raw_calls: list[dict[str, Any]],
+        kept_raw: list[dict[str, Any]],
+    ) -> None:
+        r = self._read
+        for j, call_value in enumerate(values):
+            cat = f"choices[0].message.tool_calls[{j}]"
+            call = r.obj(call_value, cat)
+            if call.get("type") not in (None, "function"):
+                # A ``custom`` tool's call (free-form ``input``, no JSON arguments)
+                # or a kind not known yet: no tool class can take it, so it stays
+                # raw, in the reply and in the turn sent back with the history.
+                kept_raw.append(call)
+                continue
+            fn = r.obj(call.get("function"), f"{cat}.function")
+            arguments = fn.get("arguments")
+            unparsed = None
+            if isinstance(arguments, dict):
+                args = dict(cast("dict[str, Any]", arguments))
+            else:
+                text = r.opt_str(arguments, f"{cat}.function.arguments") or ""
+                args, unparsed = r.args_or_text(text, f"{cat}.function.arguments")
+            calls.append(
+                ToolCallPart(
+                    r.opt_str(call.get("id"), f"{cat}.id") or f"call_{j}",
+                    r.str(fn.get("name"), f"{cat}.function.name"),
+                    args,
+                    unparsed=unparsed,
+                )
+            )
+            raw_calls.append(call)
 
     def error_message(self, body: bytes) -> str | None:
         """The provider's words in an error body (``error.message`` and its variants)."""
