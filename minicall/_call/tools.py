@@ -312,7 +312,13 @@ class _ResponseModelTool(BaseTool):
             # the value is validated where it is extracted, with them filled in.
             tool = cls.model_construct(**args)
         else:
-            tool = cls.model_construct(**_field_values(cls, unwrap(cls, args)))
+            try:
+                tool = cls.model_construct(**_field_values(cls, unwrap(cls, args)))
+            except ValidationError:
+                # Kept as they came: the value is validated again where it is extracted,
+                # and that error carries the response (a stream builds this tool while it
+                # is still iterating, with no response to attach yet).
+                tool = cls.model_construct(**args)
         tool.id, tool.tool_call = id, raw
         return tool
 

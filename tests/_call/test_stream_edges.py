@@ -62,3 +62,24 @@ def test_an_empty_event_stream_async_is_a_format_error(fake):
 
     with pytest.raises(minicall.ResponseFormatError):
         asyncio.run(run())
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "google"])
+def test_a_streamed_response_model_that_fails_carries_the_stream_response(fake, provider):
+    from shared import Book
+
+    from minicall._cli.demo import MODELS
+    from minicall.testing import ToolCallReply
+
+    @llm.call(provider=provider, model=MODELS[provider], client=fake.client(provider), response_model=Book, stream=True)
+    def extract() -> str:
+        return "Dune"
+
+    fake.script(Reply(tool_calls=[ToolCallReply("Book", {"title": "Dune", "year": "1965"})]), provider=provider)
+    partials = []
+    with pytest.raises(minicall.ValidationError) as info:
+        for partial in extract():
+            partials.append(partial)
+    assert partials and partials[-1].title == "Dune"  # the partial values came before the error
+    assert info.value.errors == ['year: expected int, got "1965"']
+    assert info.value.response is not None and info.value.response.provider == provider
