@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING
 
 from . import llm
 
-if TYPE_CHECKING:  # for type checkers; at run time __getattr__ below loads it on first use
+if TYPE_CHECKING:  # for type checkers; at run time __getattr__ below loads them on first use
     from . import batch
+    from ._model.errors import ValidationError as PydanticValidationError
 from ._call.config import BaseDynamicConfig
 from ._call.decorate import Partial
 from ._call.pricing import set_price
@@ -77,6 +78,12 @@ def __getattr__(name: str) -> object:
         import importlib
 
         return importlib.import_module(f"{__name__}.batch")
+    # Made on first use, so that pydantic is imported only by those who ask for it: a
+    # subclass of pydantic's ValidationError and ours (minicall's own without pydantic >= 2.10).
+    if name == "PydanticValidationError":
+        from ._schema.through_pydantic import error_class
+
+        return error_class()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -107,6 +114,7 @@ __all__ = [
     "Partial",
     "PermissionDeniedError",
     "PromptError",
+    "PydanticValidationError",
     "RateLimitError",
     "ResponseFormatError",
     "TextPart",

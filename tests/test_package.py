@@ -95,7 +95,7 @@ def test_public_names_are_pinned():
             "PermissionDeniedError", "NotFoundError", "ConflictError", "UnprocessableEntityError",
             "RateLimitError", "InternalServerError", "APIConnectionError", "APITimeoutError",
             "ResponseFormatError", "ValidationError", "__version__", "BaseToolKit", "toolkit_tool",
-            "FromCallArgs", "Partial", "batch",
+            "FromCallArgs", "Partial", "batch", "PydanticValidationError",
         ]
     )
     for name in minicall.__all__:

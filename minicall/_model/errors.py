@@ -17,7 +17,9 @@
     ├── APIConnectionError        the request or its reply did not get through
     │   └── APITimeoutError
     ├── ResponseFormatError       a body not in the provider's documented shape
-    └── ValidationError           a response model did not validate
+    └── ValidationError           a response model or tool's arguments did not validate
+        └── PydanticValidationError   pydantic validated it: also a pydantic.ValidationError
+                                      (made on first use; pydantic >= 2.10)
 
 Every error may carry ``partial``: the text a stream had delivered before it broke.
 No error ever holds a credential: messages are built from provider bodies and our
@@ -247,6 +249,9 @@ class ValidationError(MinicallError):
 
     ``errors`` lists each problem as ``"path: what was wrong"``; ``response`` is the
     call response whose output failed (``None`` when validating outside a call).
+    Where pydantic validated (a pydantic model or validator was involved, pydantic >= 2.10),
+    the error raised is ``minicall.PydanticValidationError``, a subclass of this class and of
+    ``pydantic.ValidationError``.
     """
 
     def __init__(self, errors: list[str], response: Any = None, type_name: str = "") -> None:
@@ -254,3 +259,8 @@ class ValidationError(MinicallError):
         self.response = response
         head = f"{type_name} did not validate" if type_name else "validation failed"
         super().__init__(head + ": " + "; ".join(self.errors))
+
+    @property
+    def _response(self) -> Any:
+        """Mirascope's name for :attr:`response` (its errors carry ``_response``)."""
+        return self.response

@@ -14,6 +14,8 @@ from __future__ import annotations
 import collections.abc as cabc
 import dataclasses
 import enum
+import json
+import keyword
 import types
 import typing
 from collections.abc import Callable, Sequence
@@ -29,9 +31,11 @@ __all__ = [
     "Field",
     "class_summary",
     "classify",
+    "field_path",
     "json_schema",
     "record_fields",
     "record_kind",
+    "show_value",
     "type_label",
     "unwrap_annotated",
 ]
@@ -205,6 +209,22 @@ def type_label(tp: Any) -> str:
     if not args:
         return str(name)
     return f"{name}[{', '.join('...' if a is Ellipsis else type_label(a) for a in args)}]"
+
+
+def field_path(path: str, name: str) -> str:
+    """``path`` extended by the key ``name``: ``books.title``, or ``books["a b"]``."""
+    if name.isidentifier() and not keyword.iskeyword(name):
+        return f"{path}.{name}" if path else name
+    return f"{path}[{json.dumps(name)}]"
+
+
+def show_value(value: Any) -> str:
+    """``value`` as JSON (else its repr) for an error message, cut to 60 characters."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _json_default(value: Any) -> tuple[bool, Any]:

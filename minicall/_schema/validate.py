@@ -10,37 +10,33 @@ for ``float`` (``1`` and ``1.0`` are the same JSON number to most writers); ``bo
 never an ``int``; strings are never coerced to numbers; unknown object keys are
 ignored. ``strict=True`` additionally rejects unknown keys and ints for floats.
 ``Union`` members are tried in order, an exact type match first.
+
+A type that involves pydantic (a model, its validators or constraints) is validated by
+pydantic instead, so that every validator runs: see :mod:`.through_pydantic`.
 """
 
 from __future__ import annotations
 
 import enum
-import json
-import keyword
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast, overload
 
 from .._model.errors import ConfigurationError, ValidationError
-from .generate import classify, record_fields, record_kind, type_label, unwrap_annotated
+from . import through_pydantic
+from .generate import (
+    classify,
+    field_path,
+    record_fields,
+    record_kind,
+    show_value,
+    type_label,
+    unwrap_annotated,
+)
 
 __all__ = ["check", "dump", "validate"]
 
 T = TypeVar("T")
-
-
-def _key(path: str, name: str) -> str:
-    if name.isidentifier() and not keyword.iskeyword(name):
-        return f"{path}.{name}" if path else name
-    return f"{path}[{json.dumps(name)}]"
-
-
-def _show(value: Any) -> str:
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class _Invalid:
@@ -60,7 +56,7 @@ class _Checker:
         return _INVALID
 
     def expected(self, path: str, label: str, value: Any) -> Any:
-        return self.fail(path, f"expected {label}, got {_show(value)}")
+        return self.fail(path, f"expected {label}, got {show_value(value)}")
 
     def check(self, tp: Any, value: Any, path: str) -> Any:
         tp, _ = unwrap_annotated(tp)
@@ -91,8 +87,8 @@ def _choice(c: _Checker, options: list[tuple[Any, Any]], value: Any, path: str) 
     for json_value, result in options:
         if _same(value, json_value):
             return result
-    listed = ", ".join(_show(j) for j, _ in options)
-    return c.fail(path, f"expected one of {listed}, got {_show(value)}")
+    listed = ", ".join(show_value(j) for j, _ in options)
+    return c.fail(path, f"expected one of {listed}, got {show_value(value)}")
 
 
 def _literal(c: _Checker, tp: Any, value: Any, path: str) -> Any:
@@ -150,7 +146,7 @@ def _dict(c: _Checker, tp: Any, value: Any, path: str) -> Any:
         return c.expected(path, "object", value)
     given = cast("Mapping[Any, Any]", value)
     key_tp, value_tp = typing.get_args(tp) or (Any, Any)
-    return {c.check(key_tp, k, _key(path, str(k))): c.check(value_tp, v, _key(path, str(k)))
+    return {c.check(key_tp, k, field_path(path, str(k))): c.check(value_tp, v, field_path(path, str(k)))
             for k, v in given.items()}
 
 
@@ -183,12 +179,12 @@ def _record(c: _Checker, tp: Any, value: Any, path: str) -> Any:
     kwargs: dict[str, Any] = {}
     for f in fields:
         if f.name in value:
-            kwargs[f.name] = c.check(f.type, value[f.name], _key(path, f.name))
+            kwargs[f.name] = c.check(f.type, value[f.name], field_path(path, f.name))
         elif f.required:
-            c.fail(_key(path, f.name), "missing required field")
+            c.fail(field_path(path, f.name), "missing required field")
     if c.strict:
         for name in value.keys() - {f.name for f in fields}:
-            c.fail(_key(path, str(name)), "unexpected field")
+            c.fail(field_path(path, str(name)), "unexpected field")
     if len(c.errors) > before:
         return _INVALID
     if kind == "typeddict":
@@ -206,13 +202,7 @@ def _pydantic(c: _Checker, tp: Any, value: Any, path: str) -> Any:
         details: Any = getattr(exc, "errors", None)  # pydantic's, duck-typed
         if not callable(details):
             return c.fail(path, str(exc))
-        errors = cast("list[Any]", details())
-        for err in errors:
-            where = path
-            for part in err.get("loc", ()):
-                where = f"{where}[{part}]" if isinstance(part, int) else _key(where, str(part))
-            shown = f", got {_show(err['input'])}" if "input" in err else ""
-            c.fail(where, f"{err.get('msg', 'invalid')}{shown}")
+        c.errors.extend(through_pydantic.error_lines(cast("list[Any]", details()), path))
         return _INVALID
 
 
@@ -247,8 +237,13 @@ def validate(tp: Any, value: Any, *, strict: bool = False) -> Any:
     """``value`` (decoded JSON) as an instance of ``tp``.
 
     Raises ``ValidationError`` listing every problem as ``path: what was wrong``, and
-    ``ConfigurationError`` if ``tp`` is not a supported type.
+    ``ConfigurationError`` if ``tp`` is not a supported type. Where ``tp`` involves pydantic
+    (a model, validators, constraints) pydantic validates it, and the error is pydantic's
+    ``ValidationError`` too (see :mod:`.through_pydantic`).
     """
+    done, result = through_pydantic.validate(tp, value, strict=strict, type_name=type_label(tp))
+    if done:
+        return result
     result, errors = check(tp, value, strict=strict)
     if errors:
         raise ValidationError(errors, None, type_label(tp))

@@ -83,3 +83,11 @@ def use() -> None:
         answer("again")
     tools = Tools(level="beginner").create_tools()
     print(tools, templated("fantasy")[0], configured("horror").get("messages"))
+
+
+def catch_validation() -> None:
+    try:
+        pages("Dune")
+    except minicall.PydanticValidationError as error:  # pydantic's and minicall's (pydantic >= 2.10)
+        lines: list[str] = error.errors
+        print(lines, error.response)
