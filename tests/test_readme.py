@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import importlib.util
 import re
 import sys
 import types
@@ -45,7 +46,16 @@ _SCRIPTS = {
     "stream = weather_agent(history)": ("anthropic", [_THINK, Reply(text="Sunny in Paris.")]),
     "response = answer_question(": ("openai", [ErrorReply(429, "Rate limit reached")]),
     "print(count_pages(": ("openai", [Reply(text="many"), Reply(text="662")]),
+    "extract_author(\"Frank Herbert, born 3020\")": (
+        "openai", [Reply(tool_calls=[ToolCallReply("Author", {"name": "Frank Herbert", "born": 3020})])]),
+    "response = forecast(": ("openai", [Reply(tool_calls=[ToolCallReply("get_forecast", {"city": "paris"})])]),
 }
+# Lines the examples must print (a caught error prints them: an example that raised nothing would not).
+_PRINTED = [
+    "['born: Value error, born in the future, got 3020']",
+    "['city: Value error, must be in capitals, got \"paris\"']",
+]
+_HAS_PYDANTIC = importlib.util.find_spec("pydantic") is not None
 
 
 def test_every_python_example_parses():
@@ -54,7 +64,7 @@ def test_every_python_example_parses():
         ast.parse(code)
 
 
-def test_the_runnable_examples_run_in_order(monkeypatch, tmp_path):
+def test_the_runnable_examples_run_in_order(monkeypatch, tmp_path, capsys):
     monkeypatch.chdir(tmp_path)  # examples may write files (hello.wav)
     with FakeServer() as fake:
         for provider, (key, url) in _ENV.items():
@@ -66,7 +76,7 @@ def test_the_runnable_examples_run_in_order(monkeypatch, tmp_path):
         namespace = module.__dict__
         ran = 0
         for skip, code in BLOCKS:
-            if skip:
+            if skip or ("import pydantic" in code and not _HAS_PYDANTIC):  # pydantic is optional
                 continue
             for marker, (provider, replies) in _SCRIPTS.items():
                 if marker in code:
@@ -81,4 +91,6 @@ def test_the_runnable_examples_run_in_order(monkeypatch, tmp_path):
         assert [b["type"] for b in thinking_turn["content"]] == ["thinking", "tool_use"]
         assert thinking_turn["content"][0]["signature"]
         assert len(fake.requests) >= 10  # the examples really went over loopback HTTP
+        printed = capsys.readouterr().out
+        assert [line for line in _PRINTED if line in printed] == (_PRINTED if _HAS_PYDANTIC else [])
     asyncio.set_event_loop_policy(None)
