@@ -215,6 +215,35 @@ def test_resume_without_items_decodes_from_the_decorator(setup, fake):
     assert batch.resume(fn, job.id).wait(poll_interval=0) == [Book("Dune", 1965)]
 
 
+def test_resume_without_items_reads_the_requests_back_where_the_provider_keeps_them(setup, fake):
+    provider, model, client = setup
+    fn = recommender(provider, model, client, call_params={"temperature": 0.5})
+    fake.script(Reply(text="Dune"), ErrorReply(400, "bad"), provider=provider)
+    job = batch.submit(fn, [("sf",), ("horror",), {"genre": "poetry", "audience": "children"}])
+    sent = item_bodies(fake, provider)
+    results = batch.resume(fn, job.id).wait(poll_interval=0)
+    assert [r.content for r in (results[0], results[2])] == ["Dune", "echo: Recommend a poetry book for children"]
+    assert isinstance(results[1], minicall.BadRequestError)
+    assert all(r.fn_args == {} for r in (results[0], results[2]))  # no request holds the arguments
+    if provider in ("openai", "groq", "azure"):  # the input file is read back
+        assert [r.call_kwargs for r in (results[0], results[2])] == [sent[0], sent[2]]
+        assert results[2].messages == sent[2]["messages"]
+        assert results[2].user_message_param == {"role": "user", "content": "Recommend a poetry book for children"}
+    else:  # Anthropic and Gemini keep no copy of the requests
+        assert results[0].messages == [] and results[2].messages == []
+
+
+def test_a_resumed_job_whose_input_file_is_gone_still_gives_its_results(fake, caplog):
+    fn = recommender("openai", "gpt-4o-mini", fake.client("openai", max_retries=0))
+    job = batch.submit(fn, [("sf",)])
+    input_file = job.last_status.raw["input_file_id"]
+    del fake._batch_state().files[input_file]  # the user deleted it
+    with caplog.at_level(logging.WARNING, logger="minicall"):
+        [result] = batch.resume(fn, job.id).wait(poll_interval=0)
+    assert result.content == "echo: Recommend a sf book for adults" and result.messages == []
+    assert any("could not be read back" in r.getMessage() for r in caplog.records)
+
+
 def test_cancel_ends_the_batch_cancelled_with_each_item_in_error(setup, fake):
     provider, model, client = setup
     fn = recommender(provider, model, client)

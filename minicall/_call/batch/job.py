@@ -6,8 +6,11 @@ once the batch is done decodes each result through the plain call's codec into t
 plain call's result (response, response model or parser output), in input order,
 with an error in the slot of each item that failed. Results are priced at the batch
 price. Decoding re-runs the prompt function of each item, so responses carry their
-``fn_args`` and ``messages`` without the job keeping every request in memory; a job
-resumed without its items decodes from the decorator's settings alone.
+``fn_args`` and ``messages`` without the job keeping every request in memory. A job
+resumed without its items decodes from the decorator's settings, with each item's
+messages and request body read back where the provider keeps them (OpenAI, Azure
+OpenAI and Groq keep the input file; Anthropic and Gemini keep nothing to read);
+``fn_args`` then stay empty, as no request holds the function's arguments.
 """
 # Arguments are checked at run time too (callers may be untyped):
 # pyright: reportUnnecessaryIsInstance=false
@@ -43,7 +46,7 @@ from .drive import Link, run_async, run_sync
 from .items import PayloadBuilder, batch_client, plan_of, prepare_async, prepare_sync, split_item
 
 if TYPE_CHECKING:
-    from ..._codecs.batch import BatchCodec
+    from ..._codecs.batch import BatchCodec, Step
 
 __all__ = ["BatchJob", "resume", "submit", "submit_async"]
 
@@ -182,7 +185,14 @@ class BatchJob:
         """The results of a batch that is done (see :meth:`wait`), fetched now."""
         status = self._done_status()
         found = run_sync(self.link, self._codec.results(self.sample, status))
-        decoder = _Decoder(self, status, found)
+        inputs: BatchResults | None = None
+        step = self._inputs(status, found)
+        if step is not None:
+            try:
+                inputs = run_sync(self.link, step)
+            except MinicallError as exc:
+                _unrecovered(self.id, exc)
+        decoder = _Decoder(self, status, found, inputs)
         out: list[Any] = []
         for index in range(decoder.count):
             context = decoder.context_sync(index)
@@ -193,7 +203,14 @@ class BatchJob:
         """The asynchronous twin of :meth:`results`."""
         status = self._done_status()
         found = await run_async(self.link, self._codec.results(self.sample, status))
-        decoder = _Decoder(self, status, found)
+        inputs: BatchResults | None = None
+        step = self._inputs(status, found)
+        if step is not None:
+            try:
+                inputs = await run_async(self.link, step)
+            except MinicallError as exc:
+                _unrecovered(self.id, exc)
+        decoder = _Decoder(self, status, found, inputs)
         out: list[Any] = []
         for index in range(decoder.count):
             context = await decoder.context_async(index)
@@ -202,6 +219,13 @@ class BatchJob:
                 result = await result  # an ``async def`` output parser
             out.append(result)
         return out
+
+    def _inputs(self, status: BatchStatus, found: BatchResults) -> Step[BatchResults] | None:
+        """Without its items, a job reads its requests back where the provider keeps
+        them (OpenAI's input file), for the messages and body each response reports."""
+        if self.items is not None or not any(r.status == 200 for r in found.items):
+            return None
+        return self._codec.inputs(self.sample, status)
 
     def _done_status(self) -> BatchStatus:
         status = self.last_status
@@ -221,10 +245,16 @@ class BatchJob:
 class _Decoder:
     """Turns one batch's item results into the plain call's results, in input order."""
 
-    def __init__(self, job: BatchJob, status: BatchStatus, found: BatchResults) -> None:
+    def __init__(self, job: BatchJob, status: BatchStatus, found: BatchResults, inputs: BatchResults | None) -> None:
         self.job = job
         self.status = status
         self.found = found
+        # custom_id -> the request body the item was sent with (a job without items)
+        self.bodies: dict[str, dict[str, Any]] = {}
+        for request in inputs.items if inputs is not None else ():
+            body: object = request.body
+            if request.status == 200 and isinstance(body, dict):
+                self.bodies.setdefault(request.custom_id, cast("dict[str, Any]", body))
         by_id: dict[str, ItemResult] = {}
         for item in found.items:
             by_id.setdefault(item.custom_id, item)  # a custom_id twice: the first line counts
@@ -265,10 +295,24 @@ class _Decoder:
         prepared = self.job.plan.prepare(args, kwargs, result, time.time() * 1000)
         return replace(prepared.context, batch=True)
 
+    def _recovered(self, index: int) -> CallContext | None:
+        """The static context, with the item's messages and body where they were read
+        back (``fn_args`` stay empty: a request does not hold the function's arguments)."""
+        static = self.static
+        body = self.bodies.get(str(index))
+        if static is None or body is None:
+            return static
+        messages = body.get("messages")
+        spec = static.spec
+        if isinstance(messages, list):
+            listed = cast("list[object]", messages)
+            spec = replace(spec, messages=tuple(cast("dict[str, Any]", m) for m in listed if isinstance(m, dict)))
+        return replace(static, spec=spec, request=replace(static.request, body=dumps(body)))
+
     def context_sync(self, index: int) -> CallContext | None:
         run = self._prompt(index)
         if run is None:
-            return self.static
+            return self._recovered(index)
         args, kwargs, result = run
         if inspect.isawaitable(result):
             getattr(result, "close", lambda: None)()  # never awaited: no "never awaited" warning
@@ -280,7 +324,7 @@ class _Decoder:
     async def context_async(self, index: int) -> CallContext | None:
         run = self._prompt(index)
         if run is None:
-            return self.static
+            return self._recovered(index)
         args, kwargs, result = run
         if inspect.isawaitable(result):
             result = await result
@@ -327,6 +371,11 @@ class _Decoder:
             f"batch {self.job.id} has no result for item {index} (the batch {self.status.state} before it ran)",
             provider=provider,
         )
+
+
+def _unrecovered(batch_id: str, exc: MinicallError) -> None:
+    # The results are what was asked for; the requests only add messages to them.
+    log.warning("minicall batch %s: its requests could not be read back (%s); results without messages", batch_id, exc)
 
 
 def _deadline(poll_interval: float, timeout: float | None) -> float | None:
@@ -384,9 +433,11 @@ def resume(fn: Callable[..., Any], batch_id: str, items: Sequence[Any] | None = 
     """The job of a batch submitted earlier (perhaps by another process).
 
     With the ``items`` it was submitted with, results carry their ``fn_args`` and
-    messages as from :func:`submit`; without them, results decode from the
-    decorator's settings alone (``fn_args`` empty). No request is sent until the job
-    is polled.
+    messages as from :func:`submit`. Without them, results decode from the
+    decorator's settings: ``fn_args`` empty, and ``messages`` (the provider's message
+    dicts) and ``call_kwargs`` read back from the batch's input file where the
+    provider keeps it (OpenAI, Azure OpenAI, Groq), empty elsewhere (Anthropic,
+    Google). No request is sent until the job is polled.
     """
     if not batch_id or type(batch_id) is not str:  # untyped callers pass anything
         raise ConfigurationError(f"batch.resume needs the batch id job.id gave, got {batch_id!r}")

@@ -203,6 +203,11 @@ class BatchCodec(Protocol):
         """Every item result the provider has for a batch that is done."""
         ...
 
+    def inputs(self, sample: HttpRequest, status: BatchStatus) -> Step[BatchResults] | None:
+        """The batch's requests as the provider keeps them (each item's ``body`` the
+        request body sent), or ``None`` where the provider keeps none."""
+        ...
+
 
 # provider -> (module, attribute): loaded on first use, as providers are.
 BATCH_PROVIDERS: Mapping[str, tuple[str, str]] = {

@@ -94,6 +94,9 @@ class MessageBatchCodec:
         yield lines.download(batch_request(sample, "GET", url))
         return lines.results()
 
+    def inputs(self, sample: HttpRequest, status: BatchStatus) -> Step[BatchResults] | None:
+        return None  # Anthropic keeps no copy of a batch's requests to read back
+
 
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)

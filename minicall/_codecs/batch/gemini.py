@@ -134,6 +134,9 @@ class GeminiBatchCodec:
         return BatchResults([_read_item(read, n, line) for n, line in enumerate(lines)])
         yield  # a step that sends nothing: the responses came with the batch
 
+    def inputs(self, sample: HttpRequest, status: BatchStatus) -> Step[BatchResults] | None:
+        return None  # the batch operation does not give its inline requests back
+
 
 def _count(read: Reader, stats: dict[str, Any], key: str) -> int | None:
     value = stats.get(key)

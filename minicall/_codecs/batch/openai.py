@@ -13,7 +13,8 @@ https://platform.openai.com/docs/guides/batch. Four steps:
    ``request_counts``: total, completed, failed); ``POST .../{id}/cancel`` cancels;
 4. ``GET {base}/files/{id}/content`` reads the output file and the error file, JSONL
    lines ``{id, custom_id, response: {status_code, request_id, body}, error}``
-   (streamed line by line) joined to the requests by ``custom_id``.
+   (streamed line by line) joined to the requests by ``custom_id``. The input file
+   stays readable there too: a batch resumed without its items reads its requests back.
 
 ``{base}`` is where the plain call's ``/chat/completions`` lives: ``/v1`` for OpenAI,
 ``/openai/v1`` for Groq, ``/openai`` (with ``?api-version=``) or ``/openai/v1`` for
@@ -158,6 +159,16 @@ class FilesBatchCodec:
             yield lines.download(batch_request(sample, "GET", url), name)
         return lines.results()
 
+    def inputs(self, sample: HttpRequest, status: BatchStatus) -> Step[BatchResults] | None:
+        file_id = Reader(self.provider).opt_str(status.raw.get("input_file_id"), "input_file_id")
+        return self._inputs(sample, file_id) if file_id else None
+
+    def _inputs(self, sample: HttpRequest, file_id: str) -> Step[BatchResults]:
+        lines = ResultLines(self.provider, _input_line)
+        url = self._url(sample, f"/files/{quote(file_id, safe='')}/content")
+        yield lines.download(batch_request(sample, "GET", url), "input file")
+        return lines.results()
+
     def _item(self, read: Reader, line: dict[str, Any]) -> ItemResult:
         custom_id = read.str(line.get("custom_id"), "custom_id")
         response = read.opt_obj(line.get("response"), "response")
@@ -173,6 +184,12 @@ class FilesBatchCodec:
         code_name = error.get("code")
         message = f"{words} ({code_name})" if isinstance(code_name, str) else words
         return ItemResult(custom_id, None, {"error": error}, message)
+
+
+def _input_line(read: Reader, line: dict[str, Any]) -> ItemResult:
+    """One request of the input file, as submitted: its ``body`` the request body."""
+    custom_id = read.str(line.get("custom_id"), "custom_id")
+    return ItemResult(custom_id, 200, read.obj(line.get("body"), "body"))
 
 
 OPENAI = FilesBatchCodec("openai", "the OpenAI batch API", "/v1/chat/completions", 50_000, 200 * _MB)

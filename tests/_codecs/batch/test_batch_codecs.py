@@ -354,3 +354,19 @@ def test_polling_retries_a_server_error_like_a_plain_call(sleeps):
     assert batch.resume(hello, "batch_1").status().state == "running"
     assert len(seen) == 2 and len(sleeps) == 1
     assert seen[0].headers["Authorization"] == "Bearer k"
+
+
+def test_openai_inputs_read_the_input_file_back_and_the_others_keep_none():
+    status = drive(OPENAI.status(OPENAI_SAMPLE, "b"), openai_batch("completed", input_file_id="file-in"))[1]
+    lines = (b'{"custom_id":"0","method":"POST","url":"/v1/chat/completions","body":{"model":"m","messages":[]}}\n'
+             b'{"custom_id":"1","method":"POST","url":"/v1/chat/completions","body":"not an object"}\n')
+    step = OPENAI.inputs(OPENAI_SAMPLE, status)
+    assert step is not None
+    sent, found = drive(step, lines)
+    assert [r.url for r in sent] == ["https://api.openai.com/v1/files/file-in/content"]
+    assert (found.items[0].custom_id, found.items[0].body) == ("0", {"model": "m", "messages": []})
+    assert isinstance(found.items[1].error, minicall.ResponseFormatError)
+    assert OPENAI.inputs(OPENAI_SAMPLE, drive(OPENAI.status(OPENAI_SAMPLE, "b"), openai_batch("completed"))[1]) is None
+    ended = drive(ANTHROPIC.status(ANTHROPIC_SAMPLE, "m"), anthropic_batch("ended", succeeded=1))[1]
+    assert ANTHROPIC.inputs(ANTHROPIC_SAMPLE, ended) is None
+    assert GEMINI.inputs(GEMINI_SAMPLE, drive(GEMINI.status(GEMINI_SAMPLE, "b"), gemini_operation("BATCH_STATE_SUCCEEDED"))[1]) is None
