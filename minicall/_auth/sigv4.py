@@ -21,9 +21,9 @@ import datetime
 import hashlib
 import hmac
 from dataclasses import dataclass, field, replace
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote
 
-from .._model.http import HttpRequest
+from .._model.http import HttpRequest, split_url
 
 __all__ = ["AwsCredentials", "canonical_request", "encode_model_id", "sign", "string_to_sign"]
 
@@ -56,7 +56,7 @@ def encode_model_id(model_id: str) -> str:
 
 
 def _host(url: str) -> str:
-    parts = urlsplit(url)
+    parts = split_url(url)
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
@@ -107,7 +107,7 @@ def _normalized_path(path: str) -> str:
 
 def canonical_request(request: HttpRequest) -> tuple[str, str]:
     """The canonical request text and the ``;``-joined signed header names."""
-    parts = urlsplit(request.url)
+    parts = split_url(request.url)
     headers = _signed_headers(request)
     names = sorted(headers)
     signed = ";".join(names)

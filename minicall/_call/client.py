@@ -126,9 +126,9 @@ def _remote_host(netloc: str) -> str | None:
 
 @functools.lru_cache(maxsize=256)
 def _remote_hostport(hostport: str) -> str | None:
-    from urllib.parse import urlsplit
+    from .._model.http import split_url
 
-    host = urlsplit("http://" + hostport).hostname or ""
+    host = split_url("http://" + hostport).hostname or ""
     return None if _is_loopback(host) else host
 
 

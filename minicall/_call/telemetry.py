@@ -181,7 +181,7 @@ class CallTrace:
         return trace
 
     def _open_span(self, tracer: Any, spec: CallSpec, url: str) -> None:
-        from urllib.parse import urlsplit
+        from .._model.http import split_url
 
         operation = "generate_content" if self.provider == "google" else "chat"
         attributes: dict[str, Any] = {
@@ -190,7 +190,7 @@ class CallTrace:
             "gen_ai.request.model": self.model,
         }
         try:
-            parts = urlsplit(url)
+            parts = split_url(url)
             if parts.hostname:
                 attributes["server.address"] = parts.hostname
                 attributes["server.port"] = parts.port or (443 if parts.scheme == "https" else 80)

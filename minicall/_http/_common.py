@@ -23,10 +23,10 @@ import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
 
 from .._model.errors import SECRET_HEADERS, APIConnectionError, APITimeoutError, ConfigurationError
 from .._model.clock import Deadline, timed_out
+from .._model.http import join_url, split_url
 from ._proxy import Proxy
 
 __all__ = [
@@ -124,7 +124,7 @@ def _parse_url(url: str) -> Url:
     if _BAD_URL.search(url):
         raise ConfigurationError("request URL contains whitespace or control characters")
     try:
-        parts = urlsplit(url)
+        parts = split_url(url)
         port = parts.port
     except ValueError:
         raise ConfigurationError("request URL has an invalid host or port") from None
@@ -252,7 +252,7 @@ def redirect(
     if status not in REDIRECT_STATUSES or not location:
         return None
     try:
-        target = parse_url(urljoin(url.text, location.strip()).partition("#")[0])
+        target = parse_url(join_url(url.text, location.strip()).partition("#")[0])
     except (ConfigurationError, ValueError):  # urljoin refuses e.g. a broken IPv6 host
         return None
     methods = _TO_GET.get(status, frozenset())

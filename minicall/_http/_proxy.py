@@ -24,9 +24,10 @@ import base64
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from .._model.errors import ConfigurationError
+from .._model.http import split_url
 
 __all__ = ["Proxy", "is_bypassed", "parse_proxy", "proxy_for"]
 
@@ -61,7 +62,7 @@ def parse_proxy(url: str) -> Proxy:
     if "://" not in text:
         text = "http://" + text
     try:
-        parts = urlsplit(text)
+        parts = split_url(text)
         port = parts.port
     except ValueError:
         raise ConfigurationError("proxy URL is not valid (expected http://host:port)") from None

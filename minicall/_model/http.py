@@ -15,12 +15,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+import urllib.parse
+from urllib.parse import SplitResult, unquote_plus, urljoin, urlsplit, urlunsplit
 
 from .clock import Deadline
 from .errors import redact_headers
 
 __all__ = [
+    "join_url",
+    "split_url",
     "AsyncHttpResponse",
     "AsyncTransport",
     "HttpRequest",
@@ -58,6 +61,38 @@ def _is_secret_param(name: str) -> bool:
     return lowered in _SECRET_PARAMS or lowered.startswith(_SECRET_PREFIXES)
 
 
+# The standard library keeps the URLs it parses in a module-level cache (an lru_cache
+# on urlsplit from 3.11, a dict before), and a URL may carry a credential: userinfo,
+# a ``?key=``. No module-level cache may hold one, so minicall parses through these two.
+_split_uncached = getattr(urlsplit, "__wrapped__", None)
+# Not in typeshed, but in every urllib.parse from 3.10 on (it empties those caches).
+_clear_cache: Callable[[], object] = getattr(urllib.parse, "clear_cache", lambda: None)
+
+
+def _may_hold_secret(url: str) -> bool:
+    return "@" in url or "?" in url
+
+
+def split_url(url: str) -> SplitResult:
+    """``urlsplit(url)``, leaving nothing of a URL that may hold a credential in the
+    standard library's cache of parsed URLs."""
+    if _split_uncached is not None:
+        parts: SplitResult = _split_uncached(url)
+        return parts
+    parts = urlsplit(url)
+    if _may_hold_secret(url):
+        _clear_cache()  # Python 3.10: its dict of parsed URLs cannot drop one entry
+    return parts
+
+
+def join_url(base: str, location: str) -> str:
+    """``urljoin(base, location)``, with the same care as :func:`split_url`."""
+    joined = urljoin(base, location)
+    if _may_hold_secret(base) or _may_hold_secret(location):
+        _clear_cache()  # urljoin parses both through the cached urlsplit
+    return joined
+
+
 def _redact_query(query: str) -> str:
     # Work on the raw text so everything but the masked values stays byte-for-byte.
     pieces: list[str] = []
@@ -74,7 +109,7 @@ def redact_url(url: str) -> str:
     before an ``@`` in text that does not parse as a URL (a mistyped scheme).
     """
     try:
-        parts = urlsplit(url)
+        parts = split_url(url)
     except ValueError:
         return "[unparsable url]"
     if not parts.netloc and "@" in url:

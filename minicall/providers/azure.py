@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal, NamedTuple, TypedDict
-from urllib.parse import urlsplit
 
 from .._call.sdk_clients import OpenAISDKClient, AzureInferenceSDKClient
 from .._auth.azure import AD_TOKEN_ENV, AzureCredential
@@ -39,7 +38,7 @@ from .._codecs.openai.types import (
 from .._model.errors import *
 from .._model.errors import ConfigurationError
 from .._model import errors as _errors
-from .._model.http import AsyncTransport, Transport
+from .._model.http import AsyncTransport, Transport, split_url
 from .._model.spec import Codec, Endpoint
 from ._compat import CompatClient, codec_for
 from .openai import OpenAICallParams
@@ -237,7 +236,7 @@ def _endpoint_and_style(base_url: str | None, style: str | None) -> tuple[str, s
 
 
 def _style_of_url(url: str, default: str | None = None) -> str:
-    parts = urlsplit(url)
+    parts = split_url(url)
     if parts.path.rstrip("/").endswith(_V1_SUFFIX):
         return "v1"
     if default is not None:

@@ -98,7 +98,8 @@ def _minicall_modules() -> list[Any]:
     for info in pkgutil.walk_packages(minicall.__path__, "minicall."):
         if not info.name.startswith("minicall.testing"):
             importlib.import_module(info.name)
-    return [m for name, m in sys.modules.items() if name == "minicall" or name.startswith("minicall.")]
+    # urllib.parse too: it caches the URLs it parses (a dict on 3.10, an lru_cache after).
+    return [m for name, m in sys.modules.items() if name in ("minicall", "urllib.parse") or name.startswith("minicall.")]
 
 
 def _strings_in(value: Any, seen: set[int], depth: int = 0) -> Any:
@@ -138,6 +139,14 @@ def test_no_module_level_state_holds_a_credential_after_calls_for_every_provider
                 secrets += found
                 fake.script(Reply(text="ok"))
                 run(ask(client, mode, provider=provider, model=MODELS.get(provider, "m"), stream=stream), "hi")
+    # Base URLs with userinfo and a ?key= query (the standard library caches what it parses).
+    for provider in ("openai", "google", "anthropic"):
+        url = fake.base_url(provider).replace("http://", f"http://user:{PASSWORD}@") + f"?key={QUERY_KEY}"
+        for mode in MODES:
+            client, found = make_client(fake, provider, base_url=url)
+            secrets += [*found, PASSWORD, QUERY_KEY]
+            fake.script(Reply(text="ok"))
+            run(ask(client, mode, provider=provider, model=MODELS.get(provider, "m")), "hi")
     assert secrets
     seen: set[int] = set()
     for module in _minicall_modules():
@@ -145,3 +154,37 @@ def test_no_module_level_state_holds_a_credential_after_calls_for_every_provider
             for text in _strings_in(value, seen):
                 for secret in secrets:
                     assert secret not in text, f"{module.__name__}.{name} keeps a credential"
+
+
+def test_no_module_level_state_holds_proxy_credentials_after_calls_through_a_proxy(monkeypatch):
+    # A proxy URL in the environment may carry a user and password: the call goes
+    # through the proxy with them, its failure names neither, and afterwards no module
+    # keeps them (nor their base64 Proxy-Authorization form).
+    import base64
+
+    from loopback import ConnectProxy
+
+    proxy_password = "SECRET-proxy-pw-0123"
+    proxy = ConnectProxy()
+    try:
+        proxy_url = proxy.url.replace("http://", f"http://user:{proxy_password}@")
+        for name in ("HTTP_PROXY", "http_proxy"):
+            monkeypatch.setenv(name, proxy_url)
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        client = OpenAIClient(base_url="http://api.example.invalid/v1", api_key="k", max_retries=0)
+        for mode in MODES:
+            with pytest.raises(MinicallError) as caught:
+                run(ask(client, mode, provider="openai", model="gpt-4o-mini"), "hi")
+            assert proxy_password not in str(caught.value) and proxy_password not in repr(caught.value)
+        # The proxy answered "proxied <url>" to each plain request it was sent.
+        assert [req.target for req in proxy.plain][:1] == ["http://api.example.invalid/v1/chat/completions"]
+    finally:
+        proxy.close()
+    basic = base64.b64encode(f"user:{proxy_password}".encode()).decode()
+    assert proxy.auth and all(a == f"Basic {basic}" for a in proxy.auth)
+    seen: set[int] = set()
+    for module in _minicall_modules():
+        for name, value in list(vars(module).items()):
+            for text in _strings_in(value, seen):
+                assert proxy_password not in text and basic not in text, f"{module.__name__}.{name} keeps proxy credentials"

@@ -15,9 +15,9 @@ a ``custom_id`` matches ``^[a-zA-Z0-9_-]{1,64}$``.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from ..._model.http import HttpRequest
+from ..._model.http import HttpRequest, split_url
 from ..._model.batch import BatchResults, BatchState, BatchStatus, ItemResult
 from ..._model.errors import ConfigurationError
 from ..._model.spec import Endpoint
@@ -99,7 +99,7 @@ class MessageBatchCodec:
 
 
 def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
+    parts = split_url(url)
     return parts.scheme, parts.netloc
 
 
