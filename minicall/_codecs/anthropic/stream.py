@@ -173,24 +173,24 @@ class AnthropicStream(SSEChunks):
 
     def _block_delta(self, data: JSONObject) -> Chunk:
         r = self._read
-        at = "content_block_delta"
-        index = self._index(data, at)
-        delta = r.obj(data.get("delta"), f"{at}.delta")
-        kind = r.str(delta.get("type"), f"{at}.delta.type")
+        # Text deltas are most of a stream: paths written out, not formatted per event.
+        index = r.int(data.get("index"), "content_block_delta.index")
+        delta = r.obj(data.get("delta"), "content_block_delta.delta")
+        kind = r.str(delta.get("type"), "content_block_delta.delta.type")
         if kind == "text_delta":
-            return Chunk(content=r.str(delta.get("text"), f"{at}.delta.text"), raw=data)
+            return Chunk(content=r.str(delta.get("text"), "content_block_delta.delta.text"), raw=data)
         block = self._open.get(index)
         if kind == "input_json_delta":
-            piece = r.str(delta.get("partial_json"), f"{at}.delta.partial_json")
+            piece = r.str(delta.get("partial_json"), "content_block_delta.delta.partial_json")
             if block is not None:
                 block.json.append(piece)
             if block is None or index in self._tool_blocks:  # no start seen: a tool call
                 return Chunk(tool_deltas=(ToolDelta(index, arguments=piece),), raw=data)
         elif kind == "thinking_delta" and block is not None and block.kind == "thinking":
-            piece = r.str(delta.get("thinking"), f"{at}.delta.thinking")
+            piece = r.str(delta.get("thinking"), "content_block_delta.delta.thinking")
             block.fields["thinking"] = str(block.fields.get("thinking") or "") + piece
         elif kind == "signature_delta" and block is not None and block.kind == "thinking":
-            block.fields["signature"] = r.str(delta.get("signature"), f"{at}.delta.signature")
+            block.fields["signature"] = r.str(delta.get("signature"), "content_block_delta.delta.signature")
         elif block is not None and block.kind == "text" and kind == "citations_delta":
             cited: list[Any] = block.fields.get("citations") or []
             block.fields["citations"] = [*cited, delta.get("citation")]
