@@ -33,7 +33,7 @@ from ._call.decorate import Partial
 from ._call.pricing import set_price
 from ._call.prompt import prompt_template
 from ._call.toolkit import BaseToolKit, toolkit_tool
-from ._call.tools import BaseTool
+from ._call.tools import BaseTool, ResponseModelConfigDict, ToolConfig
 from ._model.errors import (
     APIConnectionError,
     APIError,
@@ -117,8 +117,10 @@ __all__ = [
     "PydanticValidationError",
     "RateLimitError",
     "ResponseFormatError",
+    "ResponseModelConfigDict",
     "TextPart",
     "ToolCallPart",
+    "ToolConfig",
     "ToolResultPart",
     "UnprocessableEntityError",
     "Usage",

@@ -95,7 +95,7 @@ def test_public_names_are_pinned():
             "PermissionDeniedError", "NotFoundError", "ConflictError", "UnprocessableEntityError",
             "RateLimitError", "InternalServerError", "APIConnectionError", "APITimeoutError",
             "ResponseFormatError", "ValidationError", "__version__", "BaseToolKit", "toolkit_tool",
-            "FromCallArgs", "Partial", "batch", "PydanticValidationError",
+            "FromCallArgs", "Partial", "batch", "PydanticValidationError", "ToolConfig", "ResponseModelConfigDict",
         ]
     )
     for name in minicall.__all__:
@@ -119,6 +119,11 @@ def test_every_provider_module_exposes_the_documented_names():
         assert getattr(module, f"Async{p}DynamicConfig") is getattr(module, f"{p}DynamicConfig")
         assert hasattr(module, client_name) and callable(module.call)
         assert hasattr(module, "APIError") and hasattr(module, "RateLimitError")
+    # Mirascope's provider tool configs, where Mirascope has one.
+    for provider, name in (("openai", "OpenAIToolConfig"), ("azure", "AzureToolConfig"),
+                           ("bedrock", "BedrockToolConfig")):
+        module = importlib.import_module(f"minicall.providers.{provider}")
+        assert name in module.__all__ and hasattr(module, name), name
 
 
 def test_no_test_folder_shadows_an_official_sdk():

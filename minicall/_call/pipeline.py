@@ -39,7 +39,7 @@ from .send import Prepared, send_async, send_sync
 from .settings import Flavor, Settings
 from .stream import BaseAsyncStream, BaseStream
 from .structured import extract, partial_models, partial_models_async
-from .tools import BaseTool, convert_tools, response_model_tool, tool_spec
+from .tools import BaseTool, convert_tools, response_model_tool, tool_spec, wants_strict
 
 __all__ = ["CallPlan", "call_plan", "decorate", "default_client", "encode_request", "finish", "override"]
 
@@ -150,7 +150,13 @@ def _structure(settings: Settings, tool_types: tuple[type[BaseTool], ...]) -> tu
         wrapper = response_model_tool(model)
         schema = wrapper._parameters_schema() if getattr(wrapper, "__minicall_wrapped__", False) else json_schema(model)
         name = getattr(model, "__name__", "response")
-        fmt = ResponseFormat("json_schema", name=name, schema=schema, strict_schema=strict_openai(schema))
+        strict = strict_openai(schema)
+        if strict is None and wants_strict(model):
+            raise ConfigurationError(
+                f"response model {name} asks for strict mode (model_config strict=True), which its "
+                "schema cannot have: strict schemas need an object with at least one property and "
+                "no free-form values (Any, dict[str, X]) or fixed-length tuples")
+        fmt = ResponseFormat("json_schema", name=name, schema=schema, strict_schema=strict)
         return tool_types, None, fmt, _json_instruction(schema)
     tool = response_model_tool(model)
     return (*tool_types, tool), tool._name(), None, None

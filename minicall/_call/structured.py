@@ -59,7 +59,8 @@ def _name(model: Any) -> str:
 
 def _value(model: Any, response: BaseCallResponse[Any], json_mode: bool) -> Any:
     from .._model.messages import ToolCallPart
-    from .tools import response_model_tool, unwrap
+    from .tools import is_strict, response_model_tool, unwrap
+    from .._schema.dialects import strict_nulls_dropped
     from .._schema.validate import validate
 
     tool_type = response_model_tool(model)
@@ -70,13 +71,19 @@ def _value(model: Any, response: BaseCallResponse[Any], json_mode: bool) -> Any:
             raise ValidationError([f"<reply>: expected JSON, got {response.content[:80]!r}"], None, _name(model)) from None
         if getattr(tool_type, "__minicall_wrapped__", False) and not (isinstance(raw, dict) and "value" in raw):
             return validate(model, raw)  # a bare value where {"value": ...} was asked for
+        fmt = response._context.spec.response_format
+        if fmt is not None and fmt.strict_schema is not None:
+            raw = strict_nulls_dropped(tool_type._parameters_schema(), raw)
         return unwrap(tool_type, _with_call_args(model, raw, response.fn_args))
     for part in response._completion.message.parts:
         if isinstance(part, ToolCallPart) and part.name == tool_type._name():
             if part.unparsed is not None:
                 problem = f"<reply>: the tool arguments are not a JSON object: {part.unparsed[:80]!r}"
                 raise ValidationError([problem], None, _name(model))
-            return unwrap(tool_type, _with_call_args(model, part.args, response.fn_args))
+            args: Any = part.args
+            if is_strict(tool_type):
+                args = strict_nulls_dropped(tool_type._parameters_schema(), args)
+            return unwrap(tool_type, _with_call_args(model, args, response.fn_args))
     raise ValidationError(["<reply>: the model did not call the structured-output tool"], None, _name(model))
 
 

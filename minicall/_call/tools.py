@@ -25,9 +25,10 @@ import re
 import typing
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, TypedDict, TypeVar, cast
 
 from .._schema.call_args import call_arg_fields
+from .._schema.dialects import strict_nulls_dropped, strict_openai
 from .._schema.docstrings import parse_docstring
 from .._model.errors import ConfigurationError, ValidationError
 from .._schema.partial_json import partial_value
@@ -48,6 +49,8 @@ from .._schema.validate import validate
 __all__ = [
     "DEFAULT_TOOL_DESCRIPTION",
     "BaseTool",
+    "ResponseModelConfigDict",
+    "ToolConfig",
     "convert_tools",
     "response_model_tool",
     "tool_from_function",
@@ -62,6 +65,9 @@ DEFAULT_TOOL_DESCRIPTION = (
 )
 # Attribute names a tool instance uses itself; a field cannot take them.
 _RESERVED = frozenset({"id", "tool_call", "args", "call", "from_call", "model_construct"})
+
+# Class-level settings, never arguments, even when annotated without ClassVar.
+_CONFIG_NAMES = frozenset({"tool_config", "model_config"})
 
 _ToolT = TypeVar("_ToolT", bound="BaseTool")
 _FIELDS: weakref.WeakKeyDictionary[type, list[Field]] = weakref.WeakKeyDictionary()
@@ -96,12 +102,34 @@ def _read_field(name: str, hint: Any, value: Any, description: str | None) -> Fi
     return Field(name, hint, False, default, description)
 
 
+class ToolConfig(TypedDict, total=False):
+    """A tool's provider features, as a class variable ``tool_config`` of the tool
+    (Mirascope's ``ToolConfig``); each provider module has its own keys
+    (``OpenAIToolConfig(strict=True)``, ``AnthropicToolConfig(cache_control=...)``).
+    A provider ignores the keys it has no use for."""
+
+
+def ResponseModelConfigDict(**config: Any) -> Any:  # noqa: N802 - Mirascope's name
+    """``model_config = ResponseModelConfigDict(strict=True)`` on a response model asks
+    for OpenAI-style strict structured outputs, as in Mirascope (on a pydantic model it
+    is pydantic's ``ConfigDict``, whose ``strict`` also makes pydantic validate strictly,
+    so it is typed to fit there, whatever pydantic version is installed). Returns the
+    config as a dict."""
+    return dict(config)
+
+
 class BaseTool:
     """Base class of tools: annotated fields, a docstring, and a ``call()`` method.
 
     ``args`` are the field values; ``id`` and ``tool_call`` are the provider's call id
-    and raw call (``None`` for a tool built by hand).
+    and raw call (``None`` for a tool built by hand). ``tool_config`` holds the tool's
+    provider features (see :class:`ToolConfig`).
     """
+
+    # Typed ``Any``: a subclass declares ``ClassVar[OpenAIToolConfig]`` (or another
+    # provider's config), which a ``ClassVar[ToolConfig]`` here would forbid, class
+    # variables being invariant to type checkers.
+    tool_config: ClassVar[Any] = ToolConfig()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -154,7 +182,7 @@ class BaseTool:
                 continue
             for name in klass.__dict__.get("__annotations__", {}):
                 hint = hints.get(name, Any)
-                if name.startswith("_") or typing.get_origin(hint) is ClassVar:
+                if name.startswith("_") or name in _CONFIG_NAMES or typing.get_origin(hint) is ClassVar:
                     continue
                 fields.append(_read_field(name, hint, getattr(cls, name, MISSING), docs.get(name)))
         _FIELDS[cls] = fields
@@ -186,6 +214,8 @@ class BaseTool:
     def from_call(cls: type[_ToolT], id: str | None, args: Mapping[str, Any],
                   raw: Any = None) -> _ToolT:
         """The tool for a model's call; ``ValidationError`` when the arguments do not fit."""
+        if isinstance(args, Mapping) and is_strict(cls):
+            args = strict_nulls_dropped(cls._parameters_schema(), dict(args))
         tool: _ToolT = validate(cls, dict(args) if isinstance(args, Mapping) else args)
         tool.id, tool.tool_call = id, raw
         return tool
@@ -274,10 +304,40 @@ def convert_tools(tools: Sequence[Callable[..., Any] | type[BaseTool]]
     return tuple(out)
 
 
+def tool_config(tool_type: type[BaseTool]) -> Mapping[str, Any]:
+    """The tool's ``tool_config``, checked: a dict whose ``strict`` is a bool."""
+    config: Any = getattr(tool_type, "tool_config", None)
+    if config is None:
+        return {}
+    if not isinstance(config, Mapping):
+        raise ConfigurationError(
+            f"tool {tool_type.__name__}: tool_config must be a dict (a ToolConfig), got {type(config).__name__}")
+    checked = cast("Mapping[str, Any]", config)
+    if not isinstance(checked.get("strict", False), bool):
+        raise ConfigurationError(f"tool {tool_type.__name__}: tool_config strict must be True or False")
+    return checked
+
+
+def is_strict(tool_type: type[BaseTool]) -> bool:
+    """Whether the tool asks for strict function calling (``tool_config`` ``strict``)."""
+    return bool(tool_config(tool_type).get("strict", False))
+
+
 def tool_spec(tool_type: type[BaseTool]) -> ToolSpec:
-    """The provider-blind description of a tool: name, description, argument schema."""
-    return ToolSpec(tool_type._name(), tool_type._description(),
-                    tool_type._parameters_schema(), strict=False)
+    """The provider-blind description of a tool: name, description, argument schema,
+    and the strict form of that schema when its ``tool_config`` asks for strict mode
+    (``ConfigurationError`` when the schema has none)."""
+    parameters = tool_type._parameters_schema()
+    if not is_strict(tool_type):
+        return ToolSpec(tool_type._name(), tool_type._description(), parameters)
+    strict = strict_openai(parameters)
+    if strict is None:
+        raise ConfigurationError(
+            f"tool {tool_type._name()} asks for strict mode, which its arguments cannot have: "
+            "strict schemas need an object with at least one property and no free-form values "
+            "(Any, dict[str, X]) or fixed-length tuples")
+    return ToolSpec(tool_type._name(), tool_type._description(), parameters,
+                    strict=True, strict_parameters=strict)
 
 
 class _ResponseModelTool(BaseTool):
@@ -360,9 +420,17 @@ def response_model_tool(tp: Any) -> type[BaseTool]:
     tool: type[BaseTool] = type(name, (_ResponseModelTool,), {
         "__doc__": doc, "__module__": getattr(model, "__module__", __name__),
         "__minicall_model__": tp if wrapped else model, "__minicall_wrapped__": wrapped,
+        "tool_config": {"strict": True} if wants_strict(model) else {},
     })
     _MODEL_TOOLS[tp] = tool
     return tool
+
+
+def wants_strict(model: Any) -> bool:
+    """Whether a response model's ``model_config`` (a ``ResponseModelConfigDict`` or
+    pydantic's ``ConfigDict``) says ``strict=True``."""
+    config: Any = getattr(model, "model_config", None)
+    return isinstance(config, Mapping) and cast("Mapping[str, Any]", config).get("strict") is True
 
 
 def _model_of(tool_type: type[BaseTool]) -> tuple[Any, bool]:

@@ -38,12 +38,17 @@ NORMAL_FINISH = ("stop", "length", "tool_calls", "content_filter")
 
 @dataclass(frozen=True, slots=True)
 class ToolSpec:
-    """A tool offered to the model: name, description and JSON Schema of its arguments."""
+    """A tool offered to the model: name, description and JSON Schema of its arguments.
+
+    ``strict`` asks for OpenAI-style strict function calling, with ``strict_parameters``
+    the schema rewritten for it (providers without strict tools send ``parameters``).
+    """
 
     name: str
     description: str
     parameters: Mapping[str, Any]
     strict: bool = False
+    strict_parameters: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

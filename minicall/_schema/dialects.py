@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from .._model.errors import ConfigurationError
 
-__all__ = ["strict_openai", "gemini_schema"]
+__all__ = ["strict_openai", "strict_nulls_dropped", "gemini_schema"]
 
 
 _NULL = {"type": "null"}
@@ -75,6 +75,43 @@ def strict_openai(schema: dict[str, Any]) -> dict[str, Any] | None:
         out: dict[str, Any] = _strict(schema)
     except _NotStrict:
         return None
+    return out
+
+
+def strict_nulls_dropped(schema: dict[str, Any], value: Any) -> Any:
+    """``value`` (a reply to the strict form of ``schema``) without the ``null`` s strict
+    mode made the model send for optional properties, so that their defaults apply.
+
+    Only a property that ``schema`` itself neither requires nor lets be ``null`` loses
+    its ``null``; everything else is left for validation to judge.
+    """
+    return _dropped(schema, value, schema.get("$defs") or {})
+
+
+def _dropped(schema: Any, value: object, defs: dict[str, Any]) -> object:
+    if not isinstance(schema, dict):
+        return value
+    schema = cast("dict[str, Any]", schema)
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        schema = defs.get(ref[len("#/$defs/") :], {})
+    if isinstance(value, list):
+        items = cast("list[object]", value)
+        return [_dropped(schema["items"], item, defs) for item in items] if "items" in schema else items
+    if not isinstance(value, dict):
+        return value
+    given = cast("dict[str, object]", value)
+    props = schema.get("properties")
+    if not isinstance(props, dict):
+        return given
+    props = cast("dict[str, Any]", props)
+    required = set(schema.get("required", ()))
+    out: dict[str, object] = {}
+    for name, item in given.items():
+        prop = props.get(name)
+        if item is None and isinstance(prop, dict) and name not in required and not _is_nullable(cast("dict[str, Any]", prop)):
+            continue  # a null strict mode forced: the property was left out
+        out[name] = item if prop is None else _dropped(prop, item, defs)
     return out
 
 

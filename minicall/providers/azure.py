@@ -26,7 +26,7 @@ from .._call.decorate import ProviderCall
 from .._call.response import BaseCallResponse, BaseCallResponseChunk
 from .._call.settings import Flavor
 from .._call.stream import BaseAsyncStream, BaseStream
-from .._call.tools import BaseTool
+from .._call.tools import BaseTool, ToolConfig
 from .._codecs.openai.codec import AZURE, AZURE_OPENAI, AZURE_OPENAI_V1, Dialect
 from .._codecs.openai.types import (
     AssistantMessageParam,
@@ -54,6 +54,7 @@ __all__ = [
     "AsyncAzureDynamicConfig",
     "AzureCallParams",
     "AzureTool",
+    "AzureToolConfig",
     "AzureMessageParam",
     "AzureSystemMessageParam",
     "AzureUserMessageParam",
@@ -248,6 +249,13 @@ def _without_v1_suffix(url: str) -> str:
     """The endpoint of a v1 base URL: the v1 dialect's path adds ``/openai/v1`` back."""
     url = url.rstrip("/")
     return url.removesuffix(_V1_SUFFIX)
+
+
+class AzureToolConfig(ToolConfig, total=False):
+    """``tool_config`` keys Azure reads: ``strict=True`` sends a strict function, as
+    ``OpenAIToolConfig`` does."""
+
+    strict: bool
 
 
 class AzureTool(BaseTool):

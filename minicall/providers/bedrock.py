@@ -22,7 +22,7 @@ from .._call.decorate import ProviderCall
 from .._call.response import BaseCallResponse, BaseCallResponseChunk
 from .._call.settings import Flavor
 from .._call.stream import BaseAsyncStream, BaseStream
-from .._call.tools import BaseTool
+from .._call.tools import BaseTool, ToolConfig
 from .._codecs.bedrock.codec import CODEC
 from .._model.errors import *
 from .._model.errors import ConfigurationError
@@ -41,6 +41,7 @@ __all__ = [
     "AsyncBedrockDynamicConfig",
     "BedrockCallParams",
     "BedrockTool",
+    "BedrockToolConfig",
     "BedrockMessageParam",
     "ContentBlock",
     "SystemContentBlock",
@@ -231,6 +232,10 @@ class BedrockClient(BaseClient):
             else "api_key=[redacted]"
         )
         return f"BedrockClient(region={self.region!r}, base_url={self.shown_base_url!r}, {who})"
+
+
+class BedrockToolConfig(ToolConfig, total=False):
+    """Mirascope's (empty) ``tool_config`` type for Bedrock: Bedrock has no tool features."""
 
 
 class BedrockTool(BaseTool):

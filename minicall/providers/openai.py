@@ -16,7 +16,7 @@ from .._call.decorate import ProviderCall
 from .._call.response import BaseCallResponse, BaseCallResponseChunk
 from .._call.settings import Flavor
 from .._call.stream import BaseAsyncStream, BaseStream
-from .._call.tools import BaseTool
+from .._call.tools import BaseTool, ToolConfig
 from .._codecs.openai.codec import OPENAI, OpenAICompatCodec
 from .._codecs.openai.types import (
     AssistantMessageParam,
@@ -42,6 +42,7 @@ __all__ = [
     "AsyncOpenAIDynamicConfig",
     "OpenAICallParams",
     "OpenAITool",
+    "OpenAIToolConfig",
     "OpenAIMessageParam",
     "ChatCompletionSystemMessageParam",
     "ChatCompletionDeveloperMessageParam",
@@ -146,6 +147,14 @@ class OpenAIClient(BaseClient):
     @property
     def codec(self) -> Codec:
         return _CODEC
+
+
+class OpenAIToolConfig(ToolConfig, total=False):
+    """``tool_config`` keys OpenAI-style providers read: ``strict=True`` sends the tool as
+    a strict function (``"strict": true``, every object closed and every property
+    required, optional ones nullable)."""
+
+    strict: bool
 
 
 class OpenAITool(BaseTool):

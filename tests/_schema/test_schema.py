@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, NamedTuple, Optional, TypedDict
 import pytest
 
 from minicall._model.errors import ConfigurationError
-from minicall._schema.dialects import gemini_schema, strict_openai
+from minicall._schema.dialects import gemini_schema, strict_nulls_dropped, strict_openai
 from minicall._schema.generate import json_schema
 
 jsonschema = pytest.importorskip("jsonschema")
@@ -154,6 +154,18 @@ def test_strict_openai_refuses_what_it_cannot_express(tp: Any) -> None:
 def test_strict_openai_refuses_a_non_object_root() -> None:
     assert strict_openai(json_schema(list[Author])) is None
     assert strict_openai(json_schema(int)) is None
+
+
+def test_strict_nulls_dropped_removes_only_the_nulls_strict_mode_forced() -> None:
+    schema = json_schema(list[Book])
+    reply = [{"title": "Dune", "author": {"name": "Herbert", "born": None}, "genre": "scifi",
+              "subtitle": None, "tags": None, "year": None}]
+    # Book's optional non-nullable fields lose their nulls; Author.born may be null and keeps it.
+    assert strict_nulls_dropped(schema, reply) == [
+        {"title": "Dune", "author": {"name": "Herbert", "born": None}, "genre": "scifi"}]
+    # A null for a required field stays, for validation to reject; unknown keys stay too.
+    assert strict_nulls_dropped(json_schema(Author), {"name": None, "x": None}) == {"name": None, "x": None}
+    assert strict_nulls_dropped(json_schema(Author), "not an object") == "not an object"
 
 
 def test_gemini_schema_inlines_refs_and_uses_nullable() -> None:

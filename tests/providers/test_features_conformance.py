@@ -4,13 +4,14 @@ request (headers that matter, and the parsed JSON body)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
 from minicall.providers import anthropic as mc_anthropic
 from minicall.providers import openai as mc_openai
-from minicall.testing import FakeServer
+from minicall import BaseTool, ResponseModelConfigDict
+from minicall.testing import FakeServer, Reply
 from minicall.testing._reply import RecordedRequest
 
 anthropic_sdk = pytest.importorskip("anthropic")
@@ -81,3 +82,66 @@ def test_openai_extra_headers_as_the_sdk_sends_them(fake, gpt_sdk, gpt):
     ours = fake.last
     gpt_sdk.chat.completions.create(model=GPT, messages=[{"role": "user", "content": "hi"}], extra_headers=BETA)
     same(ours, fake.last, "anthropic-beta", "x-extra", "authorization")
+
+
+# -- strict structured outputs -------------------------------------------------------
+
+
+def _untitled(value: Any) -> Any:
+    """``value`` without pydantic's ``title`` keys (which minicall's schemas leave out)."""
+    if isinstance(value, dict):
+        return {k: _untitled(v) for k, v in value.items() if not (k == "title" and isinstance(v, str))}
+    if isinstance(value, list):
+        return [_untitled(v) for v in value]
+    return value
+
+
+def test_a_strict_tool_is_the_sdks_pydantic_function_tool(fake, gpt_sdk, gpt):
+    import pydantic
+
+    class GetWeather(BaseTool):
+        """Get the weather."""
+
+        tool_config: ClassVar[mc_openai.OpenAIToolConfig] = mc_openai.OpenAIToolConfig(strict=True)
+        city: str
+        days: int | None = None
+
+    class SDKGetWeather(pydantic.BaseModel):
+        """Get the weather."""
+
+        city: str
+        days: int | None = None
+
+    @mc_openai.call(GPT, client=gpt, tools=[GetWeather])
+    def ask() -> str:
+        return "hi"
+
+    ask()
+    ours = fake.last.json
+    tool = openai_sdk.pydantic_function_tool(SDKGetWeather, name="GetWeather")
+    gpt_sdk.chat.completions.create(model=GPT, messages=[{"role": "user", "content": "hi"}], tools=[tool])
+    theirs = _untitled(fake.last.json)
+    theirs["tools"][0]["function"]["parameters"].pop("description")  # the tool's description says it
+    assert ours == theirs
+
+
+def test_a_strict_response_model_is_the_sdks_response_format(fake, gpt_sdk, gpt):
+    import pydantic
+    from openai.lib._parsing._completions import type_to_response_format_param
+
+    class Book(pydantic.BaseModel):
+        """A book."""
+
+        model_config = ResponseModelConfigDict(strict=True)
+        title: str
+        year: int | None = None
+
+    @mc_openai.call(GPT, client=gpt, response_model=Book, json_mode=True)
+    def ask() -> str:
+        return "hi"
+
+    fake.script(Reply(text='{"title": "Dune", "year": 1965}'))
+    assert ask().title == "Dune"
+    ours = fake.last.json
+    assert ours["messages"][0] == {"role": "user", "content": "hi"}
+    assert _untitled(type_to_response_format_param(Book)) == _untitled(ours["response_format"])

@@ -3,8 +3,11 @@ and pyright strict."""
 
 from __future__ import annotations
 
-from minicall import llm
-from minicall.providers import anthropic, bedrock, google, groq, openai
+from dataclasses import dataclass
+from typing import ClassVar
+
+from minicall import BaseTool, ResponseModelConfigDict, ToolConfig, llm
+from minicall.providers import anthropic, azure, bedrock, google, groq, openai
 
 BETA = {"anthropic-beta": "prompt-caching-2024-07-31"}
 
@@ -30,3 +33,50 @@ def dynamic(genre: str) -> google.GoogleDynamicConfig:
 
 def params() -> tuple[bedrock.BedrockCallParams, groq.GroqCallParams]:
     return {"extra_headers": {"x-trace": "1"}}, {"extra_headers": {"x-trace": "1"}}
+
+
+# -- strict structured outputs -----------------------------------------------------------
+
+
+class GetWeather(BaseTool):
+    """Get the weather."""
+
+    tool_config: ClassVar[openai.OpenAIToolConfig] = openai.OpenAIToolConfig(strict=True)
+    city: str
+
+    def call(self) -> str:
+        return self.city
+
+
+class Lookup(BaseTool):
+    """Look a term up."""
+
+    tool_config: ClassVar[azure.AzureToolConfig] = azure.AzureToolConfig(strict=True)
+    term: str
+
+
+@dataclass
+class Book:
+    """A book."""
+
+    model_config = ResponseModelConfigDict(strict=True)
+    title: str
+    year: int = 2000
+
+
+@openai.call("gpt-4o-mini", tools=[GetWeather])
+def weather(city: str) -> str:
+    return f"Weather in {city}?"
+
+
+@openai.call("gpt-4o-mini", response_model=Book, json_mode=True)
+def extract_book(text: str) -> str:
+    return f"Extract the book: {text}"
+
+
+def use_strict() -> str:
+    book: Book = extract_book("Dune, 1965")
+    tool = weather("Oslo").tool
+    config: ToolConfig = GetWeather.tool_config
+    del config
+    return book.title + ("" if tool is None else str(tool.call()))

@@ -95,19 +95,19 @@ def tool_calls(calls: Sequence[ToolCallPart]) -> list[dict[str, Any]]:
 
 
 def function_tools(tools: Sequence[ToolSpec], strict: bool = True) -> list[dict[str, Any]]:
-    """``tools`` as ``function`` tool definitions; ``strict`` passes each tool's flag on."""
-    return [
-        {
-            "type": "function",
-            "function": {
-                "name": t.name,
-                "description": t.description,
-                "parameters": dict(t.parameters),
-                **({"strict": True} if strict and t.strict else {}),
-            },
-        }
-        for t in tools
-    ]
+    """``tools`` as ``function`` tool definitions; ``strict`` passes each tool's flag on
+    (``"strict": true`` with the strict form of its schema, as the openai SDK's
+    ``pydantic_function_tool`` sends it)."""
+    out: list[dict[str, Any]] = []
+    for t in tools:
+        function: dict[str, Any] = {"name": t.name, "description": t.description}
+        if strict and t.strict and t.strict_parameters is not None:
+            function["parameters"] = dict(t.strict_parameters)
+            function["strict"] = True
+        else:
+            function["parameters"] = dict(t.parameters)
+        out.append({"type": "function", "function": function})
+    return out
 
 
 def image_url_part(part: ImagePart) -> dict[str, Any]:
