@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Literal, TypedDict, TypeVar, cast, overload
 
 from ._call.context import context as _context
-from ._call.settings import Flavor, Settings
+from ._call.settings import Flavor, Settings, StreamConfig, read_stream
 from ._call.pipeline import override as _override
 from ._call.client import BaseClient
 from ._call.sdk_clients import SDKClient
@@ -125,7 +125,7 @@ def call(
     provider: Provider,
     model: str,
     *,
-    stream: Literal[True],
+    stream: Literal[True] | StreamConfig,
     tools: ToolsArg | None = None,
     response_model: None = None,
     output_parser: None = None,
@@ -155,7 +155,7 @@ def call(
     provider: Provider,
     model: str,
     *,
-    stream: Literal[True],
+    stream: Literal[True] | StreamConfig,
     tools: ToolsArg | None = None,
     response_model: type[T],
     output_parser: None = None,
@@ -171,7 +171,7 @@ def call(
     provider: Provider,
     model: str,
     *,
-    stream: bool = False,
+    stream: bool | StreamConfig = False,
     tools: ToolsArg | None = None,
     response_model: object,
     output_parser: None = None,
@@ -185,7 +185,7 @@ def call(
     provider: Provider,
     model: str,
     *,
-    stream: bool = False,
+    stream: bool | StreamConfig = False,
     tools: ToolsArg | None = None,
     response_model: object = None,
     output_parser: Callable[[Any], Any] | None = None,
@@ -197,12 +197,14 @@ def call(
 
     An unknown provider raises ``ValueError`` here, at decoration time.
     """
+    streams, partial_tools = read_stream(stream)
     return make_decorator(
         Settings(
             provider=provider,
             model=model,
             flavor=NEUTRAL,
-            stream=stream,
+            stream=streams,
+            partial_tools=partial_tools,
             tools=tools,
             response_model=response_model,
             output_parser=output_parser,

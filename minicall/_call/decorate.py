@@ -16,7 +16,7 @@ from typing import Any, Generic, Literal, ParamSpec, Protocol, TypeVar, overload
 
 from .pipeline import decorate
 from .prompt import PromptResult
-from .settings import Flavor, Settings
+from .settings import Flavor, Settings, StreamConfig, read_stream
 
 __all__ = ["CallDecorator", "ParsedDecorator", "Partial", "PromptResult", "ProviderCall", "ToolsArg"]
 
@@ -149,7 +149,7 @@ class ProviderCall(Generic[ResponseT, StreamT, AsyncStreamT, ParamsT, ClientT]):
         self,
         model: str,
         *,
-        stream: Literal[True],
+        stream: Literal[True] | StreamConfig,
         tools: ToolsArg | None = None,
         response_model: None = None,
         output_parser: None = None,
@@ -177,7 +177,7 @@ class ProviderCall(Generic[ResponseT, StreamT, AsyncStreamT, ParamsT, ClientT]):
         self,
         model: str,
         *,
-        stream: Literal[True],
+        stream: Literal[True] | StreamConfig,
         tools: ToolsArg | None = None,
         response_model: type[T],
         output_parser: None = None,
@@ -192,7 +192,7 @@ class ProviderCall(Generic[ResponseT, StreamT, AsyncStreamT, ParamsT, ClientT]):
         self,
         model: str,
         *,
-        stream: bool = False,
+        stream: bool | StreamConfig = False,
         tools: ToolsArg | None = None,
         response_model: object,
         output_parser: None = None,
@@ -205,7 +205,7 @@ class ProviderCall(Generic[ResponseT, StreamT, AsyncStreamT, ParamsT, ClientT]):
         self,
         model: str,
         *,
-        stream: bool = False,
+        stream: bool | StreamConfig = False,
         tools: ToolsArg | None = None,
         response_model: object = None,
         output_parser: Callable[[Any], Any] | None = None,
@@ -221,12 +221,14 @@ class ProviderCall(Generic[ResponseT, StreamT, AsyncStreamT, ParamsT, ClientT]):
             def recommend_book(genre: str) -> str:
                 return f"Recommend a {genre} book"
         """
+        streams, partial_tools = read_stream(stream)
         return make_decorator(
             Settings(
                 provider=self._provider,
                 model=model,
                 flavor=self._flavor,
-                stream=stream,
+                stream=streams,
+                partial_tools=partial_tools,
                 tools=tools,
                 response_model=response_model,
                 output_parser=output_parser,

@@ -344,6 +344,8 @@ def _prepare(
         dynamic_config=config,
         tool_types=shape.tool_types,
         start_time=start,
+        # A streamed response model reads the arguments itself (partial models).
+        partial_tools=settings.partial_tools and settings.response_model is None,
     )
     return Prepared(settings, client, context)
 

@@ -50,6 +50,8 @@ class CallContext:
     """Run by the provider's batch engine: priced at the batch price."""
     trace: CallTrace | None = None
     """The call's log lines and span, from its first attempt on."""
+    partial_tools: bool = False
+    """A stream that also yields each tool call as its arguments arrive (``StreamConfig``)."""
 
 
 def build_tools(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast, get_args
 
 from .._model.wire import Reader
 from .._model.clock import Deadline
@@ -21,6 +21,7 @@ from .._model.http import AsyncHttpResponse, HttpResponse
 from .._model.errors import ConfigurationError, MinicallError, ResponseFormatError
 from .._model.messages import ContentPart, Message, TextPart, ToolCallPart
 from .._model.spec import Chunk, Completion, ToolDelta, Usage
+from .._schema.partial_json import parse_partial
 from .response import BaseCallResponse, BaseCallResponseChunk, CallContext, CallFacts, build_tools
 
 if TYPE_CHECKING:
@@ -100,8 +101,7 @@ class StreamState:
         self.last_raw = chunk.raw
         completed: list[ToolCallPart] = []
         if chunk.tool_deltas:
-            done = [self._tool_delta(d) for d in chunk.tool_deltas]
-            completed = [c for c in done if c is not None]
+            completed = [call for d in chunk.tool_deltas for call in self._tool_delta(d)]
         if chunk.finish_reasons is not None:
             completed.extend(self.finish())
         return completed
@@ -123,9 +123,17 @@ class StreamState:
         rest = "".join(self.texts[self._text_mark :])
         return [*self.blocks, {"type": "text", "text": rest}] if rest else list(self.blocks)
 
-    def _tool_delta(self, delta: ToolDelta) -> ToolCallPart | None:
+    def _tool_delta(self, delta: ToolDelta) -> list[ToolCallPart]:
         buf = self._tools.get(delta.index)
+        completed: list[ToolCallPart] = []
         if buf is None:
+            # Calls stream one after another, so one that starts ends those before it
+            # (the Chat Completions family says no more): each is yielded once whole,
+            # before the next one's pieces, as Mirascope does.
+            for index in sorted(i for i in self._tools if i < delta.index):
+                call = self._complete(index, self._tools[index])
+                if call is not None:
+                    completed.append(call)
             buf = self._tools[delta.index] = _ToolBuffer()
         if delta.id:
             buf.id = delta.id
@@ -135,7 +143,19 @@ class StreamState:
             buf.args.append(delta.arguments)
         if delta.signature:
             buf.signature = delta.signature
-        return self._complete(delta.index, buf) if delta.done else None
+        if delta.done:
+            call = self._complete(delta.index, buf)
+            if call is not None:
+                completed.append(call)
+        return completed
+
+    def open_call(self, index: int) -> tuple[str, str, str] | None:
+        """``(id, name, arguments so far)`` of the tool call at ``index`` while it is
+        still open; ``None`` once it is complete or when there is none."""
+        buf = self._tools.get(index)
+        if buf is None or buf.done:
+            return None
+        return buf.id or f"call_{index}", buf.name, "".join(buf.args)
 
     def _complete(self, index: int, buf: _ToolBuffer) -> ToolCallPart | None:
         if buf.done:
@@ -242,6 +262,11 @@ class _StreamBase(CallFacts, Generic[ResponseT_co, ChunkT]):
             self._deadline.event(self._context.request.timeout)
 
     def _pairs(self, chunks: list[Chunk]) -> list[tuple[ChunkT, BaseTool | None]]:
+        if self._context.partial_tools:
+            return self._partial_pairs(chunks)
+        return self._whole_pairs(chunks)
+
+    def _whole_pairs(self, chunks: list[Chunk]) -> list[tuple[ChunkT, BaseTool | None]]:
         self._events += len(chunks)
         out: list[tuple[ChunkT, BaseTool | None]] = []
         chunk_type, codec, state = self.chunk_type, self._context.codec, self._state
@@ -254,6 +279,38 @@ class _StreamBase(CallFacts, Generic[ResponseT_co, ChunkT]):
             for i, tool in enumerate(tools):
                 out.append((wrapped if i == 0 else self.chunk_type(Chunk(), self._context.codec), tool))
         return out
+
+    def _partial_pairs(self, chunks: list[Chunk]) -> list[tuple[ChunkT, BaseTool | None]]:
+        """As :meth:`_whole_pairs`, and each piece of an open tool call's arguments comes
+        with that tool so far (``stream={"partial_tools": True}``), after any tool the
+        chunk completed; a chunk that completed none comes with its first partial tool."""
+        out: list[tuple[ChunkT, BaseTool | None]] = []
+        for chunk in chunks:
+            pairs = self._whole_pairs([chunk])
+            partials = self._partial_tools(chunk.tool_deltas) if chunk.tool_deltas else []
+            if partials and pairs[0][1] is None:
+                pairs = [(pairs[0][0], partials.pop(0))]
+            out.extend(pairs)
+            out.extend((self.chunk_type(Chunk(), self._context.codec), tool) for tool in partials)
+        return out
+
+    def _partial_tools(self, deltas: Sequence[ToolDelta]) -> list[BaseTool]:
+        from .tool_call import native_call
+        from .tools import partial_tool
+
+        by_name = {t._name(): t for t in self._tool_types}
+        tools: list[BaseTool] = []
+        for delta in deltas:
+            found = self._state.open_call(delta.index) if delta.arguments else None
+            tool_type = None if found is None else by_name.get(found[1])
+            if found is None or tool_type is None:
+                continue
+            id_, name, arguments = found
+            value = parse_partial(arguments)
+            args = cast("dict[str, Any]", value) if isinstance(value, dict) else {}
+            raw = native_call(self._context.codec, self._context.provider, ToolCallPart(id_, name, args))
+            tools.append(partial_tool(tool_type, id_, args, delta.arguments, raw))
+        return tools
 
     def _finish(self) -> list[tuple[ChunkT, BaseTool | None]]:
         out = self._pairs(self._decoder.close())

@@ -52,6 +52,7 @@ __all__ = [
     "ResponseModelConfigDict",
     "ToolConfig",
     "convert_tools",
+    "partial_tool",
     "response_model_tool",
     "tool_from_function",
     "tool_spec",
@@ -64,7 +65,7 @@ DEFAULT_TOOL_DESCRIPTION = (
     "optional ones only when the conversation states them."
 )
 # Attribute names a tool instance uses itself; a field cannot take them.
-_RESERVED = frozenset({"id", "tool_call", "args", "call", "from_call", "model_construct"})
+_RESERVED = frozenset({"id", "tool_call", "args", "call", "delta", "from_call", "model_construct"})
 
 # Class-level settings, never arguments, even when annotated without ClassVar.
 _CONFIG_NAMES = frozenset({"tool_config", "model_config"})
@@ -123,7 +124,9 @@ class BaseTool:
 
     ``args`` are the field values; ``id`` and ``tool_call`` are the provider's call id
     and raw call (``None`` for a tool built by hand). ``tool_config`` holds the tool's
-    provider features (see :class:`ToolConfig`).
+    provider features (see :class:`ToolConfig`). ``delta`` is ``None`` except on a
+    partial tool from a ``stream={"partial_tools": True}`` stream, where it is the piece
+    of the arguments' JSON text that just arrived.
     """
 
     # Typed ``Any``: a subclass declares ``ClassVar[OpenAIToolConfig]`` (or another
@@ -157,6 +160,7 @@ class BaseTool:
         self._names = list(values)
         self.id: str | None = None
         self.tool_call: Any = None
+        self.delta: str | None = None
 
     @classmethod
     def model_construct(cls: type[_ToolT], **values: Any) -> _ToolT:
@@ -231,6 +235,19 @@ class BaseTool:
     def __eq__(self, other: object) -> bool:
         return (type(other) is type(self) and isinstance(other, BaseTool)
                 and (self.args, self.id) == (other.args, other.id))
+
+
+def partial_tool(tool_type: type[_ToolT], id: str | None, args: Mapping[str, Any], delta: str, raw: Any = None) -> _ToolT:
+    """``tool_type`` as far as its streamed arguments go: ``args`` is what
+    :func:`parse_partial` read from the JSON text so far.
+
+    Fields are not validated; a field not streamed yet is ``None``, whatever its default
+    (as Mirascope's partial tools). ``delta`` is the piece of text that just arrived.
+    """
+    fields = tool_type.__minicall_fields__()
+    tool = tool_type.model_construct(**{f.name: partial_value(f.type, args.get(f.name)) for f in fields})
+    tool.id, tool.tool_call, tool.delta = id, raw, delta
+    return tool
 
 
 def _call_function(self: BaseTool) -> Any:
