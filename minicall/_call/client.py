@@ -296,7 +296,7 @@ class BaseClient:
         """``request`` with credentials added (Bedrock signs, Vertex fetches a token)."""
         merged = dict(request.headers)
         merged.update(self.auth_headers())
-        return dataclasses.replace(request, headers=merged)
+        return request.with_headers(merged)
 
     def credentials_rejected(self) -> None:
         """Called when the provider answered 401: drop any cached token (Vertex) so the

@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._model.clock import Deadline
@@ -132,7 +132,7 @@ class _Attempts:
         self.prepared = prepared
         # The call's deadline starts now and rides on the request to the transport.
         self.deadline = deadline = Deadline(prepared.client.deadline)
-        self.request = replace(request, deadline=deadline)
+        self.request = request.with_deadline(deadline)
         self.scrub = _Scrubber.of(prepared.client, request)
         self.attempt = 0
         context = prepared.context

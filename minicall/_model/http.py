@@ -142,6 +142,27 @@ class HttpRequest:
     deadline: Deadline | None = None
     max_body_bytes: int | None = None
 
+    def with_headers(self, headers: Mapping[str, str]) -> HttpRequest:
+        """This request with ``headers`` in place of its own."""
+        return self._with(headers, self.deadline)
+
+    def with_deadline(self, deadline: Deadline | None) -> HttpRequest:
+        """This request bound by ``deadline``."""
+        return self._with(self.headers, deadline)
+
+    def _with(self, headers: Mapping[str, str], deadline: Deadline | None) -> HttpRequest:
+        # Every call makes two such copies: dataclasses.replace, which walks the fields'
+        # metadata each time, costs several times this (a test keeps the two equal).
+        return HttpRequest(
+            method=self.method,
+            url=self.url,
+            headers=headers,
+            body=self.body,
+            timeout=self.timeout,
+            deadline=deadline,
+            max_body_bytes=self.max_body_bytes,
+        )
+
     def __repr__(self) -> str:
         # query values such as Gemini's ?key= are credentials
         return (
