@@ -15,7 +15,8 @@ half the price::
     job = batch.resume(recommend_book, job.id)   # later, in another process
 
 Providers: OpenAI, Azure OpenAI and Groq (the OpenAI batch API), Anthropic (message
-batches), Google (the Gemini API's batch mode); others raise ``ConfigurationError``.
+batches), Google (the Gemini API's batch mode), Mistral (batch jobs); others raise
+``ConfigurationError``.
 Each item is the request the plain call sends; each result is what the plain call
 returns, priced at the batch price.
 """

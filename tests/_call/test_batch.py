@@ -29,8 +29,9 @@ SETUPS = [
     ("groq", "llama-3.1-8b-instant", {}),
     ("azure", "gpt-4o-mini", {"deployment_style": "openai"}),
     ("azure", "gpt-4o-mini", {"deployment_style": "v1"}),
+    ("mistral", "mistral-small-latest", {}),
 ]
-IDS = ["openai", "anthropic", "google", "groq", "azure-openai", "azure-v1"]
+IDS = ["openai", "anthropic", "google", "groq", "azure-openai", "azure-v1", "mistral"]
 
 
 @pytest.fixture(params=SETUPS, ids=IDS)
@@ -49,7 +50,7 @@ def recommender(provider: str, model: str, client: Any, **settings: Any) -> Any:
 
 def item_bodies(fake: FakeServer, provider: str) -> list[Any]:
     """The request body of each item of the batch the fake received, in order."""
-    if provider in ("openai", "groq", "azure"):
+    if provider in ("openai", "groq", "azure", "mistral"):
         upload = next(r for r in fake.requests if r.route.endswith("/files") and r.method == "POST")
         _, content = parse_multipart(upload.body, upload.headers["content-type"])["file"]
         return [json.loads(line)["body"] for line in content.splitlines()]
@@ -225,7 +226,7 @@ def test_resume_without_items_reads_the_requests_back_where_the_provider_keeps_t
     assert [r.content for r in (results[0], results[2])] == ["Dune", "echo: Recommend a poetry book for children"]
     assert isinstance(results[1], minicall.BadRequestError)
     assert all(r.fn_args == {} for r in (results[0], results[2]))  # no request holds the arguments
-    if provider in ("openai", "groq", "azure"):  # the input file is read back
+    if provider in ("openai", "groq", "azure", "mistral"):  # the input file is read back
         assert [r.call_kwargs for r in (results[0], results[2])] == [sent[0], sent[2]]
         assert results[2].messages == sent[2]["messages"]
         assert results[2].user_message_param == {"role": "user", "content": "Recommend a poetry book for children"}
@@ -295,7 +296,7 @@ def test_an_unknown_batch_id_is_a_not_found_error(fake):
 
 # -- results files ------------------------------------------------------------------------
 
-JSONL_SETUPS = [("openai", "gpt-4o-mini"), ("anthropic", "claude-3-5-haiku-latest")]
+JSONL_SETUPS = [("openai", "gpt-4o-mini"), ("anthropic", "claude-3-5-haiku-latest"), ("mistral", "mistral-small-latest")]
 
 
 class CappedTransport:
@@ -342,7 +343,7 @@ def test_a_results_file_larger_than_any_reply_is_read_line_by_line(fake, provide
 @pytest.mark.parametrize("provider,model", JSONL_SETUPS)
 def test_unreadable_results_lines_are_errors_in_slots_not_a_crash(fake, provider, model):
     bad_line = (
-        '{"custom_id":"1","response":{"status_code":"oops"}}' if provider == "openai"
+        '{"custom_id":"1","response":{"status_code":"oops"}}' if provider in ("openai", "mistral")
         else '{"custom_id":"1","result":{"type":"succeeded","message":7}}'
     )
     fake.script_batch(garbage=["not json at all", "[1, 2]", bad_line, ""])
@@ -465,7 +466,6 @@ def test_a_dynamic_config_client_other_than_the_decorators_is_refused(fake):
 
 
 @pytest.mark.parametrize("provider,model,words", [
-    ("mistral", "mistral-small-latest", "mistral has no batch API"),
     ("cohere", "command-r", "cohere has no batch API"),
     ("xai", "grok-3", "xai has no batch API"),
     ("bedrock", "anthropic.claude-3-haiku-20240307-v1:0", "S3"),

@@ -9,7 +9,7 @@ price. Decoding re-runs the prompt function of each item, so responses carry the
 ``fn_args`` and ``messages`` without the job keeping every request in memory. A job
 resumed without its items decodes from the decorator's settings, with each item's
 messages and request body read back where the provider keeps them (OpenAI, Azure
-OpenAI and Groq keep the input file; Anthropic and Gemini keep nothing to read);
+OpenAI, Groq and Mistral keep the input file; Anthropic and Gemini nothing to read);
 ``fn_args`` then stay empty, as no request holds the function's arguments.
 """
 # Arguments are checked at run time too (callers may be untyped):
@@ -222,7 +222,7 @@ class BatchJob:
 
     def _inputs(self, status: BatchStatus, found: BatchResults) -> Step[BatchResults] | None:
         """Without its items, a job reads its requests back where the provider keeps
-        them (OpenAI's input file), for the messages and body each response reports."""
+        them (an input file), for the messages and body each response reports."""
         if self.items is not None or not any(r.status == 200 for r in found.items):
             return None
         return self._codec.inputs(self.sample, status)
@@ -436,8 +436,8 @@ def resume(fn: Callable[..., Any], batch_id: str, items: Sequence[Any] | None = 
     messages as from :func:`submit`. Without them, results decode from the
     decorator's settings: ``fn_args`` empty, and ``messages`` (the provider's message
     dicts) and ``call_kwargs`` read back from the batch's input file where the
-    provider keeps it (OpenAI, Azure OpenAI, Groq), empty elsewhere (Anthropic,
-    Google). No request is sent until the job is polled.
+    provider keeps it (OpenAI, Azure OpenAI, Groq, Mistral), empty elsewhere
+    (Anthropic, Google). No request is sent until the job is polled.
     """
     if not batch_id or type(batch_id) is not str:  # untyped callers pass anything
         raise ConfigurationError(f"batch.resume needs the batch id job.id gave, got {batch_id!r}")

@@ -22,7 +22,8 @@ request body spliced in as the plain call's codec encoded it.
 
 Providers with a batch API: OpenAI, Azure OpenAI and Groq (the OpenAI batch API,
 :mod:`.openai`), Anthropic (message batches, :mod:`.anthropic`), Google (the Gemini
-API's batch mode with inline requests, :mod:`.gemini`).
+API's batch mode with inline requests, :mod:`.gemini`), Mistral (batch jobs over
+uploaded files, :mod:`.mistral`).
 """
 
 from __future__ import annotations
@@ -216,6 +217,7 @@ BATCH_PROVIDERS: Mapping[str, tuple[str, str]] = {
     "groq": ("openai", "GROQ"),
     "anthropic": ("anthropic", "ANTHROPIC"),
     "google": ("gemini", "GEMINI"),
+    "mistral": ("mistral", "MISTRAL"),
 }
 
 _WHY_NOT: Mapping[str, str] = {

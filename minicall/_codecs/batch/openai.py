@@ -36,9 +36,10 @@ from ..._model.errors import ConfigurationError
 from ..._model.spec import Endpoint
 from ..._model.wire import Reader, dumps, loads
 from .._common import error_text
+from ..openai.reading import compat_error_text
 from . import PayloadWriter, ResultLines, Step, batch_request
 
-__all__ = ["AZURE", "GROQ", "OPENAI", "FilesBatchCodec"]
+__all__ = ["AZURE", "GROQ", "OPENAI", "FilesBatchCodec", "JsonlWriter", "input_line", "response_line"]
 
 _STATES: dict[str, BatchState] = {
     "validating": "pending",
@@ -56,11 +57,15 @@ _DEPLOYMENT = re.compile(r"/deployments/[^/]+$")
 _MB = 1024 * 1024
 
 
-class _JsonlWriter:
-    """The input file inside a ``multipart/form-data`` body, as ``files.create`` sends it."""
+class JsonlWriter:
+    """The input file inside a ``multipart/form-data`` body, as ``files.create`` sends it.
 
-    def __init__(self, url: str, boundary: str) -> None:
-        self._url = dumps(url)
+    Each line is ``{custom_id, method, url, body}``, or ``{custom_id, body}`` without a
+    ``url`` (Mistral's batch lines, whose job names the endpoint).
+    """
+
+    def __init__(self, url: str | None, boundary: str) -> None:
+        self._head = b"" if url is None else b',"method":"POST","url":' + dumps(url)
         self._boundary = boundary.encode("ascii")
         self.content_type = f"multipart/form-data; boundary={boundary}"
 
@@ -74,7 +79,7 @@ class _JsonlWriter:
 
     def item(self, custom_id: str, request: HttpRequest) -> bytes:
         # The plain call's body is spliced in as encoded: compact JSON has no raw newline.
-        return b'{"custom_id":' + dumps(custom_id) + b',"method":"POST","url":' + self._url + b',"body":' + request.body + b"}\n"
+        return b'{"custom_id":' + dumps(custom_id) + self._head + b',"body":' + request.body + b"}\n"
 
     def end(self) -> bytes:
         return b"\r\n--" + self._boundary + b"--\r\n"
@@ -114,7 +119,7 @@ class FilesBatchCodec:
         return base + path + query
 
     def writer(self, sample: HttpRequest, token: str) -> PayloadWriter:
-        return _JsonlWriter(self.item_url, "minicall-" + token)
+        return JsonlWriter(self.item_url, "minicall-" + token)
 
     def submit(self, sample: HttpRequest, payload: bytes, content_type: str) -> Step[BatchStatus]:
         read = Reader(self.provider)
@@ -150,7 +155,7 @@ class FilesBatchCodec:
 
     def results(self, sample: HttpRequest, status: BatchStatus) -> Step[BatchResults]:
         read = Reader(self.provider)
-        lines = ResultLines(self.provider, self._item)
+        lines = ResultLines(self.provider, response_line)
         for key, name in (("output_file_id", "output file"), ("error_file_id", "error file")):
             file_id = read.opt_str(status.raw.get(key), key)
             if not file_id:
@@ -164,29 +169,36 @@ class FilesBatchCodec:
         return self._inputs(sample, file_id) if file_id else None
 
     def _inputs(self, sample: HttpRequest, file_id: str) -> Step[BatchResults]:
-        lines = ResultLines(self.provider, _input_line)
+        lines = ResultLines(self.provider, input_line)
         url = self._url(sample, f"/files/{quote(file_id, safe='')}/content")
         yield lines.download(batch_request(sample, "GET", url), "input file")
         return lines.results()
 
-    def _item(self, read: Reader, line: dict[str, Any]) -> ItemResult:
-        custom_id = read.str(line.get("custom_id"), "custom_id")
-        response = read.opt_obj(line.get("response"), "response")
-        if response is not None:
-            code = read.int(response.get("status_code"), "response.status_code")
-            body = response.get("body")
-            request_id = read.opt_str(response.get("request_id"), "response.request_id")
-            if 200 <= code < 300:
-                return ItemResult(custom_id, 200, body, request_id=request_id)
-            return ItemResult(custom_id, code, body, error_text(body), request_id)
-        error = read.opt_obj(line.get("error"), "error") or {}
-        words = error_text({"error": error}) or "the request did not run"
-        code_name = error.get("code")
-        message = f"{words} ({code_name})" if isinstance(code_name, str) else words
-        return ItemResult(custom_id, None, {"error": error}, message)
+
+def response_line(read: Reader, line: dict[str, Any]) -> ItemResult:
+    """One line of an output or error file: ``{custom_id, response: {status_code,
+    request_id, body}, error}`` (Mistral's too, without ``request_id``)."""
+    custom_id = read.str(line.get("custom_id"), "custom_id")
+    response = read.opt_obj(line.get("response"), "response")
+    if response is not None:
+        code = read.int(response.get("status_code"), "response.status_code")
+        body = response.get("body")
+        request_id = read.opt_str(response.get("request_id"), "response.request_id")
+        if 200 <= code < 300:
+            return ItemResult(custom_id, 200, body, request_id=request_id)
+        # The compatible providers' spellings too (Mistral's top-level ``message``).
+        return ItemResult(custom_id, code, body, compat_error_text(body), request_id)
+    error = line.get("error")
+    if isinstance(error, str) and error:  # words alone (mistralai types the error as any JSON)
+        return ItemResult(custom_id, None, {"error": error}, error)
+    error = read.opt_obj(error, "error") or {}
+    words = error_text({"error": error}) or "the request did not run"
+    code_name = error.get("code")
+    message = f"{words} ({code_name})" if isinstance(code_name, str) else words
+    return ItemResult(custom_id, None, {"error": error}, message)
 
 
-def _input_line(read: Reader, line: dict[str, Any]) -> ItemResult:
+def input_line(read: Reader, line: dict[str, Any]) -> ItemResult:
     """One request of the input file, as submitted: its ``body`` the request body."""
     custom_id = read.str(line.get("custom_id"), "custom_id")
     return ItemResult(custom_id, 200, read.obj(line.get("body"), "body"))

@@ -13,8 +13,9 @@ the next poll, with no item run. Scripted ``garbage`` lines open the results fil
 ahead of the answers (a line naming an item there is the first line for it).
 
 Each provider's engine (``openai.py`` for the OpenAI batch API that Azure OpenAI and
-Groq serve too, ``anthropic.py``, ``google.py``) checks what it receives as the
-provider documents it, so a malformed batch fails here as it would there.
+Groq serve too, ``anthropic.py``, ``google.py``, ``mistral.py``) checks what it
+receives as the provider documents it, so a malformed batch fails here as it would
+there.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ __all__ = [
     "Batches",
     "OUTCOMES",
     "Outcome",
+    "error_reply",
     "iso_time",
+    "json_reply",
 ]
 
 Outcome = Literal["ended", "expired", "failed"]
@@ -113,6 +116,7 @@ _ENGINES: Mapping[str, tuple[str, str]] = {
     "groq": ("openai", "ENGINE"),
     "anthropic": ("anthropic", "ENGINE"),
     "google": ("google", "ENGINE"),
+    "mistral": ("mistral", "ENGINE"),
 }
 
 
@@ -179,6 +183,11 @@ def item_request(path: str, body: Any, provider: str, index: int) -> RecordedReq
 def iso_time(seconds: float) -> str:
     """RFC 3339 UTC time, as the providers write timestamps."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def error_reply(fmt: WireFormat, request: RecordedRequest, status: int, message: str) -> Rendered:
+    """The provider's error response, in its own error shape."""
+    return fmt.render_error(ErrorReply(status, message), request)
 
 
 def json_reply(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Rendered:

@@ -17,8 +17,8 @@ import re
 from typing import Any
 
 from .._formats import Rendered, WireFormat, json_array, json_object
-from .._reply import ErrorReply, RecordedRequest
-from . import BatchItem, BatchRecord, Batches, item_request, iso_time, json_reply
+from .._reply import RecordedRequest
+from . import BatchItem, BatchRecord, Batches, error_reply as _error, item_request, iso_time, json_reply
 
 __all__ = ["ENGINE", "AnthropicBatchEngine"]
 
@@ -113,10 +113,6 @@ def _batch(batches: Batches, record: BatchRecord) -> dict[str, Any]:
         "cancel_initiated_at": record.extra.get("cancel_initiated_at"),
         "results_url": f"{batches.base_url('anthropic')}/v1/messages/batches/{record.id}/results" if ended else None,
     }
-
-
-def _error(fmt: WireFormat, request: RecordedRequest, status: int, message: str) -> Rendered:
-    return fmt.render_error(ErrorReply(status, message), request)
 
 
 ENGINE = AnthropicBatchEngine()

@@ -19,10 +19,10 @@ import re
 from typing import Any
 
 from .._formats import Rendered, WireFormat, json_object
-from .._reply import ErrorReply, RecordedRequest
-from . import BatchItem, BatchRecord, Batches, item_request, json_reply
+from .._reply import RecordedRequest
+from . import BatchItem, BatchRecord, Batches, error_reply as _error, item_request, json_reply
 
-__all__ = ["ENGINE", "OpenAIBatchEngine", "parse_multipart"]
+__all__ = ["ENGINE", "OpenAIBatchEngine", "jsonl_items", "parse_multipart", "store_upload"]
 
 _FILES = re.compile(r".*/files")
 _CONTENT = re.compile(r".*/files/(?P<id>[^/]+)/content")
@@ -85,19 +85,11 @@ class OpenAIBatchEngine:
         return None
 
     def _upload(self, batches: Batches, fmt: WireFormat, request: RecordedRequest) -> Rendered:
-        try:
-            fields = parse_multipart(request.body, request.headers.get("content-type", ""))
-        except ValueError as exc:
-            return _error(fmt, request, 400, str(exc))
-        purpose, upload = fields.get("purpose"), fields.get("file")
-        if purpose is None or upload is None:
-            return _error(fmt, request, 400, "The upload needs the fields 'purpose' and 'file'.")
-        if purpose[1] != b"batch":
-            return _error(fmt, request, 400, f"This fake only takes purpose 'batch', not {purpose[1]!r}.")
-        filename = upload[0] or "upload.jsonl"
-        file_id = batches.new_id("file-")
-        batches.files[file_id] = (filename, upload[1])
-        return json_reply(200, _file_object(file_id, filename, upload[1], "batch"))
+        stored = store_upload(batches, fmt, request, batches.new_id("file-"))
+        if isinstance(stored, Rendered):
+            return stored
+        file_id, filename, content = stored
+        return json_reply(200, _file_object(file_id, filename, content, "batch"))
 
     def _content(self, batches: Batches, fmt: WireFormat, request: RecordedRequest, file_id: str) -> Rendered:
         found = batches.files.get(file_id)
@@ -117,7 +109,7 @@ class OpenAIBatchEngine:
         found = batches.files.get(body["input_file_id"])
         if found is None:
             return _error(fmt, request, 404, f"No such File object: {body['input_file_id']}")
-        items, problem = _items(found[1], body["endpoint"], request)
+        items, problem = jsonl_items(found[1], body["endpoint"], request)
         record = batches.create(
             request.provider, batches.new_id("batch_"), items, fmt,
             endpoint=body["endpoint"], input_file_id=body["input_file_id"], metadata=body.get("metadata"),
@@ -202,7 +194,31 @@ class OpenAIBatchEngine:
         return file_id
 
 
-def _items(content: bytes, endpoint: str, request: RecordedRequest) -> tuple[list[BatchItem], str | None]:
+def store_upload(
+    batches: Batches, fmt: WireFormat, request: RecordedRequest, file_id: str
+) -> tuple[str, str, bytes] | Rendered:
+    """Keep the file of a ``multipart/form-data`` upload (``purpose=batch``, ``file``) as
+    ``file_id``: its id, name and content, or the error response."""
+    try:
+        fields = parse_multipart(request.body, request.headers.get("content-type", ""))
+    except ValueError as exc:
+        return _error(fmt, request, 400, str(exc))
+    purpose, upload = fields.get("purpose"), fields.get("file")
+    if purpose is None or upload is None:
+        return _error(fmt, request, 400, "The upload needs the fields 'purpose' and 'file'.")
+    if purpose[1] != b"batch":
+        return _error(fmt, request, 400, f"This fake only takes purpose 'batch', not {purpose[1]!r}.")
+    filename = upload[0] or "upload.jsonl"
+    batches.files[file_id] = (filename, upload[1])
+    return file_id, filename, upload[1]
+
+
+def jsonl_items(
+    content: bytes, endpoint: str, request: RecordedRequest, *, lines_name_url: bool = True
+) -> tuple[list[BatchItem], str | None]:
+    """The requests of an input file, or the reason the batch fails: each line
+    ``{custom_id, method, url, body}`` (``{custom_id, body}`` for Mistral, whose job
+    names the endpoint: ``lines_name_url=False``)."""
     items: list[BatchItem] = []
     seen: set[str] = set()
     for n, line in enumerate(content.splitlines()):
@@ -218,7 +234,7 @@ def _items(content: bytes, endpoint: str, request: RecordedRequest) -> tuple[lis
         custom_id, body = line_object.get("custom_id"), line_object.get("body")
         if not isinstance(custom_id, str) or custom_id in seen:
             return [], f"Line {n + 1}: custom_id must be a unique string."
-        if line_object.get("method") != "POST" or line_object.get("url") != endpoint:
+        if lines_name_url and (line_object.get("method") != "POST" or line_object.get("url") != endpoint):
             return [], f"Line {n + 1}: method must be POST and url {endpoint!r}."
         if not isinstance(body, dict):
             return [], f"Line {n + 1}: body must be an object."
@@ -239,10 +255,6 @@ def _file_object(file_id: str, filename: str, content: bytes, purpose: str) -> d
         "purpose": purpose,
         "status": "processed",
     }
-
-
-def _error(fmt: WireFormat, request: RecordedRequest, status: int, message: str) -> Rendered:
-    return fmt.render_error(ErrorReply(status, message), request)
 
 
 ENGINE = OpenAIBatchEngine()

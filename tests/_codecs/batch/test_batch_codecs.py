@@ -18,13 +18,16 @@ import minicall
 from minicall._codecs.batch import Download, ResultLines, batch_codec
 from minicall._codecs.batch.anthropic import ANTHROPIC
 from minicall._codecs.batch.gemini import GEMINI
-from minicall._codecs.batch.openai import AZURE, GROQ, OPENAI
+from minicall._codecs.batch.mistral import MISTRAL
+from minicall._codecs.batch.openai import AZURE, GROQ, OPENAI, response_line
 from minicall._model.batch import ItemResult
 from minicall._model.http import HttpRequest, HttpResponse, MockTransport
 
 OPENAI_SAMPLE = HttpRequest("POST", "https://api.openai.com/v1/chat/completions", {"Content-Type": "application/json"})
 ANTHROPIC_SAMPLE = HttpRequest("POST", "https://api.anthropic.com/v1/messages", {"anthropic-version": "2023-06-01"})
 GEMINI_SAMPLE = HttpRequest("POST", "https://generativelanguage.googleapis.com/v1/models/gemini-2.0-flash:generateContent")
+MISTRAL_SAMPLE = HttpRequest("POST", "https://api.mistral.ai/v1/chat/completions", {},
+                             b'{"model":"mistral-small-latest","messages":[]}')
 
 
 def drive(step: Any, *bodies: Any) -> tuple[list[HttpRequest], Any]:
@@ -236,7 +239,7 @@ def test_unreadable_lines_are_counted_and_a_line_naming_its_item_is_an_error_in_
     import minicall._codecs.batch as codecs
 
     monkeypatch.setattr(codecs, "RESULTS_MAX_LINE", 100)
-    lines = ResultLines("openai", OPENAI._item)
+    lines = ResultLines("openai", response_line)
     download = lines.download(OPENAI_SAMPLE, "output file")
     download.feed(b'{"a": 1}\n[1]\nnot json\n{"custom_id": "x' + b"y" * 500 + b'"}\n')
     download.feed(b'{"custom_id": "3", "response": {"status_code": "two hundred"}}\n')
@@ -253,12 +256,13 @@ def test_unreadable_lines_are_counted_and_a_line_naming_its_item_is_an_error_in_
     assert (good.custom_id, good.status, good.body, good.error) == ("4", 200, {"id": "ok"}, None)
 
 
-_KEYS = ("id", "status", "request_counts", "total", "completed", "failed", "processing_status", "succeeded",
+_KEYS = ("id", "status", "request_counts", "total_requests", "SUCCESS", "errors", "total", "completed", "failed", "processing_status", "succeeded",
          "errored", "canceled", "expired", "name", "metadata", "state", "batchStats", "requestCount", "errors",
          "data", "message", "BATCH_STATE_SUCCEEDED", "in_progress", "ended")
 
 
-@pytest.mark.parametrize("codec,sample", [(OPENAI, OPENAI_SAMPLE), (ANTHROPIC, ANTHROPIC_SAMPLE), (GEMINI, GEMINI_SAMPLE)])
+@pytest.mark.parametrize("codec,sample", [(OPENAI, OPENAI_SAMPLE), (ANTHROPIC, ANTHROPIC_SAMPLE), (GEMINI, GEMINI_SAMPLE),
+                                          (MISTRAL, MISTRAL_SAMPLE)])
 @given(body=json_values(_KEYS))
 def test_any_json_as_a_batch_object_is_a_status_or_a_response_format_error(codec, sample, body):
     try:
@@ -278,6 +282,7 @@ def test_any_results_line_is_an_item_result_an_error_in_its_slot_or_unreadable(l
         OPENAI: (OPENAI_SAMPLE, openai_batch("completed", output_file_id="f")),
         ANTHROPIC: (ANTHROPIC_SAMPLE, anthropic_batch("ended", succeeded=1)),
         GEMINI: (GEMINI_SAMPLE, gemini_operation("BATCH_STATE_SUCCEEDED", [line])),
+        MISTRAL: (MISTRAL_SAMPLE, mistral_job("SUCCESS", output_file="f")),
     }
     for codec, (sample, raw) in done.items():
         status = drive(codec.status(sample, "b"), raw)[1]
@@ -309,7 +314,7 @@ def test_the_payload_writers_splice_each_body_in_as_encoded():
 
 
 def test_unknown_providers_raise_a_configuration_error_naming_those_that_batch():
-    with pytest.raises(minicall.ConfigurationError, match="openai, azure, groq, anthropic, google"):
+    with pytest.raises(minicall.ConfigurationError, match="openai, azure, groq, anthropic, google, mistral"):
         batch_codec("cohere")
 
 
@@ -370,3 +375,46 @@ def test_openai_inputs_read_the_input_file_back_and_the_others_keep_none():
     ended = drive(ANTHROPIC.status(ANTHROPIC_SAMPLE, "m"), anthropic_batch("ended", succeeded=1))[1]
     assert ANTHROPIC.inputs(ANTHROPIC_SAMPLE, ended) is None
     assert GEMINI.inputs(GEMINI_SAMPLE, drive(GEMINI.status(GEMINI_SAMPLE, "b"), gemini_operation("BATCH_STATE_SUCCEEDED"))[1]) is None
+
+
+def mistral_job(status: str, **extra: Any) -> dict[str, Any]:
+    return {"id": "job-1", "object": "batch", "status": status, "input_files": ["f-in"], "errors": [],
+            "endpoint": "/v1/chat/completions", "total_requests": 3, "succeeded_requests": 1,
+            "failed_requests": 1, **extra}
+
+
+@pytest.mark.parametrize("status,state", [
+    ("QUEUED", "pending"), ("RUNNING", "running"), ("CANCELLATION_REQUESTED", "running"),
+    ("SUCCESS", "ended"), ("FAILED", "failed"), ("TIMEOUT_EXCEEDED", "expired"), ("CANCELLED", "cancelled"),
+    ("SOMETHING_NEW", "running"),
+])
+def test_mistral_states_map_to_the_six(status, state):
+    got = drive(MISTRAL.status(MISTRAL_SAMPLE, "job-1"), mistral_job(status))[1]
+    assert got.state == state and (got.total, got.succeeded, got.failed) == (3, 1, 1)
+
+
+def test_mistral_submit_uploads_then_creates_a_job_on_the_model_and_reads_files_back():
+    sent, status = drive(MISTRAL.submit(MISTRAL_SAMPLE, b"payload", "multipart/form-data; boundary=x"),
+                         {"id": "f-in", "object": "file"}, mistral_job("QUEUED"))
+    upload, create = sent
+    assert (upload.method, upload.url) == ("POST", "https://api.mistral.ai/v1/files")
+    assert (create.method, create.url) == ("POST", "https://api.mistral.ai/v1/batch/jobs")
+    assert json.loads(create.body) == {"input_files": ["f-in"], "endpoint": "/v1/chat/completions",
+                                       "model": "mistral-small-latest", "timeout_hours": 24}
+    assert status.state == "pending"
+    failed = drive(MISTRAL.status(MISTRAL_SAMPLE, "job-1"),
+                   mistral_job("FAILED", errors=[{"message": "line 2 is bad", "count": 1}]))[1]
+    assert failed.error == "line 2 is bad"
+    done = drive(MISTRAL.status(MISTRAL_SAMPLE, "job-1"), mistral_job("SUCCESS", output_file="f-out"))[1]
+    output = (b'{"id":"r","custom_id":"0","response":{"status_code":200,"body":{"id":"c"}},"error":null}\n'
+              b'{"id":"r","custom_id":"1","response":{"status_code":422,"body":{"object":"error","message":"no"}}}\n')
+    sent, found = drive(MISTRAL.results(MISTRAL_SAMPLE, done), output)
+    assert [r.url for r in sent] == ["https://api.mistral.ai/v1/files/f-out/content"]
+    assert [(i.custom_id, i.status, i.message) for i in found.items] == [("0", 200, None), ("1", 422, "no")]
+    step = MISTRAL.inputs(MISTRAL_SAMPLE, done)
+    assert step is not None
+    sent, found = drive(step, b'{"custom_id":"0","body":{"messages":[]}}\n')
+    assert [r.url for r in sent] == ["https://api.mistral.ai/v1/files/f-in/content"]
+    assert found.items[0].body == {"messages": []}
+    writer = MISTRAL.writer(MISTRAL_SAMPLE, "tok")
+    assert writer.item("7", MISTRAL_SAMPLE) == b'{"custom_id":"7","body":' + MISTRAL_SAMPLE.body + b"}\n"

@@ -1,8 +1,9 @@
 """The official SDKs' batch calls and minicall's, side by side against FakeServer.
 
 openai's ``client.files.create`` / ``client.batches.create``, anthropic's
-``client.messages.batches.create`` and google-genai's ``client.batches.create`` send
-the same batch minicall sends (same method, path and body; the same multipart fields
+``client.messages.batches.create``, google-genai's ``client.batches.create`` and
+mistralai's ``client.files.upload`` / ``client.batch.jobs.create`` send the same batch
+minicall sends (same method, path and body; the same multipart fields
 for an uploaded file), and each SDK reads the batch objects and results files the fake
 serves as minicall reads them.
 """
@@ -124,3 +125,45 @@ def test_gemini_batch_mode_matches_the_sdk(fake: FakeServer) -> None:
     responses = done.dest.inlined_responses
     assert responses[0].response.text == results[0].content == "Dune"
     assert responses[1].error is not None and results[1].status_code == 400
+
+
+def test_mistral_batch_jobs_match_the_sdk(fake: FakeServer) -> None:
+    mistralai = pytest.importorskip("mistralai.client")
+    fake.script(Reply(text="Dune"), ErrorReply(400, "bad item"), provider="mistral")
+    job = batch.submit(recommender("mistral", "mistral-small-latest", fake.client("mistral", max_retries=0)), ITEMS)
+    results = job.wait(poll_interval=0)
+    ours_upload, ours_create = fake.requests[0], fake.requests[1]
+    ours_fields = parse_multipart(ours_upload.body, ours_upload.headers["content-type"])
+    filename, content = ours_fields["file"]
+
+    sdk = mistralai.Mistral(api_key="test-key", server_url=fake.base_url("mistral"))
+    start = len(fake.requests)
+    uploaded = sdk.files.upload(file={"file_name": filename, "content": content}, purpose="batch")
+    created = sdk.batch.jobs.create(input_files=[uploaded.id], endpoint="/v1/chat/completions",
+                                    model="mistral-small-latest", timeout_hours=24)
+    theirs_upload, theirs_create = fake.requests[start], fake.requests[start + 1]
+
+    assert (ours_upload.method, ours_upload.path) == (theirs_upload.method, theirs_upload.path) == ("POST", "/v1/files")
+    theirs_fields = parse_multipart(theirs_upload.body, theirs_upload.headers["content-type"])
+    theirs_fields.pop("visibility", None)  # the SDK sends its default, "workspace"
+    assert ours_fields == theirs_fields
+    assert (ours_create.method, ours_create.path) == (theirs_create.method, theirs_create.path) == (
+        "POST", "/v1/batch/jobs")
+    assert {**ours_create.json, "input_files": "-"} == {**theirs_create.json, "input_files": "-"}
+    assert ours_upload.headers["authorization"] == theirs_upload.headers["authorization"] == "Bearer test-key"
+    assert [json.loads(line)["custom_id"] for line in content.splitlines()] == ["0", "1"]
+
+    # The SDK reads the fake's job, file object and result files as minicall did.
+    assert uploaded.purpose == "batch" and created.status == "QUEUED"
+    again = sdk.batch.jobs.get(job_id=job.id)
+    assert (again.status, again.total_requests, again.succeeded_requests, again.failed_requests) == (
+        "SUCCESS", 2, 1, 1)
+    output = sdk.files.download(file_id=again.output_file).read()
+    line = json.loads(output.splitlines()[0])
+    completion = mistralai.models.ChatCompletionResponse.model_validate(line["response"]["body"])
+    assert completion.choices[0].message.content == results[0].content == "Dune"
+    error_line = json.loads(sdk.files.download(file_id=again.error_file).read())
+    assert error_line["custom_id"] == "1" and error_line["response"]["status_code"] == results[1].status_code == 400
+    assert "bad item" in str(results[1])
+    cancelled = sdk.batch.jobs.cancel(job_id=created.id)
+    assert cancelled.status == "CANCELLATION_REQUESTED"
