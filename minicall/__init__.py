@@ -55,6 +55,7 @@ from ._model.errors import (
 from ._model.http import HttpRequest, HttpResponse, MockTransport
 from ._model.messages import (
     AudioPart,
+    CacheControlPart,
     DocumentPart,
     ImagePart,
     Message,
@@ -98,6 +99,7 @@ __all__ = [
     "BaseMessageParam",
     "BaseTool",
     "BaseToolKit",
+    "CacheControlPart",
     "ConfigurationError",
     "ConflictError",
     "DocumentPart",

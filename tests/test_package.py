@@ -96,6 +96,7 @@ def test_public_names_are_pinned():
             "RateLimitError", "InternalServerError", "APIConnectionError", "APITimeoutError",
             "ResponseFormatError", "ValidationError", "__version__", "BaseToolKit", "toolkit_tool",
             "FromCallArgs", "Partial", "batch", "PydanticValidationError", "ToolConfig", "ResponseModelConfigDict",
+            "CacheControlPart",
         ]
     )
     for name in minicall.__all__:
@@ -121,7 +122,7 @@ def test_every_provider_module_exposes_the_documented_names():
         assert hasattr(module, "APIError") and hasattr(module, "RateLimitError")
     # Mirascope's provider tool configs, where Mirascope has one.
     for provider, name in (("openai", "OpenAIToolConfig"), ("azure", "AzureToolConfig"),
-                           ("bedrock", "BedrockToolConfig")):
+                           ("bedrock", "BedrockToolConfig"), ("anthropic", "AnthropicToolConfig")):
         module = importlib.import_module(f"minicall.providers.{provider}")
         assert name in module.__all__ and hasattr(module, name), name
 

@@ -32,7 +32,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar, Union, cast, overload
 
 from .._model.errors import PromptError
 from .._model.media import audio_part, document_part, image_part
-from .._model.messages import _PART_TYPES, ContentPart, Message, Role, TextPart
+from .._model.messages import _PART_TYPES, CacheControlPart, Message, MessagePart, Role, TextPart
 
 __all__ = [
     "PROMPT_FN_ATTR",
@@ -69,9 +69,11 @@ under a template. Naming it (rather than ``Any``) tells a sync function from an
 _MARKER = re.compile(r"^[ \t]*(SYSTEM|USER|ASSISTANT|MESSAGES):", re.MULTILINE)
 _ROLES: dict[str, Role] = {"SYSTEM": "system", "USER": "user", "ASSISTANT": "assistant"}
 _SPECIAL_SPEC = re.compile(r"(lists?|texts?|images?|audios?|documents?)(?:\(([^()]*)\))?")
+# ``{:cache_control}`` needs no variable: Mirascope ignores whatever stands before the colon.
+_CACHE_SPEC = re.compile(r"cache_control(?:\(([^()]*)\))?")
 
 # What a rendered section is made of: text, or parts from a media spec.
-_Piece = Union[str, list[ContentPart]]
+_Piece = Union[str, list[MessagePart]]
 
 
 class TemplateDecorator(Protocol):
@@ -224,7 +226,7 @@ def _sections(template: str) -> list[tuple[str, str]]:
 
 def _message(role: Role, pieces: list[_Piece]) -> Message | None:
     """A message from rendered pieces; text alone stays a plain string, as in Mirascope."""
-    parts: list[ContentPart] = []
+    parts: list[MessagePart] = []
     run: list[str] = []
     for piece in [*pieces, []]:  # the empty list flushes the trailing text
         if isinstance(piece, str):
@@ -279,6 +281,10 @@ def _render(body: str, values: Mapping[str, Any]) -> list[_Piece]:
         if literal:
             pieces.append(literal)
         if field is None:
+            continue
+        cache = _CACHE_SPEC.fullmatch(spec or "")
+        if cache is not None:
+            pieces.append(_cache_control(field, cache.group(1)))
             continue
         value = _lookup(field, values)
         if conversion:
@@ -340,35 +346,46 @@ def _lists(value: Any, options: Mapping[str, str]) -> str:
     return "\n\n".join("\n".join(str(item) for item in group) for group in groups)
 
 
-def _image(value: Any, options: Mapping[str, str]) -> list[ContentPart]:
+def _image(value: Any, options: Mapping[str, str]) -> list[MessagePart]:
     return [image_part(value, options.get("detail"))] if value else []
 
 
-def _images(value: Any, options: Mapping[str, str]) -> list[ContentPart]:
+def _images(value: Any, options: Mapping[str, str]) -> list[MessagePart]:
     return [part for item in _items(value, "images") for part in _image(item, options)]
 
 
-def _audio(value: Any, options: Mapping[str, str]) -> list[ContentPart]:
+def _audio(value: Any, options: Mapping[str, str]) -> list[MessagePart]:
     return [audio_part(value)] if value else []
 
 
-def _audios(value: Any, options: Mapping[str, str]) -> list[ContentPart]:
+def _audios(value: Any, options: Mapping[str, str]) -> list[MessagePart]:
     return [part for item in _items(value, "audios") for part in _audio(item, options)]
 
 
-def _document(value: Any, options: Mapping[str, str]) -> list[ContentPart]:
+def _document(value: Any, options: Mapping[str, str]) -> list[MessagePart]:
     return [document_part(value)] if value else []
 
 
-def _documents(value: Any, options: Mapping[str, str]) -> list[ContentPart]:
+def _documents(value: Any, options: Mapping[str, str]) -> list[MessagePart]:
     return [part for item in _items(value, "documents") for part in _document(item, options)]
 
 
-def _text(value: Any, options: Mapping[str, str]) -> list[ContentPart]:
+def _cache_control(field: str, options: str | None) -> list[MessagePart]:
+    try:
+        given = _options(options)
+    except PromptError as exc:
+        raise PromptError(f"template {{{field}:cache_control}}: {exc}") from None
+    unknown = set(given) - {"type", "ttl"}
+    if unknown:
+        raise PromptError(f"template {{{field}:cache_control}}: unknown options {sorted(unknown)} (type, ttl)")
+    return [CacheControlPart(cache_type=given.get("type") or "ephemeral", ttl=given.get("ttl") or None)]
+
+
+def _text(value: Any, options: Mapping[str, str]) -> list[MessagePart]:
     return [TextPart(str(value))]
 
 
-def _texts(value: Any, options: Mapping[str, str]) -> list[ContentPart]:
+def _texts(value: Any, options: Mapping[str, str]) -> list[MessagePart]:
     return [TextPart(str(item)) for item in _items(value, "texts")]
 
 

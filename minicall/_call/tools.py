@@ -332,6 +332,12 @@ def tool_config(tool_type: type[BaseTool]) -> Mapping[str, Any]:
     checked = cast("Mapping[str, Any]", config)
     if not isinstance(checked.get("strict", False), bool):
         raise ConfigurationError(f"tool {tool_type.__name__}: tool_config strict must be True or False")
+    control: Any = checked.get("cache_control")
+    if control is not None and not (isinstance(control, Mapping)
+                                    and isinstance(cast("Mapping[str, Any]", control).get("type"), str)):
+        raise ConfigurationError(
+            f"tool {tool_type.__name__}: tool_config cache_control must be a dict like "
+            f"{{'type': 'ephemeral'}}, got {control!r}")
     return checked
 
 
@@ -345,8 +351,9 @@ def tool_spec(tool_type: type[BaseTool]) -> ToolSpec:
     and the strict form of that schema when its ``tool_config`` asks for strict mode
     (``ConfigurationError`` when the schema has none)."""
     parameters = tool_type._parameters_schema()
+    control: Mapping[str, Any] | None = tool_config(tool_type).get("cache_control")
     if not is_strict(tool_type):
-        return ToolSpec(tool_type._name(), tool_type._description(), parameters)
+        return ToolSpec(tool_type._name(), tool_type._description(), parameters, cache_control=control)
     strict = strict_openai(parameters)
     if strict is None:
         raise ConfigurationError(
@@ -354,7 +361,7 @@ def tool_spec(tool_type: type[BaseTool]) -> ToolSpec:
             "strict schemas need an object with at least one property and no free-form values "
             "(Any, dict[str, X]) or fixed-length tuples")
     return ToolSpec(tool_type._name(), tool_type._description(), parameters,
-                    strict=True, strict_parameters=strict)
+                    strict=True, strict_parameters=strict, cache_control=control)
 
 
 class _ResponseModelTool(BaseTool):

@@ -17,10 +17,12 @@ from .errors import PromptError
 
 __all__ = [
     "AudioPart",
+    "CacheControlPart",
     "ContentPart",
     "DocumentPart",
     "ImagePart",
     "Message",
+    "MessagePart",
     "Messages",
     "Role",
     "TextPart",
@@ -116,8 +118,32 @@ class ToolResultPart:
     type: Literal["tool_result"] = "tool_result"
 
 
+@dataclass(frozen=True, slots=True)
+class CacheControlPart:
+    """A prompt-cache breakpoint after the part before it, Mirascope's ``CacheControlPart``:
+    Anthropic puts ``cache_control`` on that part (``cache_type``, and ``ttl`` such as
+    ``"1h"`` when given); providers without such a marker leave it out."""
+
+    type: Literal["cache_control"] = "cache_control"
+    cache_type: str = "ephemeral"
+    ttl: str | None = None
+
+    def cache_control(self) -> dict[str, str]:
+        """The ``cache_control`` object Anthropic takes: ``{"type": "ephemeral"}``."""
+        control = {"type": self.cache_type}
+        if self.ttl:
+            control["ttl"] = self.ttl
+        return control
+
+    def __repr__(self) -> str:
+        shown = f", ttl={self.ttl!r}" if self.ttl else ""
+        return f"CacheControlPart(type='cache_control', cache_type={self.cache_type!r}{shown})"
+
+
 ContentPart = Union[TextPart, ImagePart, AudioPart, DocumentPart, ToolCallPart, ToolResultPart]
-_PART_TYPES = (TextPart, ImagePart, AudioPart, DocumentPart, ToolCallPart, ToolResultPart)
+MessagePart = Union[ContentPart, CacheControlPart]
+"""What a message's content list may hold: content parts and cache breakpoints."""
+_PART_TYPES = (TextPart, ImagePart, AudioPart, DocumentPart, ToolCallPart, ToolResultPart, CacheControlPart)
 _ROLES = frozenset({"system", "user", "assistant", "tool"})
 
 
@@ -132,7 +158,7 @@ class Message:
     """
 
     role: Role
-    content: str | Sequence[ContentPart | str]
+    content: str | Sequence[MessagePart | str]
 
     def __post_init__(self) -> None:
         if self.role not in _ROLES:
@@ -152,10 +178,24 @@ class Message:
 
     @property
     def parts(self) -> tuple[ContentPart, ...]:
-        """The content as a tuple of parts (a string becomes one :class:`TextPart`)."""
+        """The content as a tuple of parts (a string becomes one :class:`TextPart`),
+        without cache breakpoints (see :attr:`marked_parts`)."""
         if isinstance(self.content, str):
             return (TextPart(self.content),) if self.content else ()
-        return tuple(cast("list[ContentPart]", self.content))  # __post_init__ made every item a part
+        # __post_init__ made every item a part
+        return tuple(p for p in cast("list[MessagePart]", self.content) if not isinstance(p, CacheControlPart))
+
+    @property
+    def marked_parts(self) -> tuple[MessagePart, ...]:
+        """The content as parts with its :class:`CacheControlPart` breakpoints in place."""
+        if isinstance(self.content, str):
+            return self.parts
+        return tuple(cast("list[MessagePart]", self.content))
+
+    @property
+    def cache_marked(self) -> bool:
+        """Whether the content holds a :class:`CacheControlPart`."""
+        return not isinstance(self.content, str) and any(isinstance(p, CacheControlPart) for p in self.content)
 
     def __hash__(self) -> int:
         return hash((self.role, self.content if isinstance(self.content, str) else tuple(self.content)))
@@ -179,21 +219,21 @@ def text_of(message: Message) -> str:
 class Messages:
     """Builders for messages, as in Mirascope: ``Messages.User("hi")``."""
 
-    Type: TypeAlias = Union[str, Message, Sequence[Union[str, ContentPart, Message, Mapping[str, Any]]]]
+    Type: TypeAlias = Union[str, Message, Sequence[Union[str, MessagePart, Message, Mapping[str, Any]]]]
     """What a prompt function may return as its messages (Mirascope's ``Messages.Type``)."""
 
     @staticmethod
-    def System(content: str | Sequence[ContentPart | str]) -> Message:
+    def System(content: str | Sequence[MessagePart | str]) -> Message:
         """A system message."""
         return Message("system", content)
 
     @staticmethod
-    def User(content: str | Sequence[ContentPart | str]) -> Message:
+    def User(content: str | Sequence[MessagePart | str]) -> Message:
         """A user message."""
         return Message("user", content)
 
     @staticmethod
-    def Assistant(content: str | Sequence[ContentPart | str]) -> Message:
+    def Assistant(content: str | Sequence[MessagePart | str]) -> Message:
         """An assistant message."""
         return Message("assistant", content)
 

@@ -41,7 +41,8 @@ class ToolSpec:
     """A tool offered to the model: name, description and JSON Schema of its arguments.
 
     ``strict`` asks for OpenAI-style strict function calling, with ``strict_parameters``
-    the schema rewritten for it (providers without strict tools send ``parameters``).
+    the schema rewritten for it (providers without strict tools send ``parameters``);
+    providers without prompt-cache breakpoints ignore ``cache_control``.
     """
 
     name: str
@@ -49,6 +50,8 @@ class ToolSpec:
     parameters: Mapping[str, Any]
     strict: bool = False
     strict_parameters: Mapping[str, Any] | None = None
+    cache_control: Mapping[str, Any] | None = None
+    """A prompt-cache breakpoint after this tool's definition (Anthropic's ``cache_control``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from .._call.decorate import ProviderCall
 from .._call.response import BaseCallResponse, BaseCallResponseChunk
 from .._call.settings import Flavor
 from .._call.stream import BaseAsyncStream, BaseStream
-from .._call.tools import BaseTool
+from .._call.tools import BaseTool, ToolConfig
 from .._codecs.anthropic.codec import ANTHROPIC, DEFAULT_VERSION
 from .._model.errors import *
 from .._model.errors import ConfigurationError
@@ -37,6 +37,8 @@ __all__ = [
     "AsyncAnthropicDynamicConfig",
     "AnthropicCallParams",
     "AnthropicTool",
+    "AnthropicToolConfig",
+    "CacheControl",
     "AnthropicMessageParam",
     "MessageParam",
     "TextBlockParam",
@@ -231,6 +233,24 @@ class AnthropicClient(BaseClient):
 
 
 # -- typed responses ----------------------------------------------------------------------
+
+
+class _CacheControlBase(TypedDict):
+    type: str
+
+
+class CacheControl(_CacheControlBase, total=False):
+    """``{"type": "ephemeral"}``, optionally with a ``ttl`` (``"5m"``, ``"1h"``)."""
+
+    ttl: str
+
+
+class AnthropicToolConfig(ToolConfig, total=False):
+    """``tool_config`` keys Anthropic reads: ``cache_control={"type": "ephemeral"}`` puts
+    a prompt-cache breakpoint after this tool's definition (the tools before it and it
+    are cached)."""
+
+    cache_control: CacheControl
 
 
 class AnthropicTool(BaseTool):

@@ -76,6 +76,8 @@ class TokenCounts(NamedTuple):
     input: int
     output: int
     cached: int
+    written: int = 0
+    """Of ``input``, the tokens written to the prompt cache (Anthropic, Bedrock report them)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ class Reply:
     the socket after that many events; ``stream_error_after`` sends the format's
     in-stream error after that many events and ends the stream. ``delay`` waits before
     the status line. ``reported_cost`` is the USD cost for formats that report one.
+    ``cached_tokens`` and ``cache_write_tokens`` are the shares of the input read from
+    and written to the prompt cache, reported where the format has room for them.
     """
 
     text: str = ""
@@ -101,6 +105,7 @@ class Reply:
     input_tokens: int | None = None
     output_tokens: int | None = None
     cached_tokens: int = 0
+    cache_write_tokens: int = 0
     model: str | None = None
     audio: bytes | None = None
     audio_transcript: str | None = None
@@ -134,6 +139,7 @@ class Reply:
             input=self.input_tokens if self.input_tokens is not None else count_words(prompt_text),
             output=self.output_tokens if self.output_tokens is not None else derived_output,
             cached=self.cached_tokens,
+            written=self.cache_write_tokens,
         )
 
 

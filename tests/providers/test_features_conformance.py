@@ -145,3 +145,53 @@ def test_a_strict_response_model_is_the_sdks_response_format(fake, gpt_sdk, gpt)
     ours = fake.last.json
     assert ours["messages"][0] == {"role": "user", "content": "hi"}
     assert _untitled(type_to_response_format_param(Book)) == _untitled(ours["response_format"])
+
+
+# -- prompt caching ---------------------------------------------------------------------
+
+
+class Lookup(BaseTool):
+    """Look a term up."""
+
+    tool_config: ClassVar[mc_anthropic.AnthropicToolConfig] = mc_anthropic.AnthropicToolConfig(
+        cache_control={"type": "ephemeral"})
+    term: str
+
+
+def test_cache_breakpoints_go_where_the_sdk_sends_them(fake, claude_sdk, claude):
+    from minicall import CacheControlPart, Messages, TextPart, prompt_template
+
+    @mc_anthropic.call(CLAUDE, client=claude, tools=[Lookup], call_params={"max_tokens": 50})
+    @prompt_template("""
+        SYSTEM: The book: {book}
+        {:cache_control}
+        MESSAGES: {history}
+        """)
+    def ask(book: str, history: list[Any]) -> None: ...
+
+    ask("BOOK", [Messages.User([TextPart("Question?"), CacheControlPart(ttl="1h")])])
+    ours = fake.last
+    claude_sdk.messages.create(
+        model=CLAUDE, max_tokens=50,
+        system=[{"type": "text", "text": "The book: BOOK", "cache_control": {"type": "ephemeral"}}],
+        messages=[{"role": "user", "content": [
+            {"type": "text", "text": "Question?", "cache_control": {"type": "ephemeral", "ttl": "1h"}}]}],
+        tools=[{"name": "Lookup", "description": "Look a term up.", "cache_control": {"type": "ephemeral"},
+                "input_schema": {"type": "object", "properties": {"term": {"type": "string"}}, "required": ["term"]}}],
+    )
+    same(ours, fake.last, "authorization")
+
+
+def test_cache_usage_reads_as_the_sdk_reads_it(fake, claude_sdk, claude):
+    reply = Reply(text="ok", input_tokens=1000, cached_tokens=600, cache_write_tokens=300, output_tokens=10)
+
+    @mc_anthropic.call(CLAUDE, client=claude)
+    def ask() -> str:
+        return "hi"
+
+    fake.script(reply, reply)
+    ours = ask().usage
+    theirs = claude_sdk.messages.create(model=CLAUDE, max_tokens=1024, messages=[{"role": "user", "content": "hi"}]).usage
+    assert ours.cached_tokens == theirs.cache_read_input_tokens == 600
+    assert ours.cache_write_tokens == theirs.cache_creation_input_tokens == 300
+    assert ours.input_tokens == theirs.input_tokens + theirs.cache_read_input_tokens + theirs.cache_creation_input_tokens

@@ -6,7 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from minicall import BaseTool, ResponseModelConfigDict, ToolConfig, llm
+from minicall import (
+    BaseTool,
+    CacheControlPart,
+    Message,
+    Messages,
+    ResponseModelConfigDict,
+    TextPart,
+    ToolConfig,
+    llm,
+    prompt_template,
+)
 from minicall.providers import anthropic, azure, bedrock, google, groq, openai
 
 BETA = {"anthropic-beta": "prompt-caching-2024-07-31"}
@@ -80,3 +90,42 @@ def use_strict() -> str:
     config: ToolConfig = GetWeather.tool_config
     del config
     return book.title + ("" if tool is None else str(tool.call()))
+
+
+# -- prompt caching ------------------------------------------------------------------------
+
+
+@anthropic.call("claude-3-5-sonnet-latest", call_params={"max_tokens": 1024})
+@prompt_template(
+    """
+    SYSTEM: Here is the book in its entirety: {book}
+    {:cache_control}
+    USER: {query}
+    """
+)
+def analyze_book(query: str, book: str) -> None: ...
+
+
+class Search(BaseTool):
+    """Search the book."""
+
+    tool_config: ClassVar[anthropic.AnthropicToolConfig] = anthropic.AnthropicToolConfig(
+        cache_control={"type": "ephemeral"}
+    )
+    term: str
+
+
+@anthropic.call("claude-3-5-sonnet-latest", tools=[Search])
+def cached_messages(question: str) -> list[Message]:
+    return [
+        Messages.System([TextPart("Long instructions"), CacheControlPart(type="cache_control", cache_type="ephemeral")]),
+        Messages.User([TextPart(question), CacheControlPart(ttl="1h")]),
+    ]
+
+
+def use_caching() -> tuple[int | None, int | None, float | None]:
+    response: anthropic.AnthropicCallResponse = analyze_book("themes?", "...")
+    usage = response.usage
+    written = None if usage is None else usage.cache_write_tokens
+    cached_messages("x")
+    return response.cached_tokens, written, response.cost

@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..._model.http import HttpRequest
-from ..._model.messages import Message, TextPart, ToolCallPart, ToolResultPart
+from ..._model.messages import CacheControlPart, Message, TextPart, ToolCallPart
 from ..._model.spec import CallSpec, Completion, Endpoint
 from ..._model.wire import JSONObject, Reader, dumps, loads
 from .._common import (
@@ -44,7 +44,7 @@ from .._common import (
     stop_list,
     text_of,
 )
-from .messages import block, echo_block, system_blocks, system_value
+from .messages import blocks, echo_block, system_blocks, system_value
 from .stream import (
     ERROR_STATUS,
     PROVIDER,
@@ -124,6 +124,7 @@ class AnthropicCodec:
                     "name": t.name,
                     **({"description": t.description} if t.description else {}),
                     "input_schema": dict(t.parameters),
+                    **({"cache_control": dict(t.cache_control)} if t.cache_control else {}),
                 }
                 for t in spec.tools
             ]
@@ -155,14 +156,19 @@ class AnthropicCodec:
             elif message.role == "assistant":
                 out.append(self.native_assistant(message))
             elif message.role == "system":
-                text = message.content if isinstance(message.content, str) else text_of(message.parts)
-                out.append({"role": "system", "content": text})
+                if message.cache_marked:  # text blocks, cache breakpoints kept
+                    marked = [p for p in message.marked_parts if isinstance(p, (TextPart, CacheControlPart))]
+                    out.append({"role": "system", "content": blocks(marked)})
+                else:
+                    text = message.content if isinstance(message.content, str) else text_of(message.parts)
+                    out.append({"role": "system", "content": text})
             elif isinstance(message.content, str):
                 out.append({"role": "user", "content": message.content})
             else:
                 # The API wants tool results first in their user turn.
-                results = [block(p) for p in message.parts if isinstance(p, ToolResultPart)]
-                others = [block(p) for p in message.parts if not isinstance(p, ToolResultPart)]
+                made = blocks(message.marked_parts)
+                results = [b for b in made if b["type"] == "tool_result"]
+                others = [b for b in made if b["type"] != "tool_result"]
                 out.append({"role": "user", "content": results + others})
         return out
 
@@ -170,8 +176,8 @@ class AnthropicCodec:
         """An assistant message as a Messages API dict of content blocks."""
         if isinstance(message.content, str):
             return {"role": "assistant", "content": message.content}
-        blocks = [block(p) for p in message.parts if not (isinstance(p, TextPart) and not p.text)]
-        return {"role": "assistant", "content": blocks}
+        kept = [p for p in message.marked_parts if not (isinstance(p, TextPart) and not p.text)]
+        return {"role": "assistant", "content": blocks(kept)}
 
     # -- response -----------------------------------------------------------------
 

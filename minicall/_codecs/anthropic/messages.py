@@ -16,9 +16,11 @@ from typing import Any, cast
 from ..._model.errors import PromptError
 from ..._model.messages import (
     AudioPart,
+    CacheControlPart,
     ContentPart,
     DocumentPart,
     ImagePart,
+    MessagePart,
     TextPart,
     ToolCallPart,
     ToolResultPart,
@@ -26,7 +28,7 @@ from ..._model.messages import (
 from ..._model.wire import JSONObject
 from .._common import b64encode, split_data_url
 
-__all__ = ["block", "echo_block", "system_blocks", "system_value"]
+__all__ = ["block", "blocks", "echo_block", "system_blocks", "system_value"]
 
 
 def _image(part: ImagePart) -> dict[str, Any]:
@@ -87,6 +89,19 @@ _BLOCKS: Mapping[type, Callable[[Any], dict[str, Any]]] = {
 def block(part: ContentPart) -> dict[str, Any]:
     """One neutral part as its content block (audio raises :class:`PromptError`)."""
     return _BLOCKS[type(part)](part)
+
+
+def blocks(parts: Sequence[MessagePart]) -> list[dict[str, Any]]:
+    """Parts as content blocks, a :class:`CacheControlPart` putting ``cache_control`` on
+    the block before it (one with no block before it marks nothing, as in Mirascope)."""
+    out: list[dict[str, Any]] = []
+    for part in parts:
+        if isinstance(part, CacheControlPart):
+            if out:
+                out[-1]["cache_control"] = part.cache_control()
+            continue
+        out.append(block(part))
+    return out
 
 
 # Response block -> what may be sent back in a history: the request shapes accept

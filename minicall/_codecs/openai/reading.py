@@ -40,6 +40,9 @@ def read_usage(r: Reader, value: Any) -> Usage | None:
         count(r, usage, "usage", "prompt_tokens"),
         count(r, usage, "usage", "completion_tokens"),
         count(r, details, "usage.prompt_tokens_details", "cached_tokens"),
+        # A LiteLLM proxy serving Anthropic models adds Anthropic's count of tokens
+        # written to the prompt cache (its prompt_tokens include them).
+        count(r, usage, "usage", "cache_creation_input_tokens"),
     )
 
 

@@ -204,9 +204,9 @@ class AnthropicFormat:
     def _usage(self, reply: Reply, request: RecordedRequest, *, output: bool) -> dict[str, Any]:
         counts = reply.token_counts(self.last_user_text(request))
         usage: dict[str, Any] = {
-            # input_tokens excludes what was read from the cache, which comes apart.
-            "input_tokens": max(counts.input - counts.cached, 0),
-            "cache_creation_input_tokens": 0,
+            # input_tokens excludes what was read from or written to the cache, which come apart.
+            "input_tokens": max(counts.input - counts.cached - counts.written, 0),
+            "cache_creation_input_tokens": counts.written,
             "cache_read_input_tokens": counts.cached,
             "service_tier": "standard",
         }

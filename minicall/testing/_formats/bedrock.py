@@ -181,13 +181,13 @@ class BedrockFormat:
     def _usage(self, reply: Reply, request: RecordedRequest) -> dict[str, Any]:
         counts: TokenCounts = reply.token_counts(self.last_user_text(request))
         # inputTokens excludes cache reads; the neutral count includes them.
-        fresh = max(counts.input - counts.cached, 0)
+        fresh = max(counts.input - counts.cached - counts.written, 0)
         return {
             "inputTokens": fresh,
             "outputTokens": counts.output,
-            "totalTokens": fresh + counts.cached + counts.output,
+            "totalTokens": fresh + counts.cached + counts.written + counts.output,
             "cacheReadInputTokens": counts.cached,
-            "cacheWriteInputTokens": 0,
+            "cacheWriteInputTokens": counts.written,
         }
 
     def _headers(self, reply: Reply, request: RecordedRequest, content_type: str) -> dict[str, str]:
