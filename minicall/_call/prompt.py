@@ -68,7 +68,7 @@ under a template. Naming it (rather than ``Any``) tells a sync function from an
 
 _MARKER = re.compile(r"^[ \t]*(SYSTEM|USER|ASSISTANT|MESSAGES):", re.MULTILINE)
 _ROLES: dict[str, Role] = {"SYSTEM": "system", "USER": "user", "ASSISTANT": "assistant"}
-_SPECIAL_SPEC = re.compile(r"(lists?|texts?|images?|audios?|documents?)(?:\(([^()]*)\))?")
+_SPECIAL_SPEC = re.compile(r"(lists?|texts?|images?|audios?|documents?|parts?)(?:\(([^()]*)\))?")
 # ``{:cache_control}`` needs no variable: Mirascope ignores whatever stands before the colon.
 _CACHE_SPEC = re.compile(r"cache_control(?:\(([^()]*)\))?")
 
@@ -381,6 +381,22 @@ def _cache_control(field: str, options: str | None) -> list[MessagePart]:
     return [CacheControlPart(cache_type=given.get("type") or "ephemeral", ttl=given.get("ttl") or None)]
 
 
+def _part(value: Any, options: Mapping[str, str]) -> list[MessagePart]:
+    if isinstance(value, _PART_TYPES):
+        return [value]
+    if not value:
+        return []  # as in Mirascope: an absent part adds nothing
+    raise PromptError(f"the 'part' spec needs a content part (TextPart, ImagePart, ...), not {type(value).__name__}")
+
+
+def _parts(value: Any, options: Mapping[str, str]) -> list[MessagePart]:
+    items = _items(value, "parts")
+    for i, item in enumerate(items):
+        if not isinstance(item, _PART_TYPES):
+            raise PromptError(f"the 'parts' spec needs a list of content parts; item {i} is a {type(item).__name__}")
+    return list(cast("Sequence[MessagePart]", items))
+
+
 def _text(value: Any, options: Mapping[str, str]) -> list[MessagePart]:
     return [TextPart(str(value))]
 
@@ -400,6 +416,8 @@ _SPECS: dict[str, Callable[[Any, Mapping[str, str]], _Piece]] = {
     "audios": _audios,
     "document": _document,
     "documents": _documents,
+    "part": _part,
+    "parts": _parts,
 }
 
 
