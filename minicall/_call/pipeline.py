@@ -282,7 +282,7 @@ def encode_request(codec: Codec, spec: CallSpec, endpoint: Endpoint) -> HttpRequ
     replaced = {name.lower() for name in given}
     headers = {k: v for k, v in request.headers.items() if k.lower() not in replaced}
     headers.update(given)
-    return replace(request, headers=headers)
+    return request.with_headers(headers)
 
 
 def call_plan(fn: Any) -> CallPlan | None:
