@@ -288,6 +288,8 @@ class CallTrace:
             span.set_attribute("gen_ai.usage.output_tokens", usage.output_tokens)
             if usage.cached_tokens:
                 span.set_attribute("gen_ai.usage.cache_read.input_tokens", usage.cached_tokens)
+            if usage.cache_write_tokens:
+                span.set_attribute("gen_ai.usage.cache_creation.input_tokens", usage.cache_write_tokens)
         if self.capture and output is not None:
             message: dict[str, Any] = {"role": "assistant", "parts": _parts(output)}
             if finish_reasons:

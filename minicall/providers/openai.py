@@ -81,6 +81,8 @@ class OpenAICallParams(TypedDict, total=False):
     parallel_tool_calls: bool
     prediction: dict[str, Any]
     presence_penalty: float
+    prompt_cache_key: str
+    prompt_cache_retention: Literal["in_memory", "24h"]
     reasoning_effort: Literal["minimal", "low", "medium", "high"]
     response_format: dict[str, Any]
     seed: int

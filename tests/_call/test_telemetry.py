@@ -85,6 +85,16 @@ def test_a_call_makes_one_client_span_with_the_genai_attributes(fake, spans, mod
     assert KEY not in shown and PROMPT not in shown and REPLY not in shown
 
 
+def test_prompt_cache_reads_and_writes_are_span_attributes(fake, spans):
+    fake.script(Reply(text=REPLY, input_tokens=100, cached_tokens=60, cache_write_tokens=30, output_tokens=5),
+                provider="anthropic")
+    run(ask(_client(fake, "anthropic"), "sync", provider="anthropic", model="claude-3-5-haiku-latest"), "hi")
+    (span,) = spans.get_finished_spans()
+    assert span.attributes["gen_ai.usage.input_tokens"] == 100
+    assert span.attributes["gen_ai.usage.cache_read.input_tokens"] == 60
+    assert span.attributes["gen_ai.usage.cache_creation.input_tokens"] == 30
+
+
 @pytest.mark.parametrize(
     ("provider", "name"),
     [("anthropic", "anthropic"), ("google", "gcp.gemini"), ("bedrock", "aws.bedrock"), ("mistral", "mistral_ai")],
