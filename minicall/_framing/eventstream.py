@@ -15,6 +15,12 @@ from the front, and leaves an incomplete one in place for the next call (bytes a
 consumed only once a whole frame checks out). The prelude is checked
 as soon as it arrives, so a corrupt length is reported at once instead of making the
 decoder wait for gigabytes that will never come.
+
+The two CRCs do different jobs. The prelude CRC guards the lengths before they are
+trusted to size a read: without it one flipped bit in ``total_length`` would stall the
+stream or swallow the next frames. The message CRC guards the content. It is the CRC32
+of bytes [0:total-4], which is the same number botocore gets by running the CRC over
+[8:total-4] starting from the prelude CRC.
 """
 
 from __future__ import annotations
@@ -35,10 +41,13 @@ _CRC = struct.Struct(">I")
 _U16 = struct.Struct(">H")
 _PRELUDE_LEN = 12
 _OVERHEAD = 16  # prelude + message CRC
-# botocore's limits; a frame beyond them is garbage, not a big event.
+# botocore's limits (botocore/eventstream.py); a frame beyond them is garbage, not a
+# big event, and refusing it keeps one bad length from allocating a huge buffer.
 MAX_HEADERS_LENGTH = 128 * 1024
 MAX_PAYLOAD_LENGTH = 24 * 1024 * 1024
 
+# Header value type bytes, as in botocore: 0 true, 1 false, 2 byte, 3 short,
+# 4 integer, 5 long, 6 byte array, 7 string, 8 timestamp, 9 UUID.
 _TRUE, _FALSE, _INT32, _BYTES, _STRING = 0, 1, 4, 6, 7
 
 # type -> (value size, bytes -> value) for types whose value has a fixed size.
@@ -75,6 +84,10 @@ def _fail(problem: str, frame: int) -> ResponseFormatError:
 def _parse_headers(raw: bytes, frame: int) -> dict[str, object]:
     headers: dict[str, object] = {}
     pos, end = 0, len(raw)
+    # The header block's length was checked against the frame, but nothing inside it
+    # was: any length byte may point past its end. Slices there come back short
+    # rather than raising, hence the explicit size check; indexing and unpack raise,
+    # hence the except.
     try:
         while pos < end:
             name_len = raw[pos]
@@ -129,6 +142,9 @@ class EventStreamDecoder:
         buf += data
         messages: list[EventStreamMessage] = []
         start = 0
+        # ``start`` walks over the frames parsed so far and the buffer is cut once at
+        # the end: deleting from the front of a bytearray after every frame would
+        # copy the rest of the buffer each time.
         try:
             while len(buf) - start >= _PRELUDE_LEN:
                 total, headers_len = self._check_prelude(buf, start)
@@ -138,6 +154,8 @@ class EventStreamDecoder:
                 messages.append(self._frame(bytes(buf[start : start + total]), headers_len))
                 start += total
         except ResponseFormatError as exc:
+            # Frames already checked are good data (an answer's text, say): hand them
+            # over and report the corruption on the next call rather than lose them.
             if not messages:
                 raise
             self._broken = exc
@@ -159,11 +177,15 @@ class EventStreamDecoder:
         return []
 
     def _check_prelude(self, buf: bytearray, start: int) -> tuple[int, int]:
+        # The CRC first: until it matches, the lengths are noise and their errors
+        # would only mislead.
         total, headers_len, crc = _PRELUDE.unpack_from(buf, start)
         if zlib.crc32(buf[start : start + 8]) != crc:
             raise _fail("prelude CRC mismatch", self._frames)
         if headers_len > MAX_HEADERS_LENGTH:
             raise _fail(f"headers of {headers_len} bytes exceed {MAX_HEADERS_LENGTH}", self._frames)
+        # A negative payload length would make the frame shorter than its own prelude
+        # and CRC, and the slices in _frame would silently overlap.
         payload_len = total - headers_len - _OVERHEAD
         if payload_len < 0:
             raise _fail(f"total length {total} too small for its headers", self._frames)
@@ -174,6 +196,8 @@ class EventStreamDecoder:
         return total, headers_len
 
     def _frame(self, frame: bytes, headers_len: int) -> EventStreamMessage:
+        # The whole frame's CRC is checked before any header is parsed, so a header
+        # parse error always means a malformed frame, never line noise.
         (expected,) = _CRC.unpack_from(frame, len(frame) - 4)
         if zlib.crc32(memoryview(frame)[:-4]) != expected:
             raise _fail("message CRC mismatch", self._frames)
@@ -188,6 +212,9 @@ def _encode_bool(value: object) -> bytes:
 
 
 def _encode_int(value: object) -> bytes:
+    # The asserts below only narrow for the type checker: _ENCODERS picks these by
+    # exact type. The encoder serves tests and fakes; ValueError/TypeError here are a
+    # programming error in the caller, not bad input from a peer.
     assert isinstance(value, int)
     if not -(2**31) <= value < 2**31:
         raise ValueError(f"header int {value} does not fit in int32")

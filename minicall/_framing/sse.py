@@ -21,6 +21,14 @@ Deliberate choices where a streaming client and the browser algorithm differ:
 * ``retry`` belongs to the event whose block carried it (the browser keeps it as a
   reconnection setting); ``id`` follows the spec's "last event ID" and persists from
   one event to the next.
+
+How it works: bytes go through an incremental UTF-8 decoder first (it holds back a
+multi-byte character split across two feeds), then the text is cut into lines. The
+decoder's state between calls is small and always the same shape: ``_partial`` is the
+unterminated end of the last feed, ``_skip_lf`` says the last feed ended in CR, and
+``_event``/``_data``/``_retry`` are the spec's event-type and data buffers for the
+block being read. Nothing is ever re-scanned, so feeding one byte at a time gives the
+same events in linear time.
 """
 
 from __future__ import annotations
@@ -35,6 +43,8 @@ __all__ = ["SSEDecoder", "ServerSentEvent"]
 
 _PROVIDER = "sse"
 _LINE_END = re.compile(r"\r\n|\r|\n")
+# Generous caps (a whole completion fits in one event many times over) that still stop
+# a broken or hostile server from making the client buffer without end.
 _DEFAULT_MAX_LINE = 16 * 1024 * 1024
 _DEFAULT_MAX_EVENT = 16 * 1024 * 1024
 # Data lines held one string each before they are joined into one (see _data_line).
@@ -122,6 +132,9 @@ class SSEDecoder:
             raise ResponseFormatError(
                 _PROVIDER, "", f"invalid UTF-8 ({exc.reason})", repr(data[:60])
             ) from None
+        # The spec ignores one U+FEFF at the very start of the stream only; a BOM later
+        # on is content. "Start" is the first non-empty decoded text, since the BOM's
+        # three bytes may arrive in separate feeds.
         if not self._started and text:
             self._started = True
             if text[0] == "\ufeff":
@@ -132,6 +145,9 @@ class SSEDecoder:
         events: list[ServerSentEvent] = []
         if not text:
             return events
+        # The previous feed ended in CR and that line is already done: an LF first
+        # here completes the CRLF and is dropped, or it would end an empty line and
+        # dispatch the event early.
         if self._skip_lf:
             self._skip_lf = False
             if text[0] == "\n":
@@ -144,17 +160,21 @@ class SSEDecoder:
         if len(pieces) == 1:
             self._grow(text)
             return events
+        # The first line started in an earlier feed.
         if self._partial:
             pieces[0] = "".join(self._partial) + pieces[0]
             self._partial = []
             self._partial_len = 0
         self._skip_lf = text[-1] == "\r"
+        # The last piece has no line end yet (it is "" when the text ended in one).
         tail = pieces.pop()
         # The common lines (data, event, blank) are handled inline: a stream of many
         # small events spends most of its decoding time in per-line calls otherwise.
         line_limit = self._max_line
         data = self._data
         for line in pieces:
+            # An over-long line (possibly one just joined with ``_partial``) goes the
+            # slow way so that _line raises the "too long" error.
             if line.startswith("data:") and len(line) <= line_limit:
                 self._data_line(line[6:] if line[5:6] == " " else line[5:])
             elif not line and data:
@@ -168,6 +188,8 @@ class SSEDecoder:
         return events
 
     def _grow(self, piece: str) -> None:
+        # Checked per piece, not at the line end: a drip server that never sends a
+        # line end must hit the cap while the line is still arriving.
         self._partial.append(piece)
         self._partial_len += len(piece)
         if self._partial_len > self._max_line:
@@ -179,6 +201,9 @@ class SSEDecoder:
 
     def _line(self, line: str, events: list[ServerSentEvent]) -> None:
         if not line:
+            # A blank line ends the block. With no data line in it there is nothing to
+            # dispatch (the spec: "If the data buffer is an empty string ... return"),
+            # but the block's event name and retry are still dropped with it.
             if self._data:
                 self._dispatch(events)
             else:
@@ -189,6 +214,8 @@ class SSEDecoder:
             raise self._too_long(line)
         if line[0] == ":":
             return
+        # A line without a colon is a field with an empty value; exactly one space
+        # after the colon is dropped, further spaces are part of the value.
         name, _, value = line.partition(":")
         if value[:1] == " ":
             value = value[1:]
@@ -198,12 +225,17 @@ class SSEDecoder:
         elif name == "event":
             self._event = value
         elif name == "id":
+            # The spec ignores an id containing NUL, keeping the previous one.
             if "\x00" not in value:
                 self._last_id = value
+        # ASCII digits only: str.isdigit alone accepts "²" or Arabic-Indic digits,
+        # which the spec's "only ASCII digits" rejects (and int() may not parse).
         elif name == "retry" and value.isascii() and value.isdigit():
             self._retry = int(value)
 
     def _data_line(self, value: str) -> None:
+        # Counted before it is stored, so that the cap holds for an event made of
+        # many short lines, which the line cap alone would never catch.
         size = self._data_len = self._data_len + len(value) + 1
         if size > self._max_event:
             raise ResponseFormatError(
@@ -221,6 +253,9 @@ class SSEDecoder:
         if self._joined:
             data = [*self._joined, *data]
             self._joined = []
+        # The spec's data buffer ends every line with LF and drops the last one at
+        # dispatch; joining with "\n" gives the same string. The last event ID is not
+        # reset: it belongs to the stream, not to one event.
         events.append(
             ServerSentEvent(
                 self._event or "message",
