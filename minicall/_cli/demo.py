@@ -194,7 +194,7 @@ def _batch(fake: Any) -> int:
         results = job.wait(poll_interval=0.05, on_progress=lambda s: polls.append(f"{s.state} {s.finished}/{s.total}"))
         _line("polls", ", ".join(polls))
         for n, result in enumerate(results):
-            shown = f"{result.content!r} (cost {result.cost})" if isinstance(result, llm.CallResponse) else repr(result)
+            shown = f"{result.content!r} (cost {cost_text(result.cost)})" if isinstance(result, llm.CallResponse) else repr(result)
             _line(f"item {n}", shown)
     except MinicallError as exc:
         _line("FAILED", exc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -180,3 +181,7 @@ def test_demo_prints_costs_as_plain_decimals():
     costs = [line for line in result.stdout.splitlines() if line.strip().startswith("cost ")]
     assert costs and not any("e-" in line for line in costs)
     assert all(line.split()[1].startswith(("$0.", "unknown")) for line in costs)
+    # The batch section prints a cost inside each item's line, plain too.
+    items = [line for line in result.stdout.splitlines() if "(cost " in line]
+    assert items and all("(cost $0." in line for line in items)
+    assert not re.search(r"\de-\d", result.stdout)
