@@ -128,3 +128,16 @@ def test_history_carries_across_providers(fake, first, second):
     assert other(history).content == "echo: Another?"
     sent = json.dumps(fake.last.json)
     assert "Name a colour." in sent and "echo: Name a colour." in sent and "You are terse." in sent
+
+
+@pytest.mark.parametrize("provider", ALL)
+def test_a_call_param_minicall_does_not_list_is_sent_as_given(fake, provider):
+    # A type error (the TypedDicts list the known keys), but at run time sent as is, as
+    # Mirascope does: a parameter newer than minicall still reaches the provider.
+    @_call(provider, fake, call_params={"brand_new_param": {"level": 3}})
+    def ask(question: str) -> str:
+        return question
+
+    assert ask("hi").content == "echo: hi"
+    name = "brandNewParam" if provider == "google" else "brand_new_param"  # Gemini's REST spelling
+    assert f'"{name}": {{"level": 3}}' in json.dumps(fake.last.json)
