@@ -42,28 +42,59 @@ def _merge(into: dict[str, dict[str, dict[str, float]]], data: Any, origin: str)
             ):
                 raise ConfigurationError(f"price table {origin}: {provider}/{model} needs input and output")
             entry = _entry(
-                price["input"], price["output"], _number(price.get("cached")), _number(price.get("cache_write"))
+                price["input"],
+                price["output"],
+                _number(price.get("cached")),
+                _number(price.get("cache_write")),
+                where=f"price table {origin}: {provider}/{model}",
             )
             # A batch price where the table has one (batch_input, batch_cached,
             # batch_cache_write, batch_output); otherwise cost() takes half the plain one.
             for rate in _RATES:
                 found = _number(price.get("batch_" + rate))
                 if found is not None:
-                    entry["batch_" + rate] = found
+                    entry["batch_" + rate] = _rate(found, f"price table {origin}: {provider}/{model} batch_{rate}")
             into.setdefault(provider, {})[model] = entry
 
 
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an integer past float's range: _rate refuses it
+        return math.inf
 
 
-def _entry(input: float, output: float, cached: float | None, cache_write: float | None) -> dict[str, float]:
+def _rate(value: object, where: str) -> float:
+    # A price is a finite, non-negative number: anything else would make every cost of
+    # the model None (or, for a string, fail deep inside a call) instead of failing here.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigurationError(f"{where}: a price must be a number of USD per million tokens, got {value!r}")
+    try:
+        rate = float(value)
+    except OverflowError:
+        rate = math.inf
+    if not math.isfinite(rate) or rate < 0:
+        raise ConfigurationError(f"{where}: a price must be finite and not negative, got {value!r}")
+    return rate
+
+
+def _is_name(value: object) -> bool:
+    # Typed str, but untyped callers may pass anything: the table's keys must be names.
+    return isinstance(value, str) and bool(value)
+
+
+def _entry(
+    input: object, output: object, cached: object | None, cache_write: object | None, *, where: str
+) -> dict[str, float]:
+    plain = _rate(input, f"{where} input")
     # Unpriced cache reads and writes cost what plain input costs.
     return {
-        "input": float(input),
-        "output": float(output),
-        "cached": float(input if cached is None else cached),
-        "cache_write": float(input if cache_write is None else cache_write),
+        "input": plain,
+        "output": _rate(output, f"{where} output"),
+        "cached": plain if cached is None else _rate(cached, f"{where} cached"),
+        "cache_write": plain if cache_write is None else _rate(cache_write, f"{where} cache_write"),
     }
 
 
@@ -100,9 +131,12 @@ def set_price(
     cache_write: float | None = None,
 ) -> None:
     """Set the USD price per million tokens of ``model`` (a name or name prefix):
-    ``cached`` for prompt-cache reads, ``cache_write`` for writes (both default to ``input``)."""
+    ``cached`` for prompt-cache reads, ``cache_write`` for writes (both default to ``input``).
+    A price that is not a finite, non-negative number is a ``ConfigurationError``."""
+    if not (_is_name(provider) and _is_name(model)):
+        raise ConfigurationError(f"set_price needs a provider and a model name, got {provider!r}, {model!r}")
     table = _table()
-    entry = _entry(input, output, cached, cache_write)
+    entry = _entry(input, output, cached, cache_write, where=f"set_price {provider}/{model}")
     with _LOCK:
         # Copy on write: readers iterate a provider's models without taking the lock.
         table[provider] = {**table.get(provider, {}), model: entry}

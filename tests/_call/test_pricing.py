@@ -41,6 +41,32 @@ def test_set_price_overrides_at_run_time():
     assert _pricing.cost("openai", "my-finetune-v2", Usage(1_000_000, 1_000_000, 0, 0)) == pytest.approx(3.0)
 
 
+@pytest.mark.parametrize(
+    "prices",
+    [
+        {"input": -1.0, "output": 1.0},
+        {"input": 1.0, "output": float("inf")},
+        {"input": float("nan"), "output": 1.0},
+        {"input": 10**400, "output": 1.0},
+        {"input": "0.15", "output": 1.0},
+        {"input": None, "output": 1.0},
+        {"input": True, "output": 1.0},
+        {"input": 1.0, "output": 1.0, "cached": -0.5},
+        {"input": 1.0, "output": 1.0, "cache_write": "x"},
+    ],
+)
+def test_set_price_refuses_a_price_that_is_not_a_finite_non_negative_number(prices):
+    with pytest.raises(minicall.ConfigurationError, match="price must be"):
+        minicall.set_price("openai", "my-finetune", **prices)
+    assert _pricing.price_of("openai", "my-finetune") is None  # nothing half-set
+
+
+@pytest.mark.parametrize("provider, model", [("", "m"), ("openai", ""), (1, "m"), ("openai", None)])
+def test_set_price_needs_a_provider_and_a_model_name(provider, model):
+    with pytest.raises(minicall.ConfigurationError, match="provider and a model"):
+        minicall.set_price(provider, model, input=1.0, output=1.0)
+
+
 def test_minicall_prices_file_is_merged_over_the_bundled_table(tmp_path, monkeypatch):
     extra = tmp_path / "prices.json"
     extra.write_text(json.dumps({"openai": {"gpt-4o-mini": {"input": 9, "output": 9}}, "acme": {"m": {"input": 1, "output": 1}}}))
@@ -50,7 +76,18 @@ def test_minicall_prices_file_is_merged_over_the_bundled_table(tmp_path, monkeyp
     assert _pricing.price_of("anthropic", "claude-3-haiku") is not None
 
 
-@pytest.mark.parametrize("content", ["not json", '{"openai": {"m": {"input": "cheap"}}}', "[1]"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not json",
+        '{"openai": {"m": {"input": "cheap"}}}',
+        "[1]",
+        '{"openai": {"m": {"input": -1, "output": 1}}}',
+        '{"openai": {"m": {"input": 1, "output": 1e400}}}',
+        '{"openai": {"m": {"input": 1, "output": 1, "batch_output": -2}}}',
+        '{"openai": {"m": {"input": 1, "output": 1, "cached": 1%s}}}' % ("0" * 400),
+    ],
+)
 def test_a_broken_prices_file_is_a_configuration_error(tmp_path, monkeypatch, content):
     extra = tmp_path / "prices.json"
     extra.write_text(content)
