@@ -4,9 +4,9 @@ The codecs and FakeServer's wire formats were written from the same reading of e
 they can agree on a mistake. These bodies come from elsewhere: the official SDKs' recorded
 test data, the API references' examples, real recordings (``tests/fixtures/<provider>/``,
 each file's origin in that folder's ``SOURCES.md``). Beside each one, ``<name>.expected.json``
-holds what it must decode to, read off the body by hand: content, finish reasons, model, id,
-usage, tool calls with their arguments (for a stream: the joined text, the calls, the usage at
-the end). Each body is decoded by its provider's codec (a stream whole and one byte at a time),
+holds what it must decode to: content, finish reasons, model, id, usage, tool calls with their
+arguments (for a stream: the joined text, the calls, the usage at the end); the official SDKs
+read the same facts from the same bytes (``test_recorded_replies_conformance``). Each body is decoded by its provider's codec (a stream whole and one byte at a time),
 then sent by FakeServer as a raw reply to a real call, to show the whole path reads it too.
 """
 
