@@ -322,7 +322,8 @@ def convert_tools(tools: Sequence[Callable[..., Any] | type[BaseTool]]
 
 
 def tool_config(tool_type: type[BaseTool]) -> Mapping[str, Any]:
-    """The tool's ``tool_config``, checked: a dict whose ``strict`` is a bool."""
+    """The tool's ``tool_config``, checked: a dict whose ``strict`` is a bool and whose
+    ``cache_control`` is a dict with a ``type``; ``ConfigurationError`` otherwise."""
     config: Any = getattr(tool_type, "tool_config", None)
     if config is None:
         return {}
