@@ -102,3 +102,34 @@ def test_bad_extra_headers_are_a_configuration_error_before_any_io(fake, bad, mo
     with pytest.raises(minicall.ConfigurationError, match="extra_headers|header"):
         run(fn, "hello")
     assert fake.requests == []
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("mode", MODES)
+def test_google_config_http_options_send_headers_and_merge_extra_body(fake, mode, stream):
+    # Mirascope's GoogleCallParams is genai's GenerateContentConfig, whose http_options
+    # carry per-request headers and an extra body, as the SDK applies them.
+    config = {"temperature": 0.5, "http_options": {"headers": {"x-goog-user-project": "p"},
+                                                   "extra_body": {"labels": {"team": "books"}}}}
+    fn = ask(fake.client("google"), mode, provider="google", model=MODELS["google"], stream=stream,
+             call_params={"config": config})
+    run(fn, "hello")
+    sent = fake.last
+    assert sent.headers["x-goog-user-project"] == "p"
+    assert sent.json["labels"] == {"team": "books"} and sent.json["generationConfig"] == {"temperature": 0.5}
+    assert "httpOptions" not in sent.json
+
+
+@pytest.mark.parametrize("options", [
+    {"headers": ["x"]},
+    {"headers": {"x-a": 1}},
+    {"headers": {"x-a": "b\r\nc"}},
+    {"extra_body": "labels"},
+])
+def test_bad_google_http_options_are_a_prompt_error_before_any_io(fake, options):
+    fake.reset()
+    fn = ask(fake.client("google"), "sync", provider="google", model=MODELS["google"],
+             call_params={"config": {"http_options": options}})
+    with pytest.raises(minicall.PromptError, match="http_options"):
+        run(fn, "hello")
+    assert fake.requests == []

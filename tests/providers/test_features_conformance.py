@@ -4,6 +4,7 @@ request (headers that matter, and the parsed JSON body)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 import pytest
@@ -195,3 +196,34 @@ def test_cache_usage_reads_as_the_sdk_reads_it(fake, claude_sdk, claude):
     assert ours.cached_tokens == theirs.cache_read_input_tokens == 600
     assert ours.cache_write_tokens == theirs.cache_creation_input_tokens == 300
     assert ours.input_tokens == theirs.input_tokens + theirs.cache_read_input_tokens + theirs.cache_creation_input_tokens
+
+
+# -- Google: config http_options (the genai SDK's per-request headers and extra body) ---
+
+
+def test_google_http_options_headers_and_extra_body_as_the_sdk_sends_them(fake):
+    genai = pytest.importorskip("google.genai")
+    from google.genai import types
+
+    from minicall.providers import google as mc_google
+
+    options = {"headers": {"x-goog-user-project": "billing-proj", "X-Trace": "t1"},
+               "extra_body": {"labels": {"team": "books"}, "generationConfig": {"topK": 5}}}
+    sdk = genai.Client(api_key="test-key", http_options=types.HttpOptions(
+        base_url=fake.base_url("google"), retry_options=types.HttpRetryOptions(attempts=1)))
+    sdk.models.generate_content(model="gemini-2.0-flash", contents="hi",
+                                config={"temperature": 0.5, "http_options": options})
+    theirs = fake.last
+
+    @mc_google.call("gemini-2.0-flash", client=fake.client("google", api_key="test-key"),
+                    call_params={"config": {"temperature": 0.5, "http_options": options}})
+    def ask() -> str:
+        return "hi"
+
+    ask()
+    ours = fake.last
+    assert ours.json == theirs.json
+    assert ours.json["labels"] == {"team": "books"} and ours.json["generationConfig"]["topK"] == 5
+    assert "httpOptions" not in ours.json and "http_options" not in json.dumps(ours.json)
+    for name in ("x-goog-user-project", "x-trace", "x-goog-api-key"):
+        assert ours.headers.get(name) == theirs.headers.get(name), name

@@ -59,7 +59,7 @@ from .._common import (
     stream_error,
     usage_of,
 )
-from .request import declaration, native_part, place_params, response_format
+from .request import apply_http_options, declaration, native_part, place_params, response_format
 
 __all__ = ["DEFAULT_API_VERSION", "DEFAULT_VERTEX_API_VERSION", "GEMINI", "GeminiCodec"]
 
@@ -157,7 +157,7 @@ class GeminiCodec:
             }
         if spec.response_format is not None:
             generation.update(response_format(spec.response_format))
-        place_params(spec.call_params, body, generation, tools)
+        http = place_params(spec.call_params, body, generation, tools)
         if isinstance(body.get("systemInstruction"), dict):
             system = [*(body["systemInstruction"].get("parts") or []), *system]
         if system:
@@ -168,6 +168,8 @@ class GeminiCodec:
             body["generationConfig"] = generation
         headers = {"Content-Type": "application/json", **endpoint.headers}
         headers["Accept"] = "text/event-stream" if spec.stream else "application/json"
+        if http:
+            apply_http_options(http, body, headers)
         return HttpRequest("POST", self.url(spec, endpoint), headers, dumps(body), endpoint.timeout)
 
     def to_native(self, messages: Sequence[Message | Mapping[str, Any]]) -> list[dict[str, Any]]:

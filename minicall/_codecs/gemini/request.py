@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from ..._model.errors import ConfigurationError
+from ..._model.errors import ConfigurationError, PromptError
 from ..._model.messages import (
     AudioPart,
     ContentPart,
@@ -30,7 +30,7 @@ from ..._schema.dialects import gemini_schema
 from ..._model.spec import ResponseFormat
 from .._common import Renames, b64encode, json_object, same, split_data_url, stop_list
 
-__all__ = ["declaration", "native_part", "place_params", "response_format"]
+__all__ = ["apply_http_options", "declaration", "native_part", "place_params", "response_format"]
 
 # minicall's common call params -> generationConfig fields.
 _COMMON: Renames = {
@@ -113,17 +113,24 @@ def place_params(
     body: dict[str, Any],
     generation: dict[str, Any],
     tools: list[dict[str, Any]],
-) -> None:
+    http: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Place each call param: common names renamed into ``generation``, native ones
-    (snake_case or camelCase) in ``body``, ``generation`` or ``tools`` where they belong."""
+    (snake_case or camelCase) in ``body``, ``generation`` or ``tools`` where they belong.
+
+    Returns the google-genai SDK's ``http_options`` found (in ``config`` or at the top),
+    which are not request fields: see :func:`apply_http_options`."""
+    http = {} if http is None else http
     for key, value in params.items():
         if key in _COMMON:
             name, convert = _COMMON[key]
             generation[name] = convert(value)
             continue
         name = _camel(key)
-        if name in _NESTED and isinstance(value, Mapping):
-            place_params(cast("Mapping[str, Any]", value), body, generation, tools)
+        if name == "httpOptions" and isinstance(value, Mapping):
+            http.update({_camel(k): v for k, v in cast("Mapping[str, Any]", value).items()})
+        elif name in _NESTED and isinstance(value, Mapping):
+            place_params(cast("Mapping[str, Any]", value), body, generation, tools, http)
         elif name == "tools" and isinstance(value, Sequence):
             tools.extend(dict(t) for t in cast("Sequence[Mapping[str, Any]]", value))
         elif name in _TOP_LEVEL:
@@ -131,6 +138,42 @@ def place_params(
         else:
             # GenerationConfig fields, and anything newer than this table.
             generation[name] = value
+    return http
+
+
+_BAD_HEADER = re.compile(r"[\r\n\x00]")
+
+
+def _merge(target: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    # As the SDK's recursive_dict_update: nested objects merge, anything else replaces.
+    for key, value in extra.items():
+        current = target.get(key)
+        if isinstance(current, dict) and isinstance(value, Mapping):
+            _merge(cast("dict[str, Any]", current), cast("Mapping[str, Any]", value))
+        else:
+            target[key] = value
+
+
+def apply_http_options(http: Mapping[str, Any], body: dict[str, Any], headers: dict[str, str]) -> None:
+    """``http_options`` as the google-genai SDK applies them to one request: ``headers``
+    join the request's (replacing one of the same name), ``extra_body`` merges into the
+    body. The SDK's other options (``base_url``, ``api_version``, ``timeout``, retries)
+    belong to the client here (``GoogleClient``) and are ignored."""
+    given: Any = http.get("headers")
+    if given is not None:
+        if not isinstance(given, Mapping):
+            raise PromptError(f"config http_options headers must be a dict of strings, got {type(given).__name__}")
+        for name, value in cast("Mapping[object, object]", given).items():
+            if not isinstance(name, str) or not isinstance(value, str) or _BAD_HEADER.search(name + value):
+                raise PromptError(f"config http_options headers: {name!r} is not a header of one line of text")
+            for old in [k for k in headers if k.lower() == name.lower()]:
+                del headers[old]
+            headers[name] = value
+    extra: Any = http.get("extraBody")
+    if extra is not None:
+        if not isinstance(extra, Mapping):
+            raise PromptError(f"config http_options extra_body must be a dict, got {type(extra).__name__}")
+        _merge(body, cast("Mapping[str, Any]", extra))
 
 
 def declaration(name: str, description: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
