@@ -62,7 +62,9 @@ def _opt_str(value: object, what: str, owner: object) -> str | None:
 def _url(value: object, owner: object) -> str:
     text = str(value) if value is not None else ""  # httpx.URL prints as the URL
     if not text.startswith(("http://", "https://")):
-        raise _fail(owner, "its base URL cannot be read")
+        # The value itself is not quoted: a URL may hold a credential.
+        what = "is not an http:// or https:// URL" if isinstance(value, str) and value else "cannot be read"
+        raise _fail(owner, f"its base URL (endpoint) {what}")
     return text.rstrip("/")
 
 
@@ -293,7 +295,7 @@ def _bedrock(obj: object, provider: str) -> tuple[str, Kwargs]:
     credentials = _get(signer, "_credentials", obj)
     if credentials is not None:
         # Refreshable credentials refresh here when due, as botocore does per request.
-        frozen = _call0(credentials, "get_frozen_credentials", obj)
+        frozen = _frozen(credentials, "get_frozen_credentials", ("access_key", "secret_key", "token"), obj)
         kwargs.update(
             access_key_id=_opt_str(getattr(frozen, "access_key", None), "access key", obj),
             secret_access_key=_opt_str(getattr(frozen, "secret_key", None), "secret key", obj),
@@ -302,13 +304,35 @@ def _bedrock(obj: object, provider: str) -> tuple[str, Kwargs]:
         return provider, kwargs
     token = getattr(signer, "_auth_token", None)
     if token is not None:
-        frozen = _call0(token, "get_frozen_token", obj)
+        frozen = _frozen(token, "get_frozen_token", ("token",), obj)
         kwargs["api_key"] = _opt_str(getattr(frozen, "token", None), "bearer token", obj)
         return provider, kwargs
     raise _fail(obj, "it has no credentials (botocore found none)")
 
 
 # -- azure-ai-inference --------------------------------------------------------------------
+
+
+def _frozen(source: object, method: str, names: tuple[str, ...], obj: object) -> object:
+    """botocore's frozen credentials (or token): what ``source.method()`` returns, or,
+    for aiobotocore's, whose ``method`` is a coroutine, ``source`` itself when its values
+    can be read without awaiting (static credentials hold them as plain attributes)."""
+    frozen = _call0(source, method, obj)
+    if not inspect.isawaitable(frozen):
+        return frozen
+    close = getattr(frozen, "close", None)
+    if callable(close):
+        close()  # never awaited: closed, so no "was never awaited" warning
+    try:
+        for name in names:
+            getattr(source, name, None)
+    except NotImplementedError:  # aiobotocore's refreshable credentials refuse sync reads
+        raise _fail(
+            obj,
+            "its credentials refresh asynchronously (aiobotocore), which minicall cannot "
+            "read; pass a botocore or boto3 client (it serves async calls too) or a BedrockClient",
+        ) from None
+    return source
 
 
 def _entra_token(credential: Any, scopes: tuple[str, ...]) -> str:

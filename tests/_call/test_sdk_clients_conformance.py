@@ -372,6 +372,66 @@ def test_the_bedrock_session_token_is_sent(fake):
     assert fake.last.headers["x-amz-security-token"] == "sess-tok"
 
 
+class _AioStaticCredentials:
+    """aiobotocore's AioCredentials: plain attributes, a coroutine get_frozen_credentials."""
+
+    def __init__(self) -> None:
+        self.access_key, self.secret_key, self.token = "AKIDAIO", "aio-secret", "aio-tok"
+
+    async def get_frozen_credentials(self) -> Any:
+        raise AssertionError("never awaited")
+
+
+class _AioRefreshableCredentials(_AioStaticCredentials):
+    """aiobotocore's AioRefreshableCredentials: reading a value without awaiting raises."""
+
+    @property
+    def access_key(self) -> str:
+        raise NotImplementedError("missing call to self._refresh")
+
+    @access_key.setter
+    def access_key(self, value: str) -> None:
+        pass
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_aiobotocore_clients_static_credentials_are_read_and_refreshable_ones_refused(fake):
+    # Mirascope's async Bedrock examples pass an aiobotocore client; its credentials freeze
+    # through a coroutine (its client is a botocore BaseClient otherwise).
+    sdk = _bedrock(fake, False)
+    sdk._request_signer._credentials = _AioStaticCredentials()
+
+    @llm.call("bedrock", "anthropic.claude-3-haiku-20240307-v1:0", client=sdk)
+    async def ask(q: str) -> str:
+        return q
+
+    assert asyncio.run(ask("hi")).content == "echo: hi"
+    assert fake.last.headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDAIO/")
+    assert fake.last.headers["x-amz-security-token"] == "aio-tok"
+    sdk._request_signer._credentials = _AioRefreshableCredentials()
+    with pytest.raises(minicall.ConfigurationError, match=r"refresh asynchronously \(aiobotocore\).*botocore or boto3"):
+        asyncio.run(ask("hi"))
+    assert len(fake.requests) == 1
+
+
+def test_a_real_aiobotocore_client_is_taken(fake):
+    session = _sdk("aiobotocore.session").get_session()
+
+    async def make() -> Any:
+        async with session.create_client(
+            "bedrock-runtime", region_name="eu-west-3", endpoint_url=fake.base_url("bedrock"),
+            aws_access_key_id="AKIDAIO", aws_secret_access_key="s",
+        ) as client:
+            return client
+
+    @llm.call("bedrock", "anthropic.claude-3-haiku-20240307-v1:0")
+    async def ask(q: str) -> Any:
+        return {"messages": [minicall.Messages.User(q)], "client": await make()}
+
+    assert asyncio.run(ask("hi")).content == "echo: hi"
+    assert "Credential=AKIDAIO/" in fake.last.headers["authorization"]
+
+
 def test_an_entra_token_credential_is_asked_for_a_token(fake):
     inference = _sdk("azure.ai.inference")
     core = importlib.import_module("azure.core.credentials")
@@ -447,8 +507,16 @@ def _renamed_private(fake: FakeServer) -> Any:
     return sdk
 
 
+def _placeholder_endpoint(fake: FakeServer) -> Any:
+    # Mirascope's Azure example passes endpoint="your-endpoint"; the SDK takes it as is.
+    inference = _sdk("azure.ai.inference")
+    credential = importlib.import_module("azure.core.credentials").AzureKeyCredential("sk-secret-123")
+    return inference.ChatCompletionsClient(endpoint="your-endpoint", credential=credential)
+
+
 REFUSED = [
     ("bedrock", _s3, "'s3' client"),
+    ("azure", _placeholder_endpoint, r"base URL \(endpoint\) is not an http:// or https:// URL"),
     ("openai", _with_query, "default_query"),
     ("azure", _with_deployment, "deployment name as the model"),
     ("openai", _renamed_private, "'_custom_headers'"),
