@@ -21,6 +21,13 @@ and header checks, framing, redirects, error wording) lives in
   shortens every wait (connect and name resolution, TLS, each wait for bytes) to
   the call's limit;
 - pools do not cross ``os.fork()``: a child process starts with no pools.
+
+Pool invariants (between any two awaits): a connection is in ``Pool.idle`` or held
+by exactly one request, never both; one held by a request counts against the pool's
+semaphore, so idle plus held connections never exceed ``max_connections_per_host``
+(a connection is opened only after a slot was won and no idle one was left); and an
+idle connection has no parser, so bytes that arrive on it mark it closed (see
+``Conn.data_received``) instead of being taken for the next reply.
 """
 
 from __future__ import annotations
@@ -101,6 +108,8 @@ class _Body:
         except NETWORK_ERRORS as exc:
             raise self._network_failure(exc) from None
         except BaseException:  # oversized bodies, cancellation
+            # A cancelled read leaves the reply half-read: the connection cannot be
+            # pooled, but the slot must still be given back.
             self._release(reuse=False)
             raise
         if piece is None:
@@ -163,6 +172,9 @@ class _Body:
                 if out:
                     return out
             elif type(event) is End:
+                # Released as soon as the End is seen, before the caller asks for more:
+                # the connection is free for the next request while the caller still
+                # handles the last piece.
                 tail = self._decoder.flush()
                 self._release(reuse=conn.reusable())
                 return tail or None
@@ -172,6 +184,9 @@ class _Body:
         if self._released:
             return
         self._released = True
+        # No parser marks the connection idle: see Conn.data_received. The slot is
+        # released in every case, exactly once (``_released`` guards it), or the pool
+        # would shrink by one for each lost release.
         if reuse:
             self._conn.parser = None
             self._pool.idle.append(self._conn)
@@ -180,7 +195,8 @@ class _Body:
         self._pool.slots.release()
 
     def __del__(self) -> None:
-        # A stream dropped unread must not hold its slot forever.
+        # A stream dropped unread must not hold its slot forever: with every slot held
+        # by abandoned streams, the next request to the host would wait for ever.
         if not self._released:
             with suppress(Exception):
                 self._release(reuse=False)
@@ -228,6 +244,10 @@ class AsyncioTransport:
         self._max_body = max_body_bytes
         self._max_redirects = max_redirects
         self._ssl: ssl.SSLContext | None = None
+        # Keyed by loop: a connection's transport and futures belong to the loop that
+        # made them, and using them from another loop fails (or hangs). The dict holds
+        # the loops strongly, which is why closed ones are swept out in _new_loop_pools
+        # and aclose.
         self._loops: dict[asyncio.AbstractEventLoop, LoopPools] = {}
         # The default transport is shared by threads that each run their own loop.
         self._loops_lock = threading.Lock()
@@ -235,7 +255,10 @@ class AsyncioTransport:
 
     def reset_after_fork(self) -> None:
         # In the child: the pooled sockets are the parent's too. The pools are
-        # forgotten (their loops are the parent's), and the lock is new.
+        # forgotten, not closed: their loops are the parent's, and closing a transport
+        # unregisters it from that loop's selector, which on Linux is the epoll
+        # instance the parent still uses (see _fork). The lock, maybe held by a thread
+        # that is gone, is new.
         self._loops = {}
         self._loops_lock = threading.Lock()
 
@@ -259,6 +282,9 @@ class AsyncioTransport:
             nxt = redirect(response.status, location, method, url, headers, body)
             if nxt is None:
                 return response
+            # Drained before the next hop so that the connection goes back to the pool
+            # and may serve that hop; a large body is dropped with its connection
+            # instead.
             await _drain(response)
             method, url, headers, body = nxt.method, nxt.url, nxt.headers, nxt.body
         raise AssertionError("unreachable: the last hop always returns")
@@ -288,11 +314,16 @@ class AsyncioTransport:
         proxy = self._proxy
         if proxy is None and self._trust_env:
             proxy = proxy_for(url.scheme, url.host, url.port)
+        # Read without the lock: a dict lookup is atomic under the GIL, and the lock is
+        # only needed to change the dict.
         pools = self._loops.get(asyncio.get_running_loop()) or await self._new_loop_pools()
         route, pool = pools.for_target(url, proxy, self._limit)
         payload, wire = frame_request(method, url, headers, body, proxy)
         log_request(method, url.text, wire)
         slots = pool.slots
+        # The slot is taken before a connection: it is what bounds open connections per
+        # host. From here on every path out either hands the slot to a _Body or releases
+        # it.
         await slots.acquire()
         # Written out in one coroutine (send, wait for the head, read a body that has
         # arrived): each coroutine layer is resumed again whenever bytes arrive.
@@ -314,12 +345,17 @@ class AsyncioTransport:
                             f"server closed the connection without a response ({route.where})"
                         ) from None
                     # A keep-alive connection the server dropped while idle: the request
-                    # never reached it, so one retry on a new connection is safe.
+                    # was almost surely not acted on (see _STALE in _sync), so one
+                    # resend, on a new connection and never another idle one; a new
+                    # connection that fails the same way is a real error.
                     fresh = True
                 except NETWORK_ERRORS as exc:
                     conn.close()
                     raise failure(exc, route.where, timeout, deadline) from None
                 except BaseException:
+                    # Cancellation (or any other surprise) mid-exchange: the reply may
+                    # still come, so the connection is dropped rather than left for the
+                    # next request to read as its own.
                     conn.close()
                     raise
         except BaseException:
@@ -339,6 +375,9 @@ class AsyncioTransport:
             return AsyncHttpResponse(
                 head.status, folded, chunks=reader, close=reader.aclose, reason=head.reason
             )
+        # A small body usually came in the same read as the head: read_arrived takes it
+        # without another await, and only a body still arriving costs the coroutine
+        # round trips.
         parts: list[bytes] = []
         if not reader.read_arrived(parts):
             await reader.read_rest(parts)
@@ -363,6 +402,9 @@ class AsyncioTransport:
                 )
                 return (await asyncio.wait_for(opening, limit))[1]
             limit = wait()
+            # Through a proxy: TCP to the proxy first; for https, tunnel() sends CONNECT
+            # and starts TLS inside the tunnel with the origin's name, so the proxy
+            # never sees the request or its key.
             conn = (await asyncio.wait_for(loop.create_connection(Conn, proxy.host, proxy.port), limit))[1]
             if context is None:
                 return conn  # plain http: absolute-form requests to the proxy
@@ -389,6 +431,8 @@ class AsyncioTransport:
         with self._loops_lock:
             stale = [self._loops.pop(k) for k in list(self._loops) if k.is_closed()]
             self._loops[loop] = pools
+        # Loops closed without asyncio.run() never finalised their watcher: their idle
+        # connections are closed here, by the next loop to arrive.
         for old in stale:
             old.forget()
         await pools.watch()

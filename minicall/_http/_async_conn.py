@@ -5,6 +5,15 @@ A :class:`Conn` is an ``asyncio.Protocol``: each received piece goes straight fr
 that owns the connection waits on a bare future with one timer per wait. No streams
 and no task per read (``asyncio.wait_for`` creates one each time), which is where
 the asyncio transport's time used to go.
+
+How it works: the protocol callbacks (``data_received``, ``eof_received``,
+``connection_lost``) run on the loop and never block or raise; they parse, queue
+events or record an error, then wake the owner. The owner (the request holding the
+connection) pops events with :meth:`Conn.pop`, which raises a recorded error only
+after every event that came before it, so a body that arrived whole is not lost to
+the reset that followed it. A connection's life: ``begin`` gives it a parser for one
+request; the reply's ``End`` makes it reusable (if the server allows); back in the
+pool its parser is ``None``, which is how an idle connection is told from a busy one.
 """
 
 from __future__ import annotations
@@ -22,6 +31,9 @@ from ._proxy import Proxy
 
 __all__ = ["NETWORK_ERRORS", "ClosedBeforeReply", "Conn", "LoopPools", "Pool", "tunnel"]
 
+# Raw body bytes queued but not yet taken by the owner, above which the socket stops
+# being read. Without it a slow stream consumer would let a fast server fill memory,
+# since data_received takes whatever the kernel has.
 _HIGH_WATER = 4 * READ_SIZE
 NETWORK_ERRORS = (OSError, EOFError, APIConnectionError, asyncio.TimeoutError)
 
@@ -66,17 +78,22 @@ class Conn(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         parser = self.parser
         if parser is None:
+            # Bytes on an idle connection answer no request of ours; whatever follows
+            # them cannot be trusted to line up with the next reply.
             self.closed = True  # bytes nobody asked for: this connection is done
             return
         try:
             events = parser.feed(data)
         except APIConnectionError as exc:
+            # Kept, not raised: an exception here would be logged by the transport as
+            # a fatal error and never reach the request. The owner gets it from pop().
             self.error = exc
         else:
             for event in events:
                 if isinstance(event, Data):
                     self._buffered += len(event.data)
             self.events.extend(events)
+            # Resumed by pop() once the owner has taken the queue below the mark.
             if self._buffered > _HIGH_WATER and not self._paused and self.transport:
                 self._paused = True
                 self.transport.pause_reading()
@@ -91,17 +108,23 @@ class Conn(asyncio.Protocol):
 
     def _ended(self, exc: Exception | None) -> None:
         self._stop_timer()
+        # Closed by us (close() aborts, then connection_lost follows): the owner already
+        # knows, and a late exc must not replace the error it is handling.
         if self.closed:
             self._wake()
             return
         self.closed = True
         parser = self.parser
         if parser is not None and self.error is None and not parser.done:
+            # Closed or reset before one byte of the reply: on a reused connection, the
+            # server's idle timeout raced our request, and the owner may resend it once.
             if not parser.received_any and isinstance(exc, (type(None), ConnectionError)):
                 self.error = ClosedBeforeReply()
             elif exc is not None:
                 self.error = exc
             else:
+                # A clean EOF: a read-until-close body ends here, anything else was cut
+                # short (parser.close() raises).
                 try:
                     self.events.extend(parser.close())
                 except APIConnectionError as error:
@@ -117,6 +140,8 @@ class Conn(asyncio.Protocol):
 
     def begin(self, method: str, payload: bytes) -> None:
         """Send a request and get ready to read its reply."""
+        # A fresh parser and queue per request: the previous reply was read to its End
+        # (or the connection would not be in the pool), so nothing queued is this one's.
         self.parser = ResponseParser(method)
         self.events.clear()
         self._buffered = 0
@@ -134,6 +159,8 @@ class Conn(asyncio.Protocol):
                     self._paused = False
                     self.transport.resume_reading()
             return event
+        # Only when the queue is empty: events that arrived before an error are still
+        # good and are handed out first.
         if self.error is not None:
             raise self.error
         if self.closed:
@@ -146,6 +173,11 @@ class Conn(asyncio.Protocol):
         waiter = self._waiter = self._loop.create_future()
         if timeout is not None:
             self._deadline = deadline = self._loop.time() + timeout
+            # Waits come in quick succession (one per read), nearly always with a
+            # later deadline than the last one. Keeping the pending timer and letting
+            # _check_deadline push it on saves a cancel and a new TimerHandle per
+            # wait. Invariant: a pending timer fires no later than the current wait's
+            # deadline.
             timer = self._timer
             if timer is None or timer.when() > deadline:
                 # No timer, or one set for a later deadline (an earlier, longer wait).
@@ -165,6 +197,9 @@ class Conn(asyncio.Protocol):
         waiter = self._waiter
         if waiter is None or waiter.done() or not self._deadline:
             return  # nobody waits with a deadline now: the next wait sets a new timer
+        # The loop may run a timer up to its clock resolution early, and the deadline
+        # may have moved on since the timer was set: compare with the current deadline,
+        # and re-arm for it if it has not come yet.
         if self._loop.time() >= self._deadline:
             waiter.set_exception(TimeoutError())
         else:
@@ -183,6 +218,8 @@ class Conn(asyncio.Protocol):
         return None
 
     def usable(self) -> bool:
+        # is_closing() is checked too: the transport may be closing for a reason the
+        # protocol was not told of yet (connection_lost runs on a later loop step).
         transport = self.transport
         return not (self.closed or self.error or transport is None or transport.is_closing())
 
@@ -192,6 +229,8 @@ class Conn(asyncio.Protocol):
 
     def close(self) -> None:
         # abort, not close: a half-read response must not be flushed or waited for.
+        # close() would first write out pending data and, over TLS, run the
+        # close_notify exchange with a peer we have stopped trusting to answer.
         self.closed = True
         self._stop_timer()
         if self.transport is not None:
@@ -207,6 +246,8 @@ class Pool:
         self.slots = asyncio.Semaphore(limit)
 
     def take_idle(self) -> Conn | None:
+        # Last in, first out: the warmest connection is the least likely to have hit the
+        # server's idle timeout. Dead ones found on the way are closed, not kept.
         while self.idle:
             conn = self.idle.pop()
             if conn.usable():
@@ -287,11 +328,15 @@ async def tunnel(
     refusal = tunnel_refusal(head.status, conn.parser.unused if conn.parser else b"")
     if refusal is not None:
         raise refusal
+    # The tunnel's bytes belong to TLS from here on: start_tls swaps in an SSL protocol
+    # between the socket and this Conn, which then sees only decrypted data.
     conn.parser = None
     conn.events.clear()
     assert conn.transport is not None
     loop = asyncio.get_running_loop()
     starting = loop.start_tls(conn.transport, conn, context, server_hostname=route.host)
+    # The handshake is bounded as one wait, like the connect before it: a proxy or
+    # origin that stalls mid-handshake cannot outlast the deadline.
     tls = await asyncio.wait_for(starting, wait())
     if tls is None:
         raise APIConnectionError("TLS could not start inside the proxy tunnel")

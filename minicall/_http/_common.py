@@ -9,10 +9,14 @@ the rules they must agree on, so they cannot drift apart:
 - :func:`redirect` decides the next hop of a 3xx (the rule below);
 - :func:`failure` turns a network exception into our error, naming only host:port.
 
-Redirect rule (RFC 9110 15.4 as browsers, curl, requests and httpx apply it): a 303
-turns any method but ``HEAD`` into a body-less ``GET``, and so does a 302; a 301 turns
-``POST`` into ``GET``; 307 and 308 keep the method and body. A hop to another origin
-(scheme, host or port) drops every credential header and ``Host``.
+Redirect rule (RFC 9110 §15.4 as requests and httpx apply it): a 303 turns any method
+but ``HEAD`` into a body-less ``GET``, and so does a 302; a 301 turns ``POST`` into
+``GET``; 307 and 308 keep the method and body. (RFC 9110 allows the 301/302 change only
+for ``POST``, "for historical reasons", and so does the Fetch standard; requests and
+httpx, whose behaviour SDK users already know, change a 302 of any method.) A hop to
+another origin (scheme, host or port) drops every credential header and ``Host``: an API
+key sent to ``api.example.com`` must not follow a redirect to whoever the ``Location``
+names, nor to the same host over plain http.
 """
 # Arguments are checked at run time too (callers may be untyped):
 # pyright: reportUnnecessaryIsInstance=false
@@ -61,11 +65,18 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _DEFAULT_PORTS: dict[str, int] = {"http": 80, "https": 443}
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 _BAD_VALUE = re.compile(r"[\r\n\x00]")
+# A space, CR or LF in the URL would end up in the request line, letting a crafted URL
+# end it and add header lines of its own (CRLF injection); a URL needs none of them.
 _BAD_URL = re.compile(r"[\x00-\x20\x7f]")
 # Framing is ours to decide: a caller's value would desynchronise the connection.
 _OWN_HEADERS = ("content-length", "transfer-encoding", "connection")
+# What describes the body: dropped with the body when a redirect turns the request into
+# a GET, or the GET would claim content it does not carry.
 _BODY_HEADERS = frozenset({"content-length", "content-type", "transfer-encoding", "content-encoding"})
 _CROSS_ORIGIN_DROP = SECRET_HEADERS | {"host"}
+# RFC 9110 §8.6: send Content-Length when the method means to carry content, even when
+# it is empty (some servers answer a POST without one with 411 Length Required); do not
+# send it for a body-less GET.
 _METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 # (status, method) pairs whose redirect becomes a body-less GET; see the module docstring.
 _TO_GET = {303: frozenset({"*"}), 302: frozenset({"*"}), 301: frozenset({"POST"})}
@@ -114,6 +125,8 @@ def parse_url(url: str) -> Url:
     Cached, but only for URLs with neither userinfo nor a query: those may hold a
     credential (``user:pass@``, Gemini's ``?key=``), and no module-level cache may.
     """
+    # The test is for the characters, not for a parsed userinfo or query, so that
+    # nothing that might be a credential ever reaches the cache.
     if "@" in url or "?" in url:
         return _parse_url(url)
     return _parse_plain_url(url)
@@ -136,6 +149,9 @@ def _parse_url(url: str) -> Url:
     if not host:
         raise ConfigurationError("request URL has no host")
     port = port or default
+    # Host (RFC 9110 §7.2) is the URL's authority: IPv6 literals keep their brackets
+    # and the default port is left out. The SigV4 signer builds its host
+    # the same way, since a signed Host must match the one sent.
     shown = f"[{host}]" if ":" in host else host
     host_header = shown if port == default else f"{shown}:{port}"
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -167,13 +183,21 @@ def checked_header_items(headers: Mapping[str, str]) -> HeaderItems:
             raise ConfigurationError(f"invalid HTTP header name {str(name)[:40]!r}")
         if not isinstance(value, str):
             raise ConfigurationError(f"HTTP header {name!r} must be a str, got {type(value).__name__}")
+        # CR or LF in a value would end the field and start a header line the caller
+        # never wrote (header injection); RFC 9110 §5.5 calls all three "invalid and
+        # dangerous", as implementations parse them differently.
         if _BAD_VALUE.search(value):
             raise ConfigurationError(f"HTTP header {name!r} contains CR, LF or NUL")
+        # The head is written as Latin-1 (RFC 9110 §5.5: field values are historically
+        # ISO-8859-1): a character beyond it would fail there as a bare
+        # UnicodeEncodeError, so it is refused here, naming the header.
         if not value.isascii():
             try:
                 value.encode("latin-1")
             except UnicodeEncodeError:
                 raise ConfigurationError(f"HTTP header {name!r} is not Latin-1 text") from None
+        # Names differing only in case are one field: the last value given wins, rather
+        # than sending both.
         out[name.lower()] = value
     out.setdefault("user-agent", USER_AGENT)
     out.setdefault("accept-encoding", "gzip, deflate")
@@ -203,10 +227,17 @@ def _head(
 ) -> tuple[bytes, HeaderItems]:
     # The head up to (not including) Content-Length and the blank line. Built on every
     # request: it holds the credential headers, so it is never cached.
+    # A caller's Host wins over the URL's. The framing headers never come from the
+    # caller: a Content-Length that disagrees with the body, or a Transfer-Encoding we
+    # do not apply, would desynchronise the connection for every request after this one.
     wire = {"host": url.host_header, **dict(headers)}
     for name in _OWN_HEADERS:
         wire.pop(name, None)
     target = url.target
+    # Plain http through a proxy: the absolute-form target (RFC 9112 §3.2.2) tells the
+    # proxy where to go, and Proxy-Authorization rides on every request. For https the
+    # proxy sees only the CONNECT (tunnel_request), so its credential is sent there and
+    # never inside the tunnel to the origin.
     if proxy is not None and url.scheme == "http":
         target = url.absolute
         if proxy.authorization:
@@ -217,6 +248,9 @@ def _head(
 
 def declared_too_big(headers: Mapping[str, str], limit: int) -> bool:
     """Whether an uncompressed body's ``Content-Length`` already exceeds ``limit``."""
+    # Only without Content-Encoding: then Content-Length counts the bytes we would keep.
+    # A compressed body's length says nothing about its decoded size, which BodyDecoder
+    # caps as it goes.
     declared = headers.get("content-length", "")
     return (
         not headers.get("content-encoding")
@@ -252,6 +286,9 @@ def redirect(
     if status not in REDIRECT_STATUSES or not location:
         return None
     try:
+        # A relative Location is resolved against the URL that got the 3xx (RFC 9110
+        # §10.2.2). A fragment is never sent in a request target, so it is dropped
+        # before the URL is checked.
         target = parse_url(join_url(url.text, location.strip()).partition("#")[0])
     except (ConfigurationError, ValueError):  # urljoin refuses e.g. a broken IPv6 host
         return None
@@ -283,6 +320,10 @@ def tunnel_refusal(status: int, unused: bytes) -> APIConnectionError | None:
     proxy sending header lines forever fails at its size limit on both transports."""
     if not 200 <= status < 300:
         return APIConnectionError(f"proxy refused the tunnel with HTTP {status}")
+    # In TLS the client speaks first. Bytes from the proxy after its 2xx and before our
+    # ClientHello cannot belong to the TLS session, yet would be read by the handshake
+    # as if the origin sent them: a broken proxy, reported as one rather than as a
+    # puzzling TLS error.
     if unused:
         return APIConnectionError("proxy sent bytes before the TLS handshake")
     return None

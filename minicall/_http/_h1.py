@@ -15,6 +15,15 @@ body raises ``ResponseFormatError`` (see :class:`BodyDecoder`).
 The parser reads exactly one response. Bytes after its end are kept in
 :attr:`ResponseParser.unused` and never parsed: a server has no business sending them
 (we never pipeline), so a connection with such bytes must not be reused.
+
+How it works: the parser is a small state machine whose state is the method that reads
+next (head, fixed-length body, chunk size, chunk data, chunk end, trailers, or
+read-to-close). Each state consumes what it can from one ``bytearray`` and says whether
+it made progress; ``feed`` runs states until one needs more bytes. Between calls the
+buffer holds only bytes no state could use yet, and ``_remaining`` the bytes still owed
+by the current Content-Length body or chunk. Once ``done`` is set nothing more is
+parsed: the framing decided where this response ends, and anything beyond belongs to
+no response we asked for.
 """
 # Underscore names here are private to minicall, not to one module or class:
 # pyright: reportPrivateUsage=false
@@ -38,7 +47,14 @@ MAX_LINE_BYTES = 8 * 1024
 # reason to send one or two, never an endless run.
 MAX_INTERIM = 16
 
+# RFC 9112 §4: status-line = HTTP-version SP status-code SP [reason-phrase]. The reason
+# is optional and may be empty, and a missing SP after the code is tolerated: some
+# servers send 'HTTP/1.1 200' and the reason means nothing anyway (RFC 9112 §4: a client
+# SHOULD ignore it).
 _STATUS_LINE = re.compile(rb"HTTP/(1\.[01]) ([0-9]{3})(?: ([^\r\n]*))?")
+# RFC 9112 §7.1: chunk-size [BWS ; chunk-ext]. Extensions are skipped (a recipient MUST
+# ignore the ones it does not know). At most 16 hex digits, a 64-bit size: a longer
+# one is garbage, not a big chunk.
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?")
 _LINE_END = re.compile(rb"\r?\n")
 # The blank line ending the head, found by its LFs (a literal first byte is a fast scan);
@@ -46,6 +62,9 @@ _LINE_END = re.compile(rb"\r?\n")
 _HEAD_END = re.compile(rb"\n\r?\n")
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _TEXT_LINE_END = re.compile(r"\r?\n")
+# The fields that decide where the body ends and whether the connection lives on (RFC
+# 9112 §6.3, §9.3). Only these are split into list items: a comma in any other value (a
+# date, say) is just text.
 _FRAMING_FIELDS = frozenset({"connection", "transfer-encoding", "content-length"})
 
 
@@ -103,6 +122,9 @@ class ResponseParser:
         self._remaining = 0  # bytes left in the Content-Length body or the current chunk
         self._interim = 0
         self.head: Head | None = None
+        # received_any tells the transports whether the server sent a single byte: a
+        # reused connection that closes before any byte was closed while idle and may be
+        # retried; once a byte arrived the request was seen and must not be resent.
         self.received_any = False
         self.keep_alive = False
         self.done = False
@@ -112,6 +134,9 @@ class ResponseParser:
 
     def feed(self, data: bytes) -> list[Event]:
         """Consume ``data``; return the events it completes."""
+        # Never parsed: bytes after the end of our response are no reply to anything we
+        # sent. They are kept so that the transports see them and do not pool the
+        # connection.
         if self.done:
             self.unused += data
             return []
@@ -129,6 +154,10 @@ class ResponseParser:
         """The peer closed: end a read-until-close body, or raise if one was cut short."""
         if self.done:
             return []
+        # RFC 9112 §6.3 (rule 8): a response without Content-Length or chunked framing
+        # ends when the server closes. Any other state at end of file is a truncated
+        # message, which RFC 9112 §8 says must be recorded as incomplete: it is an
+        # error, never a short success.
         if self._state == self._read_to_close:
             events: list[Event] = []
             self._finish(events)
@@ -140,8 +169,12 @@ class ResponseParser:
 
     def _read_head(self, events: list[Event]) -> bool:
         buf = self._buf
+        # The search restarts from the beginning on each feed; that is bounded by
+        # MAX_HEAD_BYTES, and real heads arrive in one or two reads.
         end = _HEAD_END.search(buf)
         if end is None:
+            # A header flood: a peer that sends header lines forever (or one endless
+            # line) is cut off at the cap, not buffered until memory runs out.
             if len(buf) > MAX_HEAD_BYTES:
                 raise _broken("header section too large")
             # A status line can be judged before the head completes: fail early on junk.
@@ -167,6 +200,11 @@ class ResponseParser:
         else:
             version, status, reason = self._parse_status(status_line.encode("latin-1"))
         headers = _parse_fields(lines, 1)
+        # RFC 9110 §15.2: a client must parse any number of 1xx replies before the final
+        # one, even unasked; they have no body (RFC 9112 §6.3 rule 1), so the next head
+        # follows at once. 101 is different: we never send Upgrade, and after a 101 the
+        # bytes are no longer HTTP/1.1, so reading on would parse another protocol as a
+        # response.
         if 100 <= status < 200:
             if status == 101:
                 raise _broken("unexpected 101 Switching Protocols")
@@ -190,6 +228,10 @@ class ResponseParser:
     def _choose_framing(
         self, version: str, status: int, headers: tuple[tuple[str, str], ...], events: list[Event]
     ) -> None:
+        # The order of the rules is RFC 9112 §6.3: no body for HEAD, 1xx, 204, 304 and a
+        # 2xx to CONNECT, whatever Content-Length says (a HEAD reply's Content-Length
+        # describes the GET body it did not send); then Transfer-Encoding; then
+        # Content-Length; else read until close.
         framing = [(name, value) for name, value in headers if name in _FRAMING_FIELDS]
         no_body = (
             self._method == "HEAD"
@@ -206,6 +248,8 @@ class ResponseParser:
                 fields[name] += items
             else:
                 fields[name] = items
+        # RFC 9112 §9.3: 'close' ends the connection; otherwise HTTP/1.1 persists by
+        # default and HTTP/1.0 only with 'keep-alive'.
         connection = fields.get("connection", [])
         self.keep_alive = "close" not in connection and (
             version == "1.1" or "keep-alive" in connection
@@ -220,6 +264,10 @@ class ResponseParser:
             else:
                 self._to_close()
         elif "content-length" in fields:
+            # RFC 9110 §8.6 allows 'Content-Length: 42, 42' (or the field repeated) when
+            # every value is the same; two different lengths are the classic
+            # response-splitting shape, and RFC 9112 §6.3 rule 5 makes an invalid length
+            # an unrecoverable error, not a guess.
             lengths = set(fields["content-length"])
             if len(lengths) != 1 or not all(_is_length(v) for v in lengths):
                 raise _broken(f"bad Content-Length {sorted(lengths)!r}")
@@ -231,6 +279,9 @@ class ResponseParser:
     def _fixed_length(self, version: str, framing: list[tuple[str, str]]) -> bool:
         """The common reply, one Content-Length and at most ``Connection: keep-alive``,
         framed directly; ``False`` leaves anything else to the general rules."""
+        # A fast path, not a second set of rules: it accepts only what the general rules
+        # would frame the same way, and hands everything else (a repeated
+        # Content-Length, Transfer-Encoding, Connection: close) to them.
         length = None
         keep_alive = version == "1.1"
         for name, value in framing:
@@ -279,6 +330,8 @@ class ResponseParser:
     def _line(self) -> bytes | None:
         end = _LINE_END.search(self._buf)
         if end is None:
+            # A chunk-size or trailer line that never ends (a drip server) would
+            # otherwise grow the buffer without bound.
             if len(self._buf) > MAX_LINE_BYTES:
                 raise _broken("chunk line too long")
             return None
@@ -308,6 +361,8 @@ class ResponseParser:
         line = self._line()
         if line is None:
             return False
+        # The CRLF after the chunk data must come right away. Anything else means the
+        # size lied, and reading on would take body bytes for the next chunk-size line.
         if line:
             raise _broken("chunk data longer than its size")
         self._state = self._read_chunk_size
@@ -335,6 +390,10 @@ def _parse_fields(lines: list[str], first: int) -> tuple[tuple[str, str], ...]:
     for i in range(first, len(lines)):
         line = lines[i]
         name, colon, value = line.partition(":")
+        # RFC 9112 §5.1: a field name is a token and no whitespace may sit between it
+        # and the colon. 'Content-Length : 5' is refused rather than trimmed, because
+        # parsers that disagree about such a name are how request smuggling and response
+        # splitting work.
         key = names.get(name) if colon else None
         if key is None and colon and _TOKEN.fullmatch(name) is not None:
             key = name.lower()
@@ -343,7 +402,8 @@ def _parse_fields(lines: list[str], first: int) -> tuple[tuple[str, str], ...]:
         if key is not None:
             fields.append((key, value.strip(" \t")))
         elif line[:1] in (" ", "\t"):
-            # obs-fold (RFC 9112 5.2): a continuation of the previous value.
+            # obs-fold (RFC 9112 §5.2): a continuation of the previous value, which a
+            # user agent must replace with SP before reading the value.
             if not fields:
                 raise _broken("header continuation before any header")
             prev_name, prev_value = fields[-1]
@@ -357,8 +417,10 @@ def _parse_fields(lines: list[str], first: int) -> tuple[tuple[str, str], ...]:
 _FIELD_NAMES: dict[str, str] = {}
 
 
-# Content-Encoding -> zlib wbits; 'deflate' is meant to be zlib-wrapped but some servers
-# send raw deflate, so that case is sniffed from the first byte (see BodyDecoder).
+# Content-Encoding -> zlib wbits: 16 + MAX_WBITS expects the gzip header and trailer
+# (RFC 1952), MAX_WBITS alone the zlib wrapper (RFC 1950), which is what RFC 9110
+# §8.4.1.2 means by 'deflate'. Some servers send raw deflate for 'deflate', so that case
+# is sniffed from the first byte (see BodyDecoder).
 _WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 
 
@@ -391,12 +453,22 @@ class BodyDecoder:
             if not data:
                 return b""
             wbits = _WBITS[self._codings[0]]
+            # A zlib stream's first byte has compression method 8 in its low four bits
+            # (RFC 1950 §2.2). Raw deflate (RFC 1951) from a server that got 'deflate'
+            # wrong almost never does: a block starting with those bits would be a
+            # non-final stored block with non-zero padding.
             if wbits == zlib.MAX_WBITS and data[0] & 0x0F != 8:
                 wbits = -zlib.MAX_WBITS  # raw deflate: no zlib header
             self._zlib = zlib.decompressobj(wbits)
         out = bytearray()
         try:
             while data:
+                # Decompression bomb defence: ask zlib for at most one byte more than
+                # the cap allows, so a tiny body that inflates to gigabytes is caught
+                # after limit + 1 bytes, never expanded whole. The + 1 also keeps
+                # max_length above 0, which zlib reads as 'no limit'. What zlib did not
+                # consume for lack of room comes back as unconsumed_tail and is fed
+                # again.
                 out += self._zlib.decompress(data, self._limit - self._total - len(out) + 1)
                 data = self._zlib.unconsumed_tail
                 self._check(len(out))
@@ -412,6 +484,9 @@ class BodyDecoder:
             tail = self._zlib.flush()
         except zlib.error as exc:
             raise APIConnectionError(f"corrupt compressed response body: {exc}") from None
+        # A compressed body cut short would otherwise decode to a silently truncated
+        # text; the end-of-stream marker (and, for gzip, the CRC trailer) proves it is
+        # whole.
         if not self._zlib.eof:
             raise APIConnectionError("compressed response body ends early")
         return self._count(tail)

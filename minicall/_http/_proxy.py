@@ -59,6 +59,8 @@ class Proxy:
 def parse_proxy(url: str) -> Proxy:
     """Read a proxy URL such as ``http://user:pass@proxy:3128`` (scheme optional)."""
     text = url.strip()
+    # HTTPS_PROXY=proxy:3128 without a scheme is common, and curl and requests read it
+    # as http.
     if "://" not in text:
         text = "http://" + text
     try:
@@ -75,8 +77,13 @@ def parse_proxy(url: str) -> Proxy:
         raise ConfigurationError("proxy URL has no host (expected http://host:port)")
     auth = None
     if parts.username is not None:
+        # Userinfo is percent-encoded in a URL (RFC 3986 §3.2.1), which is how a
+        # password holding '@' or ':' gets there; Basic credentials are the decoded
+        # pair, as UTF-8 (RFC 7617 §2.1).
         pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
         auth = "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+    # Port 80 when none is given, as urllib and requests assume for an http:// proxy
+    # (curl would assume 1080).
     return Proxy(parts.hostname, port or 80, auth)
 
 
@@ -96,11 +103,15 @@ def is_bypassed(host: str, port: int, no_proxy: str) -> bool:
     """
     if no_proxy.strip() == "*":
         return True
+    # Both the host and host:port are tried, so an entry may name a port; IPv6 hosts are
+    # bracketed in the host:port form, as NO_PROXY writes them.
     bare = host.lower().strip("[]")
     name = f"[{bare}]" if ":" in bare else bare
     candidates = (bare, f"{name}:{port}")
     for entry in no_proxy.split(","):
         entry = entry.strip().lstrip(".").lower()
+        # A suffix only at a dot: 'example.com' covers 'api.example.com' but not
+        # 'badexample.com', which a plain endswith would send direct.
         if entry and any(c == entry or c.endswith("." + entry) for c in candidates):
             return True
     return False
@@ -120,6 +131,10 @@ def proxy_for(
 
 def _proxy_in(scheme: str, host: str, port: int, env: Mapping[str, str]) -> Proxy | None:
     names = _SCHEME_VARIABLES.get(scheme.lower(), ())
+    # httpoxy (CVE-2016-1000110): under CGI every request header becomes an HTTP_*
+    # variable (RFC 3875 §4.1.18), so a client's 'Proxy:' header arrives as HTTP_PROXY
+    # and would send our outgoing calls through the attacker's proxy. The lower-case
+    # http_proxy cannot be set that way and still counts.
     if scheme.lower() == "http" and "REQUEST_METHOD" in env:
         names = tuple(n for n in names if n != "HTTP_PROXY")
     url = _first(env, names)

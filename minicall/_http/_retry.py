@@ -35,6 +35,9 @@ __all__ = [
     "should_retry",
 ]
 
+# The set the OpenAI and Anthropic SDKs retry: 408 Request Timeout and 429 Too Many
+# Requests ask for a later try, 409 is what those SDKs call a lock timeout, and a 5xx
+# is the server's own trouble.
 RETRYABLE_STATUSES: frozenset[int] = frozenset({408, 409, 429, *range(500, 600)})
 """Statuses retried when the server gives no ``x-should-retry`` hint."""
 
@@ -72,6 +75,9 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 def should_retry(status: int, headers: Mapping[str, str]) -> bool:
     """Whether an attempt that got ``status`` is worth repeating (see the module docstring)."""
+    # First, before any hint: a request the server called malformed, unauthorised or
+    # unknown fails identically the next time, and a retry would only add latency and
+    # cost.
     if status in NEVER_RETRY_STATUSES:
         return False
     hint = _header(headers, "x-should-retry")
@@ -83,6 +89,8 @@ def should_retry(status: int, headers: Mapping[str, str]) -> bool:
 
 
 def _seconds(text: str) -> float | None:
+    # float() also takes "nan", "inf" and "1e9"; retry_delay's range check turns all of
+    # them into "no usable hint" (nan fails every comparison).
     try:
         return float(text)
     except ValueError:
@@ -91,6 +99,8 @@ def _seconds(text: str) -> float | None:
 
 def _server_hint(headers: Mapping[str, str], now: Callable[[], float]) -> float | None:
     """Seconds the server asked us to wait, or ``None`` when it did not say (clearly)."""
+    # retry-after-ms is not standard but more precise; OpenAI's and Anthropic's SDKs
+    # read it first. Retry-After is RFC 9110 §10.2.3: delay-seconds or an HTTP-date.
     millis = _header(headers, "retry-after-ms")
     if millis is not None:
         value = _seconds(millis.strip())
@@ -109,6 +119,9 @@ def _server_hint(headers: Mapping[str, str], now: Callable[[], float]) -> float 
     # A date without a zone ("-0000") comes back naive; HTTP dates are always GMT.
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
+    # An HTTP-date is absolute, so it is measured against the wall clock (now), not a
+    # monotonic one; a date in the past gives a negative hint, which retry_delay
+    # ignores.
     return when.timestamp() - now()
 
 
@@ -132,5 +145,6 @@ def retry_delay(
     # Clamp the exponent: 2**attempt for a huge attempt would overflow a float.
     exponent = min(max(attempt, 0), 32)
     backoff = min(INITIAL_BACKOFF * 2.0**exponent, MAX_BACKOFF)
+    # The jitter only shortens the wait, so MAX_BACKOFF stays a true upper bound.
     factor = 1.0 - _JITTER * min(max(rand(), 0.0), 1.0)
     return backoff * factor

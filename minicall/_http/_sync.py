@@ -24,6 +24,18 @@ contract:
   response is returned, for the pipeline to report.
 - Proxies: see :mod:`minicall._http._proxy`. https goes through a CONNECT tunnel,
   whose answer is read by the bounded reply reader both transports share.
+
+How it works: ``send`` loops over hops. Each hop takes a connection (pooled or new),
+writes the request in one piece and reads until the reply's head is parsed; the body
+is then read by a :class:`_Body`, which owns the connection from that moment. Pool
+invariants, between any two calls: a connection in ``_idle`` has no request in
+flight and had no unread bytes when it was put back (bytes that come later make
+:func:`_is_dropped` discard it); a connection is in ``_idle`` or owned by one caller
+(the ``send`` setting it up, then its ``_Body``), never both; and only ``_Body`` puts
+one back, after reading its reply to the end. Every wait (resolve, connect,
+handshake, send, each ``recv``) first asks the call's deadline how long it may last,
+so a server that drips a byte at a time cannot outlast the deadline (with only a
+``timeout``, each wait is bounded but not their sum).
 """
 
 from __future__ import annotations
@@ -67,7 +79,10 @@ __all__ = ["DEFAULT_MAX_BODY_BYTES", "USER_AGENT", "SyncTransport", "default_tra
 
 
 # A reused connection failing this way before any response byte means the server had
-# closed it while it sat idle; nothing reached the application, so resending is safe.
+# closed it while it sat idle (its keep-alive timeout won the race against our reuse).
+# Servers close idle connections only between requests, so the request was almost
+# surely not acted on: the "means to detect that the original request was never
+# applied" under which RFC 9112 §9.3.1 lets a client resend even a POST.
 _STALE = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
 _NETWORK_ERRORS = (OSError,)
 
@@ -92,6 +107,9 @@ def _wait(deadline: Deadline | None, timeout: float | None, where: str) -> float
 
 def _bound(sock: socket.socket, deadline: Deadline | None, timeout: float | None, where: str) -> None:
     """Give the socket's next wait at most what the limits leave."""
+    # Called before every blocking call rather than once per request: a socket timeout
+    # bounds one wait, so without this a server sending a byte just before each timeout
+    # could hold the call past its deadline.
     limit = timeout if deadline is None else deadline.wait(timeout, where)
     if sock.gettimeout() != limit:  # mostly unchanged: the deadline is far off
         sock.settimeout(limit)
@@ -124,6 +142,9 @@ def _resolve(host: str, port: int, limit: float | None) -> list[_Address]:
         except OSError as exc:
             box.append(exc)
 
+    # A daemon thread: a resolver stuck for minutes must not keep the interpreter from
+    # exiting. The result box is a list so that a late answer lands in it harmlessly
+    # after we gave up.
     worker = threading.Thread(target=look_up, name="minicall-resolve", daemon=True)
     worker.start()
     worker.join(limit)
@@ -137,6 +158,9 @@ def _resolve(host: str, port: int, limit: float | None) -> list[_Address]:
 
 def _is_dropped(conn: _Conn) -> bool:
     """An idle connection that is readable was closed by the server (or is confused)."""
+    # No request is in flight on an idle connection, so anything readable (EOF, an
+    # RST, stray bytes) means it is unusable. Catching this before the write avoids
+    # most stale-connection resends.
     sock = conn.sock
     if sock is None:
         return True
@@ -181,6 +205,8 @@ class SyncTransport:
         self._max_redirects = max_redirects
         self._max_idle = max_idle_per_host
         self._lock = threading.Lock()
+        # Keyed by Route, proxy included: a connection through a proxy (or its tunnel)
+        # is never handed to a request that should go direct, or through another proxy.
         self._idle: dict[Route, list[_Conn]] = {}
         self._ssl: ssl.SSLContext | None = None
         forget_pools_after_fork(self)
@@ -211,7 +237,8 @@ class SyncTransport:
     def reset_after_fork(self) -> None:
         # In the child: the pooled sockets are the parent's too, so two processes
         # would read each other's replies. The child's copies are closed (the
-        # parent's stay open) and the lock, maybe held by a thread that is gone, is new.
+        # parent's stay open; close() is no shutdown(), see _fork) and the lock, maybe
+        # held by a thread that is gone, is new.
         idle, self._idle = self._idle, {}
         self._lock = threading.Lock()
         for conns in idle.values():
@@ -227,6 +254,8 @@ class SyncTransport:
         url, body = parse_url(request.url), request.body
         timeout, deadline = request.timeout, request.deadline
         limit = self._max_body if request.max_body_bytes is None else request.max_body_bytes
+        # The proxy is chosen per hop: a redirect to another host may fall under
+        # NO_PROXY, or need the other scheme's proxy.
         for hop in range(self._max_redirects + 1):
             route = self._route(url)
             conn, parser, events = self._exchange(route, url, method, headers, body, timeout, deadline)
@@ -236,6 +265,8 @@ class SyncTransport:
             log_response(method, url.text, head.status, folded)
             nxt = redirect(head.status, folded.get("location"), method, url, headers, body)
             response = _Body(self, route, conn, parser, events, folded, timeout, deadline, limit)
+            # Checked only on the response handed back: a redirect's body is drained or
+            # dropped, never kept, so its size does not matter.
             if nxt is None or hop == self._max_redirects:
                 response.refuse_declared_too_big()
                 if stream:
@@ -243,6 +274,8 @@ class SyncTransport:
                         head.status, folded, chunks=response.chunks(), close=response.close, reason=head.reason
                     )
                 return HttpResponse(head.status, folded, response.read_all(), reason=head.reason)
+            # Before the next hop, so that the connection can go back to the pool and
+            # may serve that hop when it goes to the same origin.
             response.drain()
             method, url, headers, body = nxt.method, nxt.url, nxt.headers, nxt.body
         raise AssertionError("unreachable: the last hop always returns")
@@ -266,6 +299,8 @@ class SyncTransport:
         """Send one request and read the response head, resending once if stale."""
         payload, wire = frame_request(method, url, headers, body, route.proxy)
         log_request(method, url.text, wire)
+        # Framed and logged once, before any connection: a resend after a stale
+        # connection sends the very same bytes.
         conn = self._checkout(route, timeout)
         reused = conn is not None
         if conn is None:
@@ -283,8 +318,10 @@ class SyncTransport:
             except (APIConnectionError, *_NETWORK_ERRORS) as exc:
                 conn.close()
                 raise failure(exc, route.where, timeout, deadline) from None
-            # A pooled connection the server had closed while idle: nothing reached
-            # the application, so one resend on a fresh connection is safe.
+            # A pooled connection the server had closed while idle (see _STALE): one
+            # resend, on a fresh connection, never another pooled one; the other idle
+            # ones are likely just as stale, and a fresh connection that fails the same
+            # way is a real error (reused is False from here on).
             reused = False
             conn = self._connect(route, timeout, deadline)
 
@@ -304,9 +341,16 @@ class SyncTransport:
         sock: socket.socket | None = None
         try:
             sock = _open_socket(host, port, timeout, deadline, where)
+            # https through a proxy: the TCP connection goes to the proxy, CONNECT turns
+            # it into a tunnel, and TLS runs inside the tunnel with the origin, so the
+            # proxy sees neither the request nor the key.
             if proxy is not None and route.scheme == "https":
                 _tunnel(sock, route, timeout, deadline)
             if route.scheme == "https":
+                # wrap_socket runs the handshake now; CPython counts the socket timeout
+                # as one budget for the whole handshake, so one bound covers it.
+                # server_hostname is the origin, never the proxy: it is the name the
+                # certificate must match (and the SNI the origin expects).
                 _bound(sock, deadline, timeout, where)
                 sock = self._ssl_context().wrap_socket(sock, server_hostname=route.host)
         except (APIConnectionError, *_NETWORK_ERRORS) as exc:
@@ -321,20 +365,26 @@ class SyncTransport:
         found = None
         with self._lock:
             idle = self._idle.get(route, [])
+            # Last in, first out: the most recently used connection is the least likely
+            # to have hit the server's idle timeout, and the older ones age out instead.
             while idle and found is None:
                 conn = idle.pop()
                 if _is_dropped(conn):
                     dead.append(conn)
                 else:
                     found = conn
+        # Closed outside the lock: no thread waits on a syscall another thread makes.
         for conn in dead:
             conn.close()
         if found is not None and found.sock is not None:
+            # The socket still has the timeout of the call that used it last.
             found.sock.settimeout(timeout)
         return found
 
     def release(self, route: Route, conn: _Conn, reuse: bool) -> None:
         """Pool a connection whose response was read to the end, if it may be reused."""
+        # A full pool closes the extra connection rather than growing: the cap bounds
+        # open sockets per host after a burst of parallel calls.
         if reuse and conn.sock is not None:
             with self._lock:
                 idle = self._idle.setdefault(route, [])
@@ -356,6 +406,10 @@ def _open_socket(
             sock.connect(address)
         except BaseException as exc:
             sock.close()
+            # A timeout ends the attempt instead of trying the next address: each
+            # address would get the full timeout again, so a host that does not answer
+            # would cost the caller a multiple of the limit set. Anything not an OSError
+            # (KeyboardInterrupt) is not ours to swallow.
             if not isinstance(exc, OSError) or isinstance(exc, TimeoutError):
                 raise
             error = exc
@@ -369,6 +423,10 @@ def _open_socket(
 def _tunnel(sock: socket.socket, route: Route, timeout: float | None, deadline: Deadline | None) -> None:
     """Ask the proxy on ``sock`` for a CONNECT tunnel to ``route``."""
     where = route.where
+    # The CONNECT reply is read with the same parser and caps as any reply: a proxy that
+    # never ends its reply head hits MAX_HEAD_BYTES or the deadline, and a 2xx to
+    # CONNECT is framed as having no body (RFC 9112 §6.3), so the parser stops right at
+    # the tunnel's first byte.
     parser = ResponseParser("CONNECT")
     _bound(sock, deadline, timeout, where)
     sock.sendall(tunnel_request(route))
@@ -378,6 +436,8 @@ def _tunnel(sock: socket.socket, route: Route, timeout: float | None, deadline: 
         if not data and not parser.received_any:
             raise APIConnectionError("proxy closed the connection before answering CONNECT")
         parser.feed(data) if data else parser.close()
+    # A refused tunnel is not read further: its socket is closed by the caller, so a
+    # proxy's error page cannot make us wait.
     refusal = tunnel_refusal(parser.head.status, parser.unused)
     if refusal is not None:
         raise refusal
@@ -405,6 +465,9 @@ def _send_and_read_head(
         while parser.head is None:
             _bound(sock, deadline, timeout, where)
             data = sock.recv(READ_SIZE)
+            # EOF with nothing received: the server had closed the connection (retried
+            # when it was a reused one). EOF after some bytes is a cut-off reply, which
+            # parser.close() reports.
             if not data and not parser.received_any:
                 raise _ClosedBeforeReply
             events.extend(parser.feed(data) if data else parser.close())
@@ -471,6 +534,9 @@ class _Body:
             if tail:
                 yield tail
         except BaseException:
+            # BaseException on purpose: GeneratorExit (the caller stopped iterating a
+            # stream early), KeyboardInterrupt and oversized bodies all leave the
+            # reply half-read, so the connection is closed, not pooled.
             self.close()
             raise
         self._finish()
@@ -483,6 +549,8 @@ class _Body:
         """Finish a redirect's response: reuse the connection if its body is small."""
         try:
             read = 0
+            # Raw bytes, not decoded: a redirect's body is never looked at, so it is not
+            # decompressed either.
             for data in self.raw():
                 read += len(data)
                 if read > MAX_DRAIN:
@@ -490,6 +558,8 @@ class _Body:
             else:
                 self._finish()
                 return
+        # A redirect whose body fails to arrive costs us only its connection; the next
+        # hop goes on.
         except (APIConnectionError, ResponseFormatError):
             pass
         self.close()
@@ -520,6 +590,8 @@ class _Body:
         if not self._settled:
             self._settled = True
             parser = self._parser
+            # Reusable only when the server allows it (RFC 9112 §9.3) and sent nothing
+            # after the reply: such bytes would be read as the next request's reply.
             self._transport.release(self._route, self._conn, parser.keep_alive and not parser.unused)
 
 
@@ -532,6 +604,8 @@ _DEFAULT_LOCK = threading.Lock()
 def default_transport() -> SyncTransport:
     """The process-wide shared :class:`SyncTransport`, created on first use."""
     global _default
+    # Double-checked: the common path takes no lock, and two threads making the first
+    # call still share one transport (and one pool).
     if _default is None:
         with _DEFAULT_LOCK:
             if _default is None:
