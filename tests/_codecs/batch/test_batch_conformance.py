@@ -167,3 +167,69 @@ def test_mistral_batch_jobs_match_the_sdk(fake: FakeServer) -> None:
     assert "bad item" in str(results[1])
     cancelled = sdk.batch.jobs.cancel(job_id=created.id)
     assert cancelled.status == "CANCELLATION_REQUESTED"
+
+
+def _groq_sdk(fake: FakeServer) -> Any:
+    return pytest.importorskip("groq").Groq(api_key="test-key", base_url=fake.base_url("groq"), max_retries=0)
+
+
+def _azure_sdk(fake: FakeServer) -> Any:
+    openai = pytest.importorskip("openai")
+    return openai.AzureOpenAI(api_key="test-key", azure_endpoint=fake.base_url("azure"), api_version="2024-10-21",
+                              max_retries=0)
+
+
+def _azure_v1_sdk(fake: FakeServer) -> Any:
+    openai = pytest.importorskip("openai")
+    return openai.OpenAI(api_key="test-key", base_url=fake.base_url("azure") + "/openai/v1", max_retries=0)
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "client_kwargs", "make_sdk", "upload_path", "create_path", "url", "auth"),
+    [
+        ("groq", "llama-3.1-8b-instant", {}, _groq_sdk, "/openai/v1/files", "/openai/v1/batches",
+         "/v1/chat/completions", ("authorization", "Bearer test-key")),
+        ("azure", "my-deployment", {"api_version": "2024-10-21", "deployment_style": "openai"}, _azure_sdk,
+         "/openai/files?api-version=2024-10-21", "/openai/batches?api-version=2024-10-21", "/chat/completions",
+         ("api-key", "test-key")),
+        ("azure", "my-deployment", {"v1": True}, _azure_v1_sdk, "/openai/v1/files", "/openai/v1/batches",
+         "/chat/completions", ("authorization", "Bearer test-key")),
+    ],
+    ids=["groq", "azure-openai", "azure-v1"],
+)
+def test_groq_and_azure_openai_batches_match_their_sdks(
+    fake: FakeServer, provider: str, model: str, client_kwargs: dict[str, Any], make_sdk: Any,
+    upload_path: str, create_path: str, url: str, auth: tuple[str, str],
+) -> None:
+    # Groq and Azure OpenAI run the OpenAI batch API under their own paths, auth and
+    # endpoint names; their SDKs' files.create / batches.create are the reference.
+    sdk = make_sdk(fake)
+    if client_kwargs.pop("v1", False):
+        client_kwargs["base_url"] = fake.base_url("azure") + "/openai/v1"
+    fake.script(Reply(text="Dune"), ErrorReply(400, "bad item"), provider=provider)
+    client = fake.client(provider, max_retries=0, **client_kwargs)
+    job = batch.submit(recommender(provider, model, client), ITEMS)
+    results = job.wait(poll_interval=0)
+    ours_upload, ours_create = fake.requests[0], fake.requests[1]
+    ours_fields = parse_multipart(ours_upload.body, ours_upload.headers["content-type"])
+    filename, content = ours_fields["file"]
+    lines = [json.loads(line) for line in content.splitlines()]
+    assert [(line["custom_id"], line["url"], line["body"]["model"]) for line in lines] == [
+        ("0", url, model), ("1", url, model)]
+
+    start = len(fake.requests)
+    uploaded = sdk.files.create(file=(filename, content), purpose="batch")
+    sdk.batches.create(input_file_id=uploaded.id, endpoint=url, completion_window="24h")
+    theirs_upload, theirs_create = fake.requests[start], fake.requests[start + 1]
+    assert (ours_upload.method, ours_upload.path) == (theirs_upload.method, theirs_upload.path) == ("POST", upload_path)
+    assert ours_fields == parse_multipart(theirs_upload.body, theirs_upload.headers["content-type"])
+    assert (ours_create.method, ours_create.path) == (theirs_create.method, theirs_create.path) == ("POST", create_path)
+    assert {**ours_create.json, "input_file_id": "-"} == {**theirs_create.json, "input_file_id": "-"}
+    name, value = auth
+    assert ours_upload.headers[name] == theirs_upload.headers[name] == ours_create.headers[name] == value
+
+    again = sdk.batches.retrieve(job.id)
+    assert (again.status, again.request_counts.total, again.request_counts.failed) == ("completed", 2, 1)
+    output = json.loads(sdk.files.content(again.output_file_id).read().splitlines()[0])
+    assert output["response"]["body"]["choices"][0]["message"]["content"] == results[0].content == "Dune"
+    assert results[1].status_code == 400
