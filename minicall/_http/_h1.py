@@ -162,8 +162,10 @@ class ResponseParser:
             events: list[Event] = []
             self._finish(events)
             return events
-        where = "head" if self.head is None else "body"
-        raise APIConnectionError(f"connection closed in the middle of the response {where}")
+        if self.head is None:
+            raise APIConnectionError("connection closed in the middle of the response head")
+        # The sync transport's words for the same cut (http.client's IncompleteRead).
+        raise APIConnectionError("connection closed before the body was complete")
 
     # -- head -------------------------------------------------------------------
 

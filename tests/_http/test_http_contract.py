@@ -14,13 +14,14 @@ import json
 import logging
 import os
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
-from loopback import WAIT, Handler, Request, Server, keep_alive, read_request, response
+from loopback import WAIT, Handler, Request, Server, dead_port, keep_alive, read_request, response
 
 import minicall
 from minicall import llm
@@ -29,7 +30,7 @@ from minicall._model.clock import Deadline
 from minicall._http._h1 import MAX_INTERIM
 from minicall._http._sync import SyncTransport
 from minicall._model.http import HttpRequest
-from minicall._model.errors import APIConnectionError, APITimeoutError, ResponseFormatError
+from minicall._model.errors import APIConnectionError, APITimeoutError, ConfigurationError, ResponseFormatError
 from minicall.providers.openai import OpenAIClient
 
 @pytest.fixture(autouse=True)
@@ -206,6 +207,137 @@ def test_endless_interim_replies_are_refused(serve, driver):
     server = serve(after_request(endless))
     with pytest.raises(APIConnectionError, match=f"more than {MAX_INTERIM} interim"):
         driver.send(get(server.url()))
+
+
+# -- failures --------------------------------------------------------------------------------
+
+
+def _answer_then(raw: bytes, then: Callable[[socket.socket], object]) -> Handler:
+    """Read one request, send ``raw``, then ``then(sock)``."""
+
+    def handler(sock: socket.socket, server: Server, index: int) -> None:
+        seen = read_request(sock.makefile("rb"))
+        assert seen is not None
+        server.requests.append(seen)
+        sock.sendall(raw)
+        then(sock)
+
+    return handler
+
+
+def _rst(sock: socket.socket) -> None:
+    """Close with an RST instead of a FIN."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def test_a_refused_connection_names_host_and_port_and_no_header(driver):
+    port = dead_port()
+    request = get(f"http://127.0.0.1:{port}/", headers={"Authorization": "Bearer sk-secret-123"})
+    with pytest.raises(APIConnectionError) as info:
+        driver.send(request)
+    assert not isinstance(info.value, APITimeoutError)
+    assert f"127.0.0.1:{port}" in str(info.value) and "refused" in str(info.value)
+    assert "sk-secret" not in str(info.value)
+
+
+def test_a_server_that_never_accepts_is_cut_at_the_timeout(driver):
+    # The kernel completes the handshake from the backlog; nobody ever answers.
+    listener = socket.create_server(("127.0.0.1", 0), backlog=5)
+    try:
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError, match=f"127.0.0.1:{listener.getsockname()[1]}"):
+            driver.send(get(f"http://127.0.0.1:{listener.getsockname()[1]}/", timeout=0.3))
+        assert time.monotonic() - started < WAIT
+    finally:
+        listener.close()
+
+
+def test_a_server_that_reads_the_request_and_never_answers_is_cut_at_the_timeout(serve, driver):
+    server = serve(after_request(lambda sock, server: server.pause(WAIT)))
+    started = time.monotonic()
+    with pytest.raises(APITimeoutError, match=f"127.0.0.1:{server.port}"):
+        driver.send(get(server.url(), timeout=0.3))
+    assert time.monotonic() - started < WAIT
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_reset_mid_body_is_a_connection_error_and_the_next_request_works(serve, driver, stream):
+    def handler(sock: socket.socket, server: Server, index: int) -> None:
+        if index == 0:
+            _answer_then(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789", _rst)(sock, server, index)
+        else:
+            keep_alive(lambda seen: response(body=b"fine"))(sock, server, index)
+
+    server = serve(handler)
+    with pytest.raises(APIConnectionError) as info:
+        driver.send(get(server.url()), stream=stream)
+    assert not isinstance(info.value, APITimeoutError)
+    assert driver.send(get(server.url())).body == b"fine"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_body_shorter_than_its_content_length_is_a_connection_error(serve, driver, stream):
+    server = serve(_answer_then(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789", lambda sock: sock.shutdown(socket.SHUT_WR)))
+    with pytest.raises(APIConnectionError, match="before the body was complete"):
+        driver.send(get(server.url()), stream=stream)
+
+
+def test_garbage_instead_of_http_is_a_connection_error(serve, driver):
+    server = serve(_answer_then(b"SSH-2.0-OpenSSH\r\n\r\n", lambda sock: None))
+    with pytest.raises(APIConnectionError, match="malformed"):
+        driver.send(get(server.url()))
+
+
+def test_a_fresh_connection_closed_without_a_reply_is_not_retried(serve, driver):
+    server = serve(after_request(lambda sock, server: None))
+    with pytest.raises(APIConnectionError, match="without a response"):
+        driver.send(get(server.url(), method="POST", body=b"payload"))
+    assert server.accepted == 1 and len(server.requests) == 1
+
+
+def test_a_reused_connection_the_server_dropped_is_retried_once_on_a_fresh_one(serve, driver):
+    def handler(sock: socket.socket, server: Server, index: int) -> None:
+        rfile = sock.makefile("rb")
+        server.requests.append(read_request(rfile))
+        sock.sendall(response(body=b"first"))
+        if index == 0:
+            read_request(rfile)  # the next request arrives, then a hang-up: a stale keep-alive
+            return
+        server.serve_requests(sock, lambda seen: response(body=b"fresh"))
+
+    server = serve(handler)
+    assert driver.send(get(server.url())).body == b"first"
+    assert driver.send(get(server.url(), method="POST", body=b"payload")).body == b"first"
+    assert server.accepted == 2
+    assert server.requests[-1].body == b"payload"
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        HttpRequest("GET", "http://127.0.0.1:9/", {"X-Evil": "a\r\nInjected: yes"}),
+        HttpRequest("GET", "http://127.0.0.1:9/", {"X-Evil": "a\nb"}),
+        HttpRequest("GET", "http://127.0.0.1:9/", {"Bad\r\nName": "v"}),
+        HttpRequest("GET", "http://127.0.0.1:9/", {"X": "nul\0"}),
+        HttpRequest("GET", "http://127.0.0.1:9/", {"Sp ace": "v"}),
+        HttpRequest("GET", "http://127.0.0.1:9/", {"X-Uni": "caf\u00e9 \u2603"}),
+        HttpRequest("GET", "http://127.0.0.1:9/", {"Authorization": "Bearer sk-SECRET\r\n"}),
+        HttpRequest("GET /x HTTP/1.1\r\n", "http://127.0.0.1:9/"),
+        HttpRequest("G T", "http://127.0.0.1:9/"),
+        HttpRequest("GET", "ftp://127.0.0.1/x"),
+        HttpRequest("GET", "file:///etc/passwd"),
+        HttpRequest("GET", "127.0.0.1:80/x"),
+        HttpRequest("GET", "http:///nohost"),
+        HttpRequest("GET", "http://127.0.0.1/a b"),
+        HttpRequest("GET", "http://127.0.0.1:99999/"),
+    ],
+)
+def test_an_unsafe_request_is_refused_before_any_io_without_echoing_it(driver, request_):
+    with pytest.raises(ConfigurationError) as info:
+        driver.send(request_)
+    shown = str(info.value)
+    assert "Injected" not in shown and "\u2603" not in shown and "sk-SECRET" not in shown
 
 
 # -- caps --------------------------------------------------------------------------------------
