@@ -167,6 +167,7 @@ class OpenAICompatCodec:
         audio: bytes | None = None
         transcript: str | None = None
         audio_id: str | None = None
+        chunks_sent: list[dict[str, Any]] | None = None
         for i, value in enumerate(r.arr(raw.get("choices"), "choices")):
             at = "choices[0]" if not i else f"choices[{i}]"
             choice = r.obj(value, at)
@@ -180,11 +181,8 @@ class OpenAICompatCodec:
             if isinstance(text, str):
                 content = text
             elif isinstance(text, list):  # Mistral may answer with content chunks
-                chunks = cast("Sequence[Any]", text)
-                content = "".join(
-                    r.str(r.obj(c, "choices[0].message.content").get("text", ""), "choices[0].message.content")
-                    for c in chunks
-                )
+                chunks_sent = [dict(r.obj(c, "choices[0].message.content")) for c in cast("Sequence[Any]", text)]
+                content = "".join(r.str(c.get("text", ""), "choices[0].message.content") for c in chunks_sent)
             else:
                 content = r.opt_str(text, "choices[0].message.content") or ""
             if msg.get("tool_calls") is not None:
@@ -193,6 +191,10 @@ class OpenAICompatCodec:
                 audio_id, audio, transcript = read_audio(r, msg.get("audio"), "choices[0].message.audio")
         message = assistant_message(content, calls)
         native = self.native_assistant(message)
+        if chunks_sent is not None:
+            # The chunks go back as they came: Mistral's reasoning guide says to replay a
+            # ``thinking`` chunk with the history, never to rebuild the turn from its text.
+            native["content"] = chunks_sent
         if kept_raw:
             native["tool_calls"] = [*native.get("tool_calls", ()), *kept_raw]
         if audio_id is not None:

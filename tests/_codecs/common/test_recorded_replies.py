@@ -123,6 +123,10 @@ def test_a_recorded_reply_decodes_to_its_facts(path):
     # The provider's own tool-call objects stay beside the neutral ones, in the same order.
     assert len(completion.raw_tool_calls) == len(calls)
     assert completion.raw == json.loads(path.read_bytes())
+    if "history_content_types" in facts:  # content chunks the turn must carry back as they came
+        native = completion.native_message["content"]
+        assert [c["type"] for c in native] == facts["history_content_types"]
+        assert native == json.loads(path.read_bytes())["choices"][0]["message"]["content"]
 
 
 @pytest.mark.parametrize("path", STREAMS, ids=_id)
@@ -183,6 +187,20 @@ def test_a_recorded_reply_through_a_real_call(fake, path):
     tools = response.tools or []
     assert [(t.id, t._name(), t.args) for t in tools] == [(c["id"], c["name"], c["args"]) for c in facts["tool_calls"]]
     assert fake.last.json is not None and fake.last.json != {}
+    if "history_content_types" in facts:
+        # The next turn sends the reply back as it came (Mistral: a thinking chunk is
+        # replayed, the turn never rebuilt from its answer text).
+        _script(fake, path)
+
+        @provider_module(provider).call(REQUESTED, client=fake.client(provider))
+        def again() -> Any:
+            return {"messages": [{"role": "user", "content": "recorded"}, response.message_param,
+                                 {"role": "user", "content": "and then?"}]}
+
+        again()
+        sent = fake.last.json["messages"][1]["content"]
+        assert [c["type"] for c in sent] == facts["history_content_types"]
+        assert sent == json.loads(path.read_bytes())["choices"][0]["message"]["content"]
 
 
 @pytest.mark.parametrize("path", STREAMS, ids=_id)
