@@ -28,6 +28,11 @@ caches the token and refreshes it a minute before it expires. It does no I/O its
 it is handed a ``send`` function and a ``clock``, so tests need neither network nor
 sleeping. Private keys, client secrets and refresh tokens never appear in a repr or
 an error message.
+
+How a refresh goes: the cached token is used while the clock is more than a minute
+from its expiry; then the credentials build one token request (a freshly signed JWT,
+or the refresh-token form), ``send`` posts it, and the reply's ``expires_in`` sets
+the next expiry. A failed refresh changes nothing: the next call tries again.
 """
 
 from __future__ import annotations
@@ -67,7 +72,11 @@ CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 TOKEN_URI = "https://oauth2.googleapis.com/token"
 _JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 _PROVIDER = "google"
+# exp at most one hour after iat: Google's limit for the grant, and the lifetime
+# google-auth gives its assertions.
 _ASSERTION_LIFETIME = 3600
+# Refresh this long before expiry: a token handed out must outlive the request that
+# carries it, plus clock skew between us and Google.
 _REFRESH_MARGIN = 60.0
 _DEFAULT_EXPIRES_IN = 3600.0  # RFC 6749 makes expires_in optional
 _FORM = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
@@ -76,6 +85,7 @@ _read = Reader(_PROVIDER)
 
 
 def _b64url(data: bytes) -> str:
+    # JWS compact serialisation (RFC 7515 §2) uses base64url without padding.
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
@@ -126,6 +136,10 @@ class _ServiceAccount:
         )
 
     def assertion(self, scopes: Iterable[str], now: int) -> str:
+        # The RFC 7523 §3 claims as Google's server-to-server flow documents them: the
+        # service account as issuer, the token endpoint as audience, and the scopes
+        # as a space-separated claim of Google's own. No sub: that is for acting as a
+        # user under domain-wide delegation.
         claims = {
             "iss": self.client_email,
             "scope": " ".join(scopes),
@@ -136,6 +150,8 @@ class _ServiceAccount:
         return _jwt(claims, self.key, self.key_id)
 
     def request(self, scopes: Iterable[str], now: int) -> HttpRequest:
+        # A fresh assertion per request: it is short-lived, and dated by the clock
+        # we were given.
         form = {"grant_type": _JWT_BEARER, "assertion": self.assertion(scopes, now)}
         return _token_post(self.token_uri, form)
 
@@ -204,6 +220,8 @@ def parse_token_response(body: bytes) -> tuple[str, float]:
     token = data.get("access_token")
     if not isinstance(token, str) or not token:
         raise _read.fail("token.access_token", "missing or not a string", type(token).__name__)
+    # RFC 6749 §5.1 makes expires_in a number, but some servers send it as a JSON
+    # string; a bool is an int to Python and is refused as nonsense.
     expires_in = data.get("expires_in", _DEFAULT_EXPIRES_IN)
     if isinstance(expires_in, str) and expires_in.isdigit():
         expires_in = int(expires_in)
@@ -224,7 +242,12 @@ def _form_secrets(request: HttpRequest) -> list[str]:
     for name, value in parse_qsl(request.body.decode("ascii", "replace")):
         if name in _SECRET_FIELDS and value:
             found.update((value, quote_plus(value)))  # as sent, and as echoed from the form
+            # A JWT's segments on their own too: an error may quote just the signature
+            # ("invalid signature: ..."). Short pieces are skipped so that common words
+            # in the message are not blanked.
             found.update(piece for piece in value.split(".") if len(piece) >= 8)
+    # Longest first: replacing a JWT's segment before the whole JWT would leave the rest
+    # of it shown.
     return sorted(found, key=len, reverse=True)
 
 
@@ -293,9 +316,13 @@ class TokenSource:
 
     def token(self) -> str:
         """A valid access token, fetched from the token endpoint when needed."""
+        # The lock is held across the fetch on purpose: threads that find the token
+        # stale wait for the one refresh instead of each posting their own.
         with self._lock:
             now = self._clock()
             if self._token is None or now >= self._expires_at - _REFRESH_MARGIN:
+                # Counted from before the request was sent, so the expiry we keep is
+                # never later than the server's.
                 self._token, expires_in = self._fetch(now)
                 self._expires_at = now + expires_in
             return self._token
@@ -306,6 +333,9 @@ class TokenSource:
         The lock is not held while waiting, so two tasks may both refresh; either token
         is valid.
         """
+        # A threading lock cannot be held across an await: another task on the same
+        # loop thread would block the whole loop trying to take it. So the lock only
+        # guards reading and writing the cache, and the fetch runs outside it.
         with self._lock:
             now = self._clock()
             if self._token is not None and now < self._expires_at - _REFRESH_MARGIN:
@@ -346,6 +376,8 @@ _WELL_KNOWN_NAME = "application_default_credentials.json"
 
 
 def _gcloud_config_dir(env: Mapping[str, str]) -> str:
+    # The same places as google-auth's _cloud_sdk.get_config_path, so a gcloud login
+    # works here without flags.
     named = env.get("CLOUDSDK_CONFIG")
     if named:
         return named
@@ -404,6 +436,9 @@ def application_default(
     :class:`~minicall.ConfigurationError` naming every place looked at when none has
     credentials.
     """
+    # A named file that cannot be read is an error, not a reason to fall through: going
+    # on to gcloud's file or the metadata server would run as some other identity than
+    # the one asked for.
     explicit = env.get("GOOGLE_APPLICATION_CREDENTIALS")
     if explicit:
         return _from_file(explicit, send)

@@ -38,6 +38,9 @@ __all__ = ["MetadataServer", "detect", "metadata_ip", "project_id"]
 
 _DEFAULT_HOST = "metadata.google.internal"
 _DEFAULT_IP = "169.254.169.254"
+# The metadata server refuses requests without this header. It is the SSRF guard: an
+# attacker who can only make a server fetch a URL (or follow a redirect) cannot add it,
+# so cannot read the service account's token.
 _FLAVOR = {"Metadata-Flavor": "Google"}
 _TOKEN_PATH = "instance/service-accounts/default/token"
 _PROJECT_PATH = "project/project-id"
@@ -49,6 +52,8 @@ Send = Callable[[HttpRequest], HttpResponse]
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    # A zero or negative setting would make every wait fail at once (or raise): the
+    # default is used instead, as for a value that is not a number.
     try:
         value = float(env.get(name) or default)
     except ValueError:
@@ -72,10 +77,14 @@ def _get(url: str, env: Mapping[str, str]) -> HttpRequest:
 
 
 def _is_metadata_server(response: HttpResponse) -> bool:
+    # Status and flavour both: off Google Cloud, 169.254.169.254 may be another cloud's
+    # metadata service or a proxy or captive portal that answers any URL with a 200.
     return response.status == 200 and response.headers.get("metadata-flavor") == "Google"
 
 
 def _exchange(send: Send, request: HttpRequest) -> tuple[HttpResponse, bytes]:
+    # Read whole and closed, so the connection goes back to the pool (or is dropped)
+    # whatever the answer was.
     response = send(request)
     try:
         return response, response.read()
@@ -84,6 +93,9 @@ def _exchange(send: Send, request: HttpRequest) -> tuple[HttpResponse, bytes]:
 
 
 def _google_hardware(path: str) -> bool:
+    # google-auth's second opinion when the ping fails: Google's VMs report a DMI
+    # product name starting with "Google". Windows has no /sys, and google-auth does
+    # not look there either.
     if os.name == "nt":
         return False
     try:
