@@ -171,6 +171,9 @@ class BaseCallResponse(CallFacts, PydanticFace, Generic[MessageT]):
     _codec: ClassVar[Codec | None] = None
     """The codec whose native messages a provider's response class speaks, for
     :meth:`tool_message_params` called on the class (no instance, so no call context)."""
+    _dump_extra: ClassVar[tuple[str, ...]] = ()
+    """Properties a provider's Mirascope response adds to its ``model_dump()`` after
+    ``message_param`` (OpenAI's, and xAI's and LiteLLM's built on it: the audio)."""
 
     def _speaks_native(self) -> bool:
         return self._native
@@ -336,6 +339,8 @@ class BaseCallResponse(CallFacts, PydanticFace, Generic[MessageT]):
             "cost": self.cost,
             "message_param": self.message_param,
         }
+        for name in self._dump_extra:
+            facts[name] = getattr(self, name)
         return {k: plain(v) for k, v in facts.items()}
 
     def __str__(self) -> str:

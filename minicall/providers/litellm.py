@@ -84,6 +84,7 @@ class LiteLLMCallResponse(BaseCallResponse[LiteLLMMessageParam]):
     """A LiteLLM chat completion: native message dicts and LiteLLM's finish reasons."""
 
     _codec = codec_for(LITELLM)
+    _dump_extra = ("audio", "audio_transcript")  # Mirascope's OpenAICallResponse has them
 
 
 class LiteLLMCallResponseChunk(BaseCallResponseChunk):

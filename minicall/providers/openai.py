@@ -167,6 +167,7 @@ class OpenAICallResponse(BaseCallResponse[OpenAIMessageParam]):
     """A Chat Completions response: native message dicts and finish reasons."""
 
     _codec = _CODEC
+    _dump_extra = ("audio", "audio_transcript")  # Mirascope's OpenAICallResponse has them
 
 
 class OpenAICallResponseChunk(BaseCallResponseChunk):

@@ -88,6 +88,7 @@ class XAICallResponse(BaseCallResponse[XAIMessageParam]):
     """A xAI chat completion: native message dicts and xAI's finish reasons."""
 
     _codec = codec_for(XAI)
+    _dump_extra = ("audio", "audio_transcript")  # Mirascope's OpenAICallResponse has them
 
 
 class XAICallResponseChunk(BaseCallResponseChunk):

@@ -4,7 +4,9 @@ Mirascope's keys, plain JSON-able data, no secret, sync and async, over FakeServ
 from __future__ import annotations
 
 import asyncio
+import base64
 import enum
+import importlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -91,6 +93,34 @@ def test_provider_responses_dump_native_messages_and_json_is_compact_or_indented
     compact = response.model_dump_json()
     assert json.loads(compact) == dumped and ", " not in compact.split('"content"')[0]
     assert response.model_dump_json(indent=2).startswith('{\n  "metadata": {}')
+
+
+def test_openai_family_responses_add_mirascopes_audio_keys(fake):
+    # Mirascope's OpenAICallResponse (and xAI's and LiteLLM's, built on it) has audio and
+    # audio_transcript as computed fields after message_param; the others do not.
+    @openai.call("gpt-4o-audio-preview", client=fake.client("openai"))
+    def speak() -> str:
+        return "Say hi"
+
+    fake.script(Reply(audio=b"RIFF0000WAVE", audio_transcript="hi"))
+    dumped = speak().model_dump()
+    assert list(dumped) == [*MIRASCOPE_KEYS, "audio", "audio_transcript"]
+    assert dumped["audio"] == base64.b64encode(b"RIFF0000WAVE").decode() and dumped["audio_transcript"] == "hi"
+    for provider, model in (("xai", "grok-3"), ("litellm", "gpt-4o-mini")):
+        module = importlib.import_module(f"minicall.providers.{provider}")
+
+        @module.call(model, client=fake.client(provider))
+        def native() -> str:
+            return "hi"
+
+        assert list(native().model_dump()) == [*MIRASCOPE_KEYS, "audio", "audio_transcript"]
+        assert native().model_dump()["audio"] is None
+
+    @anthropic.call("claude-3-5-sonnet-latest", client=fake.client("anthropic"))
+    def other() -> str:
+        return "hi"
+
+    assert list(other().model_dump()) == MIRASCOPE_KEYS
 
 
 def test_include_exclude_and_exclude_none_pick_keys(fake):
