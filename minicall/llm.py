@@ -54,6 +54,9 @@ class CommonCallParams(TypedDict, total=False):
     """Parameters every provider understands; each codec renames them to its own."""
 
     extra_headers: dict[str, str]
+    extra_query: dict[str, Any]
+    extra_body: dict[str, Any]
+    timeout: float
     temperature: float
     max_tokens: int
     top_p: float

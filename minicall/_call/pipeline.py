@@ -23,17 +23,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
-from .client import BaseClient, check_header, env_digest, keep_base_query
+from .client import BaseClient, env_digest, keep_base_query
 from .config import merge_params
 from .context import ACTIVE
 from .._model.errors import (
     ConfigurationError,
     PromptError,
 )
-from .._model.http import AsyncHttpResponse, HttpRequest, HttpResponse
-from .._model.spec import CallSpec, Codec, Endpoint, ResponseFormat, ToolSpec
+from .._model.http import AsyncHttpResponse, HttpResponse
+from .._model.spec import CallSpec, ResponseFormat, ToolSpec
 from .prompt import PROMPT_FN_ATTR, TEMPLATE_ATTR, check_config, prompt_messages
 from .registry import canonical, check_provider, provider_module
+from .request_options import encode_request
 from .response import BaseCallResponse, CallContext
 from .send import Prepared, send_async, send_sync
 from .settings import Flavor, Settings
@@ -41,7 +42,7 @@ from .stream import BaseAsyncStream, BaseStream
 from .structured import extract, partial_models, partial_models_async
 from .tools import BaseTool, convert_tools, response_model_tool, tool_spec, wants_strict
 
-__all__ = ["CallPlan", "call_plan", "decorate", "default_client", "encode_request", "finish", "override"]
+__all__ = ["CallPlan", "call_plan", "decorate", "default_client", "finish", "override"]
 
 
 def _check_settings(settings: Settings) -> Settings:
@@ -251,38 +252,6 @@ class CallPlan:
             json_instruction=shape.instruction,
         )
         return shape.tool_types, spec
-
-
-def encode_request(codec: Codec, spec: CallSpec, endpoint: Endpoint) -> HttpRequest:
-    """``codec.encode(spec, endpoint)``, with ``call_params["extra_headers"]`` sent as
-    request headers rather than body keys, for every provider (as the official SDKs
-    take ``extra_headers``: beta features such as ``anthropic-beta``).
-
-    An extra header replaces the codec's header of the same name (compared without
-    case); credentials are added later and still win. A value that is not a mapping
-    of strings, or a header with a line break, is a ``ConfigurationError``.
-    """
-    if "extra_headers" not in spec.call_params:
-        return codec.encode(spec, endpoint)
-    params = dict(spec.call_params)
-    extra: Any = params.pop("extra_headers")
-    request = codec.encode(replace(spec, call_params=params), endpoint)
-    if extra is None:  # Mirascope types it ``dict[str, str] | None``
-        return request
-    if not isinstance(extra, Mapping):
-        raise ConfigurationError(f"call_params extra_headers must be a dict of strings, got {type(extra).__name__}")
-    given: dict[str, str] = {}
-    for name, value in cast("Mapping[object, object]", extra).items():
-        if not isinstance(name, str) or not isinstance(value, str):
-            raise ConfigurationError(
-                f"call_params extra_headers must map header names to strings, got {name!r}: {type(value).__name__}"
-            )
-        check_header(name, value)
-        given[name] = value
-    replaced = {name.lower() for name in given}
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in replaced}
-    headers.update(given)
-    return request.with_headers(headers)
 
 
 def call_plan(fn: Any) -> CallPlan | None:

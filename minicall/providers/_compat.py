@@ -49,6 +49,9 @@ class ChatParams(TypedDict, total=False):
     """The Chat Completions parameters every compatible dialect documents."""
 
     extra_headers: dict[str, str]
+    extra_query: dict[str, Any]
+    extra_body: dict[str, Any]
+    timeout: float
     frequency_penalty: float
     max_tokens: int
     n: int

@@ -130,6 +130,9 @@ class AnthropicCallParams(TypedDict, total=False):
     """The documented Messages API parameters (``stop`` maps to ``stop_sequences``)."""
 
     extra_headers: dict[str, str]
+    extra_query: dict[str, Any]
+    extra_body: dict[str, Any]
+    timeout: float
     max_tokens: int
     metadata: dict[str, str]
     stop_sequences: list[str]

@@ -100,6 +100,9 @@ class BedrockCallParams(TypedDict, total=False):
     ``inferenceConfig``; any other key goes to ``additionalModelRequestFields``."""
 
     extra_headers: dict[str, str]
+    extra_query: dict[str, Any]
+    extra_body: dict[str, Any]
+    timeout: float
     inferenceConfig: InferenceConfig
     additionalModelRequestFields: dict[str, Any]
     additionalModelResponseFieldPaths: list[str]

@@ -103,6 +103,9 @@ class CohereCallParams(TypedDict, total=False):
     """The documented v2 Chat parameters (``top_p``/``stop`` are renamed to ``p``/``stop_sequences``)."""
 
     extra_headers: dict[str, str]
+    extra_query: dict[str, Any]
+    extra_body: dict[str, Any]
+    timeout: float
     max_tokens: int
     temperature: float
     p: float

@@ -130,6 +130,9 @@ class GoogleCallParams(TypedDict, total=False):
     """The documented ``generateContent`` parameters (snake_case; camelCase works too)."""
 
     extra_headers: dict[str, str]
+    extra_query: dict[str, Any]
+    extra_body: dict[str, Any]
+    timeout: float
     temperature: float
     top_p: float
     top_k: float

@@ -68,6 +68,9 @@ class OpenAICallParams(TypedDict, total=False):
     """The documented Chat Completions parameters."""
 
     extra_headers: dict[str, str]
+    extra_query: dict[str, Any]
+    extra_body: dict[str, Any]
+    timeout: float
     audio: dict[str, Any]
     modalities: list[Literal["text", "audio"]]
     frequency_penalty: float

@@ -1,5 +1,6 @@
-"""``call_params["extra_headers"]`` travel as request headers, never as body keys, for
-every provider, sync and async, plain and streamed (as the official SDKs take them)."""
+"""The official SDKs' request options in ``call_params`` (``extra_headers``,
+``extra_query``, ``extra_body``, ``timeout``) configure the request, never travel as body
+keys, for every provider, sync and async, plain and streamed."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from minicall import llm
 from minicall._call.registry import PROVIDERS
 from minicall._cli.demo import MODELS
 from minicall.providers import anthropic
-from minicall.testing import FakeServer
+from minicall.testing import FakeServer, Reply
 
 BETA = {"anthropic-beta": "prompt-caching-2024-07-31", "X-Trace": "t-1"}
 
@@ -131,5 +132,54 @@ def test_bad_google_http_options_are_a_prompt_error_before_any_io(fake, options)
     fn = ask(fake.client("google"), "sync", provider="google", model=MODELS["google"],
              call_params={"config": {"http_options": options}})
     with pytest.raises(minicall.PromptError, match="http_options"):
+        run(fn, "hello")
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("provider", list(PROVIDERS))
+def test_extra_query_and_extra_body_reach_the_url_and_the_body(fake, provider, mode):
+    fn = ask(fake.client(provider), mode, provider=provider, model=MODELS[provider],
+             call_params={"extra_query": {"trace": "on", "n": 2, "flag": True},
+                          "extra_body": {"x_custom": {"a": 1}}, "temperature": 0.5})
+    response = run(fn, "hello")
+    sent = fake.last
+    assert (sent.query["trace"], sent.query["n"], sent.query["flag"]) == ("on", "2", "true")
+    assert sent.json["x_custom"] == {"a": 1}
+    assert b"extra_query" not in sent.body and b"extra_body" not in sent.body
+    assert response.content
+
+
+def test_extra_body_replaces_a_key_the_codec_wrote(fake):
+    fn = ask(fake.client("openai"), "sync", call_params={"extra_body": {"model": "gpt-4o", "seed": 7}})
+    run(fn, "hello")
+    assert fake.last.json["model"] == "gpt-4o" and fake.last.json["seed"] == 7
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "google", "bedrock", "cohere"])
+def test_a_call_params_timeout_bounds_the_call_and_is_no_body_key(fake, provider, mode):
+    fn = ask(fake.client(provider, max_retries=0), mode, provider=provider, model=MODELS[provider],
+             call_params={"timeout": 0.2})
+    fake.script(Reply(text="late", delay=1.0), provider=provider)
+    with pytest.raises(minicall.APITimeoutError):
+        run(fn, "hello")
+    assert b"timeout" not in fake.last.body
+    fake.reset()
+
+
+@pytest.mark.parametrize("params, problem", [
+    ({"extra_query": ["a"]}, "extra_query must be a dict"),
+    ({"extra_query": {"a": {"b": 1}}}, "extra_query must map names to plain values"),
+    ({"extra_body": "x"}, "extra_body must be a dict"),
+    ({"extra_body": {1: "x"}}, "extra_body must have string keys"),
+    ({"timeout": 0}, "timeout must be a positive number"),
+    ({"timeout": "5"}, "timeout must be a positive number"),
+    ({"timeout": float("nan")}, "timeout must be a positive number"),
+])
+def test_bad_request_options_are_a_configuration_error_before_any_io(fake, params, problem):
+    fake.reset()
+    fn = ask(fake.client("openai"), "sync", call_params=params)
+    with pytest.raises(minicall.ConfigurationError, match=problem):
         run(fn, "hello")
     assert fake.requests == []

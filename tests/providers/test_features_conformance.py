@@ -85,6 +85,32 @@ def test_openai_extra_headers_as_the_sdk_sends_them(fake, gpt_sdk, gpt):
     same(ours, fake.last, "anthropic-beta", "x-extra", "authorization")
 
 
+def test_openai_extra_query_extra_body_and_timeout_as_the_sdk_sends_them(fake, gpt_sdk, gpt):
+    options: dict[str, Any] = {"extra_query": {"trace": "on", "n": 2, "flag": True},
+                               "extra_body": {"x_custom": {"a": 1}, "seed": 3}, "timeout": 30.0}
+
+    @mc_openai.call(GPT, client=gpt, call_params={"temperature": 0.5, **options})
+    def ask() -> str:
+        return "hi"
+
+    ask()
+    ours = fake.last
+    gpt_sdk.chat.completions.create(model=GPT, messages=[{"role": "user", "content": "hi"}], temperature=0.5, **options)
+    same(ours, fake.last)
+    assert ours.query == fake.last.query == {"trace": "on", "n": "2", "flag": "true"}
+
+
+def test_anthropic_timeout_as_mirascope_passes_it(fake, claude_sdk, claude):
+    @mc_anthropic.call(CLAUDE, client=claude, call_params={"max_tokens": 50, "timeout": 20.0})
+    def ask() -> str:
+        return "hi"
+
+    ask()
+    ours = fake.last
+    claude_sdk.messages.create(model=CLAUDE, max_tokens=50, messages=[{"role": "user", "content": "hi"}], timeout=20.0)
+    same(ours, fake.last)
+
+
 # -- strict structured outputs -------------------------------------------------------
 
 

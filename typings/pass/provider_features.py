@@ -22,12 +22,12 @@ from minicall.providers import anthropic, azure, bedrock, google, groq, openai
 BETA = {"anthropic-beta": "prompt-caching-2024-07-31"}
 
 
-@anthropic.call("claude-3-5-sonnet-latest", call_params={"max_tokens": 100, "extra_headers": BETA})
+@anthropic.call("claude-3-5-sonnet-latest", call_params={"max_tokens": 100, "extra_headers": BETA, "timeout": 30.0})
 def claude(genre: str) -> str:
     return f"Recommend a {genre} book"
 
 
-@openai.call("gpt-4o-mini", call_params={"extra_headers": {"x-trace": "1"}})
+@openai.call("gpt-4o-mini", call_params={"extra_headers": {"x-trace": "1"}, "extra_query": {"a": 1}, "extra_body": {"b": [2]}})
 def gpt(genre: str) -> str:
     return f"Recommend a {genre} book"
 

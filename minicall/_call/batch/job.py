@@ -39,7 +39,8 @@ from ..._model.errors import (
     error_for_status,
 )
 from ..client import BaseClient
-from ..pipeline import CallPlan, encode_request, finish
+from ..pipeline import CallPlan, finish
+from ..request_options import encode_request
 from ..response import CallContext
 from ..send import sleep_async
 from .drive import Link, run_async, run_sync
