@@ -1,4 +1,6 @@
-"""The asyncio transport against real loopback servers started by each test."""
+"""The asyncio transport against real loopback servers started by each test: what only it
+has (cancellation, event loops, pool bounds). What both transports do alike is in
+test_http_contract.py."""
 
 from __future__ import annotations
 
@@ -123,60 +125,6 @@ def get(url: str, **kw) -> HttpRequest:
     return HttpRequest(kw.pop("method", "GET"), url, timeout=kw.pop("timeout", 5.0), **kw)
 
 
-def test_keep_alive_reuses_one_connection_and_sends_default_headers():
-    async def main():
-        server = await serve(answer(b"hello"))
-        transport = AsyncioTransport()
-        bodies = [await fetch(transport, get(server.url(f"/{i}"))) for i in range(3)]
-        await transport.aclose()
-        return server, bodies
-
-    server, bodies = run(main())
-    assert bodies == [b"hello"] * 3
-    assert server.accepted == 1
-    sent = server.requests[0].headers
-    assert sent["host"] == f"127.0.0.1:{server.port}"
-    assert sent["user-agent"] == "minicall/0.1" and sent["accept-encoding"] == "gzip, deflate"
-    assert [r.target for r in server.requests] == ["/0", "/1", "/2"]
-
-
-def test_post_sends_body_with_content_length():
-    async def main():
-        server = await serve(answer())
-        request = HttpRequest("POST", server.url("/v1?a=1"), {"User-Agent": "me"}, b'{"x":1}', 5.0)
-        await AsyncioTransport().send_async(request)
-        return server.requests[0]
-
-    sent = run(main())
-    assert (sent.method, sent.target, sent.body) == ("POST", "/v1?a=1", b'{"x":1}')
-    assert sent.headers["content-length"] == "7" and sent.headers["user-agent"] == "me"
-
-
-def test_stream_yields_the_first_piece_before_the_last_is_sent():
-    async def main():
-        go_on = asyncio.Event()
-
-        async def handle(req, writer):
-            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n")
-            await writer.drain()
-            await go_on.wait()
-            writer.write(b"4\r\nlast\r\n0\r\n\r\n")
-
-        server = await serve(handle)
-        transport = AsyncioTransport()
-        response = await transport.send_async(get(server.url()), stream=True)
-        pieces = []
-        async for piece in response.aiter_bytes():
-            pieces.append((piece, go_on.is_set()))
-            go_on.set()
-        again = await transport.send_async(get(server.url()))  # pooled after a full read
-        return server, pieces, again
-
-    server, pieces, again = run(main())
-    assert pieces == [(b"first", False), (b"last", True)]
-    assert again.status == 200 and server.accepted == 1
-
-
 def test_a_short_timeout_on_a_connection_used_before_with_a_long_one_still_fires():
     async def main():
         never = asyncio.Event()
@@ -254,19 +202,6 @@ def test_cancellation_mid_stream_frees_the_slot_and_closes_the_connection():
 
     server, after = run(main())
     assert body(after) == b"after" and server.accepted == 2
-
-
-def test_early_closed_stream_is_not_pooled():
-    async def main():
-        server = await serve(answer(b"x" * 1000))
-        transport = AsyncioTransport(max_connections_per_host=1)
-        response = await transport.send_async(get(server.url()), stream=True)
-        await response.aclose()
-        after = await transport.send_async(get(server.url()))
-        return server, after
-
-    server, after = run(main())
-    assert len(body(after)) == 1000 and server.accepted == 2
 
 
 def test_five_hundred_concurrent_requests_each_get_their_own_reply():

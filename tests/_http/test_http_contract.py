@@ -2,7 +2,8 @@
 
 Every test here runs against :class:`SyncTransport` and :class:`AsyncioTransport`
 alike, through one small driver, over real loopback sockets served by threads:
-framing, caps, redirects, logging, deadlines, hostile proxies and fork. What one
+framing, keep-alive, streams, failures, caps, redirects, logging, deadlines, hostile
+proxies and fork. What one
 transport does, the other does the same way.
 """
 
@@ -17,6 +18,7 @@ import socket
 import struct
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -118,6 +120,39 @@ class Driver:
             r = await transport.send_async(request, stream=True)
             await r.aclose()
             return r.headers
+
+        return self._run(go())
+
+    def pieces(
+        self, request: HttpRequest, on_piece: Callable[[bytes], object] = lambda piece: None, *, stop_after: int | None = None
+    ) -> list[bytes]:
+        """Stream ``request``, handing each piece to ``on_piece`` as it arrives; the stream
+        is closed after ``stop_after`` pieces (read to its end without)."""
+        got: list[bytes] = []
+        if isinstance(self.transport, SyncTransport):
+            r = self.transport.send(request, stream=True)
+            try:
+                for piece in r.iter_bytes():
+                    got.append(piece)
+                    on_piece(piece)
+                    if len(got) == stop_after:
+                        break
+            finally:
+                r.close()
+            return got
+        transport = self.transport
+
+        async def go() -> list[bytes]:
+            r = await transport.send_async(request, stream=True)
+            try:
+                async for piece in r.aiter_bytes():
+                    got.append(piece)
+                    on_piece(piece)
+                    if len(got) == stop_after:
+                        break
+            finally:
+                await r.aclose()
+            return got
 
         return self._run(go())
 
@@ -338,6 +373,108 @@ def test_an_unsafe_request_is_refused_before_any_io_without_echoing_it(driver, r
         driver.send(request_)
     shown = str(info.value)
     assert "Injected" not in shown and "\u2603" not in shown and "sk-SECRET" not in shown
+
+
+# -- request framing and keep-alive ------------------------------------------------------------
+
+
+def test_a_request_carries_host_user_agent_encodings_and_its_own_content_length(serve, driver):
+    server = serve(keep_alive())
+    driver.send(HttpRequest("POST", server.url("/v1/x?q=1"), {"Content-Length": "999"}, b"abc", WAIT))
+    driver.send(get(server.url(), headers={"User-Agent": "mine/1"}))
+    first, second = server.requests
+    assert (first.method, first.target, first.body) == ("POST", "/v1/x?q=1", b"abc")
+    assert first.headers["host"] == f"127.0.0.1:{server.port}"
+    assert first.headers["user-agent"] == "minicall/0.1" and first.headers["accept-encoding"] == "gzip, deflate"
+    assert first.headers["content-length"] == "3"  # the body's, whatever the caller said
+    assert second.headers["user-agent"] == "mine/1"  # the caller's wins
+    assert server.accepted == 1
+
+
+def test_a_connection_the_server_means_to_close_is_not_reused(serve, driver):
+    server = serve(keep_alive(lambda seen: response(headers={"Connection": "close"})))
+    driver.send(get(server.url()))
+    driver.send(get(server.url()))
+    assert server.accepted == 2
+
+
+def test_an_idle_connection_the_server_closed_is_replaced(serve, driver):
+    closed = threading.Event()
+
+    def handler(sock: socket.socket, server: Server, index: int) -> None:
+        rfile = sock.makefile("rb")
+        server.requests.append(read_request(rfile))
+        sock.sendall(response())
+        if index == 0:
+            sock.close()
+            closed.set()
+            return
+        server.serve_requests(sock, lambda seen: response(body=b"again"))
+
+    server = serve(handler)
+    driver.send(get(server.url()))
+    assert closed.wait(WAIT)
+    assert driver.send(get(server.url())).body == b"ok"
+    assert server.accepted == 2
+
+
+# -- streams ------------------------------------------------------------------------------------
+
+
+def test_a_stream_delivers_its_first_piece_before_the_server_sends_the_last(serve, driver):
+    go_on = threading.Event()
+
+    def handler(sock: socket.socket, server: Server, index: int) -> None:
+        rfile = sock.makefile("rb")
+        read_request(rfile)
+        sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n")
+        if go_on.wait(WAIT):
+            sock.sendall(b"4\r\nlast\r\n0\r\n\r\n")
+        server.serve_requests(sock, lambda seen: response(body=b"pooled"))
+
+    server = serve(handler)
+    seen: list[tuple[bytes, bool]] = []
+    driver.pieces(get(server.url()), lambda piece: (seen.append((piece, go_on.is_set())), go_on.set()))
+    assert seen == [(b"first", False), (b"last", True)]
+    assert driver.send(get(server.url())).body == b"pooled"  # read to its end: pooled
+    assert server.accepted == 1
+
+
+@pytest.mark.parametrize("read", [0, 1])
+def test_a_stream_closed_before_its_end_does_not_return_its_connection(serve, driver, read):
+    server = serve(keep_alive(lambda seen: response(body=b"x" * 200_000)))
+    if read:
+        assert len(driver.pieces(get(server.url()), stop_after=read)) == read
+    else:
+        driver.open(get(server.url()))
+    assert driver.send(get(server.url())).body == b"x" * 200_000
+    assert server.accepted == 2
+
+
+def test_a_stream_cut_after_its_first_piece_is_a_connection_error(serve, driver):
+    server = serve(_answer_then(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n", lambda sock: sock.shutdown(socket.SHUT_WR)))
+    seen: list[bytes] = []
+    with pytest.raises(APIConnectionError) as info:
+        driver.pieces(get(server.url()), seen.append)
+    assert seen == [b"first"] and not isinstance(info.value, APITimeoutError)
+
+
+def test_a_stream_that_stalls_after_its_first_piece_is_cut_at_the_timeout(serve, driver):
+    server = serve(_answer_then(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n", lambda sock: sock.recv(1)))
+    seen: list[bytes] = []
+    with pytest.raises(APITimeoutError):
+        driver.pieces(get(server.url(), timeout=0.3), seen.append)
+    assert seen == [b"first"]
+
+
+def test_a_deflate_stream_is_decoded_piece_by_piece(serve, driver):
+    payload = b"data: " + b"x" * 5000 + b"\n\n"
+    packed = zlib.compress(payload)
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(packed[i : i + 7]), packed[i : i + 7]) for i in range(0, len(packed), 7))
+    raw = b"HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked + b"0\r\n\r\n"
+    server = serve(_answer_then(raw, lambda sock: None))
+    pieces = driver.pieces(get(server.url()))
+    assert b"".join(pieces) == payload and len(pieces) > 1
 
 
 # -- caps --------------------------------------------------------------------------------------

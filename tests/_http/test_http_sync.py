@@ -5,24 +5,20 @@ from __future__ import annotations
 import base64
 import logging
 import os
-import socket
-import struct
 import subprocess
 import sys
 import textwrap
 import threading
-import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
-from loopback import WAIT, Handler, Server, keep_alive, read_request, response
+from loopback import WAIT, Server, keep_alive, response
 
 from minicall._http._proxy import is_bypassed, parse_proxy, proxy_for
 from minicall._http._sync import SyncTransport, default_transport
 from minicall._model import errors as _errors
 from minicall._model.errors import (
     APIConnectionError,
-    APITimeoutError,
     ConfigurationError,
 )
 from minicall._model.http import HttpRequest, redact_url
@@ -39,21 +35,6 @@ def _no_env_proxy(monkeypatch):
 # -- the loopback server (tests/loopback.py) ----------------------------------------------
 
 
-def one_shot(raw: bytes, then: Callable[[socket.socket], object] = lambda sock: None) -> Handler:
-    """Read one request, send ``raw`` as the answer, then ``then(sock)``."""
-
-    def handler(sock: socket.socket, server: Server, index: int) -> None:
-        read_request(sock.makefile("rb"))
-        sock.sendall(raw)
-        then(sock)
-
-    return handler
-
-
-def half_close(sock: socket.socket) -> None:
-    sock.shutdown(socket.SHUT_WR)
-
-
 @pytest.fixture
 def transport() -> Iterator[SyncTransport]:
     t = SyncTransport()
@@ -65,40 +46,11 @@ def get(url: str, **kw) -> HttpRequest:
     return HttpRequest("GET", url, timeout=kw.pop("timeout", WAIT), **kw)
 
 
-def reset(sock: socket.socket) -> None:
-    """Close with an RST instead of a FIN."""
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
+# Framing, keep-alive, streams, failures, caps, redirects, logging, deadlines and fork are
+# shared with the async transport: test_http_contract.py. Here: what only sync has.
 
 
-# -- keep-alive and stale connections ---------------------------------------------------
-
-
-def test_connection_close_is_not_reused(serve, transport):
-    server = serve(keep_alive(lambda req: response(headers={"Connection": "close"})))
-    transport.send(get(server.url()))
-    transport.send(get(server.url()))
-    assert server.accepted == 2
-
-
-def test_idle_connection_closed_by_server_is_replaced(serve, transport):
-    closed = threading.Event()
-
-    def handler(sock, server, index):
-        rfile = sock.makefile("rb")
-        server.requests.append(read_request(rfile))
-        sock.sendall(response())
-        if index == 0:
-            sock.close()
-            closed.set()
-            return
-        server.serve_requests(sock, lambda req: response(body=b"again"))
-
-    server = serve(handler)
-    transport.send(get(server.url()))
-    assert closed.wait(WAIT)
-    assert transport.send(get(server.url())).body == b"ok"
-    assert server.accepted == 2
+# -- threads -------------------------------------------------------------------------------
 
 
 def test_threads_share_the_pool_without_mixing_responses(serve, transport):
@@ -115,124 +67,6 @@ def test_threads_share_the_pool_without_mixing_responses(serve, transport):
         thread.join(WAIT)
     assert results == {n: [f"/{n}/{i}".encode() for i in range(5)] for n in range(6)}
     assert server.accepted <= 6  # connections were reused, one per thread at most
-
-
-# -- failures -----------------------------------------------------------------------------
-
-
-# -- bodies ---------------------------------------------------------------------------------
-
-
-def test_deflate_stream_is_decoded_piece_by_piece(serve, transport):
-    payload = b"data: " + b"x" * 5000 + b"\n\n"
-    packed = zlib.compress(payload)
-
-    def handler(sock, server, index):
-        read_request(sock.makefile("rb"))
-        sock.sendall(
-            b"HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nTransfer-Encoding: chunked\r\n\r\n"
-        )
-        for i in range(0, len(packed), 7):
-            piece = packed[i : i + 7]
-            sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
-        sock.sendall(b"0\r\n\r\n")
-
-    server = serve(handler)
-    resp = transport.send(get(server.url()), stream=True)
-    assert b"".join(resp.iter_bytes()) == payload
-
-
-def test_stream_delivers_the_first_piece_before_the_server_sends_the_last(serve, transport):
-    go_on = threading.Event()
-
-    def handler(sock, server, index):
-        read_request(sock.makefile("rb"))
-        sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n")
-        if go_on.wait(WAIT):
-            sock.sendall(b"4\r\nlast\r\n0\r\n\r\n")
-
-    server = serve(handler)
-    resp = transport.send(get(server.url()), stream=True)
-    pieces = resp.iter_bytes()
-    first = next(pieces)
-    go_on.set()
-    assert first == b"first"
-    assert list(pieces) == [b"last"]
-
-
-def test_fully_read_stream_returns_its_connection_to_the_pool(serve, transport):
-    server = serve(keep_alive(lambda req: response(body=b"streamed")))
-    resp = transport.send(get(server.url()), stream=True)
-    assert b"".join(resp.iter_bytes()) == b"streamed"
-    transport.send(get(server.url()))
-    assert server.accepted == 1
-
-
-def test_stream_closed_early_does_not_return_a_half_read_connection(serve, transport):
-    server = serve(keep_alive(lambda req: response(body=b"x" * 200_000)))
-    resp = transport.send(get(server.url()), stream=True)
-    next(resp.iter_bytes())
-    resp.close()
-    assert transport.send(get(server.url())).body == b"x" * 200_000
-    assert server.accepted == 2
-
-
-def test_unread_stream_closed_discards_its_connection(serve, transport):
-    server = serve(keep_alive())
-    transport.send(get(server.url()), stream=True).close()
-    transport.send(get(server.url()))
-    assert server.accepted == 2
-
-
-def test_error_while_iterating_a_stream_is_a_connection_error(serve, transport):
-    handler = one_shot(
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n", half_close
-    )
-
-    server = serve(handler)
-    pieces = transport.send(get(server.url()), stream=True).iter_bytes()
-    assert next(pieces) == b"first"
-    with pytest.raises(APIConnectionError):
-        next(pieces)
-
-
-def test_stream_that_stalls_times_out(serve, transport):
-    # The server holds the connection open (recv) until the client gives up.
-    handler = one_shot(
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n",
-        lambda sock: sock.recv(1),
-    )
-
-    server = serve(handler)
-    pieces = transport.send(get(server.url(), timeout=0.3), stream=True).iter_bytes()
-    assert next(pieces) == b"first"
-    with pytest.raises(APITimeoutError):
-        next(pieces)
-
-
-# -- request framing ------------------------------------------------------------------------
-
-
-def test_transport_sets_host_user_agent_and_content_length(serve, transport):
-    server = serve(keep_alive())
-    transport.send(
-        HttpRequest("POST", server.url("/v1/x?q=1"), {"Content-Length": "999"}, b"abc", WAIT)
-    )
-    req = server.requests[0]
-    assert req.target == "/v1/x?q=1"
-    assert req.headers["host"] == f"127.0.0.1:{server.port}"
-    assert req.headers["user-agent"] == "minicall/0.1"
-    assert req.headers["content-length"] == "3"
-    assert req.body == b"abc"
-
-
-def test_caller_user_agent_wins(serve, transport):
-    server = serve(keep_alive())
-    transport.send(get(server.url(), headers={"User-Agent": "mine/1"}))
-    assert server.requests[0].headers["user-agent"] == "mine/1"
-
-
-# Redirects, caps, framing and logging shared with the async transport: test_http_contract.py
 
 
 # -- TLS --------------------------------------------------------------------------------------
