@@ -1,6 +1,7 @@
 """Mirascope v1.23.3's documentation examples (examples/learn: Calls, Streams, Tools, Response
-Models, JSON Mode, Output Parsers, Async), written as minicall code with only the imports
-changed, run over FakeServer. Their facts are restated here; no Mirascope file is copied."""
+Models, JSON Mode, Output Parsers, Async, Prompts, Retries), written as minicall code with only
+the imports changed, run over FakeServer. Their facts are restated here; no Mirascope file is
+copied."""
 
 from __future__ import annotations
 
@@ -204,3 +205,78 @@ def test_an_sdk_message_object_is_sent_as_its_dict_and_other_objects_are_refused
 
     with pytest.raises(minicall.PromptError, match=r"messages\[0\] is a object"):
         bad()
+
+
+def test_prompts_messages_history_and_computed_fields():
+    @prompt_template("""
+        SYSTEM: You are a librarian
+        MESSAGES: {history}
+        USER: {query}
+        """)
+    def chat(query: str, history: list[Any]): ...
+
+    history = [Messages.User("Recommend a book"), Messages.Assistant("What genre do you like?")]
+    assert [(m.role, m.content) for m in chat("fantasy", history)] == [
+        ("system", "You are a librarian"), ("user", "Recommend a book"), ("assistant", "What genre do you like?"),
+        ("user", "fantasy")]
+
+    @prompt_template()
+    def recommend_book_prompt(genre: str) -> BaseDynamicConfig:
+        uppercase_genre = genre.upper()
+        return {"messages": [Messages.User(f"Recommend a {uppercase_genre} book")],
+                "computed_fields": {"uppercase_genre": uppercase_genre}}
+
+    assert str(recommend_book_prompt("fantasy")) == (
+        "{'messages': [BaseMessageParam(role='user', content='Recommend a FANTASY book')], "
+        "'computed_fields': {'uppercase_genre': 'FANTASY'}}")
+
+    @prompt_template("Recommend a {uppercase_genre} book")
+    def templated(genre: str) -> BaseDynamicConfig:
+        return {"computed_fields": {"uppercase_genre": genre.upper()}}
+
+    assert str(templated("fantasy")) == "[BaseMessageParam(role='user', content='Recommend a FANTASY book')]"
+
+
+def test_retries_error_reinsertion_with_tenacity(env):
+    pydantic = pytest.importorskip("pydantic")
+    tenacity = pytest.importorskip("tenacity")
+    from typing import Annotated
+
+    from minicall.retries.tenacity import collect_errors
+
+    def is_upper(v: str) -> str:
+        assert v.isupper(), "Must be uppercase"
+        return v
+
+    @tenacity.retry(stop=tenacity.stop_after_attempt(3), after=collect_errors(pydantic.ValidationError))
+    @llm.call(provider="openai", model="gpt-4o-mini", response_model=Annotated[str, pydantic.AfterValidator(is_upper)])
+    def identify_author(book: str, *, errors: list[Any] | None = None) -> str:
+        if errors:
+            return f"Previous Error: {errors}\n\nWho wrote {book}?"
+        return f"Who wrote {book}?"
+
+    def answer(value: str) -> Reply:  # the forced tool of a str response model
+        return Reply(tool_calls=[ToolCallReply("str", {"value": value})])
+
+    env.script(answer("Patrick Rothfuss"), answer("PATRICK ROTHFUSS"))
+    assert identify_author("The Name of the Wind") == "PATRICK ROTHFUSS"
+    retried = env.last.json["messages"][-1]["content"]
+    assert retried.startswith("Previous Error: [") and "Must be uppercase" in retried
+
+
+def test_retries_fallback_to_another_provider(env, sleeps):
+    from minicall.retries import fallback
+
+    @fallback(minicall.RateLimitError, [{"catch": minicall.RateLimitError, "provider": "anthropic",
+                                         "model": "claude-3-5-sonnet-latest"}])
+    @llm.call(provider="openai", model="gpt-4o-mini")
+    def answer_question(question: str) -> str:
+        return f"Answer this question: {question}"
+
+    env.script(*[ErrorReply(429, "slow down")] * 3, provider="openai")  # the client's own 2 retries too
+    response = answer_question("What is the meaning of life?")
+    assert response.content == "echo: Answer this question: What is the meaning of life?"
+    assert response.provider == "anthropic"
+    caught = getattr(response, "_caught", [])
+    assert [type(e).__name__ for e in caught] == ["RateLimitError"]
+    assert len(sleeps) == 2  # openai's own retries ran first, as the SDK's do
