@@ -6,9 +6,11 @@ from one SDK family, typed ``object`` because every read is checked at run time 
 family an object belongs to is decided by its class's module and name
 (:data:`SDK_CLASSES`), walking the MRO so a user's subclass is recognised too.
 
-Pinned against: openai 3.60, anthropic 2.16, groq 1.7, cohere 7.3, mistralai 3.7,
-google-genai 3.6, botocore 1.44, azure-ai-inference 1.0.0b9 (the conformance tests
-build each one and check what minicall sends).
+Pinned against: openai 3.63, anthropic 2.17, groq 1.7, cohere 7.3, mistralai 3.8,
+google-genai 3.6, botocore 1.44, azure-ai-inference 1.0.0b9, the conformance extra's
+versions (the conformance tests build each one and check what minicall sends); and
+aiobotocore 3.10, whose client is a botocore one with coroutine credentials (its test
+runs where it is installed; a stand-in for its credentials runs everywhere).
 """
 
 from __future__ import annotations
