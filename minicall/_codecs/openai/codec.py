@@ -96,7 +96,7 @@ class OpenAICompatCodec:
         d = self.dialect
         body: dict[str, Any] = {"model": spec.model, "messages": self.to_native(spec.messages)}
         if spec.tools:
-            body["tools"] = function_tools(spec.tools)
+            body["tools"] = function_tools(spec.tools, d.strict_tools)
         if spec.forced_tool is not None:
             body["tool_choice"] = d.required_choice
         fmt = spec.response_format

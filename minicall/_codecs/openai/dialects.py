@@ -32,7 +32,8 @@ class Dialect:
     ``path`` may contain ``{model}``; ``renames`` map OpenAI parameter names to the
     provider's; ``drops`` are parameters the provider rejects (silently omitted);
     ``required_choice`` is how it spells "must call a tool"; ``strict_schema`` says
-    whether ``response_format`` ``json_schema`` with ``strict`` is accepted;
+    whether ``response_format`` ``json_schema`` with ``strict`` is accepted and
+    ``strict_tools`` whether a function definition may say ``strict``;
     ``cost_usage_key``/``cost_scale`` and ``cost_header`` locate a provider-reported cost.
     ``stream_usage`` says whether to ask for stream usage with ``stream_options``
     (providers that send it unasked, or reject the option, set it ``False``);
@@ -51,6 +52,7 @@ class Dialect:
     required_choice: str = "required"
     stream_usage: bool = True
     strict_schema: bool = True
+    strict_tools: bool = True
     cost_usage_key: str | None = None
     cost_scale: float = 1.0
     cost_header: str | None = None
@@ -96,12 +98,13 @@ MISTRAL = Dialect(
 # LiteLLM proxy: OpenAI's wire at the proxy root; the cost is a response header.
 LITELLM = Dialect("litellm", cost_header="x-litellm-response-cost")
 
-# Azure AI Model Inference: the azure-ai-inference SDK has no ``stream_options``.
+# Azure AI Model Inference: the azure-ai-inference SDK has no ``stream_options``, and its
+# FunctionDefinition no ``strict`` (the service refuses parameters it does not know).
 # Azure OpenAI takes OpenAI's body at a deployment path; its v1 API takes it at
 # ``/openai/v1`` with the deployment named by the body's ``model`` and no api-version
 # (the openai SDK's plain ``OpenAI`` client serves it). The AzureClient picks one and
 # sets ``api_version`` in Endpoint.options where the shape has one.
-AZURE = Dialect("azure", stream_usage=False)
+AZURE = Dialect("azure", stream_usage=False, strict_tools=False)
 AZURE_OPENAI = Dialect("azure", path="/openai/deployments/{model}/chat/completions")
 AZURE_OPENAI_V1 = Dialect("azure", path="/openai/v1/chat/completions")
 
