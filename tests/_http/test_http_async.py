@@ -5,7 +5,6 @@ test_http_contract.py."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import http.server
 import ssl
 import threading
@@ -15,7 +14,6 @@ import pytest
 
 from minicall._http._async import AsyncioTransport
 from minicall._model.errors import (
-    APIConnectionError,
     APITimeoutError,
 )
 from minicall._model.http import HttpRequest
@@ -308,79 +306,3 @@ def test_aclose_closes_idle_connections():
         return closed.is_set()
 
     assert run(main())
-
-
-# -- proxies -----------------------------------------------------------------------
-
-
-def test_https_goes_through_a_connect_tunnel_from_https_proxy(cert, tls_context, proxy, monkeypatch):
-    async def main():
-        target = await serve(answer(b"secret over tls"), ssl=tls_context)
-        monkeypatch.setenv("HTTPS_PROXY", f"http://alice:p%40ss@127.0.0.1:{proxy.server.port}")
-        transport = AsyncioTransport(ca_file=cert[0])
-        bodies = [await fetch(transport, get(target.url("/tls"))) for _ in range(2)]
-        await transport.aclose()
-        return target, bodies
-
-    target, bodies = run(main())
-    assert bodies == [b"secret over tls"] * 2
-    expected = "Basic " + base64.b64encode(b"alice:p@ss").decode()
-    assert proxy.connects == [f"127.0.0.1:{target.port}"] and proxy.auth == [expected]
-    assert target.requests[0].target == "/tls" and target.accepted == 1
-
-
-def test_no_proxy_bypasses_the_proxy(cert, tls_context, proxy, monkeypatch):
-    async def main():
-        target = await serve(answer(b"direct"), ssl=tls_context)
-        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
-        monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
-        return await AsyncioTransport(ca_file=cert[0]).send_async(get(target.url()))
-
-    response = run(main())
-    assert body(response) == b"direct" and proxy.connects == [] and proxy.server.accepted == 0
-
-
-def test_untrusted_certificate_is_a_connection_error(tls_context):
-    async def main():
-        target = await serve(answer(), ssl=tls_context)
-        with pytest.raises(APIConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
-            await AsyncioTransport().send_async(get(target.url()))
-        unchecked = await AsyncioTransport(verify=False).send_async(get(target.url()))
-        return unchecked
-
-    assert body(run(main())) == b"ok"
-
-
-def test_plain_http_through_proxy_uses_absolute_form(monkeypatch):
-    async def main():
-        proxy = await serve(answer(b"via proxy"))
-        monkeypatch.setenv("HTTP_PROXY", f"http://bob:pw@127.0.0.1:{proxy.port}")
-        response = await AsyncioTransport().send_async(get("http://example.invalid:8080/p?q=1"))
-        return proxy.requests[0], response
-
-    sent, response = run(main())
-    assert body(response) == b"via proxy"
-    assert sent.target == "http://example.invalid:8080/p?q=1"
-    assert sent.headers["host"] == "example.invalid:8080"
-    assert sent.headers["proxy-authorization"] == "Basic " + base64.b64encode(b"bob:pw").decode()
-
-
-def test_explicit_proxy_ignores_the_environment(monkeypatch):
-    async def main():
-        proxy = await serve(answer(b"explicit"))
-        monkeypatch.setenv("NO_PROXY", "*")
-        transport = AsyncioTransport(proxy=f"127.0.0.1:{proxy.port}")
-        response = await transport.send_async(get("http://example.invalid/"))
-        return proxy.requests[0], response
-
-    sent, response = run(main())
-    assert body(response) == b"explicit" and sent.target == "http://example.invalid/"
-
-
-def test_trust_env_false_ignores_proxy_variables(monkeypatch):
-    async def main():
-        server = await serve(answer(b"direct"))
-        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:1")
-        return await AsyncioTransport(trust_env=False).send_async(get(server.url()))
-
-    assert body(run(main())) == b"direct"

@@ -2,14 +2,15 @@
 
 Every test here runs against :class:`SyncTransport` and :class:`AsyncioTransport`
 alike, through one small driver, over real loopback sockets served by threads:
-framing, keep-alive, streams, failures, caps, redirects, logging, deadlines, hostile
-proxies and fork. What one
+framing, keep-alive, streams, failures, caps, redirects, logging, deadlines, TLS,
+proxies (hostile ones too) and fork. What one
 transport does, the other does the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import json
 import logging
@@ -636,6 +637,68 @@ def test_a_deadline_already_passed_sends_nothing(serve, driver):
     assert server.requests == []
 
 
+# -- TLS and proxies ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tls_server(serve, tls_context) -> Server:
+    return serve(keep_alive(lambda seen: response(body=b"secure")), tls=tls_context)
+
+
+def test_a_self_signed_certificate_is_refused_by_default_naming_where(tls_server, driver):
+    with pytest.raises(APIConnectionError, match="certificate verification failed") as info:
+        driver.send(get(tls_server.url()))
+    assert f"127.0.0.1:{tls_server.port}" in str(info.value)
+
+
+def test_a_ca_file_trusts_the_certificate_and_keeps_the_connection_alive(tls_server, cert, make_driver):
+    driver = make_driver(ca_file=cert[0])
+    assert [driver.send(get(tls_server.url())).body for _ in range(2)] == [b"secure", b"secure"]
+    assert tls_server.accepted == 1
+
+
+def test_verify_false_accepts_any_certificate(tls_server, make_driver):
+    assert make_driver(verify=False).send(get(tls_server.url())).body == b"secure"
+
+
+def test_a_missing_ca_file_is_a_configuration_error_when_the_transport_is_made(kind, tmp_path):
+    with pytest.raises(ConfigurationError, match="ca_file"):
+        Driver(kind, ca_file=str(tmp_path / "nope.pem"))
+
+
+def test_https_goes_through_the_environment_proxy_with_connect_and_its_credentials(tls_server, cert, proxy, make_driver, monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url.replace("http://", "http://user:p%40ss@"))
+    driver = make_driver(ca_file=cert[0])
+    assert [driver.send(get(tls_server.url("/tls"))).body for _ in range(2)] == [b"secure", b"secure"]
+    assert proxy.connects == [f"127.0.0.1:{tls_server.port}"]  # one tunnel, kept alive
+    assert proxy.auth == ["Basic " + base64.b64encode(b"user:p@ss").decode()]
+    assert tls_server.requests[0].target == "/tls"
+
+
+@pytest.mark.parametrize("why", ["no_proxy", "trust_env"])
+def test_no_proxy_or_trust_env_false_sends_the_request_direct(tls_server, cert, proxy, make_driver, monkeypatch, why):
+    monkeypatch.setenv("https_proxy", proxy.url)
+    if why == "no_proxy":
+        monkeypatch.setenv("NO_PROXY", "example.com, 127.0.0.1")
+    driver = make_driver(ca_file=cert[0], trust_env=why != "trust_env")
+    assert driver.send(get(tls_server.url())).body == b"secure"
+    assert proxy.connects == [] and proxy.server.accepted == 0
+
+
+def test_plain_http_through_a_proxy_sends_the_absolute_url_and_its_credentials(proxy, driver, monkeypatch):
+    monkeypatch.setenv("http_proxy", proxy.url.replace("http://", "http://u:pw@"))
+    got = driver.send(get("http://upstream.invalid:8080/v1/models?limit=2"))
+    assert got.body == b"proxied http://upstream.invalid:8080/v1/models?limit=2"
+    assert proxy.plain[0].headers["host"] == "upstream.invalid:8080"
+    assert proxy.auth == ["Basic " + base64.b64encode(b"u:pw").decode()]
+
+
+def test_an_explicit_proxy_ignores_the_environment(proxy, make_driver, monkeypatch):
+    monkeypatch.setenv("NO_PROXY", "*")
+    got = make_driver(proxy=proxy.url).send(get("http://example.invalid/x"))
+    assert got.body == b"proxied http://example.invalid/x"
+
+
 # -- hostile proxies ----------------------------------------------------------------------------
 
 
@@ -673,7 +736,10 @@ def test_a_refused_tunnel_is_a_connection_error_without_credentials(serve, make_
     driver = make_driver(proxy=f"http://user:hunter2@127.0.0.1:{proxy.port}")
     with pytest.raises(APIConnectionError, match="refused the tunnel with HTTP 407") as caught:
         driver.send(get("https://127.0.0.1:9/"))
-    assert "hunter2" not in str(caught.value)
+    message = str(caught.value)
+    assert f"via proxy 127.0.0.1:{proxy.port}" in message
+    assert "hunter2" not in message and "dXNlcjpodW50ZXIy" not in message  # nor its base64
+    assert "hunter2" not in repr(driver.transport)
 
 
 # -- fork -----------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
 import subprocess
@@ -18,7 +17,6 @@ from minicall._http._proxy import is_bypassed, parse_proxy, proxy_for
 from minicall._http._sync import SyncTransport, default_transport
 from minicall._model import errors as _errors
 from minicall._model.errors import (
-    APIConnectionError,
     ConfigurationError,
 )
 from minicall._model.http import HttpRequest, redact_url
@@ -77,24 +75,6 @@ def tls_server(serve, tls_context) -> Server:
     return serve(keep_alive(lambda req: response(body=b"secure")), tls=tls_context)
 
 
-def test_self_signed_certificate_is_rejected_by_default(tls_server, transport):
-    with pytest.raises(APIConnectionError, match="certificate verification failed") as info:
-        transport.send(get(tls_server.url()))
-    assert f"127.0.0.1:{tls_server.port}" in str(info.value)
-
-
-def test_self_signed_certificate_is_accepted_with_ca_file(tls_server, cert):
-    with SyncTransport(ca_file=cert[0]) as t:
-        assert t.send(get(tls_server.url())).body == b"secure"
-        t.send(get(tls_server.url()))
-    assert tls_server.accepted == 1  # keep-alive over TLS too
-
-
-def test_verify_false_accepts_any_certificate(tls_server):
-    with SyncTransport(verify=False) as t:
-        assert t.send(get(tls_server.url())).body == b"secure"
-
-
 def test_ssl_cert_file_environment_variable_is_honoured(tls_server, cert):
     script = textwrap.dedent(
         f"""
@@ -118,58 +98,7 @@ def test_ssl_cert_file_environment_variable_is_honoured(tls_server, cert):
     assert done.stdout.strip() == "secure", done.stderr
 
 
-def test_missing_ca_file_is_a_configuration_error(tmp_path):
-    with pytest.raises(ConfigurationError, match="ca_file"):
-        SyncTransport(ca_file=str(tmp_path / "nope.pem"))
-
-
 # -- proxies ----------------------------------------------------------------------------------
-
-
-def test_https_goes_through_the_environment_proxy_with_connect(
-    serve, tls_server, cert, proxy, monkeypatch
-):
-    monkeypatch.setenv("HTTPS_PROXY", proxy.url.replace("http://", "http://user:p%40ss@"))
-    with SyncTransport(ca_file=cert[0]) as t:
-        assert t.send(get(tls_server.url())).body == b"secure"
-    assert proxy.connects == [f"127.0.0.1:{tls_server.port}"]
-    assert proxy.auth == ["Basic " + base64.b64encode(b"user:p@ss").decode()]
-
-
-def test_no_proxy_sends_the_request_direct(serve, proxy, tls_server, cert, monkeypatch):
-    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
-    monkeypatch.setenv("NO_PROXY", "example.com, 127.0.0.1")
-    with SyncTransport(ca_file=cert[0]) as t:
-        assert t.send(get(tls_server.url())).body == b"secure"
-    assert proxy.connects == [] and proxy.server.accepted == 0
-
-
-def test_trust_env_false_ignores_proxy_variables(serve, proxy, tls_server, cert, monkeypatch):
-    monkeypatch.setenv("https_proxy", proxy.url)
-    with SyncTransport(ca_file=cert[0], trust_env=False) as t:
-        assert t.send(get(tls_server.url())).body == b"secure"
-    assert proxy.server.accepted == 0
-
-
-def test_plain_http_through_a_proxy_sends_the_absolute_url(serve, proxy, transport, monkeypatch):
-    monkeypatch.setenv("http_proxy", proxy.url.replace("http://", "http://u:pw@"))
-    resp = transport.send(get("http://upstream.invalid:8080/v1/models?limit=2"))
-    assert resp.body == b"proxied http://upstream.invalid:8080/v1/models?limit=2"
-    assert proxy.plain[0].headers["host"] == "upstream.invalid:8080"
-    assert proxy.auth == ["Basic " + base64.b64encode(b"u:pw").decode()]
-
-
-def test_refused_tunnel_is_a_connection_error_without_credentials(connect_proxy, serve, tls_server, cert):
-    proxy = connect_proxy(require_auth="Basic nope")
-    with SyncTransport(
-        ca_file=cert[0], proxy=proxy.url.replace("http://", "http://user:hunter2@")
-    ) as t:
-        with pytest.raises(APIConnectionError) as info:
-            t.send(get(tls_server.url()))
-        assert "hunter2" not in repr(t)
-    message = str(info.value)
-    assert "407" in message and f"via proxy 127.0.0.1:{proxy.server.port}" in message
-    assert "hunter2" not in message and "dXNlcjpodW50ZXIy" not in message
 
 
 PROXY_CASES = [
