@@ -86,6 +86,17 @@ def test_the_spec_takes_type_and_ttl_options_and_the_formatted_prompt_shows_the_
     ]
 
 
+@pytest.mark.parametrize("template, role", [
+    ("{:cache_control}", "user"),
+    ("{:cache_control(type=ephemeral)}", "user"),
+    ("{not_used:cache_control}", "user"),  # the name before the colon is never looked up
+    ("SYSTEM: {:cache_control}", "system"),
+])
+def test_the_spec_alone_makes_a_message_of_one_breakpoint_as_mirascope(template, role):
+    fn = prompt_template(template)(lambda: None)
+    assert fn() == [minicall.Message(role, [CacheControlPart(type="cache_control", cache_type="ephemeral")])]
+
+
 @pytest.mark.parametrize("spec", ["{:cache_control(size=big)}", "{:cache_control(nonsense)}"])
 def test_bad_cache_control_options_are_a_prompt_error(spec):
     @prompt_template("USER: hi " + spec)
