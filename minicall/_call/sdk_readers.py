@@ -324,14 +324,17 @@ def _frozen(source: object, method: str, names: tuple[str, ...], obj: object) ->
     if callable(close):
         close()  # never awaited: closed, so no "was never awaited" warning
     try:
-        for name in names:
-            getattr(source, name, None)
-    except NotImplementedError:  # aiobotocore's refreshable credentials refuse sync reads
+        # aiobotocore's refreshable credentials raise NotImplementedError on a sync read;
+        # its deferred tokens have no value outside the coroutine at all.
+        readable = any(getattr(source, name, None) is not None for name in names)
+    except NotImplementedError:
+        readable = False
+    if not readable:
         raise _fail(
             obj,
             "its credentials refresh asynchronously (aiobotocore), which minicall cannot "
             "read; pass a botocore or boto3 client (it serves async calls too) or a BedrockClient",
-        ) from None
+        )
     return source
 
 

@@ -411,6 +411,15 @@ def test_aiobotocore_clients_static_credentials_are_read_and_refreshable_ones_re
     sdk._request_signer._credentials = _AioRefreshableCredentials()
     with pytest.raises(minicall.ConfigurationError, match=r"refresh asynchronously \(aiobotocore\).*botocore or boto3"):
         asyncio.run(ask("hi"))
+
+    class DeferredToken:  # aiobotocore's AioDeferredRefreshableToken: a value only when awaited
+        async def get_frozen_token(self) -> Any:
+            raise AssertionError("never awaited")
+
+    sdk._request_signer._credentials = None
+    sdk._request_signer._auth_token = DeferredToken()
+    with pytest.raises(minicall.ConfigurationError, match=r"refresh asynchronously \(aiobotocore\)"):
+        asyncio.run(ask("hi"))
     assert len(fake.requests) == 1
 
 
