@@ -21,6 +21,10 @@ Deliberate choices where a streaming client and the browser algorithm differ:
 * ``retry`` belongs to the event whose block carried it (the browser keeps it as a
   reconnection setting); ``id`` follows the spec's "last event ID" and persists from
   one event to the next.
+* With ``keep_stray``, the lines the spec ignores as unknown fields are kept for
+  :meth:`SSEDecoder.take_stray`: Google's stream ends with a bare JSON error object,
+  one line at a time outside any ``data:`` line, when it fails after it began (the
+  google-genai SDK reads it the same way).
 
 How it works: bytes go through an incremental UTF-8 decoder first (it holds back a
 multi-byte character split across two feeds), then the text is cut into lines. The
@@ -85,12 +89,16 @@ class SSEDecoder:
         "_retry",
         "_skip_lf",
         "_started",
+        "_stray",
         "_utf8",
     )
 
-    def __init__(self, max_line: int = _DEFAULT_MAX_LINE, max_event: int = _DEFAULT_MAX_EVENT) -> None:
+    def __init__(
+        self, max_line: int = _DEFAULT_MAX_LINE, max_event: int = _DEFAULT_MAX_EVENT, *, keep_stray: bool = False
+    ) -> None:
         self._max_line = max_line
         self._max_event = max_event
+        self._stray: list[str] | None = [] if keep_stray else None
         self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
         self._started = False
         # A CR ends a line at once; an LF right after it (maybe in the next feed) is
@@ -124,6 +132,14 @@ class SSEDecoder:
         if self._data:
             self._dispatch(events)
         return events
+
+    def take_stray(self) -> list[str]:
+        """The unknown-field lines seen since the last call (always ``[]`` without ``keep_stray``)."""
+        stray = self._stray
+        if not stray:
+            return []
+        self._stray = []
+        return stray
 
     def _decode(self, data: bytes, *, final: bool) -> str:
         try:
@@ -219,7 +235,7 @@ class SSEDecoder:
         name, _, value = line.partition(":")
         if value[:1] == " ":
             value = value[1:]
-        # The spec's own field order; anything else is ignored.
+        # The spec's own field order; anything else is ignored (kept with keep_stray).
         if name == "data":
             self._data_line(value)
         elif name == "event":
@@ -230,8 +246,11 @@ class SSEDecoder:
                 self._last_id = value
         # ASCII digits only: str.isdigit alone accepts "²" or Arabic-Indic digits,
         # which the spec's "only ASCII digits" rejects (and int() may not parse).
-        elif name == "retry" and value.isascii() and value.isdigit():
-            self._retry = int(value)
+        elif name == "retry":
+            if value.isascii() and value.isdigit():
+                self._retry = int(value)
+        elif self._stray is not None:
+            self._stray.append(line)
 
     def _data_line(self, value: str) -> None:
         # Counted before it is stored, so that the cap holds for an event made of

@@ -112,6 +112,17 @@ def test_only_one_leading_space_is_stripped_and_unknown_fields_ignored():
     assert decode_whole(body) == [ServerSentEvent(data="  spaced \nno-space")]
 
 
+def test_stray_lines_are_kept_only_when_asked_and_only_unknown_fields():
+    body = b'data: a\n\n{\n  "error": {"code": 499}\n: a comment\nretry: x\nid: 3\nevent: e\n}\n'
+    kept = SSEDecoder(keep_stray=True)
+    pieces = [kept.feed(body[i : i + 1]) for i in range(len(body))]  # any split: same lines
+    assert [e.data for p in pieces for e in p] == ["a"]
+    assert kept.take_stray() == ["{", '  "error": {"code": 499}', "}"]
+    assert kept.take_stray() == []  # taken once
+    plain = SSEDecoder()
+    assert plain.feed(body) == [ServerSentEvent(data="a")] and plain.take_stray() == []
+
+
 def test_value_may_contain_colons():
     assert decode_whole(b'data: {"a":"b:c"}\n\n')[0].data == '{"a":"b:c"}'
 

@@ -43,7 +43,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 from urllib.parse import quote
 
-from ..._framing.sse import ServerSentEvent
+from ..._framing.sse import SSEDecoder, ServerSentEvent
 from ..._model.errors import APIError
 from ..._model.http import HttpRequest
 from ..._model.messages import Message, ToolCallPart
@@ -330,13 +330,60 @@ def _stream_error(err: Any, raw: Mapping[str, Any]) -> APIError:
     return stream_error(message, PROVIDER, dict(raw), status)
 
 
+# A bare error object longer than this is not read as one (its lines are dropped).
+_MAX_STRAY = 64 * 1024
+
+
 class _StreamDecoder(SSEChunks):
-    """SSE bytes in, chunks out; counts tool calls so their indexes never repeat."""
+    """SSE bytes in, chunks out; counts tool calls so their indexes never repeat.
+
+    A stream that fails after it began ends with a bare ``{"error": ...}`` object written
+    line by line outside any ``data:`` line (the google-genai SDK reads it as an
+    ``APIError``). Those lines are joined until they parse; the error is raised by the
+    next ``feed`` or ``close``, so the chunks before it in the same bytes still arrive.
+    """
 
     def __init__(self, codec: GeminiCodec) -> None:
         super().__init__()
+        self._sse = SSEDecoder(keep_stray=True)
         self._codec = codec
         self._calls = 0
+        self._stray: list[str] = []
+        self._stray_len = 0
+        self._held: APIError | None = None
+
+    def feed(self, data: bytes) -> list[Chunk]:
+        if self._held is not None:
+            raise self._held
+        chunks = super().feed(data)
+        self._read_stray()
+        return chunks
+
+    def close(self) -> list[Chunk]:
+        if self._held is not None:
+            raise self._held
+        chunks = super().close()
+        self._read_stray()
+        if self._held is not None:
+            raise self._held
+        return chunks
+
+    def _read_stray(self) -> None:
+        for line in self._sse.take_stray():
+            if not self._stray and not line.lstrip().startswith("{"):
+                continue  # not the start of an object: ignored, as the spec ignores it
+            self._stray.append(line)
+            self._stray_len += len(line)
+            try:
+                value = json.loads("\n".join(self._stray))
+            except ValueError:
+                if self._stray_len > _MAX_STRAY:
+                    self._stray, self._stray_len = [], 0
+                continue
+            self._stray, self._stray_len = [], 0
+            if isinstance(value, dict) and cast("dict[str, Any]", value).get("error"):
+                raw = cast("dict[str, Any]", value)
+                self._held = self._held or _stream_error(raw["error"], raw)
 
     def _chunk(self, event: ServerSentEvent) -> Chunk | None:
         if not event.data.strip():

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from minicall import APIError
 from minicall._call.registry import provider_module
 from minicall._call.stream import StreamState
 from minicall._call.tools import BaseTool
@@ -55,9 +56,11 @@ def _recorded() -> list[Path]:
                   if p.name.endswith(DATA_SUFFIXES) and not p.name.endswith(".expected.json"))
 
 
-RECORDED = _recorded()
+RECORDED = [p for p in _recorded() if not p.name.startswith("error_")]
 REPLIES = [p for p in RECORDED if p.name.startswith("reply_")]
 STREAMS = [p for p in RECORDED if p.name.startswith("stream_")]
+FAILED_STREAMS = [p for p in _recorded() if p.name.startswith("error_stream_")]
+"""Streams that break after they began: their facts are the error and the text before it."""
 
 
 def _id(path: Path) -> str:
@@ -103,9 +106,11 @@ def stream_facts(state: StreamState) -> dict[str, Any]:
 
 def test_every_recorded_reply_has_its_facts_and_its_source():
     assert {p.parent.name for p in RECORDED} == set(CODECS)
-    for path in RECORDED:
-        facts = expected(path)  # raises if the file is missing
-        assert {"content", "finish_reasons", "model", "id", "usage", "tool_calls"} <= set(facts), path
+    assert sorted(RECORDED + FAILED_STREAMS) == _recorded(), "a fixture named neither reply_, stream_ nor error_stream_"
+    for path in RECORDED + FAILED_STREAMS:
+        keys = {"error", "status_code", "message", "partial"} if path in FAILED_STREAMS else {
+            "content", "finish_reasons", "model", "id", "usage", "tool_calls"}
+        assert keys <= set(expected(path)), path  # raises if the file is missing
         assert f"`{path.name}`" in (path.parent / "SOURCES.md").read_text(), f"{_id(path)} has no source line"
     assert not list(FIXTURES.rglob("*.py")), "fixture folders hold data only (no module may shadow an SDK)"
 
@@ -150,6 +155,22 @@ def test_a_recorded_stream_cut_in_half_is_an_error_not_a_shorter_answer(path):
     with pytest.raises(ResponseFormatError):
         decoder.feed(data[: len(data) // 2])
         decoder.close()
+
+
+@pytest.mark.parametrize("path", FAILED_STREAMS, ids=_id)
+@pytest.mark.parametrize("split", ["whole", "byte by byte"])
+def test_a_recorded_stream_that_breaks_raises_its_error_after_the_text_before_it(path, split):
+    provider, facts, data = path.parent.name, expected(path), path.read_bytes()
+    pieces = [data] if split == "whole" else [data[i:i + 1] for i in range(len(data))]
+    decoder = CODECS[provider].stream_decoder(CallSpec(model=REQUESTED, messages=(), stream=True))
+    chunks: list[Chunk] = []
+    with pytest.raises(APIError) as info:
+        for piece in pieces:
+            chunks += decoder.feed(piece)
+        decoder.close()
+    assert type(info.value).__name__ == facts["error"]
+    assert (info.value.status_code, info.value.message) == (facts["status_code"], facts["message"])
+    assert "".join(c.content for c in chunks) == facts["partial"]  # nothing before the error is lost
 
 
 # -- the whole path: FakeServer sends the recorded bytes to a real call ------------------
@@ -225,3 +246,22 @@ def test_a_recorded_stream_through_a_real_call(fake, path):
     response = stream.construct_call_response()
     # A stream that names no model (Vertex's one-event stream) reports the one asked for.
     assert (response.model, response.id) == (facts["model"] or REQUESTED, facts["id"])
+
+
+@pytest.mark.parametrize("path", FAILED_STREAMS, ids=_id)
+def test_a_recorded_stream_that_breaks_through_a_real_call(fake, path):
+    provider, facts = path.parent.name, expected(path)
+    _script(fake, path)
+
+    @provider_module(provider).call(REQUESTED, client=fake.client(provider), stream=True)
+    def ask() -> str:
+        return "recorded"
+
+    stream = ask()
+    seen = []
+    with pytest.raises(APIError) as info:
+        for chunk, _ in stream:
+            seen.append(chunk.content)
+    assert type(info.value).__name__ == facts["error"] and info.value.status_code == facts["status_code"]
+    assert facts["message"] in str(info.value)
+    assert "".join(seen) == info.value.partial == facts["partial"]

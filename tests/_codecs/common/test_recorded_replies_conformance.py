@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_recorded_replies import CONTENT_TYPES, RECORDED, REQUESTED, expected
+from test_recorded_replies import CONTENT_TYPES, FAILED_STREAMS, RECORDED, REQUESTED, expected
 
 from minicall.testing import FakeServer, RawReply
 
@@ -290,3 +290,21 @@ def test_the_official_sdk_reads_the_stored_facts_from_a_recorded_reply(fake, pat
         if theirs["id"] is None:  # Gemini calls carry no id: minicall numbers them
             theirs["id"] = mine["id"]
     assert seen == {k: facts[k] for k in seen}
+
+
+@pytest.mark.parametrize("path", FAILED_STREAMS, ids=_id)
+def test_the_official_sdk_raises_the_stored_error_from_a_stream_that_breaks(fake, path):
+    assert path.parent.name == "google"  # the only one recorded so far
+    genai = pytest.importorskip("google.genai")
+    from google.genai import errors, types
+
+    facts = expected(path)
+    fake.script(RawReply(200, {"content-type": CONTENT_TYPES[path.suffix]}, path.read_bytes()), provider="google")
+    options = types.HttpOptions(base_url=fake.base_url("google"), retry_options=types.HttpRetryOptions(attempts=1))
+    client = genai.Client(api_key="test-key", http_options=options)
+    text = ""
+    with pytest.raises(errors.APIError) as info:
+        for r in client.models.generate_content_stream(model=REQUESTED, contents="recorded"):
+            text += r.text or ""
+    assert (info.value.code, info.value.message) == (facts["status_code"], facts["message"])
+    assert text == facts["partial"]
