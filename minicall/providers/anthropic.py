@@ -28,6 +28,7 @@ from .._model.spec import Codec, Endpoint
 
 __all__ = [
     "call",
+    "anthropic_call",
     "AnthropicClient",
     "AnthropicCallResponse",
     "AnthropicCallResponseChunk",
@@ -306,3 +307,6 @@ call = ProviderCall[
     ),
 )
 """``@anthropic.call("claude-3-5-sonnet-latest")``: see :func:`minicall.llm.call`."""
+
+anthropic_call = call
+"""Mirascope's other name for :data:`call`."""

@@ -45,6 +45,7 @@ from .openai import OpenAICallParams
 
 __all__ = [
     "call",
+    "azure_call",
     "AzureClient",
     "AzureCallResponse",
     "AzureCallResponseChunk",
@@ -305,3 +306,6 @@ call = ProviderCall[
     "azure", Flavor(AzureCallResponse, AzureStream, AzureAsyncStream, AzureCallResponseChunk)
 )
 """``@azure.call("gpt-4o-mini")``: see :func:`minicall.llm.call`."""
+
+azure_call = call
+"""Mirascope's other name for :data:`call`."""

@@ -32,6 +32,7 @@ from .._model.spec import Codec
 
 __all__ = [
     "call",
+    "bedrock_call",
     "BedrockClient",
     "BedrockCallResponse",
     "BedrockCallResponseChunk",
@@ -289,3 +290,6 @@ call = ProviderCall[
     Flavor(BedrockCallResponse, BedrockStream, BedrockAsyncStream, BedrockCallResponseChunk),
 )
 """``@bedrock.call("anthropic.claude-3-haiku-20240307-v1:0")``: see :func:`minicall.llm.call`."""
+
+bedrock_call = call
+"""Mirascope's other name for :data:`call`."""

@@ -27,6 +27,7 @@ from .._model.spec import Codec
 
 __all__ = [
     "call",
+    "cohere_call",
     "CohereClient",
     "CohereCallResponse",
     "CohereCallResponseChunk",
@@ -221,3 +222,6 @@ call = ProviderCall[
     CohereClient | CohereSDKClient,
 ]("cohere", Flavor(CohereCallResponse, CohereStream, CohereAsyncStream, CohereCallResponseChunk))
 """``@cohere.call("command-r-plus")``: see :func:`minicall.llm.call`."""
+
+cohere_call = call
+"""Mirascope's other name for :data:`call`."""

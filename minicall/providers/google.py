@@ -42,6 +42,7 @@ from .._model.spec import Codec, Endpoint
 
 __all__ = [
     "call",
+    "google_call",
     "GoogleClient",
     "GoogleCallResponse",
     "GoogleCallResponseChunk",
@@ -388,3 +389,6 @@ call = ProviderCall[
     GoogleClient | GenAISDKClient,
 ]("google", Flavor(GoogleCallResponse, GoogleStream, GoogleAsyncStream, GoogleCallResponseChunk))
 """``@google.call("gemini-2.0-flash")``: see :func:`minicall.llm.call`."""
+
+google_call = call
+"""Mirascope's other name for :data:`call`."""

@@ -31,6 +31,7 @@ from ._compat import ChatParams, CompatClient, codec_for
 
 __all__ = [
     "call",
+    "groq_call",
     "GroqClient",
     "GroqCallResponse",
     "GroqCallResponseChunk",
@@ -127,3 +128,6 @@ call = ProviderCall[
     "groq", Flavor(GroqCallResponse, GroqStream, GroqAsyncStream, GroqCallResponseChunk)
 )
 """``@groq.call("llama-3.3-70b-versatile")``: see :func:`minicall.llm.call`."""
+
+groq_call = call
+"""Mirascope's other name for :data:`call`."""

@@ -33,6 +33,7 @@ from .openai import OpenAICallParams
 
 __all__ = [
     "call",
+    "litellm_call",
     "LiteLLMClient",
     "LiteLLMCallResponse",
     "LiteLLMCallResponseChunk",
@@ -125,3 +126,6 @@ call = ProviderCall[
     Flavor(LiteLLMCallResponse, LiteLLMStream, LiteLLMAsyncStream, LiteLLMCallResponseChunk),
 )
 """``@litellm.call("gpt-4o-mini")``: see :func:`minicall.llm.call`."""
+
+litellm_call = call
+"""Mirascope's other name for :data:`call`."""

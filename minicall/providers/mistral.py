@@ -36,6 +36,7 @@ from ._compat import ChatParams, CompatClient, codec_for
 
 __all__ = [
     "call",
+    "mistral_call",
     "MistralClient",
     "MistralCallResponse",
     "MistralCallResponseChunk",
@@ -131,3 +132,6 @@ call = ProviderCall[
     Flavor(MistralCallResponse, MistralStream, MistralAsyncStream, MistralCallResponseChunk),
 )
 """``@mistral.call("mistral-large-latest")``: see :func:`minicall.llm.call`."""
+
+mistral_call = call
+"""Mirascope's other name for :data:`call`."""

@@ -33,6 +33,7 @@ from .._model.spec import Codec
 
 __all__ = [
     "call",
+    "openai_call",
     "OpenAIClient",
     "OpenAICallResponse",
     "OpenAICallResponseChunk",
@@ -208,3 +209,6 @@ call = ProviderCall[
     OpenAIClient | OpenAISDKClient,
 ]("openai", Flavor(OpenAICallResponse, OpenAIStream, OpenAIAsyncStream, OpenAICallResponseChunk))
 """``@openai.call("gpt-4o-mini")``: see :func:`minicall.llm.call`."""
+
+openai_call = call
+"""Mirascope's other name for :data:`call`."""

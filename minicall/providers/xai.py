@@ -30,6 +30,7 @@ from ._compat import ChatParams, CompatClient, codec_for
 
 __all__ = [
     "call",
+    "xai_call",
     "XAIClient",
     "XAICallResponse",
     "XAICallResponseChunk",
@@ -128,3 +129,6 @@ call = ProviderCall[
     "xai", Flavor(XAICallResponse, XAIStream, XAIAsyncStream, XAICallResponseChunk)
 )
 """``@xai.call("grok-3-mini")``: see :func:`minicall.llm.call`."""
+
+xai_call = call
+"""Mirascope's other name for :data:`call`."""

@@ -33,6 +33,20 @@ def test_every_provider_module_has_its_async_dynamic_config(provider):
     assert getattr(module, "Async" + sync_name) is getattr(module, sync_name)
 
 
+@pytest.mark.parametrize("provider", [*sorted(PROVIDERS), "vertex"])
+def test_every_provider_module_has_mirascopes_provider_call_name(provider, fake):
+    # mirascope.core.openai exports openai_call beside call (and so on for each provider).
+    module = importlib.import_module(f"minicall.providers.{provider}")
+    alias = f"{provider}_call"
+    assert alias in module.__all__ and getattr(module, alias) is module.call
+    if provider == "openai":
+        @module.openai_call("gpt-4o-mini", client=fake.client("openai"))
+        def ask(q: str) -> str:
+            return q
+
+        assert ask("hi").content == "echo: hi"
+
+
 def test_an_async_prompt_returning_the_async_dynamic_config_is_called(fake):
     client = fake.client("openai")
 
