@@ -142,9 +142,9 @@ class EventStreamDecoder:
         buf += data
         messages: list[EventStreamMessage] = []
         start = 0
-        # ``start`` walks over the frames parsed so far and the buffer is cut once at
-        # the end: deleting from the front of a bytearray after every frame would
-        # copy the rest of the buffer each time.
+        # ``start`` walks over the frames parsed so far; the buffer is cut once, after
+        # the loop, so an incomplete frame stays at the front for the next feed and a
+        # corrupt one is never half consumed.
         try:
             while len(buf) - start >= _PRELUDE_LEN:
                 total, headers_len = self._check_prelude(buf, start)
