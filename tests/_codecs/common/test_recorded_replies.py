@@ -61,6 +61,8 @@ REPLIES = [p for p in RECORDED if p.name.startswith("reply_")]
 STREAMS = [p for p in RECORDED if p.name.startswith("stream_")]
 FAILED_STREAMS = [p for p in _recorded() if p.name.startswith("error_stream_")]
 """Streams that break after they began: their facts are the error and the text before it."""
+ERROR_REPLIES = [p for p in _recorded() if p.name.startswith("error_reply_")]
+"""Error statuses' bodies: their facts are the status, headers, error class and the provider's words."""
 
 
 def _id(path: Path) -> str:
@@ -106,10 +108,11 @@ def stream_facts(state: StreamState) -> dict[str, Any]:
 
 def test_every_recorded_reply_has_its_facts_and_its_source():
     assert {p.parent.name for p in RECORDED} == set(CODECS)
-    assert sorted(RECORDED + FAILED_STREAMS) == _recorded(), "a fixture named neither reply_, stream_ nor error_stream_"
-    for path in RECORDED + FAILED_STREAMS:
-        keys = {"error", "status_code", "message", "partial"} if path in FAILED_STREAMS else {
-            "content", "finish_reasons", "model", "id", "usage", "tool_calls"}
+    assert sorted(RECORDED + FAILED_STREAMS + ERROR_REPLIES) == _recorded(), "a fixture with an unknown name prefix"
+    for path in _recorded():
+        keys = ({"error", "status_code", "message", "partial"} if path in FAILED_STREAMS
+                else {"error", "status_code", "message", "headers"} if path in ERROR_REPLIES
+                else {"content", "finish_reasons", "model", "id", "usage", "tool_calls"})
         assert keys <= set(expected(path)), path  # raises if the file is missing
         assert f"`{path.name}`" in (path.parent / "SOURCES.md").read_text(), f"{_id(path)} has no source line"
     assert not list(FIXTURES.rglob("*.py")), "fixture folders hold data only (no module may shadow an SDK)"
@@ -265,3 +268,25 @@ def test_a_recorded_stream_that_breaks_through_a_real_call(fake, path):
     assert type(info.value).__name__ == facts["error"] and info.value.status_code == facts["status_code"]
     assert facts["message"] in str(info.value)
     assert "".join(seen) == info.value.partial == facts["partial"]
+
+
+@pytest.mark.parametrize("path", ERROR_REPLIES, ids=_id)
+def test_a_recorded_error_body_gives_the_providers_words(path):
+    assert CODECS[path.parent.name].error_message(path.read_bytes()) == expected(path)["message"]
+
+
+@pytest.mark.parametrize("path", ERROR_REPLIES, ids=_id)
+def test_a_recorded_error_reply_through_a_real_call(fake, path):
+    provider, facts = path.parent.name, expected(path)
+    headers = {"content-type": "application/json", **facts["headers"]}
+    fake.script(RawReply(facts["status_code"], headers, path.read_bytes()), provider=provider)
+
+    @provider_module(provider).call(REQUESTED, client=fake.client(provider, max_retries=0))
+    def ask() -> str:
+        return "recorded"
+
+    with pytest.raises(APIError) as info:
+        ask()
+    assert type(info.value).__name__ == facts["error"]
+    assert (info.value.status_code, info.value.message) == (facts["status_code"], facts["message"])
+    assert info.value.body == json.loads(path.read_bytes())
