@@ -29,6 +29,7 @@ from .context import ACTIVE
 from .._model.errors import (
     ConfigurationError,
     PromptError,
+    ResponseFormatError,
 )
 from .._model.http import AsyncHttpResponse, HttpResponse
 from .._model.spec import CallSpec, ResponseFormat, ToolSpec
@@ -40,6 +41,7 @@ from .send import Prepared, send_async, send_sync
 from .settings import Flavor, Settings
 from .stream import BaseAsyncStream, BaseStream
 from .structured import extract, partial_models, partial_models_async
+from .telemetry import request_id_of
 from .tools import BaseTool, convert_tools, response_model_tool, tool_spec, wants_strict
 
 __all__ = ["CallPlan", "call_plan", "decorate", "default_client", "finish", "override"]
@@ -323,7 +325,18 @@ def _prepare(
 
 
 def _finish(prepared: Prepared, body: bytes, headers: Mapping[str, str]) -> Any:
-    return finish(prepared.settings, prepared.context, body, headers)
+    try:
+        return finish(prepared.settings, prepared.context, body, headers)
+    except ResponseFormatError as error:
+        # A 2xx reply minicall cannot read: name the request it answered, as every error
+        # that had a request does (an HTML page from a proxy is often the wrong base_url).
+        if error.url is None:
+            from .hints import describe
+
+            request = prepared.context.request
+            error.request_id = request_id_of(headers, prepared.context.codec.request_id_headers)
+            describe(error, prepared.client, request.method, request.url)
+        raise
 
 
 def finish(settings: Settings, context: CallContext, body: bytes, headers: Mapping[str, str]) -> Any:

@@ -23,6 +23,7 @@ from .._model.messages import ContentPart, Message, TextPart, ToolCallPart
 from .._model.spec import Chunk, Completion, ToolDelta, Usage
 from .._schema.partial_json import parse_partial
 from .response import BaseCallResponse, BaseCallResponseChunk, CallContext, CallFacts, build_tools
+from .telemetry import request_id_of
 
 if TYPE_CHECKING:
     from .tools import BaseTool
@@ -238,11 +239,13 @@ class _StreamBase(CallFacts, Generic[ResponseT_co, ChunkT]):
         self._events = 0
         self._head = b""
         self._deadline: Deadline | None = None
+        self._request_id: str | None = None
 
     def _opened(self, headers: Mapping[str, str], deadline: Deadline | None) -> None:
         # Until the first event the call's deadline holds; from each event on, the
         # next must come within ``timeout`` (bytes without an event do not count).
         self._deadline = deadline
+        self._request_id = request_id_of(headers, self._context.codec.request_id_headers)
         # Some facts of a stream travel in its response headers (Bedrock's request id,
         # LiteLLM's cost); a decoder that wants them has a ``headers`` method.
         read_headers = getattr(self._decoder, "headers", None)
@@ -331,6 +334,8 @@ class _StreamBase(CallFacts, Generic[ResponseT_co, ChunkT]):
 
             request = self._context.request
             describe(error, None, request.method, request.url)
+        if error.request_id is None:
+            error.request_id = self._request_id
         self._traced_failure(error)
         return error
 

@@ -86,6 +86,8 @@ class MinicallError(Exception):
     method: str | None = None
     url: str | None = None
     """The request's URL with userinfo and credential-like query values masked."""
+    request_id: str | None = None
+    """The provider's id of the request (from the reply's headers), when a reply came."""
     hint: str | None = None
 
     def __str__(self) -> str:
@@ -97,9 +99,8 @@ class MinicallError(Exception):
         attempts: int | None = getattr(self, "attempts", None)
         if self.url and attempts and not isinstance(self, APIError):
             bits.append(f"{attempts} attempt{'' if attempts == 1 else 's'}")
-        request_id: str | None = getattr(self, "request_id", None)
-        if request_id:
-            bits.append(f"request id {request_id}")
+        if self.request_id:
+            bits.append(f"request id {self.request_id}")
         text = f" ({', '.join(bits)})" if bits else ""
         return text + (f"; hint: {self.hint}" if self.hint else "")
 

@@ -17,7 +17,7 @@ import pytest
 from loopback import dead_port
 from shared import MODES, ask, run
 
-from minicall import APIConnectionError, APIError, APITimeoutError, AuthenticationError, NotFoundError
+from minicall import APIConnectionError, APIError, APITimeoutError, AuthenticationError, NotFoundError, ResponseFormatError
 from minicall._http._async import AsyncioTransport
 from minicall._http._sync import SyncTransport
 from minicall.testing import ErrorReply, Fault, RawReply, Reply
@@ -144,5 +144,27 @@ def test_a_stream_broken_midway_names_its_request(fake, mode):
         run(ask(fake.client("openai", max_retries=0), mode, stream=True), "hi")
     error = info.value
     assert error.method == "POST" and error.url == fake.base_url("openai") + "/chat/completions"
-    assert f"(POST {error.url}, 1 attempt)" in str(error)
+    assert f"(POST {error.url}, 1 attempt, request id {error.request_id})" in str(error)
+    assert error.request_id is not None and error.request_id.startswith("req_")
     assert error.partial is not None
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "stream, reply",
+    [
+        (False, RawReply(headers={"content-type": "text/html", "x-request-id": "req_html"}, body=b"<html>a proxy's page</html>")),
+        (False, RawReply(headers={"content-type": "application/json", "x-request-id": "req_html"}, body=b'{"choices": 5}')),
+        (True, RawReply(headers={"content-type": "text/event-stream", "x-request-id": "req_html"}, body=b"data: {not json}\n\n")),
+    ],
+)
+def test_a_reply_minicall_cannot_read_names_its_request_and_request_id(fake, mode, stream, reply):
+    fake.script(reply)
+    client = fake.client("openai", max_retries=0, base_url=fake.url + "/openai/v1?key=SECRET-in-query-123")
+    with pytest.raises(ResponseFormatError) as info:
+        run(ask(client, mode, stream=stream), "hi")
+    error = info.value
+    assert error.method == "POST" and error.url == fake.url + "/openai/v1/chat/completions?key=[redacted]"
+    assert error.request_id == "req_html"
+    assert f"(POST {error.url}, request id req_html)" in str(error)
+    assert "SECRET-in-query" not in str(error) + repr(error)
