@@ -4,6 +4,7 @@ reported cost and the error text, read the same way from a whole reply or from a
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -50,15 +51,23 @@ def reported_cost(dialect: Dialect, raw: Mapping[str, Any], headers: Mapping[str
     """The cost a gateway reports, in a header or in ``usage`` (where the dialect says)."""
     if dialect.cost_header and dialect.cost_header in headers:
         try:
-            return float(headers[dialect.cost_header])
+            return _amount(float(headers[dialect.cost_header]))
         except ValueError:
             return None
     usage = raw.get("usage")
     if dialect.cost_usage_key and isinstance(usage, dict):
         value = cast("dict[str, Any]", usage).get(dialect.cost_usage_key)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return value * dialect.cost_scale
+            try:
+                return _amount(float(value) * dialect.cost_scale)
+            except OverflowError:  # an integer past float's range
+                return None
     return None
+
+
+def _amount(value: float) -> float | None:
+    # A reported cost that is negative or not finite is no cost at all; -0.0 reads as 0.0.
+    return value + 0.0 if math.isfinite(value) and value >= 0 else None
 
 
 def chunk_usage(dialect: Dialect, raw: Mapping[str, Any]) -> Any:

@@ -293,6 +293,23 @@ def test_litellm_cost_header_is_the_reported_cost_and_a_bad_one_is_ignored():
     assert codec.decode(body, {"x-litellm-response-cost": "n/a"}, spec()).reported_cost is None
 
 
+@pytest.mark.parametrize("value", ["-1", "nan", "inf", "-inf", "1e400", "-0"])
+def test_a_hostile_litellm_cost_header_is_no_cost_and_never_negative(value):
+    body = json.dumps({"choices": [{"message": {"content": "x"}, "finish_reason": "stop"}]}).encode()
+    cost = OpenAICompatCodec(LITELLM).decode(body, {"x-litellm-response-cost": value}, spec()).reported_cost
+    assert cost is None or (cost == 0.0 and str(cost) == "0.0")  # -0 reads as 0.0
+
+
+@pytest.mark.parametrize("ticks", ["-5", "NaN", "Infinity", "1e400", "-1e308", "1" + "0" * 400])
+def test_a_hostile_xai_cost_in_ticks_is_no_cost_and_never_raises(ticks):
+    body = (
+        '{"choices": [{"message": {"content": "x"}, "finish_reason": "stop"}],'
+        ' "usage": {"prompt_tokens": 1, "completion_tokens": 1, "cost_in_usd_ticks": %s}}' % ticks
+    ).encode()
+    done = OpenAICompatCodec(XAI).decode(body, {}, spec())
+    assert done.reported_cost is None and done.message.parts
+
+
 # -- garbage only ever raises ResponseFormatError ------------------------------------------
 
 json_values = strategies.json_values(
