@@ -13,9 +13,6 @@ from dataclasses import dataclass, field
 import pytest
 
 from minicall._http._async import AsyncioTransport
-from minicall._model.errors import (
-    APITimeoutError,
-)
 from minicall._model.http import HttpRequest
 
 
@@ -121,29 +118,6 @@ async def serve(handle, **kw) -> Loopback:
 
 def get(url: str, **kw) -> HttpRequest:
     return HttpRequest(kw.pop("method", "GET"), url, timeout=kw.pop("timeout", 5.0), **kw)
-
-
-def test_a_short_timeout_on_a_connection_used_before_with_a_long_one_still_fires():
-    async def main():
-        never = asyncio.Event()
-
-        async def handle(req, writer):
-            if req.target == "/hang":
-                await never.wait()
-            writer.write(reply(b"fine"))
-
-        server = await serve(handle)
-        transport = AsyncioTransport(max_connections_per_host=1)
-        assert await fetch(transport, get(server.url("/ok"), timeout=600)) == b"fine"
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        with pytest.raises(APITimeoutError):
-            await transport.send_async(get(server.url("/hang"), timeout=0.2))
-        return loop.time() - start, server.accepted
-
-    waited, accepted = run(main())
-    assert accepted == 1  # the same kept-alive connection, whose timer was set for 600 s
-    assert waited < 5
 
 
 async def cancel_then_send(task, started, transport, server):

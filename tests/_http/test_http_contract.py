@@ -419,6 +419,21 @@ def test_an_idle_connection_the_server_closed_is_replaced(serve, driver):
     assert server.accepted == 2
 
 
+def test_a_short_timeout_on_a_connection_kept_from_a_long_one_still_fires(serve, driver):
+    def answer(seen: Request) -> bytes:
+        if seen.target == "/hang":
+            server.pause(WAIT)
+        return response(body=b"fine")
+
+    server = serve(keep_alive(answer))
+    assert driver.send(get(server.url("/ok"), timeout=600)).body == b"fine"
+    started = time.monotonic()
+    with pytest.raises(APITimeoutError):
+        driver.send(get(server.url("/hang"), timeout=0.2))
+    assert time.monotonic() - started < WAIT
+    assert server.accepted == 1  # the kept-alive connection, whose wait was set for 600 s
+
+
 # -- streams ------------------------------------------------------------------------------------
 
 
@@ -578,12 +593,13 @@ def test_every_hop_is_logged_without_credentials(serve, driver, caplog):
     server = serve(keep_alive(answer))
     with caplog.at_level(logging.DEBUG, logger="minicall"):
         driver.send(get(server.url("/a"), headers={"Authorization": "Bearer sk-header"}))
+        driver.send(get(server.url("/v1?key=AIzaSECRET&alt=sse"), headers={"x-goog-api-key": "AIzaSECRET2"}))
     lines = [r.getMessage() for r in caplog.records]
     responses = [line for line in lines if line.startswith("HTTP response")]
-    assert len(responses) == 2 and "-> 307" in responses[0] and "-> 200" in responses[1]
-    assert len([line for line in lines if line.startswith("HTTP request")]) == 2
-    assert not any("sk-header" in line for line in lines)
-    assert "/b?key=[redacted]" in responses[1]
+    assert len(responses) == 3 and "-> 307" in responses[0] and "-> 200" in responses[1]
+    assert len([line for line in lines if line.startswith("HTTP request")]) == 3
+    assert not any("sk-header" in line or "AIzaSECRET" in line for line in lines)
+    assert "/b?key=[redacted]" in responses[1] and "alt=sse" in responses[2]
 
 
 # -- deadlines -----------------------------------------------------------------------------------
