@@ -412,18 +412,12 @@ def decorate(fn: Callable[..., Any], settings: Settings) -> Callable[..., Any]:
                 # Credentials are added when the stream opens, as in the sync path.
 
                 async def open_() -> AsyncHttpResponse:
-                    request = await prepared.client.authorize_async(prepared.context.request)
-                    return await send_async(prepared, request)
+                    return await send_async(prepared, prepared.context.request)
 
                 stream = flavor.async_stream(prepared.context, flavor.response, flavor.chunk, open_)
                 return _stream_result(prepared, stream)
-            client = prepared.client
             try:
-                if type(client).authorize_async is BaseClient.authorize_async:
-                    request = client.authorize(prepared.context.request)  # no coroutine to run
-                else:
-                    request = await client.authorize_async(prepared.context.request)
-                response = await send_async(prepared, request)
+                response = await send_async(prepared, prepared.context.request)
                 body = await response.read()
             except BaseException as exc:
                 _failed(prepared, exc)
@@ -451,12 +445,12 @@ def decorate(fn: Callable[..., Any], settings: Settings) -> Callable[..., Any]:
             if settings.stream:
 
                 def open_() -> HttpResponse:
-                    return send_sync(prepared, prepared.client.authorize(prepared.context.request))
+                    return send_sync(prepared, prepared.context.request)
 
                 stream = flavor.stream(prepared.context, flavor.response, flavor.chunk, open_)
                 return _stream_result(prepared, stream)
             try:
-                response = send_sync(prepared, prepared.client.authorize(prepared.context.request))
+                response = send_sync(prepared, prepared.context.request)
                 body = response.read()
             except BaseException as exc:
                 _failed(prepared, exc)

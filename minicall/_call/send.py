@@ -146,8 +146,15 @@ class _Attempts:
         left = self.deadline.left()
         return left is None or left > delay
 
-    def begin(self) -> None:
+    def begin(self) -> bool:
+        """An attempt starts; ``True`` for a retry (whose credentials are made afresh)."""
         self.trace.attempt_began()
+        return self.attempt > 0
+
+    def signed(self, request: HttpRequest) -> None:
+        """A retry's request with fresh credentials, on the call's deadline."""
+        self.request = request.with_deadline(self.deadline)
+        self.scrub = _Scrubber.of(self.prepared.client, request)
 
     def _ended(self, outcome: str, headers: Mapping[str, str] | None = None) -> None:
         rid = None if headers is None else request_id_of(headers, self.prepared.context.codec.request_id_headers)
@@ -214,16 +221,22 @@ class _Attempts:
 
 
 def send_sync(prepared: Prepared, request: HttpRequest, *, download: bool = False) -> HttpResponse:
-    """Send a prepared call; a stream's (or, with ``download``, any) body is read as it
-    arrives by the caller."""
-    transport = prepared.client.transport
+    """Send a prepared call (``request`` as yet without credentials); a stream's (or,
+    with ``download``, any) body is read as it arrives by the caller.
+
+    Credentials are added for each attempt: a SigV4 signature is refused five minutes
+    after its X-Amz-Date and a Vertex token expires, and a retry may come later than that
+    (the default deadline is 15 minutes).
+    """
+    client = prepared.client
+    transport = client.transport
     stream = prepared.context.spec.stream or download
-    attempts = _Attempts(prepared, request)
-    request = attempts.request
+    attempts = _Attempts(prepared, client.authorize(request))
     while True:
-        attempts.begin()
+        if attempts.begin():
+            attempts.signed(client.authorize(request))
         try:
-            response: HttpResponse = transport.send(request, stream=stream)
+            response: HttpResponse = transport.send(attempts.request, stream=stream)
         except APIConnectionError as exc:
             delay = attempts.failed(exc)
         else:
@@ -252,13 +265,14 @@ async def send_async(prepared: Prepared, request: HttpRequest, *, download: bool
             f"{type(transport).__name__} has no send_async(); an async call needs a transport that "
             "implements minicall's AsyncTransport protocol"
         )
+    client = prepared.client
     stream = prepared.context.spec.stream or download
-    attempts = _Attempts(prepared, request)
-    request = attempts.request
+    attempts = _Attempts(prepared, await _authorized(client, request))
     while True:
-        attempts.begin()
+        if attempts.begin():
+            attempts.signed(await _authorized(client, request))
         try:
-            response: AsyncHttpResponse = await send(request, stream=stream)
+            response: AsyncHttpResponse = await send(attempts.request, stream=stream)
         except APIConnectionError as exc:
             delay = attempts.failed(exc)
         else:
@@ -282,3 +296,9 @@ async def sleep_async(seconds: float) -> None:
     import asyncio
 
     await asyncio.sleep(seconds)
+
+
+async def _authorized(client: BaseClient, request: HttpRequest) -> HttpRequest:
+    if type(client).authorize_async is BaseClient.authorize_async:
+        return client.authorize(request)  # credentials that need no I/O: no coroutine to run
+    return await client.authorize_async(request)

@@ -324,7 +324,15 @@ class AsyncioTransport:
         # The slot is taken before a connection: it is what bounds open connections per
         # host. From here on every path out either hands the slot to a _Body or releases
         # it.
-        await slots.acquire()
+        if deadline is not None and slots.locked():
+            # Every slot is taken: waiting for one is part of the call, so its deadline
+            # bounds that wait too (wait_for only then: it costs a task per call).
+            try:
+                await asyncio.wait_for(slots.acquire(), deadline.wait(None, route.where))
+            except asyncio.TimeoutError:
+                raise deadline.passed(f"a free connection to {route.where}") from None
+        else:
+            await slots.acquire()
         # Written out in one coroutine (send, wait for the head, read a body that has
         # arrived): each coroutine layer is resumed again whenever bytes arrive.
         try:

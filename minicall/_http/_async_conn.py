@@ -279,9 +279,13 @@ class LoopPools:
             pool = self.pools.get(route)
             if pool is None:
                 pool = self.pools[route] = Pool(limit)
-            if len(self._targets) >= 1024:
-                self._targets.clear()  # many distinct URLs: a cache, not a registry
-            found = self._targets[(url.text, proxy)] = (route, pool)
+            found = (route, pool)
+            # Not for URLs with userinfo or a query: they may hold a credential (as in
+            # parse_url), and the default transport lives as long as the process.
+            if "@" not in url.text and "?" not in url.text:
+                if len(self._targets) >= 1024:
+                    self._targets.clear()  # many distinct URLs: a cache, not a registry
+                self._targets[(url.text, proxy)] = found
         return found
 
     def close_all(self) -> None:

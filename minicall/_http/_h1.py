@@ -195,7 +195,13 @@ class ResponseParser:
         text = buf[:start].decode("latin-1")
         del buf[: end.end()]
         # Most servers end every line with CRLF, which str.split handles alone.
-        lines = text.split("\r\n") if text.count("\n") == text.count("\r\n") else _TEXT_LINE_END.split(text)
+        crlf = text.count("\r\n")
+        lines = text.split("\r\n") if text.count("\n") == crlf else _TEXT_LINE_END.split(text)
+        if text.count("\r") != crlf or "\x00" in text:
+            # RFC 9110 §5.5: a CR or NUL inside a line must be rejected or replaced with
+            # SP. Replaced, as the obs-fold is: a value passed on (into a log line, say)
+            # can then never end a line early.
+            lines = [line.replace("\r", " ").replace("\x00", " ") for line in lines]
         status_line = lines[0]
         if status_line == "HTTP/1.1 200 OK":
             version, status, reason = "1.1", 200, "OK"
@@ -444,6 +450,13 @@ class BodyDecoder:
             if len(codings) == 1 and codings[0] in _WBITS:
                 self._codings = codings
         self._zlib: zlib._Decompress | None = None
+        self._wbits = 0
+        # gzip members that ended whole, and the bytes the current one has given: after
+        # a whole member, bytes that do not start another (padding, garbage) are dropped,
+        # as gzip(1) and urllib3 drop trailing garbage (``_swallow``).
+        self._members = 0
+        self._member_out = 0
+        self._swallow = False
         self._limit = limit
         self._total = 0
 
@@ -451,6 +464,8 @@ class BodyDecoder:
         """Decode the next piece of the body."""
         if not self._codings:
             return self._count(data)
+        if self._swallow:
+            return b""
         if self._zlib is None:
             if not data:
                 return b""
@@ -461,6 +476,7 @@ class BodyDecoder:
             # non-final stored block with non-zero padding.
             if wbits == zlib.MAX_WBITS and data[0] & 0x0F != 8:
                 wbits = -zlib.MAX_WBITS  # raw deflate: no zlib header
+            self._wbits = wbits
             self._zlib = zlib.decompressobj(wbits)
         out = bytearray()
         try:
@@ -471,16 +487,28 @@ class BodyDecoder:
                 # max_length above 0, which zlib reads as 'no limit'. What zlib did not
                 # consume for lack of room comes back as unconsumed_tail and is fed
                 # again.
+                before = len(out)
                 out += self._zlib.decompress(data, self._limit - self._total - len(out) + 1)
+                self._member_out += len(out) - before
                 data = self._zlib.unconsumed_tail
                 self._check(len(out))
+                if self._zlib.eof and self._zlib.unused_data and self._wbits == _WBITS["gzip"]:
+                    # RFC 1952 §2.2: a gzip file is a series of members, and a server
+                    # may send several (concatenated output); each is decoded in turn.
+                    data = self._zlib.unused_data
+                    self._zlib = zlib.decompressobj(self._wbits)
+                    self._members += 1
+                    self._member_out = 0
         except zlib.error as exc:
+            if self._members and not self._member_out:
+                self._swallow = True  # not another member: trailing bytes, dropped
+                return self._count(bytes(out))
             raise APIConnectionError(f"corrupt compressed response body: {exc}") from None
         return self._count(bytes(out))
 
     def flush(self) -> bytes:
         """The body has ended: return what the decompressor still holds."""
-        if self._zlib is None:
+        if self._zlib is None or self._swallow:
             return b""
         try:
             tail = self._zlib.flush()
@@ -488,8 +516,9 @@ class BodyDecoder:
             raise APIConnectionError(f"corrupt compressed response body: {exc}") from None
         # A compressed body cut short would otherwise decode to a silently truncated
         # text; the end-of-stream marker (and, for gzip, the CRC trailer) proves it is
-        # whole.
-        if not self._zlib.eof:
+        # whole. A few bytes after a whole gzip member that never began another are
+        # trailing bytes, dropped as above.
+        if not self._zlib.eof and not (self._members and not self._member_out and not tail):
             raise APIConnectionError("compressed response body ends early")
         return self._count(tail)
 

@@ -165,7 +165,13 @@ def _is_dropped(conn: _Conn) -> bool:
     if sock is None:
         return True
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
+        if hasattr(select, "poll"):
+            # poll, not select: select.select refuses a descriptor of 1024 or more, and a
+            # busy process has those, which would make every idle connection look dropped.
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))  # readable, or POLLHUP/POLLERR: unusable either way
+        readable, _, _ = select.select([sock], [], [], 0)  # Windows: no poll, no fd limit
     except (OSError, ValueError):
         return True
     return bool(readable)

@@ -280,3 +280,32 @@ def test_aclose_closes_idle_connections():
         return closed.is_set()
 
     assert run(main())
+
+
+def test_the_wait_for_a_free_connection_is_bounded_by_the_deadline():
+    # One connection per host, held by a slow request: the next request waits for it,
+    # and that wait is part of its call, so its deadline ends it (naming the deadline),
+    # while the slow one still gets its answer.
+    from minicall._model.clock import Deadline
+
+    async def main():
+        async def handle(req, writer):
+            if req.target == "/slow":
+                await asyncio.sleep(1.5)
+            writer.write(reply())
+
+        server = await serve(handle)
+        transport = AsyncioTransport(max_connections_per_host=1)
+        slow = asyncio.ensure_future(fetch(transport, get(server.url("/slow"))))
+        await asyncio.sleep(0.2)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(APITimeoutError) as info:
+            await fetch(transport, get(server.url("/fast"), deadline=Deadline(0.3)))
+        waited = loop.time() - started
+        return info.value, waited, await slow
+
+    error, waited, slow_body = run(main())
+    assert error.limit == "deadline" and "free connection" in error.message
+    assert 0.25 <= waited < 1.0
+    assert slow_body == b"ok"

@@ -211,6 +211,28 @@ def test_keep_alive_serves_many_requests_on_one_connection(serve, driver):
     assert server.accepted == 1
 
 
+def test_keep_alive_holds_for_a_connection_on_a_descriptor_above_1024(serve, driver):
+    # A busy process has descriptors of 1024 and more, which select.select refuses: the
+    # idle-connection check must not take that refusal for a dropped connection.
+    resource = pytest.importorskip("resource")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip("the descriptor limit is below 1200")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    filler = []
+    try:
+        while not filler or filler[-1] < 1030:
+            filler.append(os.open(os.devnull, os.O_RDONLY))
+        server = serve(keep_alive(lambda seen: response(body=seen.target.encode())))
+        bodies = [driver.send(get(server.url(f"/{i}"))).body for i in range(3)]
+        assert bodies == [b"/0", b"/1", b"/2"]
+        assert server.accepted == 1
+    finally:
+        for fd in filler:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
 def test_chunked_and_gzip_bodies_are_decoded_streamed_or_not(serve, driver):
     packed = gzip.compress(b"hello " * 1000)
     chunked = b"".join(b"%x\r\n%s\r\n" % (len(packed[i : i + 999]), packed[i : i + 999]) for i in range(0, len(packed), 999))

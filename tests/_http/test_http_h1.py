@@ -115,6 +115,15 @@ def test_bare_lf_line_endings_are_accepted():
     assert head.status == 200 and body == b"ok"
 
 
+@pytest.mark.parametrize("eol", [b"\r\n", b"\n"])
+def test_a_bare_cr_or_nul_inside_a_header_value_becomes_a_space(eol):
+    # RFC 9110 §5.5: reject or replace with SP; replaced, so nothing read from a header
+    # can end a line early where it is passed on (a log line, a redirect target).
+    raw = b"HTTP/1.1 200 OK" + eol + b"X-A: a\rb\x00c" + eol + b"Content-Length: 2" + eol + eol + b"ok"
+    head, body, _ = run(raw)
+    assert ("x-a", "a b c") in head.headers and body == b"ok"
+
+
 @pytest.mark.parametrize(
     "raw",
     [
@@ -204,6 +213,29 @@ def test_body_at_exactly_the_cap_is_accepted():
     assert decode_in_pieces("identity", b"x" * 10, 3, limit=10) == b"x" * 10
     with pytest.raises(ResponseFormatError):
         decode_in_pieces("identity", b"x" * 11, 3, limit=10)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    members=st.lists(st.binary(max_size=300), min_size=1, max_size=4),
+    tail=st.sampled_from([b"", b"\x00", b"\x00" * 8, b"trailing garbage"]),
+    size=st.integers(1, 64),
+)
+def test_every_gzip_member_is_decoded_and_bytes_after_the_last_are_dropped(members, tail, size):
+    # RFC 1952 §2.2: a gzip body is a series of members (concatenated output); after the
+    # last whole one, bytes that begin no member are dropped, as gzip(1) and urllib3 do.
+    raw = b"".join(gzip.compress(m) for m in members) + tail
+    decoder = BodyDecoder("gzip", 10**6)
+    out = b"".join(decoder.decode(raw[i : i + size]) for i in range(0, len(raw), size)) + decoder.flush()
+    assert out == b"".join(members)
+
+
+def test_a_second_gzip_member_cut_short_raises():
+    raw = gzip.compress(b"first") + gzip.compress(b"second member " * 20)[:-6]
+    decoder = BodyDecoder("gzip", 10**6)
+    decoder.decode(raw)
+    with pytest.raises(APIConnectionError, match="ends early"):
+        decoder.flush()
 
 
 def test_corrupt_or_truncated_gzip_raises_connection_error():

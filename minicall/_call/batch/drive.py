@@ -56,7 +56,7 @@ def run_sync(link: Link, step: Step[T]) -> T:
                 _download_sync(link, sent)
                 sent = step.send(b"")
             else:
-                response = send_sync(link.prepared(sent), link.client.authorize(sent))
+                response = send_sync(link.prepared(sent), sent)
                 sent = step.send(response.read())
     except StopIteration as done:
         result: T = done.value
@@ -65,7 +65,7 @@ def run_sync(link: Link, step: Step[T]) -> T:
 
 def _download_sync(link: Link, download: Download) -> None:
     request = download.request
-    response = send_sync(link.prepared(request), link.client.authorize(request), download=True)
+    response = send_sync(link.prepared(request), request, download=True)
     try:
         for piece in response.iter_bytes():
             download.feed(piece)
@@ -83,7 +83,7 @@ async def run_async(link: Link, step: Step[T]) -> T:
                 await _download_async(link, sent)
                 sent = step.send(b"")
             else:
-                response = await send_async(link.prepared(sent), await link.client.authorize_async(sent))
+                response = await send_async(link.prepared(sent), sent)
                 sent = step.send(await response.read())
     except StopIteration as done:
         result: T = done.value
@@ -92,7 +92,7 @@ async def run_async(link: Link, step: Step[T]) -> T:
 
 async def _download_async(link: Link, download: Download) -> None:
     request = download.request
-    response = await send_async(link.prepared(request), await link.client.authorize_async(request), download=True)
+    response = await send_async(link.prepared(request), request, download=True)
     try:
         async for piece in response.aiter_bytes():
             download.feed(piece)
