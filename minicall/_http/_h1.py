@@ -266,7 +266,12 @@ class ResponseParser:
             self._finish(events)
         elif "transfer-encoding" in fields:
             # RFC 9112 6.3: chunked must be last, else the body runs to end of file;
-            # Transfer-Encoding overrides any Content-Length.
+            # Transfer-Encoding overrides any Content-Length. A reply with both "ought to
+            # be handled as an error" (the request-smuggling shape), and one from HTTP/1.0
+            # has faulty framing (§6.1): read as chunked, but the connection is never
+            # reused, so whatever a confused server sends next reaches no other request.
+            if "content-length" in fields or version != "1.1":
+                self.keep_alive = False
             if fields["transfer-encoding"][-1] == "chunked":
                 self._state = self._read_chunk_size
             else:

@@ -287,6 +287,7 @@ def test_the_wait_for_a_free_connection_is_bounded_by_the_deadline():
     # and that wait is part of its call, so its deadline ends it (naming the deadline),
     # while the slow one still gets its answer.
     from minicall._model.clock import Deadline
+    from minicall._model.errors import APITimeoutError
 
     async def main():
         async def handle(req, writer):

@@ -100,9 +100,20 @@ def test_connection_close_and_http10_keep_alive_are_honoured():
     assert run(raw)[2].keep_alive
 
 
-def test_transfer_encoding_wins_over_content_length():
+def test_transfer_encoding_wins_over_content_length_and_the_connection_is_not_reused():
+    # RFC 9112 §6.3: both fields is the request-smuggling shape, to be handled as an
+    # error; the body is read as chunked, and nothing after it reaches another request.
     raw = CHUNKED.replace(b"X-Id: 7", b"Content-Length: 3")
     assert run(raw)[1] == b"hello world"
+    assert not run(raw)[2].keep_alive
+    assert run(CHUNKED)[2].keep_alive
+
+
+def test_an_http10_reply_with_transfer_encoding_closes_its_connection():
+    # RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means faulty framing; close after it.
+    raw = CHUNKED.replace(b"HTTP/1.1", b"HTTP/1.0").replace(b"X-Id: 7", b"Connection: keep-alive")
+    assert run(raw)[1] == b"hello world"
+    assert not run(raw)[2].keep_alive
 
 
 def test_folded_header_continues_the_previous_value():
