@@ -14,7 +14,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Literal, TypedDict, TypeVar, cast, overload
 
@@ -24,12 +24,14 @@ from ._call.pipeline import override as _override
 from ._call.client import BaseClient
 from ._call.sdk_clients import SDKClient
 from ._call.decorate import CallDecorator, ParsedDecorator, Partial, ToolsArg, make_decorator
+from ._call.structured import AsyncStructuredStream, StructuredStream
 from ._call.response import BaseCallResponse, BaseCallResponseChunk
 from ._call.stream import BaseAsyncStream, BaseStream
 from ._model.messages import Message
 
 __all__ = [
     "AsyncStream",
+    "AsyncStructuredStream",
     "CallResponse",
     "CallResponseChunk",
     "CommonCallParams",
@@ -37,6 +39,7 @@ __all__ = [
     "Partial",
     "Provider",
     "Stream",
+    "StructuredStream",
     "call",
     "context",
     "override",
@@ -165,7 +168,7 @@ def call(
     json_mode: bool = False,
     client: BaseClient | SDKClient | None = None,
     call_params: CommonCallParams | None = None,
-) -> CallDecorator[Iterable[Partial[T]], AsyncIterable[Partial[T]]]: ...
+) -> CallDecorator[StructuredStream[T], AsyncStructuredStream[T]]: ...
 
 
 # Response models no ``type[T]`` can say (Literal, Optional, Union, Annotated): Any.

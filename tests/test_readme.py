@@ -43,6 +43,7 @@ _THINK = Reply(thinking=[ThinkingReply("Paris: call get_weather.")], tool_calls=
 _SCRIPTS = {
     "book: Book = extract_book(": ("openai", [Reply(tool_calls=[_DUNE])]),
     "for partial in extract_partial(": ("openai", [Reply(tool_calls=[_DUNE])]),
+    "book_stream = extract_partial(": ("openai", [Reply(tool_calls=[_DUNE])]),
     "stream = identify_authors(": ("openai", [Reply(text="Let me check.", tool_calls=[
         ToolCallReply("GetBookAuthor", {"title": "The Name of the Wind"}),
         ToolCallReply("GetBookAuthor", {"title": "Mistborn: The Final Empire"})])]),

@@ -11,11 +11,12 @@ provider overloads are written once.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, Generic, Literal, ParamSpec, Protocol, TypeVar, overload
 
 from .pipeline import decorate
 from .prompt import PromptResult
+from .structured import AsyncStructuredStream, Partial, StructuredStream
 from .settings import Flavor, Settings, StreamConfig, read_stream
 
 __all__ = ["CallDecorator", "ParsedDecorator", "Partial", "PromptResult", "ProviderCall", "ToolsArg"]
@@ -24,7 +25,6 @@ P = ParamSpec("P")
 R_co = TypeVar("R_co", covariant=True)
 AR_co = TypeVar("AR_co", covariant=True)
 T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
 O_co = TypeVar("O_co", covariant=True)
 O = TypeVar("O")
 ResponseT = TypeVar("ResponseT")
@@ -36,17 +36,6 @@ ClientT = TypeVar("ClientT")
 ToolsArg = Sequence[Callable[..., Any] | type]
 """Tools: plain typed functions or ``BaseTool`` subclasses."""
 
-
-
-class Partial(Protocol[T_co]):
-    """A partial ``T`` from a streamed ``response_model``: any field may still be missing.
-
-    At run time it is a ``T`` whose fields not yet streamed are ``None`` (the last one is
-    complete and validated); to the type checker every attribute is ``Any | None``, so
-    ``2026 - partial.year`` is an error until ``partial.year`` is checked.
-    """
-
-    def __getattr__(self, name: str) -> Any | None: ...
 
 
 class CallDecorator(Protocol[R_co, AR_co]):
@@ -184,7 +173,7 @@ class ProviderCall(Generic[ResponseT, StreamT, AsyncStreamT, ParamsT, ClientT]):
         json_mode: bool = False,
         client: ClientT | None = None,
         call_params: ParamsT | None = None,
-    ) -> CallDecorator[Iterable[Partial[T]], AsyncIterable[Partial[T]]]: ...
+    ) -> CallDecorator[StructuredStream[T], AsyncStructuredStream[T]]: ...
 
     # Response models no ``type[T]`` can say (Literal, Optional, Union, Annotated): Any.
     @overload

@@ -40,7 +40,7 @@ from .response import BaseCallResponse, CallContext
 from .send import Prepared, send_async, send_sync
 from .settings import Flavor, Settings
 from .stream import BaseAsyncStream, BaseStream
-from .structured import extract, partial_models, partial_models_async
+from .structured import AsyncStructuredStream, StructuredStream, extract
 from .telemetry import request_id_of
 from .tools import BaseTool, convert_tools, response_model_tool, tool_spec, wants_strict
 
@@ -379,8 +379,8 @@ def _stream_result(prepared: Prepared, stream: BaseStream[Any, Any] | BaseAsyncS
     if model is None:
         return stream
     if isinstance(stream, BaseAsyncStream):
-        return partial_models_async(model, stream, json_mode=prepared.settings.json_mode)
-    return partial_models(model, stream, json_mode=prepared.settings.json_mode)
+        return AsyncStructuredStream[Any](model, stream, json_mode=prepared.settings.json_mode)
+    return StructuredStream[Any](model, stream, json_mode=prepared.settings.json_mode)
 
 
 # -- the wrapper --------------------------------------------------------------------

@@ -10,9 +10,9 @@ arrives and only the last one is validated.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Generator, Mapping
 from enum import Enum
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from .._model.errors import ValidationError
 
@@ -20,7 +20,29 @@ if TYPE_CHECKING:
     from .response import BaseCallResponse
     from .stream import BaseAsyncStream, BaseStream
 
-__all__ = ["extract", "json_text", "partial_models", "partial_models_async"]
+__all__ = [
+    "AsyncStructuredStream",
+    "Partial",
+    "StructuredStream",
+    "extract",
+    "json_text",
+    "partial_models",
+    "partial_models_async",
+]
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Partial(Protocol[T_co]):
+    """A partial ``T`` from a streamed ``response_model``: any field may still be missing.
+
+    At run time it is a ``T`` whose fields not yet streamed are ``None`` (the last one is
+    complete and validated); to the type checker every attribute is ``Any | None``, so
+    ``2026 - partial.year`` is an error until ``partial.year`` is checked.
+    """
+
+    def __getattr__(self, name: str) -> Any | None: ...
 
 
 def json_text(text: str) -> Any:
@@ -120,7 +142,7 @@ def _source(stream: Any, json_mode: bool) -> str:
     return str(stream._state.first_tool_arguments())
 
 
-def partial_models(model: Any, stream: BaseStream[Any, Any], *, json_mode: bool) -> Iterator[Any]:
+def partial_models(model: Any, stream: BaseStream[Any, Any], *, json_mode: bool) -> Generator[Any, None, None]:
     """Partial ``model`` values as the stream's JSON grows; the last one validated."""
     seen = ""
     for _chunk, _tool in stream:
@@ -133,7 +155,7 @@ def partial_models(model: Any, stream: BaseStream[Any, Any], *, json_mode: bool)
 
 async def partial_models_async(
     model: Any, stream: BaseAsyncStream[Any, Any], *, json_mode: bool
-) -> AsyncIterator[Any]:
+) -> AsyncGenerator[Any, None]:
     """The async twin of :func:`partial_models`."""
     seen = ""
     async for _chunk, _tool in stream:
@@ -142,3 +164,78 @@ async def partial_models_async(
             seen = text
             yield _partial(model, stream, json_mode)
     yield extract(model, stream.construct_call_response(), json_mode=json_mode)
+
+
+class _Structured(Generic[T]):
+    """What both structured streams hold; see :class:`StructuredStream`."""
+
+    def __init__(self, model: Any, stream: Any) -> None:
+        self.stream = stream
+        """The stream of chunks the values come from, with its usage, cost, messages, ..."""
+        self.response_model: Any = model
+        """The ``response_model`` asked for."""
+        self._done = False
+        self._closed = False  # closed early: the last value is a partial one, not the whole
+        self._last: Any = None
+
+    @property
+    def constructed_response_model(self) -> T:
+        """The complete, validated value, once the stream has been iterated to its end."""
+        if not self._done:
+            raise AttributeError(
+                "constructed_response_model is set once the stream has been iterated to its end"
+            )
+        return cast("T", self._last)
+
+
+class StructuredStream(_Structured[T]):
+    """A streamed ``response_model``, as Mirascope's structured stream: iterate it for
+    partial values as the JSON arrives (the last one complete and validated); then
+    :attr:`constructed_response_model` is that last value and :attr:`stream` the
+    underlying stream. It can be iterated once."""
+
+    def __init__(self, model: Any, stream: BaseStream[Any, Any], *, json_mode: bool) -> None:
+        super().__init__(model, stream)
+        self._values = partial_models(model, stream, json_mode=json_mode)
+
+    def __iter__(self) -> StructuredStream[T]:
+        return self
+
+    def __next__(self) -> Partial[T]:
+        try:
+            value = next(self._values)
+        except StopIteration:
+            self._done = not self._closed
+            raise
+        self._last = value
+        return cast("Partial[T]", value)
+
+    def close(self) -> None:
+        """Stop early, as a generator's ``close()``; no whole value is made."""
+        self._closed = True
+        self._values.close()
+
+
+class AsyncStructuredStream(_Structured[T]):
+    """The async twin of :class:`StructuredStream`: ``async for partial in ...``."""
+
+    def __init__(self, model: Any, stream: BaseAsyncStream[Any, Any], *, json_mode: bool) -> None:
+        super().__init__(model, stream)
+        self._values = partial_models_async(model, stream, json_mode=json_mode)
+
+    def __aiter__(self) -> AsyncStructuredStream[T]:
+        return self
+
+    async def __anext__(self) -> Partial[T]:
+        try:
+            value = await self._values.__anext__()
+        except StopAsyncIteration:
+            self._done = not self._closed
+            raise
+        self._last = value
+        return cast("Partial[T]", value)
+
+    async def aclose(self) -> None:
+        """Stop early, as an async generator's ``aclose()``; no whole value is made."""
+        self._closed = True
+        await self._values.aclose()

@@ -280,3 +280,60 @@ def test_retries_fallback_to_another_provider(env, sleeps):
     caught = getattr(response, "_caught", [])
     assert [type(e).__name__ for e in caught] == ["RateLimitError"]
     assert len(sleeps) == 2  # openai's own retries ran first, as the SDK's do
+
+
+def test_response_model_stream_is_a_structured_stream_with_the_whole_value_and_the_stream(env):
+    pydantic = pytest.importorskip("pydantic")
+
+    class Book(pydantic.BaseModel):
+        title: str
+        author: str
+
+    @llm.call(provider="openai", model="gpt-4o-mini", response_model=Book, stream=True)
+    def extract_book(text: str) -> str:
+        return f"Extract {text}"
+
+    @llm.call(provider="openai", model="gpt-4o-mini", response_model=Book, stream=True)
+    async def extract_async(text: str) -> str:
+        return f"Extract {text}"
+
+    args = {"title": "The Name of the Wind", "author": "Patrick Rothfuss"}
+    env.script(Reply(tool_calls=[ToolCallReply("Book", args)]), Reply(tool_calls=[ToolCallReply("Book", args)]))
+    book_stream = extract_book("The Name of the Wind by Patrick Rothfuss")
+    with pytest.raises(AttributeError, match="iterated to its end"):
+        book_stream.constructed_response_model  # noqa: B018  (as in Mirascope: set at the end)
+    partials = list(book_stream)
+    assert len(partials) > 1 and partials[-1] == book_stream.constructed_response_model == Book(**args)
+    assert book_stream.response_model is Book
+    assert book_stream.stream.cost is not None and book_stream.stream.input_tokens is not None
+    assert book_stream.constructed_response_model._response.model_dump()["tool_types"] == [
+        {"type": "function", "name": "Book"}]
+
+    async def main() -> Any:
+        stream = await extract_async("The Name of the Wind by Patrick Rothfuss")
+        seen = [partial async for partial in stream]
+        return seen, stream
+
+    seen, stream = asyncio.run(main())
+    assert seen[-1] == stream.constructed_response_model == Book(**args)
+    assert stream.stream.construct_call_response().content == ""
+
+
+def test_a_structured_stream_closed_early_stops(env):
+    pydantic = pytest.importorskip("pydantic")
+
+    class Book(pydantic.BaseModel):
+        title: str
+
+    @llm.call(provider="openai", model="gpt-4o-mini", response_model=Book, stream=True)
+    def extract_book(text: str) -> str:
+        return text
+
+    env.script(Reply(tool_calls=[ToolCallReply("Book", {"title": "The Name of the Wind"})]))
+    stream = extract_book("x")
+    first = next(iter(stream))
+    assert first.title is not None
+    stream.close()
+    assert list(stream) == []
+    with pytest.raises(AttributeError):
+        stream.constructed_response_model  # noqa: B018

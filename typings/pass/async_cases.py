@@ -4,11 +4,11 @@ of what sync gives, so ``asyncio.run``, ``create_task`` and ``gather`` take them
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from minicall import Partial, llm
+from minicall import llm
 from minicall.providers import anthropic, openai
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def typed_coroutines() -> None:
     assert_type(asyncio.run(recommend("fantasy")), llm.CallResponse)
     assert_type(asyncio.run(recommend_stream("fantasy")), llm.AsyncStream)
     assert_type(asyncio.run(extract("Dune")), Book)
-    assert_type(asyncio.run(extract_partials("Dune")), AsyncIterable[Partial[Book]])
+    assert_type(asyncio.run(extract_partials("Dune")), llm.AsyncStructuredStream[Book])
     assert_type(asyncio.run(count("hi")), int)
     assert_type(asyncio.run(native("fantasy")), openai.OpenAICallResponse)
     assert_type(asyncio.run(native_stream("fantasy")), anthropic.AnthropicAsyncStream)

@@ -164,7 +164,8 @@ def use() -> None:
     assert_type(native_list("x"), list[Book])
     assert_type(asyncio.run(async_optional("x")), Any)
     assert_type(asyncio.run(async_typed_dict("x")), BookDict)
-    partials: Iterable[Partial[list[Book]]] = streamed_list("x")
-    assert_type(partials, Iterable[Partial[list[Book]]])
+    partials: Iterable[Partial[list[Book]]] = streamed_list("x")  # a StructuredStream is iterable
+    assert_type(streamed_list("x"), llm.StructuredStream[list[Book]])
+    assert_type(next(iter(partials)), Partial[list[Book]])
     # The parameters stay typed through every decorator.
     as_literal(text="x")

@@ -5,9 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from minicall import BaseDynamicConfig, BaseTool, Message, Messages, Partial, llm, prompt_template
 from minicall.providers import openai
+
+if TYPE_CHECKING:
+    from typing_extensions import assert_type
+else:
+
+    def assert_type(value, _type):
+        return value
 
 
 @llm.call(provider="openai", model="gpt-4o-mini")
@@ -86,6 +94,16 @@ def use_models() -> int:
     book: Book = extract_book("Dune, 1965")
     partials: Iterable[Partial[Book]] = extract_partial("Dune")
     return book.year + sum(1 for _ in partials)
+
+
+def use_structured_stream() -> int:
+    # Mirascope's structured stream: the partials, then the whole value and the chunk stream.
+    streamed = extract_partial("Dune")
+    assert_type(streamed, llm.StructuredStream[Book])
+    for partial in streamed:
+        assert_type(partial, Partial[Book])
+    assert_type(streamed.constructed_response_model, Book)
+    return streamed.constructed_response_model.year + len(streamed.stream.content)
 
 
 def shout(response: llm.CallResponse) -> str:
