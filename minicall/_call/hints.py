@@ -2,7 +2,8 @@
 
 Every error that had a request names its method, URL (credentials masked) and attempts;
 :func:`hint_for` adds one sentence for the mistakes users make most: a base URL missing
-a path segment (404/405), an untrusted certificate, a proxy, a key that was refused.
+a path segment (404/405), an HTML page instead of the API, an untrusted certificate, a
+proxy, a key that was refused.
 The transport's own phrases (``_http._common``) are what the connection hints match.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._model.errors import APIConnectionError, APIError, APITimeoutError, MinicallError
+from .._model.errors import APIConnectionError, APIError, APITimeoutError, MinicallError, ResponseFormatError
 
 if TYPE_CHECKING:
     from .client import BaseClient
@@ -60,6 +61,10 @@ def hint_for(error: MinicallError, client: BaseClient | None, url: str) -> str |
             return f"the credentials were refused: check api_key= or {names}"
         if status == 407:
             return _PROXY_AUTH
+        return None
+    if isinstance(error, ResponseFormatError):
+        if error.snippet.lstrip()[:1] == "<":  # a web page where the API should be
+            return "the reply was an HTML page, not the provider's API: check base_url"
         return None
     if not isinstance(error, APIConnectionError):
         return None

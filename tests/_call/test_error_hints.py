@@ -168,3 +168,7 @@ def test_a_reply_minicall_cannot_read_names_its_request_and_request_id(fake, mod
     assert error.request_id == "req_html"
     assert f"(POST {error.url}, request id req_html)" in str(error)
     assert "SECRET-in-query" not in str(error) + repr(error)
+    if b"<html>" in reply.body:
+        assert error.hint is not None and "HTML page" in error.hint and "base_url" in error.hint
+    else:
+        assert error.hint is None
