@@ -132,7 +132,7 @@ class Reader:
             shown = json.dumps(value)[:40]
         except (TypeError, ValueError):
             shown = type(value).__name__
-        _log.warning("%s: usage %s is not a token count (%s); it reads as None", self.provider, path, shown)
+        _log.warning("%s: %s is not a token count (%s); it reads as None", self.provider, path, shown)
         return None
 
     def num(self, value: Any, path: builtins.str) -> float:
