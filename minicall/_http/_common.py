@@ -172,15 +172,26 @@ HeaderItems = tuple[tuple[str, str], ...]
 """Header fields as (lower-case name, value) pairs: what the transports pass around."""
 
 
+# Header names already checked, and their lower-case form.
+_CHECKED_NAMES: dict[str, str] = {}
+
+
 def checked_header_items(headers: Mapping[str, str]) -> HeaderItems:
     """The headers as (lower-case name, value) pairs, with ``User-Agent`` and
     ``Accept-Encoding`` defaulted; refuses names and values that could split the request.
-    Not cached: the values include credentials, which no module-level cache may hold."""
+    Only the checked names are kept from call to call (a name is never a credential;
+    the values, which may be, are checked every time)."""
     out: dict[str, str] = {}
+    names = _CHECKED_NAMES
     for name, value in headers.items():
-        # Name only in the message: the value may be a credential.
-        if not isinstance(name, str) or not _TOKEN.match(name):
-            raise ConfigurationError(f"invalid HTTP header name {str(name)[:40]!r}")
+        lower = names.get(name) if type(name) is str else None
+        if lower is None:
+            # Name only in the message: the value may be a credential.
+            if not isinstance(name, str) or not _TOKEN.match(name):
+                raise ConfigurationError(f"invalid HTTP header name {str(name)[:40]!r}")
+            lower = name.lower()
+            if len(names) < 1024:  # the names a process sends are few; a flood stops here
+                names[name] = lower
         if not isinstance(value, str):
             raise ConfigurationError(f"HTTP header {name!r} must be a str, got {type(value).__name__}")
         # CR or LF in a value would end the field and start a header line the caller
@@ -198,7 +209,7 @@ def checked_header_items(headers: Mapping[str, str]) -> HeaderItems:
                 raise ConfigurationError(f"HTTP header {name!r} is not Latin-1 text") from None
         # Names differing only in case are one field: the last value given wins, rather
         # than sending both.
-        out[name.lower()] = value
+        out[lower] = value
     out.setdefault("user-agent", USER_AGENT)
     out.setdefault("accept-encoding", "gzip, deflate")
     return tuple(out.items())

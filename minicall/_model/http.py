@@ -122,9 +122,13 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HttpRequest:
     """One HTTP request: an absolute ``url`` once a client has prepared it.
+
+    A plain slotted dataclass (treat it as immutable: copies are made with
+    :meth:`with_headers` and :meth:`with_deadline`): a call makes three, and a frozen
+    one costs several times as much to construct.
 
     ``timeout`` bounds connecting and each read; ``None`` waits forever. ``deadline``,
     set by the call pipeline, bounds every wait of the call as a whole (see
