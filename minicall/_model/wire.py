@@ -47,13 +47,20 @@ _DECODER = json.JSONDecoder()
 def loads(body: bytes | str, provider: str, path: str = "") -> Any:
     """Parse JSON or raise ``ResponseFormatError`` with a snippet of what arrived."""
     try:
-        if type(body) is str and body[:1] == "{":
-            # Stream events are text that starts with its object: the public
-            # ``raw_decode`` parses it without json.loads' two whitespace scans (a
-            # third of its cost on a small event). Anything after the object, even
+        text: str | None = None
+        if isinstance(body, str):
+            text = body
+        elif body[:1] == b"{" and body[1:2] != b"\x00":
+            # What json.detect_encoding reads as UTF-8 (no BOM, no NUL in the first
+            # bytes), decoded as json.loads decodes it.
+            text = body.decode("utf-8", "surrogatepass")
+        if text is not None and text[:1] == "{":
+            # A reply or stream event is an object from its first character: the public
+            # ``raw_decode`` parses it without json.loads' two whitespace scans (a third
+            # of its cost on a small event). Anything after the object, even
             # whitespace, takes json.loads, which accepts or refuses it.
-            value, end = _DECODER.raw_decode(body)
-            if end == len(body):
+            value, end = _DECODER.raw_decode(text)
+            if end == len(text):
                 return value
         return json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:

@@ -73,6 +73,14 @@ _FINISH = {
 }
 
 
+def _assistant_turn(text: str, calls: Sequence[ToolCallPart]) -> dict[str, Any]:
+    """The Chat Completions assistant message of ``text`` and tool ``calls``."""
+    native: dict[str, Any] = {"role": "assistant", "content": text if text or not calls else None}
+    if calls:
+        native["tool_calls"] = tool_calls(calls)
+    return native
+
+
 class OpenAICompatCodec:
     """Encodes :class:`CallSpec` s to Chat Completions requests and decodes the replies."""
 
@@ -142,12 +150,8 @@ class OpenAICompatCodec:
 
     def native_assistant(self, message: Message) -> dict[str, Any]:
         """An assistant message as a Chat Completions message dict."""
-        text = text_of(message.parts)
-        calls = [p for p in message.parts if isinstance(p, ToolCallPart)]
-        native: dict[str, Any] = {"role": "assistant", "content": text if text or not calls else None}
-        if calls:
-            native["tool_calls"] = tool_calls(calls)
-        return native
+        parts = message.parts
+        return _assistant_turn(text_of(parts), [p for p in parts if isinstance(p, ToolCallPart)])
 
     # -- response -----------------------------------------------------------------
 
@@ -190,7 +194,7 @@ class OpenAICompatCodec:
             if msg.get("audio") is not None:
                 audio_id, audio, transcript = read_audio(r, msg.get("audio"), "choices[0].message.audio")
         message = assistant_message(content, calls)
-        native = self.native_assistant(message)
+        native = _assistant_turn(content, calls)  # what native_assistant(message) gives
         if chunks_sent is not None:
             # The chunks go back as they came: Mistral's reasoning guide says to replay a
             # ``thinking`` chunk with the history, never to rebuild the turn from its text.

@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minicall import ResponseFormatError
+from minicall import ResponseFormatError, ToolCallPart
 from minicall._codecs.openai.codec import OPENAI, OpenAICompatCodec
 from minicall._model.spec import CallSpec, Chunk, Completion, Endpoint, Usage
 
@@ -109,3 +109,24 @@ def test_assistant_text_is_the_checked_message(text):
     built = assistant_text(text)
     assert built == Message("assistant", [TextPart(text)])
     assert built.parts == (TextPart(text),) and hash(built.parts) == hash((TextPart(text),))
+
+
+@given(
+    text=st.text(max_size=20),
+    calls=st.lists(
+        st.builds(
+            ToolCallPart,
+            st.from_regex(r"\Acall_[0-9]\Z"),
+            st.text(min_size=1, max_size=8),
+            st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+        ),
+        max_size=3,
+    ),
+)
+def test_a_decoded_reply_s_history_turn_is_what_native_assistant_makes_of_its_message(text, calls):
+    # decode builds the turn from the text and calls it read, not from the message it
+    # made of them: the two must agree.
+    from minicall._codecs._common import assistant_message
+    from minicall._codecs.openai.codec import _assistant_turn
+
+    assert _assistant_turn(text, calls) == CODEC.native_assistant(assistant_message(text, calls))
