@@ -190,17 +190,17 @@ class AnthropicCodec:
         raw_calls: list[JSONObject] = []
         native_blocks: list[dict[str, Any]] = []
         for i, value in enumerate(r.arr(raw.get("content"), "content")):
-            at = f"content[{i}]"
+            at = "content[0]" if not i else f"content[{i}]"  # formatted only past the first
             item = r.obj(value, at)
-            kind = r.str(item.get("type"), f"{at}.type")
+            kind = r.str(item.get("type"), at + ".type")
             if kind == "text":
-                texts.append(r.str(item.get("text"), f"{at}.text"))
+                texts.append(r.str(item.get("text"), at + ".text"))
             elif kind == "tool_use":
                 calls.append(
                     ToolCallPart(
-                        r.str(item.get("id"), f"{at}.id"),
-                        r.str(item.get("name"), f"{at}.name"),
-                        dict(r.obj(item.get("input"), f"{at}.input")),
+                        r.str(item.get("id"), at + ".id"),
+                        r.str(item.get("name"), at + ".name"),
+                        dict(r.obj(item.get("input"), at + ".input")),
                     )
                 )
                 raw_calls.append(item)
