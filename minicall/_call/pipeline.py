@@ -335,6 +335,8 @@ def _finish(prepared: Prepared, body: bytes, headers: Mapping[str, str]) -> Any:
 
             request = prepared.context.request
             error.request_id = request_id_of(headers, prepared.context.codec.request_id_headers)
+            if prepared.context.trace is not None:
+                error.attempts = prepared.context.trace.attempts
             describe(error, prepared.client, request.method, request.url)
         raise
 

@@ -334,6 +334,8 @@ class _StreamBase(CallFacts, Generic[ResponseT_co, ChunkT]):
 
             request = self._context.request
             describe(error, None, request.method, request.url)
+            if isinstance(error, ResponseFormatError) and self._context.trace is not None:
+                error.attempts = self._context.trace.attempts
         if error.request_id is None:
             error.request_id = self._request_id
         self._traced_failure(error)

@@ -218,6 +218,11 @@ class CallTrace:
 
     # -- attempts ---------------------------------------------------------------------
 
+    @property
+    def attempts(self) -> int:
+        """The attempts begun so far."""
+        return self._attempt
+
     def attempt_began(self) -> None:
         """An attempt is about to be sent."""
         self._attempt += 1

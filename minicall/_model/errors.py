@@ -235,6 +235,9 @@ class ResponseFormatError(MinicallError):
     ``snippet`` is the start of what arrived, for the log.
     """
 
+    attempts: int | None = None
+    """The attempts the call made before this reply came, when it answered a call."""
+
     def __init__(self, provider: str, path: str, problem: str, snippet: str = "") -> None:
         self.provider = provider
         self.path = path

@@ -158,7 +158,7 @@ def test_a_stream_broken_midway_names_its_request(fake, mode):
         (True, RawReply(headers={"content-type": "text/event-stream", "x-request-id": "req_html"}, body=b"data: {not json}\n\n")),
     ],
 )
-def test_a_reply_minicall_cannot_read_names_its_request_and_request_id(fake, mode, stream, reply):
+def test_a_reply_minicall_cannot_read_names_its_request_attempts_and_request_id(fake, mode, stream, reply):
     fake.script(reply)
     client = fake.client("openai", max_retries=0, base_url=fake.url + "/openai/v1?key=SECRET-in-query-123")
     with pytest.raises(ResponseFormatError) as info:
@@ -166,9 +166,19 @@ def test_a_reply_minicall_cannot_read_names_its_request_and_request_id(fake, mod
     error = info.value
     assert error.method == "POST" and error.url == fake.url + "/openai/v1/chat/completions?key=[redacted]"
     assert error.request_id == "req_html"
-    assert f"(POST {error.url}, request id req_html)" in str(error)
+    assert error.attempts == 1
+    assert f"(POST {error.url}, 1 attempt, request id req_html)" in str(error)
     assert "SECRET-in-query" not in str(error) + repr(error)
     if b"<html>" in reply.body:
         assert error.hint is not None and "HTML page" in error.hint and "base_url" in error.hint
     else:
         assert error.hint is None
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_unreadable_reply_after_a_retry_says_how_many_attempts_were_made(fake, mode, sleeps, async_sleeps):
+    fake.script(ErrorReply(503, message="busy"), RawReply(headers={"content-type": "text/html"}, body=b"<html>page</html>"))
+    client = fake.client("openai", max_retries=2)
+    with pytest.raises(ResponseFormatError) as info:
+        run(ask(client, mode), "hi")
+    assert info.value.attempts == 2 and ", 2 attempts" in str(info.value)
