@@ -28,7 +28,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, TypedDict, TypeVar, cast
 
 from .._schema.call_args import call_arg_fields
-from .._schema.dialects import strict_nulls_dropped, strict_openai
 from .._schema.docstrings import parse_docstring
 from .._model.errors import ConfigurationError, ValidationError
 from .._schema.partial_json import partial_value
@@ -219,6 +218,8 @@ class BaseTool:
                   raw: Any = None) -> _ToolT:
         """The tool for a model's call; ``ValidationError`` when the arguments do not fit."""
         if isinstance(args, Mapping) and is_strict(cls):
+            from .._schema.dialects import strict_nulls_dropped  # strict tools only
+
             args = strict_nulls_dropped(cls._parameters_schema(), dict(args))
         tool: _ToolT = validate(cls, dict(args) if isinstance(args, Mapping) else args)
         tool.id, tool.tool_call = id, raw
@@ -355,6 +356,8 @@ def tool_spec(tool_type: type[BaseTool]) -> ToolSpec:
     control: Mapping[str, Any] | None = tool_config(tool_type).get("cache_control")
     if not is_strict(tool_type):
         return ToolSpec(tool_type._name(), tool_type._description(), parameters, cache_control=control)
+    from .._schema.dialects import strict_openai  # strict tools only
+
     strict = strict_openai(parameters)
     if strict is None:
         raise ConfigurationError(

@@ -20,7 +20,7 @@ from .._framing.sse import ServerSentEvent, SSEDecoder
 from .._model.errors import APIError, error_for_status
 from .._model.messages import ContentPart, Message, TextPart, ToolCallPart, assistant_text
 from .._model.spec import Chunk, Usage
-from .._model.wire import MAX_TOKENS, Reader
+from .._model.wire import Reader
 
 __all__ = [
     "Converter",
@@ -187,10 +187,7 @@ def count(r: Reader, usage: Mapping[str, Any], at: str, *keys: str) -> int | Non
         value = usage.get(key)
         if value is None:
             continue
-        if type(value) is int and 0 <= value <= MAX_TOKENS:
-            total += value  # the usual case, without spelling out the path
-            continue
-        number = r.tokens(value, f"{at}.{key}")
+        number = r.tokens(value, at, key)
         if number is None:
             return None
         total += number
@@ -211,7 +208,7 @@ def usage_of(
     provider sent none (and both are known)."""
     sent = usage.get(total_key)
     if sent is not None:
-        total = r.tokens(sent, f"{at}.{total_key}")
+        total = r.tokens(sent, at, total_key)
     elif input_tokens is not None and output_tokens is not None:
         total = input_tokens + output_tokens
     else:

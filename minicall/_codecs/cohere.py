@@ -196,11 +196,11 @@ class CohereCodec:
             # Billed units are floats on the wire (``3.0``); a bad one reads as None.
             for source, name in ((billed, "billed_units"), (tokens, "tokens")):
                 if source.get(key) is not None:
-                    return r.tokens(source[key], f"{at}.{name}.{key}")
+                    return r.tokens(source[key], f"{at}.{name}", key)
             return 0
 
         inp, out = count("input_tokens"), count("output_tokens")
-        cached = r.tokens(usage.get("cached_tokens"), f"{at}.cached_tokens")
+        cached = r.tokens(usage.get("cached_tokens"), at, "cached_tokens")
         total = None if inp is None or out is None else inp + out
         return Usage(inp, out, 0 if usage.get("cached_tokens") is None else cached, total)
 

@@ -76,12 +76,13 @@ def _may_hold_secret(url: str) -> bool:
 def split_url(url: str) -> SplitResult:
     """``urlsplit(url)``, leaving nothing of a URL that may hold a credential in the
     standard library's cache of parsed URLs."""
+    if not _may_hold_secret(url):
+        return urlsplit(url)  # nothing to keep out of the cache
     if _split_uncached is not None:
         parts: SplitResult = _split_uncached(url)
         return parts
     parts = urlsplit(url)
-    if _may_hold_secret(url):
-        _clear_cache()  # Python 3.10: its dict of parsed URLs cannot drop one entry
+    _clear_cache()  # Python 3.10: its dict of parsed URLs cannot drop one entry
     return parts
 
 

@@ -124,11 +124,14 @@ class Reader:
         """``value`` as an integer or ``None``."""
         return None if value is None else self.int(value, path)
 
-    def tokens(self, value: Any, path: builtins.str) -> builtins.int | None:
+    def tokens(self, value: Any, path: builtins.str, key: builtins.str = "") -> builtins.int | None:
         """``value`` as a token count: a non-negative integer of at most ``2**53`` (a
         whole float is accepted). ``None`` stays ``None``; anything else (negative,
         huge, NaN, infinite, fractional, not a number) is logged and read as ``None``,
-        so that a bad count never costs the caller the reply it came with."""
+        so that a bad count never costs the caller the reply it came with.
+
+        The warning names ``path.key`` (``key`` given apart so that the path is joined
+        only for that warning: counts are read on every reply and many stream events)."""
         if value is None:
             return None
         if type(value) is builtins.int and 0 <= value <= MAX_TOKENS:
@@ -139,7 +142,8 @@ class Reader:
             shown = json.dumps(value)[:40]
         except (TypeError, ValueError):
             shown = type(value).__name__
-        _log.warning("%s: %s is not a token count (%s); it reads as None", self.provider, path, shown)
+        where = f"{path}.{key}" if key else path
+        _log.warning("%s: %s is not a token count (%s); it reads as None", self.provider, where, shown)
         return None
 
     def num(self, value: Any, path: builtins.str) -> float:

@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast, overload
 
 from .._model.errors import ConfigurationError, ValidationError
-from . import through_pydantic
 from .generate import (
     classify,
     field_path,
@@ -202,7 +201,9 @@ def _pydantic(c: _Checker, tp: Any, value: Any, path: str) -> Any:
         details: Any = getattr(exc, "errors", None)  # pydantic's, duck-typed
         if not callable(details):
             return c.fail(path, str(exc))
-        c.errors.extend(through_pydantic.error_lines(cast("list[Any]", details()), path))
+        from .through_pydantic import error_lines
+
+        c.errors.extend(error_lines(cast("list[Any]", details()), path))
         return _INVALID
 
 
@@ -241,6 +242,8 @@ def validate(tp: Any, value: Any, *, strict: bool = False) -> Any:
     (a model, validators, constraints) pydantic validates it, and the error is pydantic's
     ``ValidationError`` too (see :mod:`.through_pydantic`).
     """
+    from . import through_pydantic  # loaded on first validation, not at import
+
     done, result = through_pydantic.validate(tp, value, strict=strict, type_name=type_label(tp))
     if done:
         return result

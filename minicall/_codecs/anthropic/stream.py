@@ -28,7 +28,7 @@ from typing import Any, cast
 
 from ..._framing.sse import ServerSentEvent
 from ..._model.spec import Chunk, ToolDelta, Usage
-from ..._model.wire import MAX_TOKENS, JSONObject, Reader, loads
+from ..._model.wire import JSONObject, Reader, loads
 from .._common import SSEChunks, error_text, reasons, stream_error
 from .messages import echo_block
 
@@ -88,12 +88,8 @@ class TokenCounts:
         self.seen = True
         for attr, key in _USAGE_KEYS:
             value = usage.get(key)
-            if value is None:
-                continue
-            if type(value) is int and 0 <= value <= MAX_TOKENS:
-                setattr(self, attr, value)  # the usual case, without spelling out the path
-            else:
-                setattr(self, attr, r.tokens(value, f"{path}.{key}"))
+            if value is not None:
+                setattr(self, attr, r.tokens(value, path, key))
         return self
 
     def usage(self) -> Usage | None:
