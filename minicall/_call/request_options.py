@@ -46,7 +46,7 @@ def encode_request(codec: Codec, spec: CallSpec, endpoint: Endpoint) -> HttpRequ
     wrong shape is a ``ConfigurationError``, raised before anything is sent.
     """
     params = spec.call_params
-    if not REQUEST_OPTIONS.intersection(params):
+    if REQUEST_OPTIONS.isdisjoint(params):  # most calls: no set built
         return codec.encode(spec, endpoint)
     rest = {k: v for k, v in params.items() if k not in REQUEST_OPTIONS}
     request = codec.encode(replace(spec, call_params=rest), endpoint)
